@@ -1,0 +1,1 @@
+"""The analysis core: cohort data, fold-safe preprocessing, analyses, and run logs."""

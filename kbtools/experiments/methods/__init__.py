@@ -1,0 +1,56 @@
+"""Registry of analysis methods that ``kbtools run-experiment`` can run.
+
+A method is a function ``run(cohort, config, ctx) -> MethodResult`` registered under the
+name an experiment config gives in ``method``. The runner loads the cohort, resolves the
+config, calls the method, passes the result through the disclosure guard and writes the
+run log; methods never write files themselves.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+    from kbtools.experiments.cohort import Cohort
+    from kbtools.experiments.context import RunContext
+
+
+@dataclass
+class MethodResult:
+    """What a method hands back: aggregates only, never subject-level rows."""
+
+    summary: dict[str, Any]
+    """Summary metrics (nested plain data) -> metrics.yaml ``summary``."""
+    per_fold: list[dict[str, Any]] = field(default_factory=list)
+    """One flat dict of aggregates per outer fold -> metrics.yaml ``per_fold`` and per_fold_metrics.csv."""
+    headline: dict[str, Any] = field(default_factory=dict)
+    """One to three key numbers for dashboards -> run.yaml ``headline``."""
+    counts: dict[str, int] = field(default_factory=dict)
+    """Subject counts (checked by the disclosure guard: below 10 is suppressed)."""
+    warnings: list[str] = field(default_factory=list)
+    """Design or data caveats the run must state (e.g. a test that cannot reach alpha)."""
+    figures: dict[str, Figure] = field(default_factory=dict)
+    """File name (``*.png``) -> matplotlib figure."""
+
+
+MethodFn = Callable[["Cohort", dict[str, Any], "RunContext"], MethodResult]
+
+#: method name -> module that defines ``run``; modules import lazily so the CLI stays fast.
+METHOD_MODULES: dict[str, str] = {
+    "cca_permutation": "kbtools.experiments.methods.cca_permutation",
+    "prediction_baselines": "kbtools.experiments.methods.prediction_baselines",
+    "logo_gene_attribution": "kbtools.experiments.methods.logo_gene_attribution",
+    "partial_correlations": "kbtools.experiments.methods.partial_correlations",
+    "harmonization_ablation": "kbtools.experiments.methods.harmonization_ablation",
+    "pca_dimension_search": "kbtools.experiments.methods.pca_dimension_search",
+}
+
+
+def get_method(name: str) -> MethodFn:
+    """The ``run`` function of method ``name``; KeyError if no such method."""
+    return importlib.import_module(METHOD_MODULES[name]).run

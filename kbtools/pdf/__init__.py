@@ -1,0 +1,1 @@
+"""PDF to markdown summaries and draft paper cards (PyMuPDF)."""

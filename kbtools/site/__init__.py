@@ -1,0 +1,1 @@
+"""The MkDocs plugin and renderer that build registry pages from the KB."""

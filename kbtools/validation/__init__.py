@@ -1,0 +1,1 @@
+"""Validation: load documents, check them (schema, references, lint), report problems."""
