@@ -1,9 +1,68 @@
-"""Subcommands of this part (placeholder until the part lands)."""
+"""Subcommands of the analysis core: ``run-experiment`` and ``synth-cohort``."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    return None
+    p = subparsers.add_parser(
+        "run-experiment", help="run an experiment config and write a run log into kb/runs",
+        description="Run an experiment config on the built-in analysis core. The run directory "
+                    "is built in staging and appears in kb/runs only when complete.")
+    p.add_argument("config", type=Path, help="experiment config (configs/experiments/*.yaml)")
+    p.add_argument("--set", dest="overrides", action="append", default=[],
+                   metavar="KEY.PATH=VALUE",
+                   help="override a config value (YAML value), e.g. params.n_permutations=200")
+    p.add_argument("--data", action="append", default=[], metavar="ROLE=PATH",
+                   help="read a data role from this CSV/Parquet file instead of the card's")
+    p.add_argument("--seed", type=int, help="seed (default: the config's seed, else 0)")
+    p.add_argument("--n-jobs", type=int, default=1,
+                   help="parallel workers through joblib (-1: all cores; default 1)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="validate and print the plan without computing or writing")
+    p.add_argument("--runs-dir", type=Path, help="where run directories go (default kb/runs)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or summaries")
+    p.set_defaults(handler=_run_experiment)
+
+    s = subparsers.add_parser(
+        "synth-cohort", help="write the built-in synthetic cohort (tables + ground truth)",
+        description="Write the synthetic cohort (no real subjects): subjects, gene_embeddings "
+                    "and smri_rois tables and ground_truth.yaml. Existing files are never "
+                    "overwritten.")
+    s.add_argument("outdir", type=Path)
+    s.add_argument("--n-subjects", type=int, default=2000)
+    s.add_argument("--n-sites", type=int, default=8)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--missing-fraction", type=float, default=0.0,
+                   help="fraction of subjects lacking each modality (default 0)")
+    s.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    s.set_defaults(handler=_synth_cohort)
+
+
+def _run_experiment(args: argparse.Namespace) -> int:
+    from kbtools.experiments.runner import RunOptions, command_line, execute, parse_data
+    from kbtools.kb import find_kb_root
+
+    kb_root = find_kb_root(explicit=Path(args.kb_root) if args.kb_root else None)
+    opts = RunOptions(config_path=args.config, kb_root=kb_root, overrides=args.overrides,
+                      data=parse_data(args.data), seed=args.seed, n_jobs=args.n_jobs,
+                      dry_run=args.dry_run, runs_dir=args.runs_dir, quiet=args.quiet,
+                      command=command_line())
+    execute(opts)
+    return 0
+
+
+def _synth_cohort(args: argparse.Namespace) -> int:
+    from kbtools.errors import KBToolsError
+    from kbtools.experiments import synth
+
+    try:
+        cohort = synth.generate(n_subjects=args.n_subjects, n_sites=args.n_sites,
+                                seed=args.seed, missing_fraction=args.missing_fraction)
+    except ValueError as exc:
+        raise KBToolsError(str(exc), hint="see kbtools synth-cohort --help") from None
+    for path in synth.write(cohort, args.outdir, args.format):
+        print(path)
+    return 0

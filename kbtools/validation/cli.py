@@ -1,9 +1,153 @@
-"""Subcommands of this part (placeholder until the part lands)."""
+"""Subcommands ``validate``, ``schema`` and ``new``.
+
+Only argparse is imported here; each handler imports what it needs, so ``kbtools --help``
+and the other subcommands stay fast.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
+
+from kbtools.errors import EXIT_OK, EXIT_PROBLEMS, KBToolsError
+
+FORMATS = ("text", "json", "github")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    return None
+    p = subparsers.add_parser(
+        "validate", help="check cards, configs and run logs (schema, ids, references, lint)",
+        description="Validate the KB, or only the given files (references still resolve "
+                    "against the whole KB). Exit 0: no errors; 1: errors found; 2: usage error.")
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                   help="cards, configs, run logs or folders (default: the whole KB)")
+    p.add_argument("--format", choices=FORMATS, default="text",
+                   help="text (default), json, or github (workflow annotations)")
+    p.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
+                   help="worker processes (default: one per CPU, used above 200 files)")
+    p.set_defaults(handler=run_validate)
+
+    s = subparsers.add_parser("schema", help="list, show or export the JSON Schemas",
+                              description="The JSON Schemas (Draft 2020-12) shipped with kbtools.")
+    ss = s.add_subparsers(dest="schema_command", metavar="ACTION", required=True)
+    ss.add_parser("list", help="schema names and the documents they apply to"
+                  ).set_defaults(handler=run_schema_list)
+    show = ss.add_parser("show", help="print one schema")
+    show.add_argument("kind", metavar="KIND",
+                      help="schema name (model_card, ...) or kind (model, paper, dataset, ...)")
+    show.set_defaults(handler=run_schema_show)
+    export = ss.add_parser("export", help="write every schema as DIR/<name>.schema.json")
+    export.add_argument("dir", type=Path, metavar="DIR")
+    export.add_argument("--force", action="store_true",
+                        help="replace schema files in DIR that differ from the shipped ones")
+    export.set_defaults(handler=run_schema_export)
+
+    n = subparsers.add_parser(
+        "new", help="write a new card from a template",
+        description="Write kb/<folder>/ID.yaml (or configs/experiments/ID.yaml) from the "
+                    "template of KIND, with status: template. Never overwrites a file.")
+    n.add_argument("kind", choices=("model", "paper", "dataset", "registry", "experiment"))
+    n.add_argument("id", metavar="ID", help="the card id, which is also its file name")
+    n.set_defaults(handler=run_new)
+
+
+def _root(args: argparse.Namespace, near: Path | None = None) -> Path:
+    from kbtools.kb import find_kb_root
+
+    if args.kb_root is None and near is not None:
+        try:
+            return find_kb_root(start=Path.cwd())
+        except KBToolsError:
+            return find_kb_root(start=near.resolve().parent)
+    return find_kb_root(explicit=Path(args.kb_root) if args.kb_root else None)
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    from kbtools.validation.engine import validate_kb
+    from kbtools.validation.reporters import REPORTERS
+
+    if args.jobs is not None and args.jobs < 0:
+        raise KBToolsError("--jobs must be 0 (automatic) or more")
+    root = _root(args, args.paths[0] if args.paths else None)
+    result = validate_kb(root, args.paths or None, jobs=args.jobs or None)
+    if args.format != "json":
+        for note in result.notes:
+            print(f"note: {note}", file=sys.stderr)
+    REPORTERS[args.format](result, sys.stdout)
+    return EXIT_OK if result.ok else EXIT_PROBLEMS
+
+
+def _schema_name(kind: str) -> str:
+    from kbtools.kb import KINDS_BY_NAME
+    from kbtools.schemas import SCHEMA_NAMES
+
+    name = kind.removesuffix(".schema.json")
+    if name in SCHEMA_NAMES:
+        return name
+    if name in KINDS_BY_NAME:
+        return KINDS_BY_NAME[name].schema
+    kinds = ", ".join([*SCHEMA_NAMES, *KINDS_BY_NAME])
+    raise KBToolsError(f"unknown schema or kind {kind!r}", hint=f"use one of: {kinds}")
+
+
+def run_schema_list(args: argparse.Namespace) -> int:
+    from kbtools.kb import KINDS
+    from kbtools.schemas import SCHEMA_NAMES, load_schema
+
+    for name in SCHEMA_NAMES:
+        kinds = [k for k in KINDS if k.schema == name]
+        where = ", ".join(f"{k.name} ({k.pattern})" for k in kinds)
+        print(f"{name:22} {load_schema(name).get('title', '')}: {where}")
+    return EXIT_OK
+
+
+def run_schema_show(args: argparse.Namespace) -> int:
+    from kbtools.schemas import schema_text
+
+    sys.stdout.write(schema_text(_schema_name(args.kind)))
+    return EXIT_OK
+
+
+def run_schema_export(args: argparse.Namespace) -> int:
+    from importlib import resources
+
+    from kbtools.schemas import SCHEMA_NAMES, schema_text
+
+    files = {f"{name}.schema.json": schema_text(name) for name in SCHEMA_NAMES}
+    params = resources.files("kbtools.schemas").joinpath("method_params")
+    if params.is_dir():
+        for entry in sorted(params.iterdir(), key=lambda e: e.name):
+            if entry.name.endswith(".schema.json"):
+                files[f"method_params/{entry.name}"] = entry.read_text("utf-8")
+    out = Path(args.dir)
+    if out.exists() and not out.is_dir():
+        raise KBToolsError(f"{out} exists and is not a folder")
+    clash = [n for n, text in files.items()
+             if (out / n).exists() and (out / n).read_text("utf-8") != text]
+    if clash and not args.force:
+        raise KBToolsError(f"{len(clash)} file(s) in {out} differ from the shipped schemas "
+                           f"({', '.join(clash[:3])}{', ...' if len(clash) > 3 else ''})",
+                           hint="pass --force to replace them")
+    for name, text in files.items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text(text, encoding="utf-8")
+    print(f"wrote {len(files)} schema files to {out}")
+    return EXIT_OK
+
+
+def run_new(args: argparse.Namespace) -> int:
+    from kbtools.validation.engine import validate_kb
+    from kbtools.validation.reporters import report_text
+    from kbtools.validation.scaffold import new_card
+
+    root = _root(args)
+    path = new_card(root, args.kind, args.id)
+    print(f"wrote {path.relative_to(root).as_posix()} (status: template; fill it in, then set "
+          "status to draft or complete)")
+    result = validate_kb(root, [path], jobs=1)
+    errors = [p for p in result.problems if p.is_error]
+    if errors:
+        report_text(result, sys.stdout)
+        return EXIT_PROBLEMS
+    return EXIT_OK

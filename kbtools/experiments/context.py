@@ -1,0 +1,53 @@
+"""Run context: seed, parallelism and progress settings shared by every step of a run.
+
+Randomness flows from one :class:`numpy.random.SeedSequence` root, so a run is identical for
+the same seed whatever ``n_jobs`` or joblib backend is used: callers draw independent child
+seeds with :meth:`RunContext.child_seeds` and hand one to each chunk of work.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import numpy as np
+
+T = TypeVar("T")
+
+
+@dataclass
+class RunContext:
+    """Settings of one run. ``n_jobs=None`` lets joblib's active ``parallel_config`` decide."""
+
+    seed: int = 0
+    n_jobs: int | None = 1
+    progress: bool = True
+    root: np.random.SeedSequence = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.root = np.random.SeedSequence(self.seed)
+
+    def child_seeds(self, n: int) -> list[np.random.SeedSequence]:
+        """``n`` new independent seed sequences (each call spawns fresh ones)."""
+        return self.root.spawn(n)
+
+    def rng(self) -> np.random.Generator:
+        """A generator seeded from a fresh child of the root."""
+        return np.random.default_rng(self.child_seeds(1)[0])
+
+    def progress_bar(self, iterable: Iterable[T], *, total: int | None = None,
+                     desc: str = "", unit: str = "it") -> Iterator[T]:
+        """Wrap ``iterable`` in a tqdm bar on stderr; silent if disabled or not a terminal."""
+        return progress_bar(iterable, total=total, desc=desc, unit=unit, enabled=self.progress)
+
+
+def progress_bar(iterable: Iterable[T], *, total: int | None = None, desc: str = "",
+                 unit: str = "it", enabled: bool = True, **kwargs: Any) -> Iterator[T]:
+    """A tqdm progress bar that stays silent when disabled or when stderr is not a TTY."""
+    from tqdm import tqdm
+
+    show = enabled and sys.stderr.isatty()
+    return iter(tqdm(iterable, total=total, desc=desc, unit=unit, disable=not show,
+                     file=sys.stderr, leave=False, **kwargs))

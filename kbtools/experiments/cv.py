@@ -1,0 +1,118 @@
+"""Cross-validation folds: identical for every experiment with the same seed and data.
+
+Folds are row positions into ``cohort.subjects`` (all subjects, whatever modality they have;
+a method restricts them to the subjects it can use). The default scheme is scikit-learn's
+``StratifiedGroupKFold``: grouped by site (a site is never in both train and test) and
+stratified by the phenotype, shuffled with the seed. Repeats (``n_repeats``) reshuffle with
+seeds derived from the run seed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kbtools.errors import DataError
+
+Fold = tuple[np.ndarray, np.ndarray]
+
+DEFAULT_SCHEME = "stratified_group_kfold"
+GROUPED = ("stratified_group_kfold", "group_kfold")
+STRATIFIED = ("stratified_group_kfold", "stratified_kfold")
+
+
+def _labels(values: pd.Series) -> np.ndarray:
+    """Stratification labels: categories as they are; continuous values in quintiles."""
+    if pd.api.types.is_numeric_dtype(values) and values.nunique() > 10:
+        return pd.qcut(values, 5, labels=False, duplicates="drop").to_numpy()
+    return pd.factorize(values)[0]
+
+
+def _splitter(scheme: str, n_splits: int, seed: int) -> Any:
+    from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
+
+    if scheme == "stratified_group_kfold":
+        return StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    if scheme == "stratified_kfold":
+        return StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    if scheme == "group_kfold":
+        return GroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    if scheme == "kfold":
+        return KFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    raise DataError(f"unknown cv scheme {scheme!r}",
+                    hint="use stratified_group_kfold, stratified_kfold, group_kfold or kfold")
+
+
+def _split(subjects: pd.DataFrame, positions: np.ndarray, cv_config: dict[str, Any],
+           outcome: str | None, n_splits: int, seed: int, what: str) -> list[Fold]:
+    scheme = cv_config.get("scheme", DEFAULT_SCHEME)
+    rows = subjects.iloc[positions]
+    y = None
+    groups = None
+    if scheme in STRATIFIED:
+        strat = cv_config.get("stratify_by") or outcome
+        if not strat:
+            raise DataError(f"cv scheme {scheme} needs cv.stratify_by or an outcome",
+                            hint="set cv.stratify_by (e.g. mdd) or use group_kfold")
+        y = _labels(rows[strat])
+    if scheme in GROUPED:
+        group_col = cv_config.get("group_by", "site")
+        groups = rows[group_col].to_numpy()
+        n_groups = len(pd.unique(groups))
+        if n_groups < n_splits:
+            raise DataError(f"{what}: {n_groups} sites ({group_col!r}) for {n_splits} "
+                            f"site-grouped folds", hint="use fewer folds or more sites")
+    splitter = _splitter(scheme, n_splits, seed)
+    dummy = np.zeros((len(positions), 1))
+    folds = []
+    for train, test in splitter.split(dummy, y, groups):
+        if len(test) < _min_fold():
+            raise DataError(f"{what}: a test fold has only {len(test)} subjects (fewer than "
+                            f"{_min_fold()})", hint="use fewer folds or more subjects")
+        if y is not None and len(np.unique(y[train])) < 2:
+            raise DataError(f"{what}: a training fold has one class of the stratification "
+                            "column only", hint="use fewer folds or check the phenotype")
+        folds.append((positions[np.sort(train)], positions[np.sort(test)]))
+    return folds
+
+
+def _min_fold() -> int:
+    from kbtools.experiments.cohort import MIN_SUBJECTS_PER_FOLD
+
+    return MIN_SUBJECTS_PER_FOLD
+
+
+def repeat_seeds(seed: int, n_repeats: int) -> list[int]:
+    """Seed of each CV repeat: the run seed first, then integers derived from it."""
+    extra = np.random.SeedSequence(seed).generate_state(max(0, n_repeats - 1), dtype=np.uint32)
+    return [int(seed)] + [int(s) for s in extra]
+
+
+def outer_folds(cohort: Any, cv_config: dict[str, Any] | None, outcome: str | None,
+                seed: int) -> list[Fold]:
+    """Outer folds as ``(train_positions, test_positions)`` into ``cohort.subjects``.
+
+    With ``n_repeats > 1`` the repeats follow one another (``n_splits`` folds each).
+    """
+    cv_config = cv_config or {}
+    n_splits = int(cv_config.get("n_splits", 5))
+    positions = np.arange(len(cohort.subjects))
+    folds: list[Fold] = []
+    for r, s in enumerate(repeat_seeds(seed, int(cv_config.get("n_repeats", 1)))):
+        folds += _split(cohort.subjects, positions, cv_config, outcome, n_splits, s,
+                        f"outer cv (repeat {r + 1})")
+    return folds
+
+
+def inner(cohort: Any, train_positions: np.ndarray, cv_config: dict[str, Any] | None,
+          outcome: str | None, seed: int) -> list[Fold]:
+    """Inner folds for nested CV within one outer training fold (positions into subjects).
+
+    Same scheme as the outer loop with ``cv.inner_splits`` folds (default 3).
+    """
+    cv_config = cv_config or {}
+    n_splits = int(cv_config.get("inner_splits", 3))
+    return _split(cohort.subjects, np.asarray(train_positions), cv_config, outcome, n_splits,
+                  seed, "inner cv")

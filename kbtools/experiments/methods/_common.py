@@ -1,0 +1,258 @@
+"""Shared pieces of the prediction-style methods (part 2 of the analysis core).
+
+Featurizers turn subject ids into a fold-safe feature matrix: ``fit(train_ids)`` learns every
+preprocessing step on training subjects only, ``transform(ids)`` applies it. Classifiers are
+tuned by inner cross-validation on the training fold (folds from :mod:`kbtools.experiments.cv`,
+so they are site-grouped like the outer loop).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+
+from kbtools.errors import DataError
+from kbtools.experiments.preprocessing import build_pipeline
+
+DEFAULT_C_GRID = (0.001, 0.01, 0.1, 1.0, 10.0)
+
+
+def params_of(config: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """``config['params']`` over ``defaults`` (one level of dict merging)."""
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in defaults.items()}
+    for k, v in (config.get("params") or {}).items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k].update(v)
+        else:
+            out[k] = v
+    return out
+
+
+def binary_outcome(cohort: Any, config: dict[str, Any], column: str | None = None) -> pd.Series:
+    """The 0/1 outcome column of the subjects table, or a clear error."""
+    col = column or config.get("outcome")
+    if not col:
+        raise DataError("this method needs `outcome` (a binary phenotype column, e.g. mdd)",
+                        hint="set outcome: mdd in the experiment config")
+    if col not in cohort.subjects.columns:
+        raise DataError(f"subjects table has no outcome column {col!r}",
+                        hint="fix `outcome` in the config")
+    y = cohort.subjects[col]
+    values = set(pd.unique(y.dropna()))
+    if y.isna().any() or not values <= {0, 1, True, False} or len(values) < 2:
+        raise DataError(f"outcome column {col!r} must be binary 0/1 with both classes and no "
+                        f"missing values (found values {sorted(map(str, values))[:5]})",
+                        hint="code the phenotype as 0/1")
+    return y.astype(int)
+
+
+def require_roles(cohort: Any, roles: list[str], method: str) -> None:
+    missing = [r for r in roles if r not in cohort.blocks]
+    if missing:
+        raise DataError(f"{method} needs data role(s) {', '.join(missing)} "
+                        f"(config has: {', '.join(cohort.blocks) or 'none'})",
+                        hint="add them under `data:` in the experiment config")
+
+
+# ---------------------------------------------------------------------------------------------
+# featurizers
+
+
+class RoleFeaturizer:
+    """One modality through the config's preprocessing pipeline (z-score, residualize, PCA)."""
+
+    def __init__(self, cohort: Any, role: str, preprocessing: dict[str, Any] | None,
+                 columns: list[str] | None = None, pca: bool = True) -> None:
+        self.cohort, self.role, self.preprocessing = cohort, role, preprocessing
+        self.columns, self.pca = columns, pca
+
+    def ids(self) -> pd.Index:
+        return self.cohort.blocks[self.role].index
+
+    def _block(self, ids: pd.Index) -> pd.DataFrame:
+        block = self.cohort.blocks[self.role].loc[ids]
+        return block if self.columns is None else block[self.columns]
+
+    def fit(self, train_ids: pd.Index) -> RoleFeaturizer:
+        self.pipeline_ = build_pipeline(self.role, self.preprocessing, self.cohort.subjects,
+                                        pca=self.pca)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            self.pipeline_.fit(self._block(train_ids))
+        self.warnings_ = sorted({str(w.message) for w in caught
+                                 if not issubclass(w.category, DeprecationWarning)})
+        return self
+
+    def transform(self, ids: pd.Index) -> np.ndarray:
+        return np.asarray(self.pipeline_.transform(self._block(ids)), dtype=np.float64)
+
+
+class ConcatFeaturizer:
+    """Early fusion: per-role featurizers side by side.
+
+    ``impute=False`` uses subjects with every role. ``impute=True`` uses subjects with any role:
+    each role's pipeline is fit on the training subjects that have it, a missing role's
+    (centred) features are set to 0, the training mean, and a ``has_<role>`` indicator is added.
+    """
+
+    def __init__(self, parts: list[RoleFeaturizer], impute: bool) -> None:
+        self.parts, self.impute = parts, impute
+
+    def ids(self) -> pd.Index:
+        idx = [p.ids() for p in self.parts]
+        out = idx[0]
+        for other in idx[1:]:
+            out = out.union(other, sort=False) if self.impute else out.intersection(other,
+                                                                                    sort=False)
+        subjects = self.parts[0].cohort.subjects.index
+        return subjects[subjects.isin(out)]
+
+    def fit(self, train_ids: pd.Index) -> ConcatFeaturizer:
+        for p in self.parts:
+            p.fit(train_ids[train_ids.isin(p.ids())])
+        self.warnings_ = sorted({w for p in self.parts for w in p.warnings_})
+        return self
+
+    def transform(self, ids: pd.Index) -> np.ndarray:
+        cols = []
+        for p in self.parts:
+            has = ids.isin(p.ids())
+            if has.all():
+                cols.append(p.transform(ids))
+                if self.impute:
+                    cols.append(np.ones((len(ids), 1)))
+                continue
+            part = None
+            if has.any():
+                values = p.transform(ids[has])
+                part = np.zeros((len(ids), values.shape[1]))
+                part[has] = values
+            else:
+                width = p.transform(p.ids()[:1]).shape[1]
+                part = np.zeros((len(ids), width))
+            cols += [part, has.astype(float)[:, None]]
+        return np.hstack(cols)
+
+
+# ---------------------------------------------------------------------------------------------
+# models
+
+
+def logistic(c: float, max_iter: int = 500) -> LogisticRegression:
+    """L2 logistic regression with balanced class weights (lbfgs)."""
+    return LogisticRegression(C=c, class_weight="balanced", max_iter=max_iter)
+
+
+def hgb(params: dict[str, Any], seed: int) -> Any:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(class_weight="balanced", early_stopping=False,
+                                          random_state=seed, **params)
+
+
+def fit_quiet(model: Any, x: np.ndarray, y: np.ndarray) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(x, y)
+
+
+def safe_auc(y: np.ndarray, p: np.ndarray) -> float:
+    return float(roc_auc_score(y, p)) if np.unique(y).size == 2 else float("nan")
+
+
+def select_c(mean_auc: np.ndarray, grid: tuple[float, ...] | list[float]) -> float:
+    """Grid value with the best mean inner AUC (ties: the smaller C, the stronger penalty)."""
+    best = np.nanmax(mean_auc)
+    return float(min(c for c, a in zip(grid, mean_auc, strict=True) if a >= best - 1e-12))
+
+
+@dataclass
+class FittedModel:
+    featurizer: Any
+    model: Any
+    c: float | None = None
+    inner_auc: list[float] = field(default_factory=list)
+    inner_oof: np.ndarray | None = None
+    """Out-of-fold probabilities over the training subjects from the inner folds."""
+
+    def predict(self, ids: pd.Index) -> np.ndarray:
+        return self.model.predict_proba(self.featurizer.transform(ids))[:, 1]
+
+
+def inner_splits(cohort: Any, train_ids: pd.Index, cv_config: dict[str, Any] | None,
+                 outcome: str | None, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Inner folds as positions into ``train_ids`` (via :func:`kbtools.experiments.cv.inner`)."""
+    from kbtools.experiments.cv import inner
+
+    pos = cohort.positions(train_ids)
+    lookup = pd.Series(np.arange(len(pos)), index=pos)
+    return [(lookup.loc[tr].to_numpy(), lookup.loc[te].to_numpy())
+            for tr, te in inner(cohort, pos, cv_config, outcome, seed)]
+
+
+def fit_logistic_nested(make_featurizer: Any, train_ids: pd.Index, y: pd.Series,
+                        splits: list[tuple[np.ndarray, np.ndarray]], grid: list[float],
+                        want_oof: bool = False) -> FittedModel:
+    """Tune C on ``splits`` (preprocessing refit in every inner fold), refit on all of train."""
+    ytr = y.loc[train_ids].to_numpy()
+    aucs = np.full((len(splits), len(grid)), np.nan)
+    oof = np.full((len(grid), len(train_ids)), np.nan) if want_oof else None
+    for i, (tr, va) in enumerate(splits):
+        feat = make_featurizer().fit(train_ids[tr])
+        xtr, xva = feat.transform(train_ids[tr]), feat.transform(train_ids[va])
+        for j, c in enumerate(grid):
+            model = fit_quiet(logistic(c), xtr, ytr[tr])
+            p = model.predict_proba(xva)[:, 1]
+            aucs[i, j] = safe_auc(ytr[va], p)
+            if oof is not None:
+                oof[j, va] = p
+    mean = np.nanmean(aucs, axis=0)
+    c = select_c(mean, grid)
+    feat = make_featurizer().fit(train_ids)
+    model = fit_quiet(logistic(c), feat.transform(train_ids), ytr)
+    return FittedModel(featurizer=feat, model=model, c=c, inner_auc=mean.tolist(),
+                       inner_oof=None if oof is None else oof[list(grid).index(c)])
+
+
+def fit_hgb(make_featurizer: Any, train_ids: pd.Index, y: pd.Series, hgb_params: dict[str, Any],
+            seed: int, splits: list[tuple[np.ndarray, np.ndarray]] | None = None) -> FittedModel:
+    """Gradient boosting on the featurized training fold (inner OOF only if ``splits``)."""
+    ytr = y.loc[train_ids].to_numpy()
+    oof = None
+    if splits:
+        oof = np.full(len(train_ids), np.nan)
+        for tr, va in splits:
+            feat = make_featurizer().fit(train_ids[tr])
+            model = hgb(hgb_params, seed).fit(feat.transform(train_ids[tr]), ytr[tr])
+            oof[va] = model.predict_proba(feat.transform(train_ids[va]))[:, 1]
+    feat = make_featurizer().fit(train_ids)
+    model = hgb(hgb_params, seed).fit(feat.transform(train_ids), ytr)
+    return FittedModel(featurizer=feat, model=model, inner_oof=oof)
+
+
+def mean_sd(values: list[float]) -> dict[str, float]:
+    arr = np.asarray(values, dtype=float)
+    arr = arr[np.isfinite(arr)]
+    if arr.size == 0:
+        return {"mean": float("nan"), "sd": float("nan")}
+    return {"mean": round(float(arr.mean()), 6),
+            "sd": round(float(arr.std(ddof=1)) if arr.size > 1 else 0.0, 6)}
+
+
+def r6(x: float) -> float:
+    return round(float(x), 6)
+
+
+def new_figure(width: float = 6.0, height: float = 4.5) -> Any:
+    """A matplotlib Figure without pyplot (no global state, thread-safe)."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=100, layout="constrained")

@@ -1,0 +1,194 @@
+"""Fold-safe preprocessing: scikit-learn transformers fit on the training fold only.
+
+Every transformer takes and returns a ``pandas.DataFrame`` indexed by subject id, so steps
+that need subject-level covariates (:class:`Residualizer`) look them up by index and no step
+ever sees the held-out fold while fitting.
+
+Sites in a held-out fold that the training fold never saw (every test site under
+site-grouped CV): the site design uses sum-to-zero (effect) coding, so an unseen site's row is
+all zeros and it is corrected by the *average* of the training sites' effects, while the
+covariate slopes learnt on the training fold still apply. ``unseen_sites="error"`` refuses
+them instead.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.pipeline import Pipeline
+
+from kbtools.errors import DataError
+
+
+class DesignWarning(UserWarning):
+    """A step had to change what the config asked for (e.g. fewer PCA components)."""
+
+
+def _frame(values: np.ndarray, index: pd.Index, columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(values, index=index, columns=columns)
+
+
+class ZScore(TransformerMixin, BaseEstimator):
+    """Centre and scale each column with the training fold's mean and SD (ddof=0)."""
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> ZScore:
+        values = np.asarray(X, dtype=np.float64)
+        self.mean_ = values.mean(axis=0)
+        sd = values.std(axis=0)
+        self.scale_ = np.where(sd > 0, sd, 1.0)
+        self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        values = (np.asarray(X, dtype=np.float64) - self.mean_) / self.scale_
+        return _frame(values, X.index, list(X.columns))
+
+
+def site_effect_coding(sites: pd.Series, levels: list[Any],
+                       unseen_sites: str = "average") -> np.ndarray:
+    """Sum-to-zero coding of ``sites`` with training ``levels`` (K levels -> K-1 columns).
+
+    Rows of unseen levels are zero (the average training site) or raise, per ``unseen_sites``.
+    """
+    k = len(levels)
+    codes = pd.Categorical(sites, categories=levels).codes
+    out = np.zeros((len(sites), max(k - 1, 0)))
+    for j in range(k - 1):
+        out[codes == j, j] = 1.0
+    out[codes == k - 1, :] = -1.0
+    unseen = codes < 0
+    if unseen.any() and unseen_sites == "error":
+        names = sorted(map(str, pd.unique(np.asarray(sites)[unseen])))
+        raise DataError(f"{len(names)} site(s) not seen in the training fold: {', '.join(names)}",
+                        hint="use unseen_sites='average' or site-stratified folds")
+    return out
+
+
+class Residualizer(TransformerMixin, BaseEstimator):
+    """Regress features on covariates (+ site effects) fit on the training fold.
+
+    ``subjects`` is the cohort's subjects table; rows are looked up by the index of ``X``.
+    The design is ``[1, covariates, site effect coding]``; :meth:`design` returns it for any
+    index (used by the Huh-Jhun projection of the permutation test).
+    """
+
+    def __init__(self, subjects: pd.DataFrame | None = None, covariates: tuple[str, ...] = (),
+                 site_onehot: bool = True, site_column: str = "site",
+                 unseen_sites: str = "average"):
+        self.subjects = subjects
+        self.covariates = covariates
+        self.site_onehot = site_onehot
+        self.site_column = site_column
+        self.unseen_sites = unseen_sites
+
+    def design(self, index: pd.Index) -> np.ndarray:
+        """Design matrix (intercept, covariates, site coding) of the subjects in ``index``."""
+        rows = self.subjects.loc[index]
+        parts = [np.ones((len(rows), 1))]
+        if self.covariates:
+            cov = rows[list(self.covariates)].to_numpy(dtype=np.float64)
+            parts.append(cov - self.cov_mean_)
+        if self.site_onehot:
+            parts.append(site_effect_coding(rows[self.site_column], self.site_levels_,
+                                            self.unseen_sites))
+        return np.hstack(parts)
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> Residualizer:
+        if self.subjects is None:
+            raise ValueError("Residualizer needs the subjects table")
+        rows = self.subjects.loc[X.index]
+        self.cov_mean_ = (rows[list(self.covariates)].to_numpy(dtype=np.float64).mean(axis=0)
+                          if self.covariates else np.zeros(0))
+        self.site_levels_ = (sorted(pd.unique(rows[self.site_column]).tolist(), key=str)
+                             if self.site_onehot else [])
+        design = self.design(X.index)
+        self.coef_, *_ = np.linalg.lstsq(design, np.asarray(X, dtype=np.float64), rcond=None)
+        self.rank_ = int(np.linalg.matrix_rank(design))
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        values = np.asarray(X, dtype=np.float64) - self.design(X.index) @ self.coef_
+        return _frame(values, X.index, list(X.columns))
+
+
+def numerical_rank(singular_values: np.ndarray, shape: tuple[int, int],
+                   tol: float | None = None) -> int:
+    """Rank from singular values with the LAPACK-style default tolerance."""
+    if singular_values.size == 0 or singular_values[0] == 0:
+        return 0
+    if tol is None:
+        tol = max(shape) * np.finfo(np.float64).eps
+    return int(np.sum(singular_values > singular_values[0] * tol))
+
+
+class CappedPCA(TransformerMixin, BaseEstimator):
+    """PCA to ``n_components``, capped at the training data's rank with a :class:`DesignWarning`.
+
+    The rank is that of the centred training fold (at most ``n_train - 1``).
+    ``n_components_`` holds the number kept and ``capped_`` whether it was lowered.
+    """
+
+    def __init__(self, n_components: int = 10, prefix: str = "pc"):
+        self.n_components = n_components
+        self.prefix = prefix
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> CappedPCA:
+        values = np.asarray(X, dtype=np.float64)
+        self.mean_ = values.mean(axis=0)
+        _, s, vt = np.linalg.svd(values - self.mean_, full_matrices=False)
+        rank = numerical_rank(s, values.shape)
+        self.rank_ = rank
+        self.n_components_ = min(int(self.n_components), rank)
+        self.capped_ = self.n_components_ < int(self.n_components)
+        if self.capped_:
+            warnings.warn(f"PCA asked for {self.n_components} components but the training data "
+                          f"have rank {rank}: using {self.n_components_}", DesignWarning,
+                          stacklevel=2)
+        self.components_ = vt[: self.n_components_]
+        var = s**2 / max(len(values) - 1, 1)
+        self.explained_variance_ = var[: self.n_components_]
+        total = var.sum()
+        self.explained_variance_ratio_ = self.explained_variance_ / total if total else var[:0]
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        values = (np.asarray(X, dtype=np.float64) - self.mean_) @ self.components_.T
+        width = max(2, len(str(self.n_components_)))
+        cols = [f"{self.prefix}{i + 1:0{width}d}" for i in range(self.n_components_)]
+        return _frame(values, X.index, cols)
+
+
+def build_pipeline(role: str, preprocessing: dict[str, Any] | None, subjects: pd.DataFrame,
+                   *, site_column: str = "site", pca: bool = True) -> Pipeline:
+    """The per-role pipeline from a config's ``preprocessing`` section.
+
+    Steps, in order, each only if configured: ``zscore`` (default on); ``residualize`` on
+    ``covariates`` and site effects (``site_onehot``) unless ``covariate_method`` is ``none``
+    (``huh_jhun`` residualizes too; the permutation test then projects, see permutation.py);
+    ``pca`` to ``preprocessing.pca[role]`` components, capped at the training rank.
+    An empty pipeline passes data through.
+    """
+    pre = preprocessing or {}
+    steps: list[tuple[str, Any]] = []
+    if pre.get("zscore", True):
+        steps.append(("zscore", ZScore()))
+    covariates = tuple(pre.get("covariates") or ())
+    site = bool(pre.get("site_onehot", False))
+    if pre.get("covariate_method", "residualize") != "none" and (covariates or site):
+        steps.append(("residualize", Residualizer(subjects, covariates, site, site_column)))
+    n_pc = (pre.get("pca") or {}).get(role)
+    if pca and n_pc:
+        steps.append(("pca", CappedPCA(int(n_pc), prefix=f"{role}_pc")))
+    if not steps:
+        steps.append(("identity", "passthrough"))
+    return Pipeline(steps)
+
+
+def nuisance_design(pipeline: Pipeline, index: pd.Index) -> np.ndarray | None:
+    """The fitted residualizer's design for ``index`` (None if the pipeline has none)."""
+    step = pipeline.named_steps.get("residualize")
+    return None if step is None else step.design(index)

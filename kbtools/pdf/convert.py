@@ -1,0 +1,201 @@
+"""Convert one PDF: open it safely, lay out its text, find structure and metadata, summarise."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kbtools import __version__
+from kbtools.pdf import layout
+from kbtools.pdf.metadata import Metadata, extract, info_dict
+from kbtools.pdf.structure import (
+    Heading,
+    Structure,
+    analyse,
+    heading_candidate,
+    kb_summary_signals,
+    paragraph_text,
+)
+from kbtools.pdf.summarize import summarise
+from kbtools.pdf.text import resolve_breaks, sentences, vocabulary
+
+#: Changes whenever the output for the same PDF would change; part of the cache key.
+CONVERTER_VERSION = f"kbtools-pdf2md/{__version__}+3"
+#: Fewer characters than this per page on average, with images present: a scan.
+MIN_CHARS_PER_PAGE = 20
+
+
+class ConversionError(Exception):
+    """A PDF that cannot be converted; ``reason`` says why and what to do."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class Conversion:
+    """Everything extracted from one PDF."""
+
+    source: Path
+    sha256: str
+    pages: int
+    metadata: Metadata
+    structure: Structure
+    paragraphs: list[layout.Paragraph]
+    kind: str = "paper"  # "paper" or "kb-summary"
+    kb_summary_reasons: list[str] = field(default_factory=list)
+    key_sentences: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def headings(self) -> list[Heading]:
+        return self.structure.headings
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def open_pdf(path: Path) -> Any:
+    """Open ``path`` as a PDF or raise ConversionError naming the problem."""
+    import pymupdf
+
+    pymupdf.no_recommend_layout()  # pymupdf_layout is non-commercial: never suggest it
+    pymupdf.TOOLS.mupdf_display_errors(False)
+    pymupdf.TOOLS.mupdf_display_warnings(False)
+    try:
+        doc = pymupdf.open(path, filetype="pdf")
+    except Exception as exc:  # noqa: BLE001 - MuPDF raises several types for damaged files
+        raise ConversionError(f"not a readable PDF ({exc}); re-download or re-export it") from None
+    if doc.needs_pass:
+        doc.close()
+        raise ConversionError("encrypted: the PDF needs a password; save a decrypted copy "
+                              "(e.g. qpdf --decrypt) and convert that")
+    if doc.page_count == 0:
+        doc.close()
+        raise ConversionError("the PDF has no pages")
+    return doc
+
+
+def convert(path: Path, sha256: str | None = None, *, tables: bool = True) -> Conversion:
+    """Convert the PDF at ``path``; raise ConversionError when it cannot be done."""
+    path = Path(path)
+    sha = sha256 or sha256_file(path)
+    doc = open_pdf(path)
+    try:
+        pages = []
+        for i in range(doc.page_count):
+            try:
+                pages.append(layout.read_page(doc[i], i + 1, tables=tables))
+            except Exception as exc:  # noqa: BLE001
+                raise ConversionError(f"page {i + 1} could not be read ({exc})") from None
+        n_chars = sum(len(ln.text) for p in pages for ln in p.lines)
+        if n_chars < MIN_CHARS_PER_PAGE * len(pages) and (
+                any(p.n_images for p in pages) or n_chars == 0):
+            raise ConversionError("no text layer (scanned or image-only pages); run OCR "
+                                  "first, e.g. ocrmypdf, then convert the result")
+        toc = doc.get_toc(simple=True)
+        info = info_dict(doc)
+        layout.strip_headers_footers(pages)
+        meta = extract(doc, pages[0], path.stem, toc)
+    finally:
+        doc.close()
+    return _analyse(path, sha, pages, meta, toc, info)
+
+
+def _analyse(path: Path, sha: str, pages: list[layout.PageText], meta: Metadata,
+             toc: list[list[Any]], info: dict[str, str]) -> Conversion:
+    body = layout.body_font_size(pages)
+    paras: list[layout.Paragraph] = []
+    for page in pages:
+        items = page.lines + [t.lines[0] for t in page.tables]
+        paras.extend(layout.paragraphs(layout.reading_order(items, page.width), body))
+    for p in paras:
+        if p.kind == "text":
+            p.text = paragraph_text(p)
+    paras = _join_column_breaks(paras)
+    vocab = vocabulary([p.text for p in paras])
+    for p in paras:
+        p.text = resolve_breaks(p.text, vocab)
+    _mark_front(paras, pages[0], body)
+    st = analyse(paras, body)
+    conv = Conversion(path, sha, len(pages), meta, st, paras)
+    reasons = kb_summary_signals(st.headings, toc, info, meta.provenance.get("arxiv") ==
+                                 "arXiv stamp", st.abstract_labelled)
+    if reasons:
+        conv.kind, conv.kb_summary_reasons = "kb-summary", reasons
+        if meta.title is None and toc:
+            meta.title, meta.provenance["title"] = str(toc[0][1]), "outline"
+    else:
+        pool = [(s, p.page) for p in paras if p.kind == "text" for s in sentences(p.text)]
+        conv.key_sentences = summarise(pool)
+    return conv
+
+
+def _join_column_breaks(paras: list[layout.Paragraph]) -> list[layout.Paragraph]:
+    """Rejoin a paragraph that a column break cut in two (same page, unfinished sentence)."""
+    out: list[layout.Paragraph] = []
+    for p in paras:
+        prev = out[-1] if out else None
+        if (prev is not None and prev.kind == p.kind == "text" and prev.page == p.page
+                and p.text[:1].islower() and not prev.text.rstrip().endswith((".", ":", "!", "?"))
+                and abs(prev.size - p.size) < 0.3 and prev.bold == p.bold
+                and p.lines[0].y0 < prev.lines[-1].y0):
+            prev.lines.extend(p.lines)
+            prev.text = paragraph_text(prev)
+            continue
+        out.append(p)
+    return out
+
+
+def _mark_front(paras: list[layout.Paragraph], first: layout.PageText, body: float) -> None:
+    """Label page-1 title lines "title" and the author/affiliation block under them "front"."""
+    from kbtools.pdf.metadata import layout_title
+
+    found = layout_title(first)
+    if not found:
+        return
+    title_ids = {id(ln) for ln in found[1]}
+    bottom = max(ln.y1 for ln in found[1])
+    cutoff = None
+    for p in paras:
+        if p.page != 1:
+            break
+        if any(id(ln) in title_ids for ln in p.lines):
+            p.kind = "title"
+            continue
+        if p.y0 < bottom:
+            continue
+        words = len(p.text.split())
+        if (re.match(r"^\s*abstract\b", p.text, re.IGNORECASE) or words >= 30
+                or (heading_candidate(p, body) or (None, False))[1]):
+            cutoff = p.y0 if cutoff is None else min(cutoff, p.y0)
+    for p in paras:
+        if p.page != 1:
+            break
+        if p.kind == "text" and p.y0 >= bottom and (cutoff is None or p.y0 < cutoff):
+            p.kind = "front"
+
+
+def card_summary(conv: Conversion) -> str:
+    """A short summary for a drafted card: the summary section, the abstract or key sentences."""
+    if conv.kind == "kb-summary":
+        paras = conv.paragraphs
+        for i, p in enumerate(paras):
+            if p.kind == "heading" and re.search(r"summary|tl;?\s?dr|overview", p.text, re.I):
+                texts = [q.text for q in paras[i + 1:i + 4] if q.kind == "text"]
+                if texts:
+                    return " ".join(sentences(texts[0])[:3])
+    if conv.structure.abstract:
+        return " ".join(sentences(conv.structure.abstract)[:2])
+    if conv.key_sentences:
+        return " ".join(s for s, _ in conv.key_sentences[:2])
+    body = [p.text for p in conv.paragraphs if p.kind == "text" and p.text]
+    return " ".join(sentences(body[0])[:2]) if body else ""

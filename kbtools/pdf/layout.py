@@ -1,0 +1,403 @@
+"""Page layout: text lines with font facts, running headers/footers, columns, paragraphs.
+
+One pass of ``page.get_text("dict")`` per page gives lines with their size, weight and
+position. Lines repeating at the same height on many pages (running headers and footers) and
+bare page numbers in the margins are dropped; the rest are put in reading order column by
+column (columns are found per page as empty vertical gutters between narrow lines) and grouped
+into paragraphs by spacing, indentation and font changes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pymupdf
+
+from kbtools.pdf.text import normalise
+
+#: get_text flags: clip to the page, no images, ligatures expanded by MuPDF itself.
+TEXT_FLAGS = pymupdf.TEXT_MEDIABOX_CLIP
+
+_BOLD_NAME = re.compile(r"bold|black|heavy|semibold|demi|,b\b", re.IGNORECASE)
+_PAGE_NUMBER = re.compile(
+    r"^(page\s*)?(\d{1,4}|[ivxlcdm]{1,6})(\s*(of|/)\s*\d{1,4})?$", re.IGNORECASE)
+_TABLE_CAPTION = re.compile(r"^\s*(table|tab\.)\s*[\dIVX]+", re.IGNORECASE)
+
+
+@dataclass
+class Line:
+    """One visual line of text."""
+
+    text: str
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    size: float
+    bold: bool
+    page: int
+    plain: str = ""  # text without superscript/subscript spans (for author lists)
+    kind: str = "text"
+    table: Paragraph | None = None  # for the placeholder line of a table
+
+    @property
+    def width(self) -> float:
+        return self.x1 - self.x0
+
+
+@dataclass
+class Paragraph:
+    """Lines grouped into one block of reading order; ``kind`` is set by the structure pass."""
+
+    lines: list[Line]
+    page: int
+    kind: str = "text"  # text, heading, caption, table, title, authors, abstract-label
+    text: str = ""
+    level: int = 0
+    markdown: str = ""  # for tables
+
+    @property
+    def size(self) -> float:
+        return max(ln.size for ln in self.lines) if self.lines else 0.0
+
+    @property
+    def bold(self) -> bool:
+        return bool(self.lines) and all(ln.bold for ln in self.lines)
+
+    @property
+    def x0(self) -> float:
+        return min(ln.x0 for ln in self.lines)
+
+    @property
+    def y0(self) -> float:
+        return min(ln.y0 for ln in self.lines)
+
+
+@dataclass
+class PageText:
+    """What one page contributes: horizontal lines, rotated lines, tables."""
+
+    number: int  # 1-based
+    width: float
+    height: float
+    lines: list[Line] = field(default_factory=list)
+    rotated: list[str] = field(default_factory=list)
+    tables: list[Paragraph] = field(default_factory=list)
+    n_images: int = 0
+
+
+def read_page(page: pymupdf.Page, number: int, *, tables: bool = True) -> PageText:
+    """Extract the lines of one page (and its ruled tables when a table caption is present)."""
+    rect = page.rect
+    out = PageText(number, rect.width, rect.height)
+    data = page.get_text("dict", flags=TEXT_FLAGS)
+    raw: list[Line] = []
+    for block in data["blocks"]:
+        if block.get("type") != 0:
+            out.n_images += 1
+            continue
+        for line in block["lines"]:
+            spans = [s for s in line["spans"] if s["text"].strip()]
+            if not spans:
+                continue
+            text = normalise("".join(s["text"] for s in line["spans"])).strip()
+            if not text:
+                continue
+            dx, dy = line["dir"]
+            if abs(dy) > 0.2 or dx < 0:
+                out.rotated.append(text)
+                continue
+            weights: Counter[float] = Counter()
+            bold_chars = 0
+            for s in spans:
+                n = len(s["text"].strip())
+                weights[round(s["size"], 1)] += n
+                if s["flags"] & 16 or _BOLD_NAME.search(s["font"]):
+                    bold_chars += n
+            size = weights.most_common(1)[0][0]
+            plain = " ".join(s["text"] for s in spans if s["size"] >= 0.8 * size)
+            x0, y0, x1, y1 = line["bbox"]
+            raw.append(Line(text, x0, y0, x1, y1, size, bold_chars >= 0.8 * sum(weights.values()),
+                            number, normalise(plain).strip()))
+    out.lines = _merge_same_baseline(raw)
+    captions = [ln for ln in out.lines if _TABLE_CAPTION.match(ln.text)] if tables else []
+    if captions:
+        out.tables = _find_tables(page, number, captions)
+        if out.tables:
+            boxes = [t.lines[0] for t in out.tables]
+            out.lines = [ln for ln in out.lines if not any(_inside(ln, b) for b in boxes)]
+    return out
+
+
+def _inside(line: Line, box: Line) -> bool:
+    cx, cy = (line.x0 + line.x1) / 2, (line.y0 + line.y1) / 2
+    return box.x0 - 1 <= cx <= box.x1 + 1 and box.y0 - 1 <= cy <= box.y1 + 1
+
+
+def _find_tables(page: pymupdf.Page, number: int, captions: list[Line]) -> list[Paragraph]:
+    """Ruled tables next to a "Table N" caption.
+
+    ``find_tables`` on a whole page costs ~0.25 s; clipped to the cluster of vector drawings
+    beside a caption it costs ~15 ms, which keeps conversion near 100 pages/s.
+    """
+    found: list[Paragraph] = []
+    try:
+        clusters = page.cluster_drawings()
+    except Exception:  # noqa: BLE001 - no drawings to cluster
+        return found
+    near = [r for r in clusters if r.width >= 40 and r.height >= 15 and any(
+        -80 <= r.y0 - c.y1 <= 80 or -80 <= c.y0 - r.y1 <= 80 for c in captions)]
+    for rect in near:
+        found.extend(_tables_in(page, number, rect + (-3, -3, 3, 3)))
+    return found
+
+
+@contextmanager
+def _first_row_headers() -> Iterator[None]:
+    """Let find_tables take each table's first row as its header.
+
+    PyMuPDF's header search looks at the text above a table through ``get_textbox``, which
+    walks every character of the page in Python (~0.2 s per column); the markdown we write
+    uses the first row as the header anyway.
+    """
+    from pymupdf import table as tables_module
+
+    original = getattr(tables_module.Table, "_get_header", None)
+    if original is None or not hasattr(tables_module, "TableHeader"):
+        yield
+        return
+
+    def first_row(self: Any, y_tolerance: float = 3) -> Any:
+        if not self.rows:
+            return None
+        row = self.rows[0]
+        return tables_module.TableHeader(tuple(row.bbox), row.cells, self.extract()[0], False)
+
+    tables_module.Table._get_header = first_row
+    try:
+        yield
+    finally:
+        tables_module.Table._get_header = original
+
+
+def table_markdown(rows: list[list[str | None]]) -> str:
+    """A pipe table; the first row is the header."""
+    def cell(value: str | None) -> str:
+        return re.sub(r"\s+", " ", normalise(value or "")).replace("|", "\\|").strip()
+
+    lines = ["|" + "|".join(cell(c) for c in row) + "|" for row in rows]
+    lines.insert(1, "|" + "|".join("---" for _ in rows[0]) + "|")
+    return "\n".join(lines)
+
+
+def _tables_in(page: pymupdf.Page, number: int, clip: pymupdf.Rect) -> list[Paragraph]:
+    found = []
+    try:
+        with _first_row_headers():
+            tables = page.find_tables(clip=clip)
+    except Exception:  # noqa: BLE001 - a table finder failure must not lose the page
+        return []
+    for tab in tables.tables:
+        if tab.row_count < 2 or tab.col_count < 2:
+            continue
+        try:
+            md = table_markdown(tab.extract())
+        except Exception:  # noqa: BLE001 - skip a table whose cells cannot be read
+            continue
+        x0, y0, x1, y1 = tab.bbox
+        box = Line("", x0, y0, x1, y1, 0.0, False, number, kind="table")
+        para = Paragraph([box], number, kind="table", markdown=md)
+        box.table = para
+        found.append(para)
+    return found
+
+
+def _merge_same_baseline(lines: list[Line]) -> list[Line]:
+    """Join pieces MuPDF split off one visual line (superscripts, font switches)."""
+    lines.sort(key=lambda ln: (round(ln.y1), ln.x0))
+    merged: list[Line] = []
+    for ln in lines:
+        prev = merged[-1] if merged else None
+        if (prev is not None and abs(prev.y1 - ln.y1) < 0.5 * max(prev.size, ln.size)
+                and 0 <= ln.x0 - prev.x1 < 0.6 * max(prev.size, ln.size)
+                and abs(prev.size - ln.size) < 0.6 * max(prev.size, ln.size)):
+            sep = "" if ln.x0 - prev.x1 < 0.15 * prev.size else " "
+            big = prev if prev.size >= ln.size else ln
+            merged[-1] = Line(prev.text + sep + ln.text, prev.x0, min(prev.y0, ln.y0), ln.x1,
+                              max(prev.y1, ln.y1), big.size, prev.bold and ln.bold, prev.page,
+                              (prev.plain + " " + ln.plain).strip()
+                              if ln.size >= 0.8 * prev.size else prev.plain + " ")
+        else:
+            merged.append(ln)
+    for ln in merged:
+        ln.plain = ln.plain.strip()
+    return merged
+
+
+# -- running headers and footers ------------------------------------------------------------
+
+def _margin_key(line: Line) -> str:
+    return re.sub(r"\d+", "#", line.text.lower()).strip()
+
+
+def strip_headers_footers(pages: list[PageText], margin: float = 0.12) -> int:
+    """Remove running headers/footers and margin page numbers in place; return lines removed."""
+    counts: Counter[tuple[str, int]] = Counter()
+    for page in pages:
+        seen = set()
+        for ln in page.lines:
+            if ln.y1 < margin * page.height or ln.y0 > (1 - margin) * page.height:
+                seen.add((_margin_key(ln), round(ln.y0 / 4)))
+        counts.update(seen)
+    threshold = max(2, int(0.4 * len(pages) + 0.5))
+    repeated = {key for key, n in counts.items() if n >= threshold}
+    removed = 0
+    for page in pages:
+        keep = []
+        for ln in page.lines:
+            in_margin = ln.y1 < margin * page.height or ln.y0 > (1 - margin) * page.height
+            if in_margin and ((_margin_key(ln), round(ln.y0 / 4)) in repeated
+                              or _PAGE_NUMBER.match(ln.text.strip())):
+                removed += 1
+                continue
+            keep.append(ln)
+        page.lines = keep
+    return removed
+
+
+# -- columns and reading order -------------------------------------------------------------
+
+def find_gutters(items: list[Line], width: float) -> list[tuple[float, float]]:
+    """Vertical gutters between columns: x ranges almost no narrow line crosses."""
+    if len(items) < 6:
+        return []
+    left = min(it.x0 for it in items)
+    right = max(it.x1 for it in items)
+    span = right - left
+    if span <= 0:
+        return []
+    narrow = [it for it in items if it.width < 0.6 * span]
+    if len(narrow) < 6:
+        return []
+    cover = np.zeros(int(width) + 2, dtype=np.int32)
+    for it in narrow:
+        a, b = max(0, int(it.x0)), min(len(cover) - 1, int(it.x1) + 1)
+        cover[a:b] += 1
+    allowed = max(1, int(0.06 * len(narrow)))
+    lo, hi = int(left + 0.2 * span), int(left + 0.8 * span)
+    free = cover[lo:hi] <= allowed
+    gutters: list[tuple[float, float]] = []
+    start = None
+    for i, ok in enumerate(np.append(free, False)):
+        if ok and start is None:
+            start = i
+        elif not ok and start is not None:
+            if i - start >= 6:
+                gutters.append((lo + start, lo + i))
+            start = None
+    need = max(3, int(0.15 * len(narrow)))
+    good = []
+    for a, b in gutters:
+        n_left = sum(1 for it in narrow if it.x1 <= b and it.x0 < a)
+        n_right = sum(1 for it in narrow if it.x0 >= a and it.x1 > b)
+        if n_left >= need and n_right >= need:
+            good.append((a, b))
+    return good
+
+
+def reading_order(items: list[Line], width: float) -> list[Line]:
+    """Order items column by column inside bands separated by full-width items."""
+    gutters = find_gutters([it for it in items if it.kind != "table"], width)
+    ordered = sorted(items, key=lambda it: (it.y0, it.x0))
+    if not gutters:
+        return ordered
+    edges = [(a + b) / 2 for a, b in gutters]
+
+    def column(it: Line) -> int | None:
+        for a, b in gutters:
+            if it.x0 < a - 2 and it.x1 > b + 2:
+                return None  # crosses a gutter: spans columns
+        centre = (it.x0 + it.x1) / 2
+        return sum(centre > e for e in edges)
+
+    out: list[Line] = []
+    band: list[tuple[int, Line]] = []
+    for it in ordered:
+        col = column(it)
+        if col is None:
+            out.extend(ln for _, ln in sorted(band, key=lambda p: (p[0], p[1].y0, p[1].x0)))
+            band = []
+            out.append(it)
+        else:
+            band.append((col, it))
+    out.extend(ln for _, ln in sorted(band, key=lambda p: (p[0], p[1].y0, p[1].x0)))
+    return out
+
+
+# -- paragraphs ----------------------------------------------------------------------------
+
+_BULLET = re.compile(r"^\s*([\u2022\u25e6\u25aa\u25cf\u2023\u2043\u00b7\u2219\u25a0\u25a1\u2013*-]"
+                     r"|\(?[a-z0-9]\)|[0-9]+\.\s+[a-z])")
+
+
+def paragraphs(lines: list[Line], body_size: float) -> list[Paragraph]:
+    """Group ordered lines into paragraphs; tables stay paragraphs of their own."""
+    out: list[Paragraph] = []
+    cur: list[Line] = []
+
+    def close() -> None:
+        if cur:
+            out.append(Paragraph(list(cur), cur[0].page))
+            cur.clear()
+
+    for ln in lines:
+        if ln.kind == "table":
+            close()
+            assert ln.table is not None
+            out.append(ln.table)
+            continue
+        if cur and _starts_new(cur[-1], ln, body_size, cur[0]):
+            close()
+        cur.append(ln)
+    close()
+    return out
+
+
+def _starts_new(prev: Line, ln: Line, body: float, first: Line) -> bool:
+    if ln.page != prev.page:
+        return not _continues(prev, ln)
+    size = max(prev.size, ln.size)
+    if abs(ln.size - prev.size) > 0.6 or ln.bold != prev.bold:
+        return True
+    gap = ln.y0 - prev.y1
+    if gap > 0.45 * size or gap < -0.5 * size:
+        return True
+    if ln.x0 > prev.x0 + 25 or ln.x1 < first.x0:  # jumped to another column
+        return True
+    if _BULLET.match(ln.text):
+        return True
+    # first-line indent after a finished sentence
+    return ln.x0 > first.x0 + 0.7 * body and prev.text.rstrip().endswith((".", ":", "?", "!"))
+
+
+def _continues(prev: Line, ln: Line) -> bool:
+    """A paragraph running on to the next page: same style, previous line unfinished."""
+    return (abs(prev.size - ln.size) < 0.3 and prev.bold == ln.bold and not prev.bold
+            and not prev.text.rstrip().endswith((".", ":", "?", "!")))
+
+
+def body_font_size(pages: list[PageText]) -> float:
+    """The most common font size, weighted by characters."""
+    counts: Counter[float] = Counter()
+    for page in pages:
+        for ln in page.lines:
+            counts[round(ln.size * 2) / 2] += len(ln.text)
+    if not counts:
+        return 10.0
+    return counts.most_common(1)[0][0]

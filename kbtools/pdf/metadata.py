@@ -1,0 +1,328 @@
+"""Bibliographic metadata of a paper, each field with where it came from.
+
+Sources, in the order the field trusts them:
+
+* title: the largest horizontal text in the top part of page 1, cross-checked with the info
+  dict title (rejected when it looks like a slug or a file name) and the first outline entry;
+* authors: name-shaped lines between the title and the abstract;
+* DOI: XMP, then the info dict (any key), then a pattern on page 1;
+* arXiv id: the rotated margin stamp, then a pattern on page 1;
+* year and venue: the venue line on page 1, then the arXiv id or the DOI; never the file dates.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from kbtools.pdf.layout import Line, PageText
+
+DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>{}|\\^`\[\]]+)", re.IGNORECASE)
+ARXIV_STAMP = re.compile(
+    r"arXiv:\s*(?P<id>\d{4}\.\d{4,5}(?:v\d+)?|[a-z-]+(?:\.[A-Z]{2})?/\d{7}(?:v\d+)?)"
+    r"(?:\s*\[(?P<cat>[^\]]+)\])?(?:\s*(?P<date>\d{1,2}\s+[A-Z][a-z]{2}\s+(?P<year>\d{4})))?")
+_YEAR = re.compile(r"\b(19[5-9]\d|20[0-9]\d)\b")
+
+#: Venue names recognised on a venue line, with the name the card uses.
+VENUES = {
+    "neurips": "NeurIPS", "nips": "NeurIPS", "icml": "ICML", "iclr": "ICLR", "cvpr": "CVPR",
+    "iccv": "ICCV", "eccv": "ECCV", "acl": "ACL", "emnlp": "EMNLP", "naacl": "NAACL",
+    "aaai": "AAAI", "ijcai": "IJCAI", "kdd": "KDD", "miccai": "MICCAI", "ismb": "ISMB",
+    "recomb": "RECOMB", "aistats": "AISTATS", "uai": "UAI", "colt": "COLT", "midl": "MIDL",
+    "chil": "CHIL", "ml4h": "ML4H", "tmlr": "TMLR", "jmlr": "JMLR", "biorxiv": "bioRxiv",
+    "medrxiv": "medRxiv", "bioinformatics": "Bioinformatics", "neuroimage": "NeuroImage",
+    "nature methods": "Nature Methods", "nature genetics": "Nature Genetics",
+    "nature communications": "Nature Communications", "nature": "Nature", "science": "Science",
+    "cell": "Cell", "plos": "PLOS", "elife": "eLife", "lancet": "The Lancet",
+}
+_VENUE_LINE = re.compile(
+    r"(published|accepted|appear|proceedings|conference|workshop|journal|preprint|"
+    r"under review|in press|\bin:)", re.IGNORECASE)
+#: DOI prefixes that name a venue.
+DOI_VENUES = {"10.1101": "bioRxiv", "10.48550": "arXiv", "10.1093/bioinformatics":
+              "Bioinformatics", "10.1038/s41592": "Nature Methods", "10.1038/s41588":
+              "Nature Genetics", "10.1038/s41467": "Nature Communications",
+              "10.1016/j.neuroimage": "NeuroImage", "10.7554/elife": "eLife"}
+
+_AFFILIATION = re.compile(
+    r"(univ|institut|department|dept\.|school|college|laborator|\blab\b|hospital|centre|"
+    r"center|inc\.|ltd|corporation|foundation|@|https?://|www\.|email|e-mail|correspond|"
+    r"equal contribution|abstract|published|proceedings|conference|preprint|arxiv|doi|"
+    r"submitted|accepted|keywords|street|road|avenue|\busa\b|\buk\b|china|germany)",
+    re.IGNORECASE)
+_NAME_TOKEN = re.compile(r"^(?:[A-Z][a-zA-Z'\u00c0-\u017f-]*\.?|[A-Z]\.(?:-?[A-Z]\.)*)$")
+_PARTICLES = {"van", "von", "de", "der", "den", "da", "di", "du", "del", "la", "le", "bin", "al"}
+_MARKERS = re.compile(r"[\d*\u2020\u2021\u00a7\u00b6\u2217\u22c6\u2605\u266f#]+")
+
+
+@dataclass
+class Metadata:
+    """The fields and, for each, its source ("first-page layout", "XMP", ...)."""
+
+    title: str | None = None
+    authors: list[str] = field(default_factory=list)
+    year: int | None = None
+    venue: str | None = None
+    doi: str | None = None
+    arxiv: str | None = None
+    provenance: dict[str, str] = field(default_factory=dict)
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+def clean_doi(raw: str) -> str:
+    doi = raw.strip().rstrip(".,;:)]}>'\"")
+    if doi.count("(") < doi.count(")"):
+        doi = doi.rstrip(")")
+    return doi
+
+
+def is_slug_title(title: str, file_stem: str = "") -> bool:
+    """True for info-dict titles that are not real titles: slugs, file names, tool defaults."""
+    t = title.strip()
+    low = t.lower()
+    if not t or len(t.split()) < 2:
+        return True  # "Brainlm", "untitled", "paper"
+    if re.search(r"\.(pdf|docx?|tex|dvi|ps|md|html?)\b", low) or "_" in t:
+        return True
+    if low.startswith(("microsoft word", "untitled", "arxiv:", "doi:", "manuscript")):
+        return True
+    stem = re.sub(r"[\W_]+", "", file_stem.lower())
+    return bool(stem) and re.sub(r"[\W_]+", "", low) == stem
+
+
+def similar(a: str, b: str) -> bool:
+    """Titles that agree once case, spacing and punctuation are ignored."""
+    na = re.sub(r"[\W_]+", " ", a.lower()).strip()
+    nb = re.sub(r"[\W_]+", " ", b.lower()).strip()
+    if not na or not nb:
+        return False
+    if na in nb or nb in na:
+        return min(len(na), len(nb)) >= 0.6 * max(len(na), len(nb))
+    return difflib.SequenceMatcher(None, na, nb).ratio() >= 0.85
+
+
+def info_dict(doc: Any) -> dict[str, str]:
+    """Every string entry of the PDF's Info dictionary, custom keys included."""
+    out = {k: v for k, v in (doc.metadata or {}).items() if isinstance(v, str) and v}
+    try:
+        kind, value = doc.xref_get_key(-1, "Info")
+        if kind == "xref":
+            xref = int(value.split()[0])
+            for key in doc.xref_get_keys(xref):
+                k2, v2 = doc.xref_get_key(xref, key)
+                if k2 == "string" and key.lower() not in out:
+                    out[key.lower()] = v2
+    except Exception:  # noqa: BLE001 - a damaged trailer just means no custom keys
+        pass
+    return out
+
+
+# -- title and authors ---------------------------------------------------------------------
+
+def layout_title(page: PageText) -> tuple[str, list[Line]] | None:
+    """The largest-font text block in the top 60% of page 1 (rotated text never counts)."""
+    top = [ln for ln in page.lines if ln.y0 < 0.6 * page.height and sum(
+        c.isalpha() for c in ln.text) >= 3]
+    for size in sorted({ln.size for ln in top}, reverse=True)[:4]:
+        block = sorted((ln for ln in top if abs(ln.size - size) < 0.5), key=lambda ln: ln.y0)
+        if not block:
+            continue
+        run = [block[0]]
+        for ln in block[1:]:
+            if ln.y0 - run[-1].y1 < 1.2 * size:
+                run.append(ln)
+            else:
+                break
+        text = re.sub(r"\s+", " ", " ".join(ln.plain or ln.text for ln in run)).strip()
+        words = text.split()
+        if len(words) >= 2 and len(words) <= 40 and not re.match(r"^(arxiv|doi)", text, re.I):
+            return text, run
+    return None
+
+
+def authors_under(page: PageText, title_lines: list[Line]) -> list[str]:
+    """Names from the lines between the title and the abstract (markers and affiliations out)."""
+    bottom = max(ln.y1 for ln in title_lines)
+    below = sorted((ln for ln in page.lines if ln.y0 >= bottom - 1 and ln not in title_lines),
+                   key=lambda ln: (ln.y0, ln.x0))
+    names: list[str] = []
+    misses = 0
+    for ln in below[:12]:
+        if re.match(r"^\s*abstract\b", ln.text, re.IGNORECASE) or ln.y0 > bottom + 200:
+            break
+        found = _names(ln.plain or ln.text)
+        if found:
+            names.extend(n for n in found if n not in names)
+            misses = 0
+        else:
+            misses += 1
+            if names and misses >= 3:
+                break
+    return names
+
+
+def _names(text: str) -> list[str]:
+    if _AFFILIATION.search(text):
+        return []
+    text = _MARKERS.sub(" ", text)
+    parts = re.split(r",|;|\band\b|&|\s{3,}", text)
+    out = []
+    for part in parts:
+        tokens = part.split()
+        if not tokens:
+            continue
+        if not 2 <= len(tokens) <= 5:
+            return []
+        if not all(_NAME_TOKEN.match(t) or t.lower() in _PARTICLES for t in tokens):
+            return []
+        if not _NAME_TOKEN.match(tokens[-1]) or len(tokens[-1].rstrip(".")) < 2:
+            return []
+        out.append(" ".join(tokens))
+    return out
+
+
+# -- identifiers, year, venue --------------------------------------------------------------
+
+def find_doi(xmp: str, info: dict[str, str], page1_text: str) -> tuple[str, str] | None:
+    for source, text in (("XMP", xmp), ("info dict", " ".join(info.values()))):
+        m = DOI.search(text or "")
+        if m:
+            return clean_doi(m.group(1)), source
+    labelled = re.search(r"(?:doi(?:\.org)?[:/]\s*|doi\s+)(10\.\d{4,9}/\S+)", page1_text, re.I)
+    m = labelled or DOI.search(page1_text)
+    if m:
+        return clean_doi(m.group(1)), "first-page regex"
+    return None
+
+
+def find_arxiv(rotated: list[str], page1_text: str) -> tuple[re.Match[str], str] | None:
+    for text in rotated:
+        m = ARXIV_STAMP.search(text)
+        if m:
+            return m, "arXiv stamp"
+    m = ARXIV_STAMP.search(page1_text)
+    if m:
+        return m, "first-page regex"
+    return None
+
+
+def venue_line(page: PageText, title_lines: list[Line]) -> tuple[str, int | None] | None:
+    """A line such as "Published as a conference paper at ICLR 2024" -> ("ICLR", 2024)."""
+    skip = {id(ln) for ln in title_lines}
+    cutoff = 0.45 * page.height
+    for ln in sorted(page.lines, key=lambda ln: ln.y0):
+        if id(ln) in skip or len(ln.text) > 160:
+            continue
+        if ln.y0 > cutoff and ln.y0 < 0.88 * page.height:
+            continue  # venue lines sit in the title block or the first-page footer
+        text = ln.text
+        if not _VENUE_LINE.search(text):
+            continue
+        low = text.lower()
+        name = next((v for k, v in VENUES.items() if re.search(rf"\b{re.escape(k)}\b", low)),
+                    None)
+        year_m = _YEAR.search(text)
+        if name or year_m:
+            return (name or _venue_phrase(text), int(year_m.group(1)) if year_m else None)
+    return None
+
+
+def _venue_phrase(text: str) -> str:
+    m = re.search(r"(?:proceedings of (?:the )?|published (?:as [\w ]+? )?(?:in|at) |"
+                  r"accepted (?:at|to|in|by) |in: )(.+)", text, re.IGNORECASE)
+    phrase = (m.group(1) if m else text).strip().rstrip(".,")
+    return _YEAR.sub("", phrase).strip(" ,.()") or phrase
+
+
+def year_from_arxiv(arxiv_id: str) -> int | None:
+    m = re.match(r"(\d{2})(\d{2})\.", arxiv_id) or re.search(r"/(\d{2})(\d{2})\d{3}", arxiv_id)
+    if not m:
+        return None
+    yy = int(m.group(1))
+    return 2000 + yy if yy < 90 else 1900 + yy
+
+
+def venue_from_doi(doi: str) -> str | None:
+    low = doi.lower()
+    for prefix, name in sorted(DOI_VENUES.items(), key=lambda kv: -len(kv[0])):
+        if low.startswith(prefix.lower()):
+            return name
+    return None
+
+
+def year_from_doi(doi: str) -> int | None:
+    m = re.match(r"10\.1101/(20\d\d)\.\d\d\.\d\d", doi)
+    return int(m.group(1)) if m else None
+
+
+# -- all together --------------------------------------------------------------------------
+
+def extract(doc: Any, first: PageText, file_stem: str, toc: list[list[Any]]) -> Metadata:
+    """Gather the metadata of an open document from page 1, the info dict, XMP and outline."""
+    meta = Metadata()
+    info = info_dict(doc)
+    try:
+        xmp = doc.get_xml_metadata() or ""
+    except Exception:  # noqa: BLE001
+        xmp = ""
+    page1_text = "\n".join(ln.text for ln in sorted(first.lines, key=lambda ln: ln.y0))
+
+    found = layout_title(first)
+    info_title = info.get("title", "").strip()
+    outline_title = str(toc[0][1]).strip() if toc and toc[0][0] == 1 and toc[0][2] <= 1 else ""
+    title_lines: list[Line] = []
+    if found:
+        meta.title, title_lines = found
+        checks = []
+        if info_title:
+            if is_slug_title(info_title, file_stem):
+                checks.append("info dict title rejected as a slug")
+            elif similar(info_title, meta.title):
+                checks.append("agrees with info dict")
+            else:
+                checks.append("info dict differs")
+        if outline_title and similar(outline_title, meta.title):
+            checks.append("agrees with outline")
+        meta.provenance["title"] = "first-page layout" + (f" ({'; '.join(checks)})"
+                                                          if checks else "")
+    elif info_title and not is_slug_title(info_title, file_stem):
+        meta.title, meta.provenance["title"] = info_title, "info dict"
+    elif outline_title and not is_slug_title(outline_title, file_stem):
+        meta.title, meta.provenance["title"] = outline_title, "outline"
+
+    if title_lines:
+        meta.authors = authors_under(first, title_lines)
+        if meta.authors:
+            meta.provenance["authors"] = "first-page layout"
+    if not meta.authors and info.get("author"):
+        names = [a.strip() for a in re.split(r";|,|\band\b", info["author"]) if a.strip()]
+        if names and all(len(n.split()) >= 2 for n in names):
+            meta.authors, meta.provenance["authors"] = names, "info dict"
+
+    doi = find_doi(xmp, info, page1_text)
+    if doi:
+        meta.doi, meta.provenance["doi"] = doi
+    arxiv = find_arxiv(first.rotated, page1_text)
+    if arxiv:
+        match, source = arxiv
+        meta.arxiv, meta.provenance["arxiv"] = match.group("id"), source
+
+    venue = venue_line(first, title_lines)
+    if venue:
+        name, year = venue
+        if name:
+            meta.venue, meta.provenance["venue"] = name, "venue line"
+        if year:
+            meta.year, meta.provenance["year"] = year, "venue line"
+    if meta.year is None and meta.arxiv and year_from_arxiv(meta.arxiv):
+        meta.year, meta.provenance["year"] = year_from_arxiv(meta.arxiv), "arXiv id"
+    if meta.year is None and meta.doi and year_from_doi(meta.doi):
+        meta.year, meta.provenance["year"] = year_from_doi(meta.doi), "DOI"
+    if meta.venue is None and meta.doi and venue_from_doi(meta.doi):
+        meta.venue, meta.provenance["venue"] = venue_from_doi(meta.doi), "DOI"
+    if meta.venue is None and meta.arxiv:
+        meta.venue, meta.provenance["venue"] = "arXiv", "arXiv id"
+    return meta

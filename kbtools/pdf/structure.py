@@ -1,0 +1,239 @@
+"""The logical structure of a paper: headings and levels, abstract, captions, references.
+
+Headings come from two kinds of evidence and never from bullets or figure labels:
+
+* numbered section patterns ("3", "3.1", "IV.", "A.1") on a short line of their own, styled
+  (larger or bold) or title-shaped (no final full stop, a few capitalised words);
+* font statistics: short lines clearly larger than the body text, or bold lines of body size,
+  whose level is matched to the sizes of the numbered headings (or ranked by size).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from statistics import median
+from typing import Any
+
+from kbtools.pdf.layout import Paragraph
+from kbtools.pdf.text import join_lines
+
+_ARABIC = re.compile(r"^(?P<num>\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+(?P<title>[A-Z(].{0,110})$")
+_ROMAN = re.compile(r"^(?P<num>[IVX]{1,5})\.\s+(?P<title>[A-Z].{0,110})$")
+_LETTER = re.compile(r"^(?:Appendix\s+)?(?P<num>[A-H](?:\.\d{1,2}){0,2})[.:]?\s+"
+                     r"(?P<title>[A-Z].{0,110})$")
+_LABEL = re.compile(r"^\s*(fig(?:ure)?s?|tab(?:le)?|algorithm|listing|eq(?:uation)?|box|"
+                    r"panel|chart|plate|scheme)\.?\s*(S?\d+|[IVX]+)\b", re.IGNORECASE)
+_CAPTION = re.compile(r"^\s*(fig(?:ure)?\.?|table|tab\.|supplementary (?:figure|table))\s*"
+                      r"(S?\d+|[IVX]+)[a-z]?\s*[:.|\u2014\u2013-]\s*\S", re.IGNORECASE)
+_BULLET = re.compile(r"^\s*([\u2022\u25e6\u25aa\u25cf\u2023\u2043\u00b7\u2219\u25a0\u25a1"
+                     r"\u2013\u2014\u27a2\u2713\u2714\u25b8\u25ba*+>-]|\(?[a-z0-9ivx]{1,3}\))")
+KNOWN_SECTIONS = re.compile(
+    r"^(abstract|introduction|related work|background|preliminaries|methods?|materials and "
+    r"methods|methodology|approach|experiments?|experimental setup|results|results and "
+    r"discussion|evaluation|discussion|conclusions?|conclusion and future work|limitations|"
+    r"future work|references|bibliography|acknowledge?ments?|appendix|appendices|supplementary"
+    r" (material|information)|data availability|code availability|ethics statement|author "
+    r"contributions|competing interests|broader impact)$", re.IGNORECASE)
+REFERENCES = re.compile(r"^(references|bibliography|literature cited)$", re.IGNORECASE)
+
+
+@dataclass
+class Heading:
+    text: str
+    level: int
+    page: int
+    numbered: bool
+
+
+@dataclass
+class Structure:
+    """What the structure pass found, paragraphs annotated in place."""
+
+    headings: list[Heading] = field(default_factory=list)
+    abstract: str = ""
+    abstract_labelled: bool = False
+    captions: list[tuple[str, int]] = field(default_factory=list)
+    references_from: int | None = None  # index of the first reference paragraph
+
+
+def paragraph_text(p: Paragraph) -> str:
+    return join_lines([ln.text for ln in p.lines])
+
+
+def _number_of(text: str) -> tuple[str, str] | None:
+    for pattern in (_ARABIC, _ROMAN, _LETTER):
+        m = pattern.match(text)
+        if m:
+            return m.group("num"), m.group("title")
+    return None
+
+
+def _depth(num: str) -> int:
+    if re.fullmatch(r"[IVX]+", num):
+        return 1
+    if re.fullmatch(r"[A-H]", num):
+        return 2
+    return num.count(".") + 1
+
+
+def heading_candidate(p: Paragraph, body: float) -> tuple[int | None, bool] | None:
+    """(depth of numbering or None, numbered?) when ``p`` reads as a heading, else None."""
+    text = p.text.strip()
+    words = text.split()
+    if p.kind != "text" or len(p.lines) > 2 or not 1 <= len(words) <= 16 or len(text) > 130:
+        return None
+    if sum(c.isalpha() for c in text) < 3 or _BULLET.match(text) or _LABEL.match(text):
+        return None
+    if text.endswith((",", ";")) or _CAPTION.match(text):
+        return None
+    styled = p.size >= body + 0.9 or (p.bold and p.size >= body - 1.0)
+    numbered = _number_of(text)
+    if numbered:
+        num, title = numbered
+        if re.fullmatch(r"[A-H]", num) and not styled:
+            return None
+        if num.isdigit() and int(num) > 30:
+            return None  # "2024 Something" or a numeric cell, not a section
+        shaped = (len(p.lines) == 1 and not title.rstrip().endswith(".") and len(words) <= 10
+                  and not re.search(r"\d\s*$", title) and title[:1].isupper())
+        if styled or shaped:
+            return _depth(num), True
+        return None
+    bare = text.rstrip(":.").strip()
+    if KNOWN_SECTIONS.match(bare) and (styled or bare.isupper()):
+        return None, False
+    if styled and not text.endswith(".") and text[:1].isupper() and len(words) <= 12:
+        return None, False
+    return None
+
+
+def analyse(paras: list[Paragraph], body: float) -> Structure:
+    """Mark headings, captions, the abstract and references; return what was found."""
+    st = Structure()
+    for p in paras:
+        if p.kind == "text" and not p.text:
+            p.text = paragraph_text(p)
+    found: list[tuple[Paragraph, int | None, bool]] = []
+    for p in paras:
+        if p.kind != "text":
+            continue
+        if _CAPTION.match(p.text):
+            p.kind = "caption"
+            st.captions.append((p.text, p.page))
+            continue
+        cand = heading_candidate(p, body)
+        if cand is not None:
+            found.append((p, *cand))
+    found = _drop_side_by_side(found)
+    # sizes of numbered headings by depth, for placing unnumbered ones
+    by_depth: dict[int, list[float]] = defaultdict(list)
+    for p, depth, numbered in found:
+        if numbered and depth:
+            by_depth[depth].append(p.size)
+    depth_size = {d: median(s) for d, s in by_depth.items()}
+    free_sizes = sorted({round(p.size * 2) / 2 for p, _, numbered in found if not numbered},
+                        reverse=True)
+    for p, depth, numbered in found:
+        bare = p.text.rstrip(":.").strip()
+        if re.fullmatch(r"abstract", bare, re.IGNORECASE):
+            p.kind = "abstract-label"
+            continue
+        if numbered and depth:
+            level = depth
+        elif KNOWN_SECTIONS.match(bare):
+            level = 1
+        elif depth_size:
+            level = min(depth_size, key=lambda d: (abs(depth_size[d] - p.size), d))
+        else:
+            level = free_sizes.index(round(p.size * 2) / 2) + 1
+        p.kind, p.level = "heading", min(level, 4)
+        st.headings.append(Heading(p.text, p.level, p.page, numbered))
+    _abstract(paras, st)
+    for i, p in enumerate(paras):
+        if p.kind == "heading" and REFERENCES.match(p.text.rstrip(":.").strip()):
+            st.references_from = i + 1
+            for q in paras[i + 1:]:
+                if q.kind == "heading" and q.level <= p.level:
+                    break
+                if q.kind == "text":
+                    q.kind = "reference"
+            break
+    return st
+
+
+def _drop_side_by_side(found: list[tuple[Paragraph, int | None, bool]]
+                       ) -> list[tuple[Paragraph, int | None, bool]]:
+    """Unnumbered "headings" sharing a baseline with another one are table or figure cells."""
+    rows: dict[tuple[int, int], int] = defaultdict(int)
+    for p, _, _ in found:
+        rows[(p.page, round(p.lines[0].y1 / 3))] += 1
+    return [(p, d, numbered) for p, d, numbered in found
+            if numbered or rows[(p.page, round(p.lines[0].y1 / 3))] < 2]
+
+
+def _abstract(paras: list[Paragraph], st: Structure) -> None:
+    for i, p in enumerate(paras):
+        if p.page > 2:
+            break
+        if p.kind == "abstract-label":
+            start, lead = i + 1, ""
+        elif p.kind == "text" and re.match(r"^\s*abstract\b\s*[.:\u2014\u2013-]?\s*\S", p.text,
+                                           re.IGNORECASE):
+            start = i + 1
+            lead = re.sub(r"^\s*abstract\b\s*[.:\u2014\u2013-]?\s*", "", p.text,
+                          flags=re.IGNORECASE)
+            p.kind = "abstract"
+        else:
+            continue
+        parts = [lead] if lead else []
+        for q in paras[start:]:
+            if q.kind != "text" or re.match(r"^(keywords|index terms)\b", q.text, re.I):
+                break
+            parts.append(q.text)
+            q.kind = "abstract"
+            if sum(len(x.split()) for x in parts) > 350:
+                break
+        st.abstract = " ".join(parts)
+        st.abstract_labelled = True
+        return
+
+
+# -- KB summaries rendered from markdown ---------------------------------------------------
+
+SUMMARY_VOCABULARY = re.compile(
+    r"^(summary|tl;?\s?dr|overview|key (contributions?|findings|points|results|ideas|takeaways)|"
+    r"main (contributions|findings|results)|takeaways|relevance( (to|for) .+)?|kb relevance|"
+    r"why it matters|limitations|open questions|methods?|approach|results|datasets?|models?|"
+    r"citation|bibliographic (data|details)|notes|critique|strengths|weaknesses)$", re.IGNORECASE)
+DISTINCTIVE = re.compile(r"^(summary|tl;?\s?dr|key |main |takeaways|relevance|kb relevance|"
+                         r"why it matters|open questions|critique)", re.IGNORECASE)
+MARKDOWN_RENDERERS = re.compile(r"pandoc|weasyprint|wkhtmltopdf|typst|skia/pdf|markdown|"
+                                r"obsidian|marp|mkdocs|quarto", re.IGNORECASE)
+
+
+def kb_summary_signals(headings: list[Heading], toc: list[list[Any]], info: dict[str, str],
+                       has_arxiv_stamp: bool, abstract_labelled: bool) -> list[str] | None:
+    """Reasons to treat the PDF as an existing KB summary, or None when it reads as a paper.
+
+    A summary has at least two numbered sections named like summary sections (at least one of
+    them distinctive: "Summary", "Key contributions", "Relevance", ...), an outline or a
+    markdown-to-PDF producer, no arXiv stamp, and not both an abstract and a reference list.
+    """
+    names = [_number_of(h.text) for h in headings if h.numbered]
+    vocab = [title for n in names if n for title in [n[1].strip().rstrip(":.")]
+             if SUMMARY_VOCABULARY.match(title)]
+    distinctive = [t for t in vocab if DISTINCTIVE.match(t)]
+    has_references = any(REFERENCES.match(h.text.rstrip(":.").strip()) for h in headings)
+    producer = " ".join(info.get(k, "") for k in ("producer", "creator"))
+    if has_arxiv_stamp or (abstract_labelled and has_references):
+        return None
+    if len(vocab) < 2 or not distinctive:
+        return None
+    reasons = [f"numbered summary sections: {', '.join(vocab)}"]
+    if toc:
+        reasons.append(f"outline with {len(toc)} entries")
+    if MARKDOWN_RENDERERS.search(producer):
+        reasons.append(f"made by a markdown renderer ({producer.strip()})")
+    return reasons if len(reasons) >= 2 else None

@@ -1,0 +1,105 @@
+"""Plain-text clean-up: ligatures, hyphenation across line ends, sentence splitting."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+
+#: Latin ligatures U+FB00–FB06 and what they stand for.
+LIGATURES = {
+    "\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
+    "\ufb05": "st", "\ufb06": "st",
+}
+_TRANSLATE = str.maketrans({**LIGATURES, "\u00ad": "", "\u00a0": " ", "\u2010": "-",
+                            "\u2011": "-", "\ufffd": ""})
+
+#: Marks a hyphen at a line end until the whole document's vocabulary can decide it.
+SOFT_BREAK = "\x00"
+
+#: Prefixes that keep their hyphen when a compound is broken at it ("self-" + "supervised").
+KEEP_HYPHEN_PREFIXES = frozenset({
+    "self", "non", "cross", "well", "state", "high", "low", "large", "small", "long", "short",
+    "semi", "multi", "one", "two", "three", "four", "first", "second", "end", "co", "pre",
+    "post", "data", "task", "model", "fine", "open", "real", "time", "gene", "brain",
+})
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+
+
+def normalise(text: str) -> str:
+    """Expand ligatures, drop soft hyphens and replacement characters, NFC-normalise."""
+    return unicodedata.normalize("NFC", text.translate(_TRANSLATE))
+
+
+def join_lines(lines: list[str]) -> str:
+    """Join the lines of one paragraph; a hyphen at a line end becomes a pending soft break."""
+    out = ""
+    for raw in lines:
+        line = raw.strip()
+        if not line:
+            continue
+        if not out:
+            out = line
+        elif out.endswith("-") and len(out) > 1 and out[-2].isalnum() and line[:1].isalnum():
+            if out[-2].isalpha() and line[:1].islower():
+                out = out[:-1] + SOFT_BREAK + line
+            else:  # "BERT-" + "Base", "3-" + "5": a compound or a range, hyphen kept
+                out = out + line
+        else:
+            out = f"{out} {line}"
+    return out
+
+
+def vocabulary(texts: list[str]) -> Counter[str]:
+    """Lower-case word counts over the document, soft breaks left out."""
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(w.lower() for w in _WORD.findall(text.replace(SOFT_BREAK, " ")))
+    return counts
+
+
+_BREAK = re.compile(r"([A-Za-z'-]*)" + SOFT_BREAK + r"([A-Za-z']*)")
+
+
+def resolve_breaks(text: str, vocab: Counter[str]) -> str:
+    """Repair hyphenation: join "repre-/sentation", keep "self-/supervised".
+
+    The document decides first (the joined or the hyphenated form seen elsewhere in it), then a
+    short list of prefixes that usually keep their hyphen; otherwise the word is joined.
+    """
+
+    def fix(match: re.Match[str]) -> str:
+        left, right = match.group(1), match.group(2)
+        joined = (left + right).lower()
+        hyphenated = f"{left}-{right}".lower()
+        if "-" in left:  # "state-of-the-" + "art": already a compound
+            return f"{left}-{right}"
+        if vocab.get(hyphenated, 0) > vocab.get(joined, 0):
+            return f"{left}-{right}"
+        if vocab.get(joined, 0) > 0:
+            return left + right
+        if left.lower() in KEEP_HYPHEN_PREFIXES:
+            return f"{left}-{right}"
+        return left + right
+
+    return _BREAK.sub(fix, text)
+
+
+_ABBREVIATION_END = re.compile(
+    r"\b(?:e\.g|i\.e|et al|Figs?|Eqs?|Sec|cf|vs|approx|resp|Tab|No|Dr|Refs?|[A-Z])\.[\"')\]]?$")
+_SPLIT = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+(?=[A-Z(\"'\[])")
+
+
+def sentences(text: str) -> list[str]:
+    """Split a paragraph into sentences, not after common abbreviations or initials."""
+    out: list[str] = []
+    for part in _SPLIT.split(text):
+        part = part.strip()
+        if not part:
+            continue
+        if out and _ABBREVIATION_END.search(out[-1]):
+            out[-1] = f"{out[-1]} {part}"
+        else:
+            out.append(part)
+    return out

@@ -1,0 +1,223 @@
+"""Load every card, config and run log of a KB into memory for the site.
+
+Loading is forgiving: a file that cannot be parsed becomes a :class:`Problem` and is skipped, so
+one broken card never stops the site from building. Parsed documents are cached on disk, keyed
+by each file's size and modification time, so a rebuild re-parses only the files that changed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kbtools.kb import KINDS_BY_NAME, expected_id
+from kbtools.validation.problems import Problem
+from kbtools.yamlio import YAMLLoadError, load_file
+
+#: Card kinds that get a page, in the order dashboards list them, with their site folder.
+PAGE_KINDS: dict[str, str] = {
+    "model": "models",
+    "paper": "papers",
+    "dataset": "datasets",
+    "experiment": "experiments",
+    "run": "runs",
+}
+PREFIX = "registry"
+PARSE_CACHE = "parsed.json"
+_CACHE_VERSION = 1
+
+
+@dataclass
+class Card:
+    """One loaded document. ``id`` comes from the file name, which is stable and unique."""
+
+    kind: str
+    id: str
+    path: str  # relative to the KB root, POSIX
+    data: dict[str, Any]
+    problems: list[Problem] = field(default_factory=list)
+    #: Run logs only: metrics.yaml, config_used.yaml and PNG plots of the run directory.
+    metrics: dict[str, Any] | None = None
+    config_used: dict[str, Any] | None = None
+    plots: list[str] = field(default_factory=list)
+    #: Size and modification time of each file the card was read from.
+    stamp: list[list[int]] = field(default_factory=list)
+
+    @property
+    def page(self) -> str | None:
+        folder = PAGE_KINDS.get(self.kind)
+        return f"{PREFIX}/{folder}/{self.id}.md" if folder else None
+
+    @property
+    def title(self) -> str:
+        for key in ("name", "title"):
+            value = self.data.get(key)
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+        return self.id
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+
+@dataclass
+class Catalog:
+    """Every loaded card by kind and id, and the files that could not be loaded."""
+
+    root: Path
+    cards: dict[str, dict[str, Card]]
+    load_problems: list[Problem]
+
+    def of(self, kind: str) -> list[Card]:
+        return list(self.cards.get(kind, {}).values())
+
+    def find(self, kind: str, card_id: Any) -> Card | None:
+        if not isinstance(card_id, str):
+            return None
+        return self.cards.get(kind, {}).get(card_id)
+
+    def by_path(self) -> dict[str, Card]:
+        index: dict[str, Card] = {}
+        for cards in self.cards.values():
+            for card in cards.values():
+                index[card.path] = card
+        return index
+
+    def attach(self, problems: Iterable[Problem]) -> None:
+        """Attach validation problems to the cards they concern (run metrics go to the run)."""
+        index = self.by_path()
+        for card in index.values():
+            card.problems = []
+        for problem in problems:
+            card = index.get(problem.path)
+            if card is None and problem.path.endswith(("/metrics.yaml", "/config_used.yaml")):
+                card = index.get(problem.path.rsplit("/", 1)[0] + "/run.yaml")
+            if card is not None:
+                card.problems.append(problem)
+
+
+class _ParseCache:
+    """Parsed YAML keyed by relative path, valid while size and mtime are unchanged."""
+
+    def __init__(self, folder: Path | None):
+        self.file = folder / PARSE_CACHE if folder else None
+        self.entries: dict[str, list[Any]] = {}
+        self.dirty = False
+        if self.file and self.file.is_file():
+            try:
+                stored = json.loads(self.file.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                stored = {}
+            if isinstance(stored, dict) and stored.get("version") == _CACHE_VERSION:
+                self.entries = stored.get("entries", {})
+
+    def load(self, path: Path, rel: str) -> Any:
+        stat = path.stat()
+        key = [stat.st_size, stat.st_mtime_ns]
+        hit = self.entries.get(rel)
+        if hit is not None and hit[:2] == key:
+            return hit[2]
+        data = load_file(path)
+        if _json_safe(data):
+            self.entries[rel] = [*key, data]
+            self.dirty = True
+        return data
+
+    def save(self, seen: set[str]) -> None:
+        stale = set(self.entries) - seen
+        for rel in stale:
+            del self.entries[rel]
+        if not self.file or not (self.dirty or stale):
+            return
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"version": _CACHE_VERSION, "entries": self.entries}),
+                       encoding="utf-8")
+        tmp.replace(self.file)
+
+
+def _json_safe(data: Any) -> bool:
+    """True if ``data`` survives a JSON round trip unchanged (str keys, no tuples...)."""
+    try:
+        return json.loads(json.dumps(data)) == data
+    except (TypeError, ValueError):
+        return False
+
+
+def _load_problem(rel: str, exc: Exception) -> Problem:
+    if isinstance(exc, YAMLLoadError):
+        return Problem(rel, exc.line, exc.column, exc.rule, exc.message, hint=exc.hint)
+    return Problem(rel, None, None, "site.unreadable", f"cannot read file: {exc}")
+
+
+def load_catalog(root: Path, cache_dir: Path | None = None) -> Catalog:
+    """Load every card kind the site shows (and registries, used for lineage)."""
+    root = Path(root).resolve()
+    cache = _ParseCache(cache_dir)
+    seen: set[str] = set()
+    problems: list[Problem] = []
+
+    stamps: dict[str, list[int]] = {}
+
+    def read(path: Path) -> Any:
+        rel = path.relative_to(root).as_posix()
+        seen.add(rel)
+        try:
+            stat = path.stat()
+            stamps[rel] = [stat.st_size, stat.st_mtime_ns]
+        except OSError:
+            stamps[rel] = [-1, -1]
+        try:
+            return cache.load(path, rel)
+        except (YAMLLoadError, OSError) as exc:
+            problems.append(_load_problem(rel, exc))
+            return None
+
+    cards: dict[str, dict[str, Card]] = {}
+    for name in ("model", "paper", "dataset", "registry", "experiment", "run"):
+        kind = KINDS_BY_NAME[name]
+        found: dict[str, Card] = {}
+        for path in sorted(root.glob(kind.pattern)):
+            if not path.is_file() or any(part.startswith(".") for part in
+                                         path.relative_to(root).parts):
+                continue  # hidden folders hold unfinished run directories
+            data = read(path)
+            rel = path.relative_to(root).as_posix()
+            if data is None and not any(p.path == rel for p in problems):
+                data = {}  # an empty file: shown with the validator's problems
+            if data is None:
+                continue
+            if not isinstance(data, dict):
+                problems.append(Problem(rel, 1, 1, "site.not-a-mapping",
+                                        "the document is not a YAML mapping of fields",
+                                        hint="a card is a mapping: `key: value` lines"))
+                continue
+            card = Card(name, expected_id(kind, path), rel, data)
+            if name == "run":
+                _load_run_files(card, path.parent, read)
+            folder = rel.rsplit("/", 1)[0]
+            card.stamp = [stamps.get(f, [-1, -1]) for f in (
+                rel, f"{folder}/metrics.yaml", f"{folder}/config_used.yaml")]
+            found[card.id] = card
+        cards[name] = found
+    cache.save(seen)
+    return Catalog(root, cards, problems)
+
+
+def _load_run_files(card: Card, folder: Path, read: Any) -> None:
+    metrics = folder / "metrics.yaml"
+    if metrics.is_file():
+        value = read(metrics)
+        card.metrics = value if isinstance(value, dict) else None
+    config = folder / "config_used.yaml"
+    if config.is_file():
+        value = read(config)
+        card.config_used = value if isinstance(value, dict) else None
+    card.plots = sorted(p.name for p in folder.glob("*.png") if p.is_file())

@@ -1,0 +1,70 @@
+"""The KB's validation problems for the health page, cached while no document changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from pathlib import Path
+
+from kbtools import __version__
+from kbtools.kb import KINDS
+from kbtools.validation.problems import Problem
+
+log = logging.getLogger("mkdocs.plugins.kbtools")
+CACHE_FILE = "problems.json"
+
+
+def kb_fingerprint(root: Path) -> str:
+    """Changes whenever any document of the KB is added, removed, resized or touched."""
+    digest = hashlib.sha256(f"{__version__}\0{dt.date.today()}".encode())
+    for kind in KINDS:
+        for path in sorted(root.glob(kind.pattern)):
+            stat = path.stat()
+            digest.update(f"{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n"
+                          .encode())
+    for extra in sorted(root.glob("kb/runs/*/config_used.yaml")):
+        stat = extra.stat()
+        digest.update(f"{extra.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def validation_problems(root: Path, cache_dir: Path | None = None) -> list[Problem]:
+    """Every problem ``kbtools validate`` reports for the KB at ``root``.
+
+    The result is reused from ``cache_dir`` while no document changed. A crash of the
+    validator is reported as one problem so the site still builds and shows it.
+    """
+    cache = cache_dir / CACHE_FILE if cache_dir else None
+    fingerprint = kb_fingerprint(root)
+    if cache and cache.is_file():
+        try:
+            stored = json.loads(cache.read_text(encoding="utf-8"))
+            if stored.get("fingerprint") == fingerprint:
+                return [Problem(**item) for item in stored["problems"]]
+        except (OSError, ValueError, TypeError, KeyError):
+            pass
+    try:
+        from kbtools.validation import validate_kb
+
+        problems = list(validate_kb(root).problems)
+    except Exception as exc:  # noqa: BLE001 - a validator bug must not hide the site
+        log.info("kbtools: validation failed: %s", exc)
+        return [Problem(".", None, None, "site.validation-crashed",
+                        f"the validator stopped with {type(exc).__name__}: {exc}",
+                        hint="run `kbtools validate` to see the error; please report it")]
+    if cache:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"fingerprint": fingerprint,
+                                   "problems": [p.to_dict() for p in problems]}),
+                       encoding="utf-8")
+        tmp.replace(cache)
+    return problems
+
+
+def merge(validation: list[Problem], loading: list[Problem]) -> list[Problem]:
+    """Validation problems plus load failures the validator did not report for that file."""
+    reported = {p.path for p in validation}
+    return [*validation, *(p for p in loading if p.path not in reported)]

@@ -1,0 +1,115 @@
+"""The ``kbtools`` MkDocs plugin: registry pages generated from the KB at every build.
+
+Enable it with ``plugins: [search, kbtools]``. Pages are rendered into a cache folder and only
+rewritten when their content changes, then added to the build as files, so ``mkdocs serve``
+shows an edited card on reload and ``--dirty`` rebuilds only what changed. Works unchanged
+under ProperDocs, which maps ``mkdocs.*`` imports onto itself.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from mkdocs.config import base
+from mkdocs.config import config_options as c
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin, get_plugin_logger
+from mkdocs.structure.files import File, Files, InclusionLevel
+
+from kbtools.errors import KBToolsError
+from kbtools.site.catalog import PREFIX
+from kbtools.site.render import ASSET_PREFIX, generate
+from kbtools.site.sync import sync_folder
+
+log = get_plugin_logger(__name__)
+
+#: Dashboards listed in the nav; every other generated page stays out of it.
+DASHBOARDS = {f"{PREFIX}/{name}.md" for name in
+              ("index", "models", "papers", "datasets", "experiments", "runs", "health")}
+DEFAULT_CACHE = ".kbtools-cache/site"
+
+
+class KBToolsConfig(base.Config):
+    enabled = c.Type(bool, default=True)
+    kb_root = c.Optional(c.Type(str))
+    templates_dir = c.Optional(c.Type(str))
+    cache_dir = c.Optional(c.Type(str))
+    validation = c.Type(bool, default=True)
+    min_cell_size = c.Type(int, default=10)
+
+
+class KBToolsPlugin(BasePlugin[KBToolsConfig]):
+    """Generates registry dashboards, card pages and the KB health page."""
+
+    def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
+        here = Path(config.config_file_path or ".").resolve().parent
+        opts = self.config
+        self.root = (here / opts.kb_root).resolve() if opts.kb_root else here
+        self.templates_dir = (here / opts.templates_dir).resolve() if opts.templates_dir else None
+        self.cache_dir = (here / opts.cache_dir).resolve() if opts.cache_dir \
+            else self.root / DEFAULT_CACHE
+        if not self.root.is_dir():
+            raise PluginError(f"kbtools: kb_root {self.root} is not a directory")
+        if self.templates_dir and not self.templates_dir.is_dir():
+            raise PluginError(f"kbtools: templates_dir {self.templates_dir} is not a directory")
+        if opts.min_cell_size < 1:
+            raise PluginError("kbtools: min_cell_size must be at least 1")
+        if opts.enabled:
+            for name, target in (("kbtools.css", config.extra_css),
+                                 ("kbtools.js", config.extra_javascript)):
+                path = f"{ASSET_PREFIX}/{name}"
+                if path not in [str(t) for t in target]:
+                    target.append(path)
+        return config
+
+    def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files:
+        if not self.config.enabled:
+            return files
+        started = time.perf_counter()
+        try:
+            rendered = generate(self.root, templates_dir=self.templates_dir,
+                                cache_dir=self.cache_dir, validate=self.config.validation,
+                                min_cell_size=self.config.min_cell_size)
+        except jinja2.TemplateError as exc:
+            where = f" ({exc.name}, line {exc.lineno})" if hasattr(exc, "lineno") else ""
+            raise PluginError(f"kbtools: template error{where}: {exc}") from exc
+        texts = {**rendered.pages, **rendered.assets}
+        pages_dir = self.cache_dir / "pages"
+        try:
+            report = sync_folder(pages_dir, texts, overwrite_foreign=True,
+                                 known=rendered.unchanged)
+        except (OSError, KBToolsError) as exc:
+            raise PluginError(f"kbtools: cannot write {pages_dir}: {exc}") from exc
+        for rel in texts:
+            inclusion = (InclusionLevel.UNDEFINED if rel in DASHBOARDS or rel in rendered.assets
+                         else InclusionLevel.NOT_IN_NAV)
+            self._add(files, File.generated(config, rel, abs_src_path=str(pages_dir / rel),
+                                            inclusion=inclusion))
+        for rel, source in rendered.files.items():
+            self._add(files, File.generated(config, rel, abs_src_path=str(source)))
+        log.info("generated %d pages (%d rewritten) from %s in %.2f s",
+                 len(rendered.pages), len(report.written), self.root,
+                 time.perf_counter() - started)
+        if rendered.problems:
+            log.info("the KB has %d validation problem(s): see %s/health.md",
+                     rendered.problems, PREFIX)
+        return files
+
+    @staticmethod
+    def _add(files: Files, file: File) -> None:
+        existing = files.get_file_from_path(file.src_uri)
+        if existing is not None:
+            log.info("%s from the KB replaces %s in docs_dir", file.src_uri, file.src_uri)
+            files.remove(existing)
+        files.append(file)
+
+    def on_serve(self, server: Any, /, *, config: MkDocsConfig, builder: Any) -> Any:
+        if self.config.enabled:
+            for folder in (self.root / "kb", self.root / "configs", self.templates_dir):
+                if folder is not None and folder.is_dir():
+                    server.watch(str(folder))
+        return server

@@ -1,0 +1,261 @@
+"""Turn the site's page data into markdown with Jinja2 templates.
+
+Templates are looked up first in the site's own folder (``templates_dir``), then in the ones
+shipped with kbtools, so a site overrides a layout by copying one file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import math
+import posixpath
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from kbtools import __version__
+from kbtools.site.catalog import Card
+from kbtools.site.views import SiteData, common_context, plot_uri, site_pages
+
+#: Static files the dashboards use, copied into every site (path under templates/).
+ASSETS = ("assets/kbtools.css", "assets/kbtools.js")
+ASSET_PREFIX = "assets/kbtools"
+
+
+@dataclass
+class RenderedSite:
+    """Generated markdown pages and the files to copy beside them (site path -> source)."""
+
+    pages: dict[str, str]
+    files: dict[str, Path] = field(default_factory=dict)
+    assets: dict[str, str] = field(default_factory=dict)
+    problems: int = 0
+    #: Pages taken unchanged from the previous build's memo.
+    unchanged: set[str] = field(default_factory=set)
+
+
+def shipped_templates() -> Path:
+    return Path(str(resources.files("kbtools.site") / "templates"))
+
+
+@functools.lru_cache(maxsize=8)
+def make_environment(templates_dir: Path | None = None,
+                     bytecode_dir: Path | None = None) -> jinja2.Environment:
+    """The template environment; compiled templates are reused in-process and from disk."""
+    loaders: list[jinja2.BaseLoader] = []
+    if templates_dir is not None:
+        loaders.append(jinja2.FileSystemLoader(str(templates_dir)))
+    loaders.append(jinja2.FileSystemLoader(str(shipped_templates())))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=False,  # the output is markdown; values are escaped with the filters below
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=True,  # an edited override is picked up on the next build
+        bytecode_cache=_bytecode_cache(bytecode_dir),
+    )
+    env.globals["read_source"] = _read_source
+    env.filters.update(rel=_rel, fmt=fmt, cell=cell, text=text, params=params, delta=delta, url=url,
+                       fence=fence)
+    return env
+
+
+def _bytecode_cache(folder: Path | None) -> jinja2.BytecodeCache | None:
+    if folder is None:
+        return None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(str(folder))
+
+
+@jinja2.pass_context
+def _read_source(context: jinja2.runtime.Context, rel: str) -> str:
+    """A KB document's text (relative path), without its editor schema comment."""
+    root = context.get("kb_root")
+    try:
+        text = (Path(root) / rel).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError, TypeError):
+        return ""
+    lines = text.rstrip().splitlines()
+    while lines and lines[0].startswith("# yaml-language-server:"):
+        lines.pop(0)
+    return "\n".join(lines)
+
+
+@jinja2.pass_context
+def _rel(context: jinja2.runtime.Context, target: str) -> str:
+    """``target`` (a site path) relative to the page being rendered."""
+    return relative(target, posixpath.dirname(context.get("page_path") or ""))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parts(folder: str) -> tuple[str, ...]:
+    return tuple(p for p in folder.split("/") if p)
+
+
+def relative(target: str, here: str) -> str:
+    """``target`` relative to folder ``here`` (both site paths without ``..``)."""
+    base = _parts(here)
+    goal = target.split("/")
+    common = 0
+    while common < min(len(base), len(goal) - 1) and base[common] == goal[common]:
+        common += 1
+    return "/".join([".."] * (len(base) - common) + goal[common:])
+
+
+def fmt(value: Any) -> str:
+    """A value as a reader wants to see it: thousands separators, 4 significant digits."""
+    if value is None or value == "" or isinstance(value, jinja2.Undefined):
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return str(value)
+        if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e6):
+            return f"{value:.3e}"
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return ", ".join(fmt(v) for v in value) if value else "–"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {fmt(v)}" for k, v in value.items()) if value else "–"
+    return str(value)
+
+
+def text(value: Any) -> str:
+    """Free text from a card, with raw HTML neutralised (markdown is kept)."""
+    return fmt(value).replace("<", "&lt;").replace(">", "&gt;")
+
+
+def cell(value: Any) -> str:
+    """A value safe inside a markdown table cell (one line, no pipes, no raw HTML)."""
+    return " ".join(text(value).split()).replace("|", "\\|")
+
+
+def params(value: Any) -> str:
+    """A parameter count as 1.2B, 350M, 86K."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return fmt(value)
+    for size, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(value) >= size:
+            return f"{value / size:.3g}{suffix}"
+    return fmt(value)
+
+
+def url(value: Any) -> str:
+    """An http(s) URL safe as a markdown link target, or "" for anything else."""
+    if not isinstance(value, str) or not re.fullmatch(r"https?://[^\s<>\"]+", value.strip()):
+        return ""
+    return value.strip().replace("(", "%28").replace(")", "%29")
+
+
+def delta(value: Any) -> str:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return ""
+    return f"{value:+.4g}"
+
+
+def fence(text_: str) -> str:
+    """A code fence longer than any run of backticks inside ``text_``."""
+    longest = max((len(run) for run in re.findall(r"`+", text_)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def render_site(site: SiteData, env: jinja2.Environment,
+                memo_file: Path | None = None) -> RenderedSite:
+    """Render every page; collect run plots and the dashboard assets.
+
+    With ``memo_file``, a page whose template inputs are unchanged since the last build is
+    taken from the memo instead of being rendered again.
+    """
+    assert env.loader is not None
+    common = {**common_context(site), "kb_root": str(site.catalog.root)}
+    salt = hashlib.sha1(__version__.encode())
+    for name in sorted(env.list_templates()):
+        salt.update(name.encode() + b"\0" + env.loader.get_source(env, name)[0].encode())
+    salt.update(_digest_input(common))
+    memo = _read_memo(memo_file)
+    fresh: dict[str, list[str]] = {}
+    pages: dict[str, str] = {}
+    unchanged: set[str] = set()
+    for path, template, context in site_pages(site):
+        key = salt.copy()
+        key.update(f"{path}\0{template}\0".encode() + _digest_input(context))
+        digest = key.hexdigest()
+        hit = memo.get(path)
+        if hit is not None and hit[0] == digest:
+            pages[path] = hit[1]
+            unchanged.add(path)
+        else:
+            template_ = env.get_template(template)
+            pages[path] = template_.render({**common, **context, "page_path": path})
+        fresh[path] = [digest, pages[path]]
+    if memo_file is not None and fresh != memo:
+        _write_memo(memo_file, fresh)
+    files: dict[str, Path] = {}
+    for run in site.catalog.of("run"):
+        folder = site.catalog.root / Path(run.path).parent
+        for name in run.plots:
+            files[plot_uri(run.id, name)] = folder / name
+    assets = {f"{ASSET_PREFIX}/{Path(a).name}": env.loader.get_source(env, a)[0] for a in ASSETS}
+    return RenderedSite(pages, files, assets, len(site.problems), unchanged)
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, Card):  # its files' sizes and times stand for its content
+        return [value.kind, value.id, value.path, value.stamp, value.problems, value.plots]
+    if dataclasses.is_dataclass(value):
+        return [getattr(value, f.name) for f in dataclasses.fields(value)]
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    return repr(value)
+
+
+def _digest_input(context: dict[str, Any]) -> bytes:
+    if "card" in context:  # ``data`` is ``card.data``, already covered by the card's stamp
+        context = {k: v for k, v in context.items() if k != "data"}
+    return json.dumps(context, default=_encode, sort_keys=False,
+                      separators=(",", ":")).encode()
+
+
+def _read_memo(memo_file: Path | None) -> dict[str, list[str]]:
+    if memo_file is None or not memo_file.is_file():
+        return {}
+    try:
+        memo = json.loads(memo_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return memo if isinstance(memo, dict) else {}
+
+
+def _write_memo(memo_file: Path, memo: dict[str, list[str]]) -> None:
+    memo_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = memo_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(memo), encoding="utf-8")
+    tmp.replace(memo_file)
+
+
+def generate(root: Path, *, templates_dir: Path | None = None, cache_dir: Path | None = None,
+             validate: bool = True, min_cell_size: int = 10) -> RenderedSite:
+    """Load the KB at ``root``, check it, and render every registry page."""
+    from kbtools.site.catalog import load_catalog
+    from kbtools.site.health import merge, validation_problems
+
+    catalog = load_catalog(root, cache_dir)
+    problems = validation_problems(catalog.root, cache_dir) if validate else []
+    site = SiteData(catalog, merge(problems, catalog.load_problems), min_cell_size=min_cell_size)
+    bytecode = cache_dir / "jinja" if cache_dir else None
+    memo = cache_dir / "rendered.json" if cache_dir else None
+    return render_site(site, make_environment(templates_dir, bytecode), memo)

@@ -1,0 +1,144 @@
+"""Checks of one document on its own: YAML, schema, id, lint, local paths, method params, design.
+
+:func:`check_file` runs in worker processes; it returns the file's problems (already located)
+and the :class:`~kbtools.validation.references.Summary` the cross-reference checks need.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kbtools.kb import KINDS_BY_NAME, expected_id
+from kbtools.validation.findings import Finding, Parts, to_problems
+from kbtools.validation.lint import lint
+from kbtools.validation.problems import Problem
+from kbtools.validation.references import Summary, summarize
+from kbtools.validation.schema_check import check_params, check_schema
+from kbtools.yamlio import YAMLLoadError, decode, loads
+
+
+@dataclass(slots=True)
+class FileReport:
+    """The outcome of checking one file on its own."""
+
+    rel: str
+    kind: str
+    problems: list[Problem]
+    summary: Summary | None  # None when the file could not be parsed into a mapping
+
+
+def check_file(root: Path, kind_name: str, path: Path, today: dt.date,
+               rel: str | None = None) -> FileReport:
+    """Every single-file check of one document (``rel``: its path relative to ``root``)."""
+    kind = KINDS_BY_NAME[kind_name]
+    if rel is None:
+        rel = path.relative_to(root).as_posix()
+    stem = expected_id(kind, path)
+    try:
+        with open(path, "rb") as fh:
+            text = decode(fh.read())
+        data = loads(text, string_keys=True)
+    except YAMLLoadError as exc:
+        return FileReport(rel, kind_name, [Problem(rel, exc.line, exc.column, exc.rule,
+                                                   exc.message, hint=exc.hint)], None)
+    except OSError as exc:
+        return FileReport(rel, kind_name, [Problem(rel, None, None, "yaml.encoding",
+                                                   f"cannot read the file: {exc.strerror}")], None)
+    if data is None:
+        return FileReport(rel, kind_name, [Problem(
+            rel, None, None, "yaml.empty", "the file is empty",
+            hint=f"write the card, e.g. with `kbtools new {kind_name} {stem}`")], None)
+    if not isinstance(data, dict):
+        what = "a list" if isinstance(data, list) else "a single value"
+        return FileReport(rel, kind_name, [Problem(
+            rel, 1, 1, "yaml.not-mapping", f"the top level is {what}, not a mapping of fields",
+            hint="write `field: value` lines at the top level (id: ..., name: ...)")], None)
+    try:
+        findings = _document_findings(root, kind_name, kind.schema, stem, data, text, today)
+    except Exception as exc:  # a crashing check must not stop the others
+        findings = [Finding("internal", f"a check crashed: {exc!r}", (),
+                            "this is a kbtools bug; please report it with this file")]
+    return FileReport(rel, kind_name, to_problems(rel, findings, text),
+                      summarize(kind_name, rel, stem, data))
+
+
+def _document_findings(root: Path, kind: str, schema: str, stem: str, data: dict[str, Any],
+                       text: str, today: dt.date) -> list[Finding]:
+    findings = check_schema(schema, data)
+    schema_ok = not findings
+    declared = data.get("id")
+    if isinstance(declared, str) and declared != stem:
+        run = KINDS_BY_NAME[kind].id_from == "parent"
+        where = "the run folder" if run else "the file name"
+        rename = f"the run folder to {declared}" if run else f"the file to {declared}.yaml"
+        findings.append(Finding(
+            "id.filename", f"id `{declared}` does not match {where} `{stem}`", ("id",),
+            f"set `id: {stem}`, or rename {rename}"))
+    taken = {f.parts for f in findings}
+    findings.extend(f for f in lint(data, text, today) if f.parts not in taken)
+    findings.extend(_local_paths(root, kind, data))
+    if kind == "experiment" and schema_ok:
+        findings.extend(check_params(data["method"], data.get("params")))
+        findings.extend(_design(data))
+    return findings
+
+
+def _local_paths(root: Path, kind: str, data: dict[str, Any]) -> list[Finding]:
+    out: list[Finding] = []
+    if kind == "paper":
+        for key in ("pdf", "summary_md_path"):
+            value = data.get(key)
+            if isinstance(value, str) and value:
+                out.extend(_check_path(root, value, (key,), relative_only=True, must_exist=True))
+    elif kind == "dataset":
+        storage = data.get("storage")
+        tables = storage.get("tables") if isinstance(storage, dict) else None
+        generated = bool(storage.get("generator")) if isinstance(storage, dict) else False
+        for name, table in (tables.items() if isinstance(tables, dict) else ()):
+            value = table.get("path") if isinstance(table, dict) else None
+            if isinstance(value, str) and value:
+                out.extend(_check_path(root, value, ("storage", "tables", name, "path"),
+                                       relative_only=False, must_exist=not generated))
+    return out
+
+
+def _check_path(root: Path, value: str, parts: Parts, *, relative_only: bool,
+                must_exist: bool) -> list[Finding]:
+    if value.lower().startswith(("http://", "https://")):
+        return [Finding("path.missing", f"`{value}` is a URL, but this field holds a local path",
+                        parts, "put links in `url`; give the local file relative to the KB root")]
+    if os.path.isabs(value) or value.startswith("~"):
+        if relative_only:
+            return [Finding("path.outside", f"`{value}` is an absolute path", parts,
+                            "give the path relative to the KB root, for a file inside the KB")]
+        return []  # data kept outside the KB (e.g. restricted cohorts) are named absolutely
+    norm = os.path.normpath(value)
+    if norm == ".." or norm.startswith(".." + os.sep):
+        fix = ("keep the file inside the KB" if relative_only else
+               "give data kept outside the KB an absolute path (e.g. /data/cohort/x.parquet), "
+               "or pass it at run time with --data ROLE=PATH")
+        return [Finding("path.outside", f"`{value}` points outside the KB root", parts, fix)]
+    if must_exist and not (root / norm).exists():
+        return [Finding("path.missing", f"`{value}` does not exist (paths are relative to the "
+                                        "KB root)", parts, "fix the path or add the file")]
+    return []
+
+
+def _design(config: dict[str, Any]) -> list[Finding]:
+    from kbtools.experiments.design_checks import check_design
+
+    out = []
+    try:
+        issues = check_design(config)
+    except Exception as exc:  # a design check is code written elsewhere: keep validating
+        return [Finding("internal", f"a design check crashed: {exc!r}", ("method",),
+                        "this is a bug in kbtools.experiments.design_checks; please report it")]
+    for issue in issues:
+        rule = issue.rule if issue.rule.startswith("design") else f"design.{issue.rule}"
+        out.append(Finding(rule, issue.message, tuple(issue.json_path), issue.hint,
+                           issue.severity))
+    return out

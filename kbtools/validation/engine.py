@@ -1,0 +1,199 @@
+"""``validate_kb``: find the documents, check each (in parallel when there are many),
+resolve references across the KB, and return every problem sorted by file and line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kbtools.errors import KBToolsError
+from kbtools.kb import KINDS, CardKind, expected_id, kind_of
+from kbtools.validation.checks import FileReport, check_file
+from kbtools.validation.findings import to_problems
+from kbtools.validation.problems import Problem, sorted_problems
+from kbtools.validation.references import KBIndex, cross_check
+from kbtools.yamlio import decode
+
+#: Below this many files, a process pool costs more than it saves.
+PARALLEL_MIN_FILES = 200
+_YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class ValidationResult:
+    """Problems sorted by path and line; ``n_files`` documents were checked."""
+
+    problems: list[Problem]
+    n_files: int
+    notes: list[str] = field(default_factory=list)  # e.g. paths given that are not KB documents
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.severity == "error" for p in self.problems)
+
+    @property
+    def n_errors(self) -> int:
+        return sum(p.severity == "error" for p in self.problems)
+
+    @property
+    def n_warnings(self) -> int:
+        return sum(p.severity == "warning" for p in self.problems)
+
+
+def validate_kb(root: Path, paths: Sequence[Path] | None = None,
+                jobs: int | None = None) -> ValidationResult:
+    """Validate the whole KB at ``root``, or only ``paths`` (references still resolve KB-wide)."""
+    root = Path(root).resolve()
+    today = dt.date.today()
+    layout = _scan(root)
+    notes: list[str] = []
+    if paths is None:
+        targets = [(kind, path) for kind in KINDS for path in layout.files[kind.name].values()]
+        strays = layout.strays
+    else:
+        targets, strays, notes = _select(root, paths, layout)
+    reports = _check_all(root, targets, today, jobs)
+    problems = [p for r in reports for p in r.problems]
+    problems.extend(_stray_problem(root, path) for path in strays)
+    summaries = {(r.kind, _stem_of(r)): r.summary for r in reports}
+    index = KBIndex(root, {k: dict(v) for k, v in layout.files.items()}, summaries,
+                    complete=paths is None)
+    reported = [r.summary for r in reports if r.summary is not None]
+    for rel, findings in cross_check(index, reported).items():
+        problems.extend(to_problems(rel, findings, _read(root / rel)))
+    return ValidationResult(sorted_problems(problems), len(targets), notes)
+
+
+def _stem_of(report: FileReport) -> str:
+    if report.summary is not None:
+        return report.summary.stem
+    kind = next(k for k in KINDS if k.name == report.kind)
+    return expected_id(kind, Path(report.rel))
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return decode(path.read_bytes())
+    except Exception:
+        return None
+
+
+@dataclass
+class _Layout:
+    files: dict[str, dict[str, Path]]  # kind -> id (from the path) -> file
+    strays: list[Path]  # YAML files in card folders that match no kind
+    card_dirs: tuple[Path, ...]
+
+
+def _scan(root: Path) -> _Layout:
+    """Every document of every kind, by listing each card folder once."""
+    files: dict[str, dict[str, Path]] = {}
+    strays: list[Path] = []
+    card_dirs = []
+    for kind in KINDS:
+        folder, _, name = kind.pattern.rpartition("/")
+        found: dict[str, Path] = {}
+        if "*" not in folder and name == "*.yaml":  # a flat card folder
+            base = root / folder
+            card_dirs.append(base)
+            entries = sorted(os.scandir(base), key=lambda e: e.name) if base.is_dir() else []
+            for entry in entries:
+                if entry.is_file() and entry.name.endswith(".yaml"):
+                    found[entry.name[:-5]] = Path(entry.path)
+                elif entry.is_dir():
+                    strays.extend(p for p in sorted(Path(entry.path).rglob("*"))
+                                  if p.suffix in _YAML_SUFFIXES and p.is_file())
+                elif entry.name.endswith(".yml"):
+                    strays.append(Path(entry.path))
+        else:
+            for path in sorted(root.glob(kind.pattern)):
+                if path.is_file():
+                    found[expected_id(kind, path)] = path
+        files[kind.name] = found
+    return _Layout(files, strays, tuple(card_dirs))
+
+
+def _select(root: Path, paths: Sequence[Path], layout: _Layout
+            ) -> tuple[list[tuple[CardKind, Path]], list[Path], list[str]]:
+    """The documents among ``paths`` (files or folders), stray YAML files, and notes."""
+    targets: dict[Path, CardKind] = {}
+    strays: list[Path] = []
+    notes: list[str] = []
+    for given in paths:
+        path = Path(given).resolve()
+        if not path.exists():
+            raise KBToolsError(f"no such file or folder: {given}",
+                               hint="give paths of cards or configs inside the KB")
+        if path.is_dir():
+            before = len(targets)
+            for kind in KINDS:
+                for doc in layout.files[kind.name].values():
+                    if path == doc or path in doc.parents:
+                        targets.setdefault(doc, kind)
+            strays.extend(s for s in layout.strays if path in s.parents)
+            if len(targets) == before:
+                notes.append(f"{given}: no KB documents in this folder")
+            continue
+        kind = kind_of(path, root)
+        if kind is not None:
+            targets.setdefault(path, kind)
+        elif path.suffix in _YAML_SUFFIXES and any(d in path.parents for d in layout.card_dirs):
+            strays.append(path)
+        else:
+            notes.append(f"{given}: ignored (not a card, config or run log of this KB)")
+    return [(kind, path) for path, kind in targets.items()], sorted(set(strays)), notes
+
+
+def _stray_problem(root: Path, path: Path) -> Problem:
+    rel = path.relative_to(root).as_posix()
+    folder = rel.split("/")
+    return Problem(rel, None, None, "kb.unknown-file",
+                   "this YAML file is in a card folder but is not read as a card "
+                   "(cards are <id>.yaml directly in the folder)", hint=(
+                       f"rename it to {'/'.join(folder[:2])}/{Path(rel).stem}.yaml, "
+                       "or move it out of the card folder"), severity="warning")
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _check_all(root: Path, targets: list[tuple[CardKind, Path]], today: dt.date,
+               jobs: int | None) -> list[FileReport]:
+    jobs = default_jobs() if jobs is None else max(1, jobs)
+    prefix = len(str(root)) + 1
+    items = [(kind.name, path, str(path)[prefix:].replace(os.sep, "/")) for kind, path in targets]
+    if jobs == 1 or len(items) < PARALLEL_MIN_FILES:
+        return _check_chunk((root, items, today))
+    import multiprocessing
+
+    context = (multiprocessing.get_context("fork")
+               if sys.platform.startswith("linux") else None)
+    n_chunks = min(len(items), jobs * 8)
+    chunks = [items[i::n_chunks] for i in range(n_chunks)]
+    _warm_up(targets)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        results = pool.map(_check_chunk, [(root, chunk, today) for chunk in chunks])
+        return [report for chunk in results for report in chunk]
+
+
+def _check_chunk(args: tuple[Path, list[tuple[str, Path, str]], dt.date]) -> list[FileReport]:
+    root, items, today = args
+    return [check_file(root, kind, path, today, rel) for kind, path, rel in items]
+
+
+def _warm_up(targets: list[tuple[CardKind, Path]]) -> None:
+    """Compile the schemas once before forking, so workers inherit them."""
+    from kbtools.validation.schema_check import warm_up
+
+    for schema in {kind.schema for kind, _ in targets}:
+        warm_up(schema)

@@ -1,0 +1,102 @@
+"""``kbtools new KIND ID``: write a card from kbtools/templates/<kind>.yaml.
+
+The card is written with ``status: template``: placeholders (TODO) are allowed there and the
+validator only warns that the card is a template. Setting status to draft or complete turns
+every placeholder left behind into an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from importlib import resources
+from pathlib import Path
+
+from kbtools.errors import KBToolsError
+from kbtools.kb import KINDS_BY_NAME
+from kbtools.yamlio import YAMLLoadError, load_file
+
+#: Kinds ``new`` can write (runs are written by ``kbtools run-experiment``).
+NEW_KINDS = ("model", "paper", "dataset", "registry", "experiment")
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+def template_text(kind: str) -> str:
+    return resources.files("kbtools").joinpath("templates", f"{kind}.yaml").read_text("utf-8")
+
+
+def schema_comment(root: Path, card: Path, schema: str) -> str:
+    """The ``yaml-language-server`` line pointing at the schema, relative to the card."""
+    packaged = Path(str(resources.files("kbtools.schemas").joinpath(f"{schema}.schema.json")))
+    exported = root / "schemas" / f"{schema}.schema.json"
+    target = packaged
+    if root not in packaged.resolve().parents and exported.is_file():
+        target = exported  # a KB that ran `kbtools schema export schemas`
+    rel = os.path.relpath(target.resolve(), card.parent.resolve())
+    return f"# yaml-language-server: $schema={Path(rel).as_posix()}\n"
+
+
+def card_path(root: Path, kind: str, ident: str) -> Path:
+    folder = KINDS_BY_NAME[kind].pattern.rsplit("/", 1)[0]
+    return root / folder / f"{ident}.yaml"
+
+
+def render(root: Path, kind: str, ident: str, today: dt.date) -> str:
+    """The text of a new card."""
+    text = template_text(kind)
+    text = (text.replace("__ID__", ident).replace("__NAME__", ident)
+            .replace("__TODAY__", today.isoformat()).replace("__YEAR__", str(today.year)))
+    if kind == "experiment":
+        text = text.replace("__METHOD__", _first_method())
+        text = text.replace("  __DATA__\n", _data_block(root))
+    return text
+
+
+def new_card(root: Path, kind: str, ident: str, today: dt.date | None = None) -> Path:
+    """Write the card; refuse an invalid id or an existing file (:class:`KBToolsError`)."""
+    if kind not in NEW_KINDS:
+        raise KBToolsError(f"cannot create a {kind} with `new`",
+                           hint=f"kinds: {', '.join(NEW_KINDS)} (runs come from run-experiment)")
+    if not ID_PATTERN.match(ident) or len(ident) > 120:
+        raise KBToolsError(f"invalid id {ident!r}",
+                           hint="use lower-case letters, digits, '_', '-' and '.', "
+                                "starting with a letter or digit")
+    path = card_path(root, kind, ident)
+    if path.exists():
+        raise KBToolsError(f"{path.relative_to(root)} already exists; not overwriting it",
+                           hint="pick another id, or edit the existing card")
+    text = schema_comment(root, path, KINDS_BY_NAME[kind].schema) + render(
+        root, kind, ident, today or dt.date.today())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with path.open("x", encoding="utf-8") as fh:  # "x": never overwrite, even in a race
+            fh.write(text)
+    except FileExistsError:
+        raise KBToolsError(f"{path.relative_to(root)} already exists; not overwriting it") \
+            from None
+    return path
+
+
+def _first_method() -> str:
+    from kbtools.schemas import load_schema
+
+    return load_schema("experiment_config")["properties"]["method"]["enum"][0]
+
+
+def _data_block(root: Path) -> str:
+    """A data role pointing at an existing dataset table, so the new config resolves."""
+    dataset, table = "synthetic_cohort", "subjects"
+    candidates = sorted((root / "kb" / "datasets").glob("*.yaml"))
+    candidates.sort(key=lambda p: p.stem != "synthetic_cohort")
+    for path in candidates:
+        try:
+            card = load_file(path)
+        except (OSError, YAMLLoadError):
+            continue
+        storage = card.get("storage") if isinstance(card, dict) else None
+        tables = storage.get("tables") if isinstance(storage, dict) else None
+        if isinstance(tables, dict) and tables:
+            dataset, table = path.stem, str(next(iter(tables)))
+            break
+    return f"  {table}:\n    dataset: {dataset}\n    table: {table}\n"

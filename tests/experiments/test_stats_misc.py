@@ -1,0 +1,191 @@
+"""ECE, BH FDR, attainable p-values, partial correlations (statsmodels oracle) and ComBat."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kbtools.experiments.stats.attainable import min_p, min_p_signed_rank, min_q_bh
+from kbtools.experiments.stats.calibration import (
+    binary_metrics,
+    calibration_bins,
+    expected_calibration_error,
+)
+from kbtools.experiments.stats.combat import ComBat
+from kbtools.experiments.stats.fdr import bh_qvalues
+from kbtools.experiments.stats.partial import (
+    correlation_with_ci,
+    logistic_odds_ratio,
+    partial_correlation,
+)
+
+
+def test_ece_by_hand_with_empty_bins_and_edges() -> None:
+    p = np.array([0.05, 0.05, 0.15, 0.95, 1.0, 0.55])
+    y = np.array([0, 1, 0, 1, 1, 0])
+    bins = calibration_bins(y, p, n_bins=10)
+    assert bins.count.tolist() == [2, 1, 0, 0, 0, 1, 0, 0, 0, 2]
+    assert np.isnan(bins.mean_predicted[2])
+    expected = (2 * abs(0.5 - 0.05) + 1 * abs(0 - 0.15) + 1 * abs(0 - 0.55)
+                + 2 * abs(1 - 0.975)) / 6
+    assert expected_calibration_error(y, p, 10) == pytest.approx(expected)
+
+
+def test_ece_small_for_calibrated_and_large_for_overconfident() -> None:
+    rng = np.random.default_rng(0)
+    p = rng.uniform(size=20000)
+    y = (rng.uniform(size=p.size) < p).astype(int)
+    assert expected_calibration_error(y, p) < 0.02
+    over = np.clip((p - 0.5) * 3 + 0.5, 0, 1)
+    assert expected_calibration_error(y, over) > 0.1
+    with pytest.raises(ValueError, match="within"):
+        expected_calibration_error(y[:3], np.array([0.1, 1.2, 0.3]))
+
+
+def test_binary_metrics_keys_and_auprc_is_stepwise() -> None:
+    y = np.array([0, 0, 1, 1])
+    p = np.array([0.1, 0.4, 0.35, 0.8])
+    m = binary_metrics(y, p)
+    assert m["auroc"] == pytest.approx(0.75)
+    # step-wise average precision: (1/1 * 0.5) + (2/3 * 0.5)
+    assert m["auprc"] == pytest.approx(0.5 + 1 / 3)
+    assert m["brier"] == pytest.approx(np.mean((p - y) ** 2))
+
+
+def test_bh_matches_statsmodels_and_keeps_nan() -> None:
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(1)
+    p = np.r_[rng.uniform(0, 0.01, 5), rng.uniform(size=30)]
+    np.testing.assert_allclose(bh_qvalues(p), multipletests(p, method="fdr_bh")[1])
+    q = bh_qvalues(np.array([0.01, np.nan, 0.04]))
+    assert np.isnan(q[1])
+    np.testing.assert_allclose(q[[0, 2]], multipletests([0.01, 0.04], method="fdr_bh")[1])
+
+
+def test_attainable_floors_match_scipy_exact_wilcoxon() -> None:
+    from scipy.stats import wilcoxon
+
+    d = np.array([0.3, 0.1, 0.5, 0.2, 0.4])  # all positive: the most extreme pattern
+    assert wilcoxon(d, method="exact").pvalue == pytest.approx(min_p_signed_rank(5))
+    assert min_p_signed_rank(5) == 0.0625
+    assert wilcoxon(d, method="exact", alternative="greater").pvalue == pytest.approx(
+        min_p("wilcoxon", n_pairs=5, alternative="greater"))
+    assert min_p("delong") == 0.0
+    assert min_p("permutation", n_permutations=999) == pytest.approx(0.001)
+    assert min_q_bh(1 / 32, 38, 3) == pytest.approx(38 / 96)
+
+
+def test_partial_pearson_equals_statsmodels_ols() -> None:
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(2)
+    n = 200
+    z = rng.normal(size=(n, 3))
+    x = z @ [0.5, -0.2, 0.1] + rng.normal(size=n)
+    y = 0.3 * x + z @ [0.1, 0.4, 0.0] + rng.normal(size=n)
+    res = partial_correlation(x, y, z)
+    fit = sm.OLS(y, sm.add_constant(np.column_stack([x, z]))).fit()
+    t = fit.tvalues[1]
+    assert res.r == pytest.approx(t / np.sqrt(t**2 + fit.df_resid))
+    assert res.p_value == pytest.approx(fit.pvalues[1])
+    assert res.ci_low < res.r < res.ci_high
+    # Spearman partial: Pearson partial on ranks, same p-value as OLS on ranks
+    rs = partial_correlation(x, y, z, method="spearman")
+    from scipy.stats import rankdata
+
+    fr = sm.OLS(rankdata(y), sm.add_constant(np.column_stack(
+        [rankdata(x), np.apply_along_axis(rankdata, 0, z)]))).fit()
+    assert rs.p_value == pytest.approx(fr.pvalues[1])
+    # Spearman CI is wider (Bonett-Wright) than Pearson's at the same r
+    pe = correlation_with_ci(x, y)
+    sp = correlation_with_ci(x, y, method="spearman")
+    assert sp.ci_high - sp.ci_low > pe.ci_high - pe.ci_low - 0.02
+
+
+def test_partial_correlation_ci_covers_planted_value() -> None:
+    rng = np.random.default_rng(3)
+    hits = 0
+    for _ in range(200):
+        xy = rng.multivariate_normal([0, 0], [[1, 0.4], [0.4, 1]], size=80)
+        res = correlation_with_ci(xy[:, 0], xy[:, 1])
+        hits += res.ci_low <= 0.4 <= res.ci_high
+    assert 0.90 <= hits / 200 <= 0.99
+
+
+def test_logistic_odds_ratio_equals_statsmodels_logit() -> None:
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(4)
+    n = 500
+    z = rng.normal(size=(n, 2))
+    x = rng.normal(size=n)
+    eta = -0.5 + 0.7 * x + z @ [0.3, -0.4]
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-eta))).astype(int)
+    res = logistic_odds_ratio(y, x, z)
+    fit = sm.Logit(y, sm.add_constant(np.column_stack([z, x]))).fit(disp=0)
+    assert res.converged
+    assert res.coef == pytest.approx(fit.params[-1], rel=1e-7)
+    assert res.se == pytest.approx(fit.bse[-1], rel=1e-6)
+    assert res.p_value == pytest.approx(fit.pvalues[-1], rel=1e-5)
+    lo, hi = np.exp(fit.conf_int()[-1])
+    assert (res.ci_low, res.ci_high) == pytest.approx((lo, hi), rel=1e-6)
+
+
+def _sites_data(seed: int, n: int = 300, p: int = 12):
+    rng = np.random.default_rng(seed)
+    site = rng.integers(0, 4, n)
+    age = rng.normal(60, 8, n)
+    sex = rng.integers(0, 2, n).astype(float)
+    shift = rng.normal(0, 1, (4, p))
+    scale = np.array([1.0, 1.5, 0.7, 2.0])
+    x = (0.05 * age[:, None] + 0.3 * sex[:, None] + shift[site]
+         + scale[site][:, None] * rng.normal(size=(n, p)))
+    return x, site.astype(str), np.column_stack([age, sex])
+
+
+@pytest.mark.parametrize("eb", [True, False])
+def test_combat_equals_neuroharmonize_on_seen_sites(eb: bool) -> None:
+    import neuroHarmonize as nh  # MIT; test extra (with its undeclared neuroCombat, nibabel)
+
+    x, site, cov = _sites_data(5)
+    covars = pd.DataFrame({"SITE": site, "age": cov[:, 0], "sex": cov[:, 1]})
+    train = np.arange(len(x)) % 3 != 0
+    model, adjusted = nh.harmonizationLearn(x[train], covars[train].reset_index(drop=True),
+                                            eb=eb)
+    cb = ComBat(eb=eb).fit(x[train], site[train], cov[train])
+    np.testing.assert_allclose(cb.transform(x[train], site[train], cov[train]), adjusted,
+                               atol=1e-5)
+    applied = nh.harmonizationApply(x[~train], covars[~train].reset_index(drop=True), model)
+    np.testing.assert_allclose(cb.transform(x[~train], site[~train], cov[~train]), applied,
+                               atol=1e-5)
+
+
+def test_combat_unseen_site_rule_removes_its_shift_and_keeps_covariates() -> None:
+    x, site, cov = _sites_data(6, n=600)
+    train = site != "3"
+    cb = ComBat().fit(x[train], site[train], cov[train])
+    with pytest.raises(ValueError, match="not seen"):
+        ComBat(new_sites="error").fit(x[train], site[train], cov[train]).transform(
+            x[~train], site[~train], cov[~train])
+    out = cb.transform(x[~train], site[~train], cov[~train])
+    ref = cb.transform(x[train], site[train], cov[train])
+    # the new site's covariate-adjusted mean and SD now match the harmonised training sites
+    beta = cb.beta_
+    resid_new = out - cov[~train] @ beta
+    resid_ref = ref - cov[train] @ beta
+    assert np.abs(resid_new.mean(0) - resid_ref.mean(0)).max() < 0.25
+    ratio = resid_new.std(0) / resid_ref.std(0)
+    assert np.all((ratio > 0.8) & (ratio < 1.25))
+    # without EB the rule is exactly: standardise by the site's own mean/SD after removing
+    # the training covariate effects
+    plain = ComBat(eb=False).fit(x[train], site[train], cov[train])
+    s = (x[~train] - plain.grand_mean_ - cov[~train] @ plain.beta_) / np.sqrt(plain.var_pooled_)
+    expect = ((s - s.mean(0)) / s.std(0, ddof=1) * np.sqrt(plain.var_pooled_)
+              + plain.grand_mean_ + cov[~train] @ plain.beta_)
+    np.testing.assert_allclose(plain.transform(x[~train], site[~train], cov[~train]), expect)
+    # the age effect survives harmonisation
+    age_slope = np.polyfit(np.r_[cov[train, 0], cov[~train, 0]], np.r_[ref[:, 0], out[:, 0]],
+                           1)[0]
+    assert age_slope == pytest.approx(0.05, abs=0.03)

@@ -1,0 +1,142 @@
+"""The built site in a real browser: Debian's headless Chromium driven by Playwright.
+
+Skipped (with the reason) when /usr/bin/chromium is missing, except under CI=true, where a
+missing browser is a failure: CI installs it with apt (never `playwright install`).
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+RUN_A = "20261120t100000z_01_toy_cca_aaaa"
+
+
+def _require_browser() -> None:
+    missing = None
+    if not CHROMIUM.exists():
+        missing = f"{CHROMIUM} not found (install it with: apt-get install chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            missing = "the playwright package is not installed (pip install -e '.[test]')"
+    if missing and os.environ.get("CI") == "true":
+        pytest.fail(f"browser test cannot run in CI: {missing}")
+    if missing:
+        pytest.skip(missing)
+
+
+def _build(root: Path) -> None:
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    build(load_config(config_file=str(root / "mkdocs.yml")))
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@pytest.fixture
+def served(kb_site: Path) -> Iterator[tuple[Path, str]]:
+    _require_browser()
+    _build(kb_site)
+    handler = functools.partial(_QuietHandler, directory=str(kb_site / "site"))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield kb_site, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def page(served: tuple[Path, str]) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    base = served[1]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        # the site must work offline: anything not served locally (e.g. a CDN) is refused
+        context.route("**/*", lambda route: route.continue_()
+                      if route.request.url.startswith(base) else route.abort())
+        tab = context.new_page()
+        tab.set_default_timeout(15_000)
+        try:
+            yield tab
+        finally:
+            browser.close()
+
+
+def test_dashboards_links_search_and_edits(served: tuple[Path, str], page, tmp_path: Path
+                                            ) -> None:
+    from playwright.sync_api import expect
+
+    root, base = served
+
+    # dashboards open and filter by modality
+    page.goto(f"{base}/registry/models/")
+    table = page.locator("article table").last
+    expect(table.locator("tbody tr")).to_have_count(3)
+    page.select_option("select[aria-label='Modality']", "fmri")
+    expect(page.locator(".kb-filter__count")).to_have_text("1 of 3 shown")
+    expect(table.locator("tbody tr:visible")).to_have_count(1)
+    expect(table.locator("tbody tr:visible")).to_contain_text("BrainViT")
+    page.screenshot(path=str(tmp_path / "models-dashboard.png"), full_page=True)
+    page.goto(f"{base}/registry/models/?modality=genomics")
+    expect(page.locator(".kb-filter__count")).to_have_text("2 of 3 shown")
+    for name in ("papers", "datasets", "experiments", "runs", "health"):
+        page.goto(f"{base}/registry/{name}/")
+        expect(page.locator("article h1")).to_be_visible()
+
+    # a model to its paper
+    page.goto(f"{base}/registry/models/")
+    page.locator("article table a", has_text="GeneMamba").first.click()
+    expect(page).to_have_url(f"{base}/registry/models/genemamba/")
+    page.locator("article a", has_text="GeneMamba: long DNA context").click()
+    expect(page).to_have_url(f"{base}/registry/papers/genemamba_2024/")
+    expect(page.locator("article h1")).to_have_text("GeneMamba: long DNA context")
+
+    # a run to its experiment
+    page.goto(f"{base}/registry/runs/")
+    page.locator("article table a", has_text=RUN_A).click()
+    expect(page).to_have_url(f"{base}/registry/runs/{RUN_A}/")
+    page.locator("article table a", has_text="Toy gene-brain CCA").first.click()
+    expect(page).to_have_url(f"{base}/registry/experiments/01_toy_cca/")
+    assert "flowchart LR" in page.request.get(page.url).text()  # the lineage diagram
+
+    # the search box finds a card page
+    page.goto(f"{base}/")
+    box = page.locator("input.md-search__input")
+    box.click()
+    box.press_sequentially("BrainViT", delay=30)  # the search reacts to key presses
+    result = page.locator(".md-search-result__link[href$='/registry/models/brainvit/']")
+    expect(result).to_be_visible()
+    result.click()
+    expect(page).to_have_url(f"{base}/registry/models/brainvit/")
+
+    # edit a card, rebuild, reload: the change is there
+    card = root / "kb" / "model_cards" / "brainvit.yaml"
+    card.write_text(card.read_text().replace("name: BrainViT", "name: BrainViT Large"))
+    _build(root)
+    page.reload()
+    expect(page.locator("article h1")).to_have_text("BrainViT Large")
+    page.goto(f"{base}/registry/models/")
+    expect(page.locator("article table")).to_contain_text("BrainViT Large")

@@ -1,0 +1,65 @@
+"""The display-time disclosure guard: no cell from fewer than 10 subjects."""
+
+from __future__ import annotations
+
+import pytest
+
+from kbtools.site import disclosure as d
+
+
+@pytest.mark.parametrize("key", ["n", "n_test", "n_train", "subjects", "n_subjects", "rows",
+                                 "n_cases", "sample_size", "summary.n_controls"])
+def test_subject_counts_are_recognised(key: str) -> None:
+    assert d.is_subject_count(key)
+
+
+@pytest.mark.parametrize("key", ["n_features", "n_components", "n_permutations", "n_sites",
+                                 "fold", "feature_count", "rho1", "p_mode1", "auc"])
+def test_other_keys_are_not_subject_counts(key: str) -> None:
+    assert not d.is_subject_count(key)
+
+
+def test_small_counts_show_as_less_than_minimum() -> None:
+    assert d.guard_cell("n_test", 9) == "<10"
+    assert d.guard_cell("n_test", 0) == "<10"
+    assert d.guard_cell("n_test", 10) == 10
+    assert d.guard_cell("n_test", 7, minimum=5) == 7
+    assert d.guard_cell("n_features", 3) == 3
+
+
+def test_row_with_small_sample_suppresses_its_metrics_but_keeps_labels() -> None:
+    row = d.guard_row({"fold": 2, "arm": "gene", "n_test": 8, "auc": 0.71, "n_features": 4})
+    assert row == {"fold": 2, "arm": "gene", "n_test": "<10", "auc": d.SUPPRESSED,
+                   "n_features": 4}
+
+
+def test_small_subgroup_does_not_suppress_the_row() -> None:
+    row = d.guard_row({"n_test": 500, "n_cases": 4, "auc": 0.71})
+    assert row == {"n_test": 500, "n_cases": "<10", "auc": 0.71}
+
+
+def test_listed_null_and_marked_values_are_suppressed() -> None:
+    listed = d.suppressed_names(["per_fold[1].auc", "summary.delta_auc", {"key": "ece"}])
+    assert listed == {"per_fold.1.auc", "summary.delta_auc", "ece"}
+    assert d.guard_cell("auc", 0.7, listed=listed, path="per_fold.1.auc") == d.SUPPRESSED
+    assert d.guard_cell("auc", 0.7, listed=listed, path="per_fold.0.auc") == 0.7
+    assert d.guard_cell("ece", 0.1, listed=listed, path="summary.gene.ece") == d.SUPPRESSED
+    assert d.guard_cell("auc", None) == d.SUPPRESSED
+    assert d.guard_cell("auc", "withheld") == d.SUPPRESSED
+    assert d.guard_cell("auc", {"suppressed": True}) == d.SUPPRESSED
+
+
+def test_guard_tree_applies_row_rule_per_nested_mapping() -> None:
+    tree = {"gene": {"n_test": 500, "auc": 0.6},
+            "tiny_site": {"n_test": 6, "auc": 0.9, "ci": [0.8, 1.0]},
+            "per_arm": [{"arm": "a", "n": 3, "r": 0.2}]}
+    out = d.guard_tree(tree)
+    assert out["gene"] == {"n_test": 500, "auc": 0.6}
+    assert out["tiny_site"] == {"n_test": "<10", "auc": d.SUPPRESSED, "ci": d.SUPPRESSED}
+    assert out["per_arm"] == [{"arm": "a", "n": "<10", "r": d.SUPPRESSED}]
+
+
+def test_small_run_suppresses_everything_numeric() -> None:
+    assert d.small(d.total_subjects({"n_subjects": 9}))
+    out = d.guard_tree({"rho1": 0.4, "mode": 1}, small_parent=True)
+    assert out == {"rho1": d.SUPPRESSED, "mode": 1}

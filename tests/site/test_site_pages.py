@@ -1,0 +1,185 @@
+"""The generated markdown: one page per card, two-way links, lineage, comparison, health."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from kbtools.site.render import generate
+
+RUN_A = "20261120t100000z_01_toy_cca_aaaa"
+RUN_B = "20261121t100000z_01_toy_cca_bbbb"
+
+
+@pytest.fixture
+def pages(kb_site: Path) -> dict[str, str]:
+    return generate(kb_site).pages
+
+
+def links(text: str) -> list[str]:
+    return re.findall(r"\]\(([^)\s]+)\)", text)
+
+
+def test_a_page_for_every_card_and_dashboard(pages: dict[str, str]) -> None:
+    expected = {
+        "registry/index.md", "registry/models.md", "registry/papers.md",
+        "registry/datasets.md", "registry/experiments.md", "registry/runs.md",
+        "registry/health.md",
+        "registry/models/genemamba.md", "registry/models/brainvit.md",
+        "registry/models/brokenmodel.md",
+        "registry/papers/genemamba_2024.md", "registry/papers/brainvit_2023.md",
+        "registry/datasets/toy_cohort.md", "registry/datasets/tiny_clinic.md",
+        "registry/experiments/01_toy_cca.md", "registry/experiments/01_toy_cca-compare.md",
+        f"registry/runs/{RUN_A}.md", f"registry/runs/{RUN_B}.md",
+    }
+    assert set(pages) == expected
+    assert pages["registry/models/genemamba.md"].startswith("# GeneMamba")
+    assert "131,072 bp" in pages["registry/models/genemamba.md"]
+
+
+def test_every_relative_link_points_at_a_generated_page(pages: dict[str, str]) -> None:
+    import posixpath
+
+    for path, text in pages.items():
+        for target in links(text):
+            if target.startswith(("http", "?", "#")) or target.endswith(".png"):
+                continue
+            resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+            assert resolved in pages, f"{path} links to missing {target}"
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("models/genemamba", "papers/genemamba_2024"),
+    ("models/genemamba", "datasets/toy_cohort"),
+    ("models/genemamba", "experiments/01_toy_cca"),
+    ("papers/brainvit_2023", "experiments/01_toy_cca"),
+    ("datasets/toy_cohort", "experiments/01_toy_cca"),
+    ("experiments/01_toy_cca", f"runs/{RUN_A}"),
+    ("models/genemamba", f"runs/{RUN_B}"),
+    ("papers/genemamba_2024", "models/genemamba"),
+])
+def test_cross_links_go_both_ways(pages: dict[str, str], a: str, b: str) -> None:
+    page_a, page_b = pages[f"registry/{a}.md"], pages[f"registry/{b}.md"]
+    rel = "../" + b + ".md"
+    back = "../" + a + ".md"
+    assert rel in links(page_a), f"{a} does not link to {b}"
+    assert back in links(page_b), f"{b} does not link back to {a}"
+
+
+def test_model_linked_only_from_the_paper_side_still_links_back(kb_site: Path) -> None:
+    card = kb_site / "kb" / "model_cards" / "brainvit.yaml"
+    card.write_text(card.read_text().replace("papers:\n- brainvit_2023\n", ""))
+    pages = generate(kb_site).pages
+    assert "../papers/brainvit_2023.md" in links(pages["registry/models/brainvit.md"])
+
+
+def test_lineage_diagram_runs_papers_to_runs(pages: dict[str, str]) -> None:
+    text = pages["registry/experiments/01_toy_cca.md"]
+    diagram = text.split("```mermaid", 1)[1].split("```", 1)[0]
+    assert diagram.startswith("\nflowchart LR")
+    nodes = dict(re.findall(r"^\s+(\w+)\[\"([^\"]+)\"\]", diagram, re.M))
+    by_label = {label: node for node, label in nodes.items()}
+    edges = set(re.findall(r"^\s+(\w+) --> (\w+)$", diagram, re.M))
+    paper, model = by_label["GeneMamba: long DNA context"], by_label["GeneMamba"]
+    dataset, config = by_label["Toy cohort"], by_label["01_toy_cca"]
+    runs = [n for label, n in by_label.items() if label.startswith("2026-11-2")]
+    assert len(runs) == 2
+    assert {(paper, model), (model, dataset), (dataset, config)} <= edges
+    assert {(config, run) for run in runs} <= edges
+    # a paper cited by the config but with no model in the experiment joins the config directly
+    assert (by_label["BrainViT for fMRI"], config) in edges
+
+
+def test_comparison_page_shows_deltas_and_what_differs(pages: dict[str, str]) -> None:
+    text = pages["registry/experiments/01_toy_cca-compare.md"]
+    rho = next(line for line in text.splitlines() if line.startswith("| rho1 |"))
+    assert "0.3 |" in rho and "0.35 (+0.05)" in rho
+    settings = text.split("## Settings that differ", 1)[1].split("## Inputs", 1)[0]
+    assert re.search(r"`preprocessing\.pca\.gene` \| 16 \| 32 \|", settings)
+    inputs = text.split("## Inputs that differ", 1)[1]
+    assert "`gene.sha256`" in inputs and "`brain.sha256`" not in inputs
+    assert "`seed`" not in settings
+
+
+def test_run_page_has_metrics_plots_and_disclosure(pages: dict[str, str]) -> None:
+    text = pages[f"registry/runs/{RUN_B}.md"]
+    assert f"![null_distribution.png]({RUN_B}/null_distribution.png)" in text
+    folds = text.split("### Per fold", 1)[1].split("###", 1)[0]
+    rows = [line for line in folds.splitlines() if line.startswith("| ") and "---" not in line]
+    assert rows[1] == "| 1 | 100 | 0.35 |"
+    assert rows[2] == "| 2 | &lt;10 | suppressed |"  # fold built from 8 subjects
+    assert rows[3] == "| 3 | 100 | suppressed |"  # listed in metrics.yaml: suppressed
+    metrics = text.split("## Metrics", 1)[1].split("## Plots", 1)[0]
+    assert "| n_subjects | 500 |" in metrics
+    assert "| n_cases | &lt;10 |" in metrics  # marked "<10" by the run itself
+    assert "| n_controls | &lt;10 |" in metrics  # 7: suppressed by the site
+    for small in ("8", "4", "7"):  # n_test of fold 2, n_cases in summary, n_controls
+        assert f"| {small} |" not in metrics
+
+
+def test_small_dataset_and_small_run_are_not_shown(build_kb, tmp_path: Path) -> None:
+    import sys
+
+    root = build_kb(tmp_path / "kb2", broken=False)
+    make_run = sys.modules[build_kb.__module__].make_run
+    make_run(root, "20261122t100000z_01_toy_cca_cccc", started="2026-11-22T10:00:00Z",
+             auc=0.9, n_test=[3, 3], gene_sha="0" * 64, n_components=8,
+             counts={"n_subjects": 6})
+    pages = generate(root).pages
+    assert "| [Tiny clinic](datasets/tiny_clinic.md) |" in pages["registry/datasets.md"]
+    row = next(line for line in pages["registry/datasets.md"].splitlines()
+               if "Tiny clinic" in line)
+    assert "&lt;10" in row and "| 6 |" not in row
+    run = pages["registry/runs/20261122t100000z_01_toy_cca_cccc.md"]
+    assert "0.9" not in run
+    dashboard_row = next(line for line in pages["registry/runs.md"].splitlines()
+                         if "cccc" in line)
+    assert "rho1 = suppressed" in dashboard_row
+
+
+def test_dashboards_count_and_group(pages: dict[str, str]) -> None:
+    models = pages["registry/models.md"]
+    assert "3 model cards, 1 verified" in models
+    assert "[genomics](?modality=genomics) (2)" in models
+    assert '<div class="kb-filter" data-facets="Modality,Domain,Tags,Verified"></div>' in models
+    experiments = pages["registry/experiments.md"]
+    row = next(line for line in experiments.splitlines() if "01_toy_cca.md" in line)
+    assert f"runs/{RUN_B}.md" in row and "rho1 = 0.35" in row and "| 2 |" in row
+    runs = pages["registry/runs.md"]
+    assert runs.index(RUN_B) < runs.index(RUN_A)  # newest first
+    assert "2 runs, newest first: 2 completed, 0 failed" in runs
+
+
+def test_health_page_lists_broken_cards_and_banner_marks_them(pages: dict[str, str]) -> None:
+    health = pages["registry/health.md"]
+    assert "[kb/model_cards/brokenmodel.yaml](models/brokenmodel.md)" in health
+    assert "`kb/paper_cards/unparsable.yaml` | 2 | error | `yaml.syntax`" in health
+    assert "not-a-domain" in health
+    broken = pages["registry/models/brokenmodel.md"]
+    assert '!!! warning "This card has' in broken
+    assert "validation problem" not in pages["registry/models/genemamba.md"]
+    assert "| [Broken](models/brokenmodel.md) ⚠ |" in pages["registry/models.md"]
+
+
+def test_card_text_cannot_inject_html_or_break_tables(kb_site: Path) -> None:
+    card = kb_site / "kb" / "model_cards" / "genemamba.yaml"
+    card.write_text(card.read_text().replace(
+        "name: GeneMamba", "name: 'Gene|Mamba <script>alert(1)</script>'"))
+    pages = generate(kb_site).pages
+    outside_code = re.sub(r"```.*?```", "", "".join(pages.values()), flags=re.S)
+    assert "<script>" not in outside_code
+    assert "Gene\\|Mamba &lt;script&gt;" in pages["registry/models.md"]
+
+
+def test_site_templates_override_the_shipped_ones(kb_site: Path, tmp_path: Path) -> None:
+    overrides = tmp_path / "overrides"
+    overrides.mkdir()
+    (overrides / "paper.md.j2").write_text(
+        "# Paper {{ card.id }} ({{ data.year }})\n\n"
+        "{% for m in models %}{{ m.title }}{% endfor %}\n")
+    pages = generate(kb_site, templates_dir=overrides).pages
+    assert pages["registry/papers/genemamba_2024.md"].split() == [
+        "#", "Paper", "genemamba_2024", "(2024)", "GeneMamba"]
+    assert pages["registry/models/genemamba.md"].startswith("# GeneMamba")  # not overridden
