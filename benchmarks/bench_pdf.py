@@ -36,7 +36,7 @@ import pymupdf
 from kbtools.pdf import batch, synthetic
 from kbtools.pdf.convert import convert
 
-WORK = Path(__file__).resolve().parent / "_work"
+WORK = Path(__file__).resolve().parent / "_work" / "pdf"  # _work/ is gitignored
 REFERENCE_VERSION = "pymupdf4llm==0.3.4"
 FINDINGS = {  # measured on 7 real papers on a machine like this one; not measured here
     "pymupdf4llm layout mode": (1.6, "7/7", "90%"),

@@ -57,10 +57,12 @@ def _run_experiment(args: argparse.Namespace) -> int:
 def _synth_cohort(args: argparse.Namespace) -> int:
     from kbtools.errors import KBToolsError
     from kbtools.experiments import synth
+    from kbtools.experiments.parallel import single_threaded_blas
 
     try:
-        cohort = synth.generate(n_subjects=args.n_subjects, n_sites=args.n_sites,
-                                seed=args.seed, missing_fraction=args.missing_fraction)
+        with single_threaded_blas():
+            cohort = synth.generate(n_subjects=args.n_subjects, n_sites=args.n_sites,
+                                    seed=args.seed, missing_fraction=args.missing_fraction)
     except ValueError as exc:
         raise KBToolsError(str(exc), hint="see kbtools synth-cohort --help") from None
     for path in synth.write(cohort, args.outdir, args.format):

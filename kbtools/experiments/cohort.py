@@ -98,11 +98,14 @@ def read_table(path: Path, id_column: str, fmt: str | None = None) -> pd.DataFra
     """Read a CSV/Parquet table and index it by ``id_column`` as strings (name ``subject_id``)."""
     if not path.is_file():
         raise DataError("table file not found", path=str(path),
-                        hint="check the dataset card's storage.tables path or pass --data ROLE=PATH")
+                        hint="check the dataset card's storage.tables path "
+                             "or pass --data ROLE=PATH")
     kind = _format_of(path, fmt)
     try:
         if kind == "parquet":
             df = pd.read_parquet(path)
+            if id_column not in df.columns and df.index.name == id_column:
+                df = df.reset_index()
         else:
             sep = "\t" if path.name.lower().endswith(".tsv") else ","
             df = pd.read_csv(path, sep=sep, dtype={id_column: str}, low_memory=False)
@@ -111,8 +114,8 @@ def read_table(path: Path, id_column: str, fmt: str | None = None) -> pd.DataFra
     except Exception as exc:  # parser errors from pandas/pyarrow
         raise DataError(f"cannot read {kind} table: {exc}", path=str(path)) from None
     if id_column not in df.columns:
-        raise DataError(f"no subject-id column {id_column!r} (columns: "
-                        f"{', '.join(map(str, df.columns[:8]))}{', ...' if df.shape[1] > 8 else ''})",
+        shown = ", ".join(map(str, df.columns[:8])) + (", ..." if df.shape[1] > 8 else "")
+        raise DataError(f"no subject-id column {id_column!r} (columns: {shown})",
                         path=str(path), hint="set `id_column` in the dataset card's table entry")
     ids = df[id_column]
     if ids.isna().any():

@@ -25,10 +25,12 @@ MIN_CELL = 10
 #: Keys whose integer values count subjects.
 COUNT_KEY = re.compile(
     r"^(n_(subjects|train|test|complete|cases|controls|used|rows|positive|negative|pos|neg|"
-    r"with|without|site|fold|missing|present)\w*|present|missing|unmatched)$")
+    r"with|without|missing|present)\w*|present|missing|unmatched)$")
 UKB_LIKE_ID = re.compile(r"(?<![\w.])([1-6]\d{6})(?![\w.])")
 #: Shorter ids (e.g. "17") are not scanned for: they would match ordinary numbers.
 MIN_ID_LENGTH = 5
+#: run.yaml provenance lines whose numbers are not ids (file sizes, seeds).
+PROVENANCE_LINE = re.compile(r"^\s*-?\s*(bytes|seed|sha256|config_sha256):\s")
 SUBJECT_COLUMNS = ("subject_id", "eid", "participant_id", "subjectkey", "f.eid")
 
 
@@ -74,7 +76,7 @@ def scan_text(name: str, text: str, subject_ids: Iterable[str]) -> None:
     ids = {s for s in subject_ids if len(s) >= MIN_ID_LENGTH}
     tokens = re.compile(r"[A-Za-z0-9_.\-]+")
     for lineno, line in enumerate(text.splitlines(), 1):
-        match = UKB_LIKE_ID.search(line)
+        match = None if PROVENANCE_LINE.match(line) else UKB_LIKE_ID.search(line)
         if match and 1_000_000 <= int(match.group(1)) <= 6_500_000:
             raise DataError(f"disclosure guard: {name} line {lineno} holds a 7-digit number "
                             "that looks like a participant id; nothing was published",

@@ -35,10 +35,19 @@ Seed = np.random.SeedSequence | int
 
 
 def _run_pinned(fn: Callable[[C, np.random.Generator], R], chunk: C, seed: Seed) -> R:
+    with single_threaded_blas():
+        return fn(chunk, np.random.default_rng(seed))
+
+
+def single_threaded_blas() -> Any:
+    """Context manager pinning every BLAS/OpenMP pool to one thread (threadpoolctl).
+
+    scipy.linalg is imported first so that its own BLAS, if separate, is loaded and pinned too.
+    """
+    import scipy.linalg  # noqa: F401
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=1):
-        return fn(chunk, np.random.default_rng(seed))
+    return threadpool_limits(limits=1)
 
 
 def map_chunks(fn: Callable[[C, np.random.Generator], R], chunks: Sequence[C],
@@ -47,10 +56,10 @@ def map_chunks(fn: Callable[[C, np.random.Generator], R], chunks: Sequence[C],
     """``[fn(chunk, rng_i) for chunk_i]`` in order, run through joblib.
 
     ``fn`` receives the chunk and a ``numpy.random.Generator`` seeded from ``seeds[i]``
-    (default: children of ``SeedSequence(0)``). ``n_jobs=1`` runs in this process (BLAS not
-    pinned: it may use every core); anything else goes through ``joblib.Parallel`` and the
-    active ``joblib.parallel_config`` backend (loky by default, dask if configured), with BLAS
-    pinned to one thread per worker. ``n_jobs=None`` lets the active config decide.
+    (default: children of ``SeedSequence(0)``). ``n_jobs=1`` runs in this process; anything else
+    goes through ``joblib.Parallel`` and the active ``joblib.parallel_config`` backend (loky by
+    default, dask if configured). Either way BLAS is pinned to one thread while ``fn`` runs.
+    ``n_jobs=None`` lets the active config decide.
     """
     chunks = list(chunks)
     if seeds is None:
@@ -58,8 +67,7 @@ def map_chunks(fn: Callable[[C, np.random.Generator], R], chunks: Sequence[C],
     if len(seeds) != len(chunks):
         raise ValueError(f"{len(chunks)} chunks but {len(seeds)} seeds")
     if n_jobs == 1:
-        it: Iterable[R] = (fn(c, np.random.default_rng(s)) for c, s in zip(chunks, seeds,
-                                                                            strict=True))
+        it: Iterable[R] = (_run_pinned(fn, c, s) for c, s in zip(chunks, seeds, strict=True))
     else:
         from joblib import Parallel, delayed
 
@@ -76,8 +84,3 @@ def split_evenly(total: int, chunk_size: int) -> list[int]:
     base, extra = divmod(total, n)
     return [base + (i < extra) for i in range(n)]
 
-
-def as_seed_sequences(seeds: Iterable[Any]) -> list[np.random.SeedSequence]:
-    """Normalise ints or seed sequences to seed sequences."""
-    return [s if isinstance(s, np.random.SeedSequence) else np.random.SeedSequence(s)
-            for s in seeds]

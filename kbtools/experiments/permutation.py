@@ -112,7 +112,9 @@ def _null_chunk(setup: _NullSetup, n_perm: int, rng: np.random.Generator
             head = mat[:k, k:] if not wide else mat[k:, :k].T
             g = gram[k:, k:] - head.T @ head
             # Cholesky of r_k^2 I - G_k fails exactly when the largest eigenvalue reaches r_k^2
-            info = lapack.dpotrf(setup.r2[k] * np.eye(len(g)) - g, lower=1, clean=0)[1]
+            g *= -1.0
+            g.flat[:: len(g) + 1] += setup.r2[k]
+            info = lapack.dpotrf(g, lower=1, clean=0, overwrite_a=1)[1]
             exceed[k] += info != 0
     if small:
         stack = np.stack(mats)

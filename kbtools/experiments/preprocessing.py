@@ -55,7 +55,8 @@ def site_effect_coding(sites: pd.Series, levels: list[Any],
     Rows of unseen levels are zero (the average training site) or raise, per ``unseen_sites``.
     """
     k = len(levels)
-    codes = pd.Categorical(sites, categories=levels).codes
+    lookup = {level: i for i, level in enumerate(levels)}
+    codes = np.array([lookup.get(s, -1) for s in sites], dtype=int)
     out = np.zeros((len(sites), max(k - 1, 0)))
     for j in range(k - 1):
         out[codes == j, j] = 1.0

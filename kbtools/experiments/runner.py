@@ -87,11 +87,10 @@ def _schema_knows(schema: dict[str, Any], parts: list[str], root: dict[str, Any]
             node = props[part]
         elif isinstance(node.get("additionalProperties"), dict):
             node = node["additionalProperties"]
-        elif node.get("type") == "object" and "additionalProperties" not in node \
-                and not props:
-            return True  # free-form object (e.g. params without a method schema)
         else:
-            return False
+            # a free-form object (e.g. params without a method schema) accepts any key
+            return node.get("type") == "object" and "additionalProperties" not in node \
+                and not props
     return True
 
 
@@ -219,14 +218,37 @@ def plan(config: dict[str, Any], cohort: Any) -> str:
 
 
 def execute(opts: RunOptions) -> Path | None:
-    """Run the experiment; return the published run directory (None for a dry run)."""
+    """Run the experiment; return the published run directory (None for a dry run).
+
+    BLAS is pinned to one thread throughout (parallelism comes from ``--n-jobs`` processes):
+    two BLAS threads per process made small SVDs hundreds of times slower on shared cores.
+    """
+    import signal
+    import threading
+
+    from kbtools.experiments.parallel import single_threaded_blas
+
+    def _terminate(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt  # unwinds through the staging cleanup like Ctrl-C
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
+    try:
+        with single_threaded_blas():
+            return _execute(opts)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _execute(opts: RunOptions) -> Path | None:
     import matplotlib
 
     matplotlib.use("Agg")
 
     from kbtools import __version__
     from kbtools.experiments import disclosure, runlog
-    from kbtools.experiments.cohort import file_facts, load_cohort
+    from kbtools.experiments.cohort import load_cohort
     from kbtools.experiments.context import RunContext
     from kbtools.experiments.methods import get_method
     from kbtools.yamlio import dump
@@ -274,7 +296,7 @@ def execute(opts: RunOptions) -> Path | None:
             fig.savefig(staging / fname, dpi=110)
             files.append(fname)
         inputs = []
-        for role, src in cohort.sources.items():
+        for src in cohort.sources.values():
             entry = {k: src[k] for k in ("role", "dataset", "table", "path", "sha256", "bytes",
                                          "rows", "generated") if k in src}
             inputs.append(runlog.plain(entry))

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 #: Bump when the generator's output changes, so cached tables are regenerated.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 NAME = "synthetic_cohort"
 
 GENES = (
@@ -48,7 +48,9 @@ GENES = (
 EMBED_DIM = 16
 #: Genes whose independent scores raise MDD liability (the LOGO ground truth).
 MDD_GENES = ("SOD2", "FKBP5", "NEGR1")
-MDD_GENE_BETA = (0.75, 0.6, 0.5)
+MDD_GENE_BETA = (1.2, 1.0, 0.8)
+#: Weight of each MDD gene's own score in its embedding direction.
+MDD_SCORE_WEIGHT = 1.5
 #: Genes carrying each coupling mode.
 MODE_GENES = (("BDNF", "CACNA1C", "TCF4", "DCC"), ("SORCS3", "LRFN5", "RBFOX1"))
 MODE_STRENGTH = (0.9, 0.7)
@@ -79,7 +81,7 @@ MODE_ROIS = (("lh_hippocampus_volume", "rh_hippocampus_volume", "lh_entorhinal_t
 MDD_ROIS = ("lh_amygdala_volume", "rh_amygdala_volume", "lh_medialorbitofrontal_thickness",
             "rh_medialorbitofrontal_thickness", "lh_rostralanteriorcingulate_thickness",
             "rh_rostralanteriorcingulate_thickness", "lh_insula_thickness", "rh_insula_thickness")
-MDD_BRAIN_BETA = 1.0
+MDD_BRAIN_BETA = 1.2
 ANCESTRY = 0.15
 MDD_INTERCEPT = -1.5
 
@@ -202,10 +204,10 @@ def generate(n_subjects: int = 2000, n_sites: int = 8, seed: int = 0,
             a[m, gidx[g]] = MODE_STRENGTH[m]
     score_var = np.ones(n_genes)
     for g in MDD_GENES:
-        score_var[gidx[g]] += 1.0              # own MDD score adds unit variance
+        score_var[gidx[g]] += MDD_SCORE_WEIGHT**2  # own MDD score
     mdd_gene_pos = [gidx[g] for g in MDD_GENES]
     scores = z @ a + r_gene.standard_normal((n, n_genes))
-    scores[:, mdd_gene_pos] += u_mdd
+    scores[:, mdd_gene_pos] += MDD_SCORE_WEIGHT * u_mdd
     scores += ANCESTRY * gpcs[:, :1]           # mild ancestry structure in every gene
     gene_noise = 0.5
     x = np.einsum("ng,gd->ngd", scores, wg0)

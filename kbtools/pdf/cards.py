@@ -66,6 +66,9 @@ def draft(meta: dict[str, Any], summary: str, pdf: Path, md: Path, root: Path,
              "complete the card.")
     if pdf_rel is None:
         notes += f" The PDF is outside the KB ({pdf})."
+    arxiv = meta.get("arxiv")
+    if arxiv and "/" in arxiv:  # old-style ids ("cs/0112017") carry no version in cards
+        arxiv = re.sub(r"v\d+$", "", arxiv)
     card: dict[str, Any] = {
         "id": card_id(meta["title"], meta.get("year")),
         "title": meta["title"],
@@ -76,9 +79,9 @@ def draft(meta: dict[str, Any], summary: str, pdf: Path, md: Path, root: Path,
         "year": meta.get("year"),
         "venue": meta.get("venue"),
         "doi": meta.get("doi"),
-        "arxiv": meta.get("arxiv"),
+        "arxiv": arxiv,
         "url": (f"https://doi.org/{meta['doi']}" if meta.get("doi") else
-                f"https://arxiv.org/abs/{meta['arxiv']}" if meta.get("arxiv") else None),
+                f"https://arxiv.org/abs/{arxiv}" if arxiv else None),
         "pdf": pdf_rel,
         "summary_md_path": md_rel,
         "summary": summary or None,

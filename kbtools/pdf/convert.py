@@ -10,7 +10,7 @@ from typing import Any
 
 from kbtools import __version__
 from kbtools.pdf import layout
-from kbtools.pdf.metadata import Metadata, extract, info_dict
+from kbtools.pdf.metadata import Metadata, extract, info_dict, layout_title
 from kbtools.pdf.structure import (
     Heading,
     Structure,
@@ -103,8 +103,9 @@ def convert(path: Path, sha256: str | None = None, *, tables: bool = True) -> Co
                                   "first, e.g. ocrmypdf, then convert the result")
         toc = doc.get_toc(simple=True)
         info = info_dict(doc)
-        layout.strip_headers_footers(pages)
+        # metadata first: a venue line is often a running header ("Published at ICLR 2024")
         meta = extract(doc, pages[0], path.stem, toc)
+        layout.strip_headers_footers(pages)
     finally:
         doc.close()
     return _analyse(path, sha, pages, meta, toc, info)
@@ -157,8 +158,6 @@ def _join_column_breaks(paras: list[layout.Paragraph]) -> list[layout.Paragraph]
 
 def _mark_front(paras: list[layout.Paragraph], first: layout.PageText, body: float) -> None:
     """Label page-1 title lines "title" and the author/affiliation block under them "front"."""
-    from kbtools.pdf.metadata import layout_title
-
     found = layout_title(first)
     if not found:
         return

@@ -100,7 +100,6 @@ def read_page(page: pymupdf.Page, number: int, *, tables: bool = True) -> PageTe
     raw: list[Line] = []
     for block in data["blocks"]:
         if block.get("type") != 0:
-            out.n_images += 1
             continue
         for line in block["lines"]:
             spans = [s for s in line["spans"] if s["text"].strip()]
@@ -126,6 +125,8 @@ def read_page(page: pymupdf.Page, number: int, *, tables: bool = True) -> PageTe
             raw.append(Line(text, x0, y0, x1, y1, size, bold_chars >= 0.8 * sum(weights.values()),
                             number, normalise(plain).strip()))
     out.lines = _merge_same_baseline(raw)
+    if sum(len(ln.text) for ln in out.lines) < 50:  # little text: is it a scan?
+        out.n_images = len(page.get_images())
     captions = [ln for ln in out.lines if _TABLE_CAPTION.match(ln.text)] if tables else []
     if captions:
         out.tables = _find_tables(page, number, captions)

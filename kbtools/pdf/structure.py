@@ -104,7 +104,7 @@ def heading_candidate(p: Paragraph, body: float) -> tuple[int | None, bool] | No
     bare = text.rstrip(":.").strip()
     if KNOWN_SECTIONS.match(bare) and (styled or bare.isupper()):
         return None, False
-    if styled and not text.endswith(".") and text[:1].isupper() and len(words) <= 12:
+    if styled and not text.endswith((".", ":")) and text[:1].isupper() and len(words) <= 12:
         return None, False
     return None
 

@@ -90,6 +90,7 @@ class PaperSpec:
     columns: int = 2
     pages: int = 3
     running_header: str | None = "Synthetic Neurogenomics Preprint"
+    header_on_first_page: bool = False  # as ICLR's "Published as a conference paper at ..."
     page_numbers: bool = True
     abstract_sentences: int = 5
     sections: list[Section] = field(default_factory=lambda: [
@@ -157,7 +158,7 @@ class _Writer:
         self.page = self.doc.new_page(width=PAGE_W, height=PAGE_H)
         self.writer = pymupdf.TextWriter(self.page.rect)
         number = self.doc.page_count
-        if self.spec.running_header and number > 1:
+        if self.spec.running_header and (number > 1 or self.spec.header_on_first_page):
             self.text((MARGIN, MARGIN - 18), self.spec.running_header, self.italic, 8)
         if self.spec.page_numbers:
             self.text((PAGE_W / 2 - 4, PAGE_H - 30), str(number), self.regular, 9)
@@ -471,9 +472,11 @@ def make_image_only_pdf(pages: int = 2) -> bytes:
     doc = pymupdf.open()
     pix = pymupdf.Pixmap(pymupdf.csGRAY, pymupdf.IRect(0, 0, 64, 64), False)
     pix.clear_with(200)
-    for _ in range(pages):
+    for i in range(pages):
         page = doc.new_page(width=PAGE_W, height=PAGE_H)
         page.insert_image(pymupdf.Rect(72, 72, 540, 720), pixmap=pix)
+        if i == 0:  # scanners often stamp a line of text; it is not a text layer
+            page.insert_text((72, 760), "Scanned 2024-01-05", fontname="helv", fontsize=6)
     data = doc.tobytes()
     doc.close()
     return data

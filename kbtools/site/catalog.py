@@ -8,6 +8,7 @@ by each file's size and modification time, so a rebuild re-parses only the files
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ PAGE_KINDS: dict[str, str] = {
 }
 PREFIX = "registry"
 PARSE_CACHE = "parsed.json"
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _CACHE_VERSION = 1
 
 
@@ -199,7 +201,14 @@ def load_catalog(root: Path, cache_dir: Path | None = None) -> Catalog:
                                         "the document is not a YAML mapping of fields",
                                         hint="a card is a mapping: `key: value` lines"))
                 continue
-            card = Card(name, expected_id(kind, path), rel, data)
+            card_id = expected_id(kind, path)
+            if not _SAFE_ID.match(card_id):
+                problems.append(Problem(rel, None, None, "site.unsafe-name",
+                                        f"{card_id!r} cannot be a page name, so it has no page",
+                                        hint="name the file with lower-case letters, digits, "
+                                             "'_', '-' and '.' only"))
+                continue
+            card = Card(name, card_id, rel, data)
             if name == "run":
                 _load_run_files(card, path.parent, read)
             folder = rel.rsplit("/", 1)[0]

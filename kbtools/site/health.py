@@ -24,7 +24,7 @@ def kb_fingerprint(root: Path) -> str:
             stat = path.stat()
             digest.update(f"{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n"
                           .encode())
-    for extra in sorted(root.glob("kb/runs/*/config_used.yaml")):
+    for extra in sorted([*root.glob("kb/runs/*/config_used.yaml"), *root.glob("kb/runs/*/*.png")]):
         stat = extra.stat()
         digest.update(f"{extra.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()

@@ -230,7 +230,7 @@ def _digest_input(context: dict[str, Any]) -> bytes:
                       separators=(",", ":")).encode()
 
 
-def _read_memo(memo_file: Path | None) -> dict[str, list[str]]:
+def _read_memo(memo_file: Path | None) -> dict[str, Any]:
     if memo_file is None or not memo_file.is_file():
         return {}
     try:
@@ -240,7 +240,7 @@ def _read_memo(memo_file: Path | None) -> dict[str, list[str]]:
     return memo if isinstance(memo, dict) else {}
 
 
-def _write_memo(memo_file: Path, memo: dict[str, list[str]]) -> None:
+def _write_memo(memo_file: Path, memo: dict[str, Any]) -> None:
     memo_file.parent.mkdir(parents=True, exist_ok=True)
     tmp = memo_file.with_suffix(".tmp")
     tmp.write_text(json.dumps(memo), encoding="utf-8")
@@ -249,13 +249,49 @@ def _write_memo(memo_file: Path, memo: dict[str, list[str]]) -> None:
 
 def generate(root: Path, *, templates_dir: Path | None = None, cache_dir: Path | None = None,
              validate: bool = True, min_cell_size: int = 10) -> RenderedSite:
-    """Load the KB at ``root``, check it, and render every registry page."""
-    from kbtools.site.catalog import load_catalog
-    from kbtools.site.health import merge, validation_problems
+    """Load the KB at ``root``, check it, and render every registry page.
 
+    With ``cache_dir``, a build where no document, template or option changed reuses the
+    previous build's pages without loading the KB at all.
+    """
+    from kbtools.site.catalog import load_catalog
+    from kbtools.site.health import kb_fingerprint, merge, validation_problems
+
+    env = make_environment(templates_dir, cache_dir / "jinja" if cache_dir else None)
+    memo = cache_dir / "rendered.json" if cache_dir else None
+    snapshot_file = cache_dir / "snapshot.json" if cache_dir else None
+    fingerprint = ""
+    if snapshot_file is not None and memo is not None:
+        assert env.loader is not None
+        digest = hashlib.sha1(f"{kb_fingerprint(Path(root).resolve())}\0{validate}\0"
+                              f"{min_cell_size}".encode())
+        for name in sorted(env.list_templates()):
+            digest.update(name.encode() + b"\0" + env.loader.get_source(env, name)[0].encode())
+        fingerprint = digest.hexdigest()
+        reused = _reuse(snapshot_file, memo, fingerprint, env)
+        if reused is not None:
+            return reused
     catalog = load_catalog(root, cache_dir)
     problems = validation_problems(catalog.root, cache_dir) if validate else []
     site = SiteData(catalog, merge(problems, catalog.load_problems), min_cell_size=min_cell_size)
-    bytecode = cache_dir / "jinja" if cache_dir else None
-    memo = cache_dir / "rendered.json" if cache_dir else None
-    return render_site(site, make_environment(templates_dir, bytecode), memo)
+    rendered = render_site(site, env, memo)
+    if snapshot_file is not None:
+        _write_memo(snapshot_file, {"fingerprint": fingerprint, "problems": rendered.problems,
+                                    "files": {k: str(v) for k, v in rendered.files.items()}})
+    return rendered
+
+
+def _reuse(snapshot_file: Path, memo_file: Path, fingerprint: str,
+           env: jinja2.Environment) -> RenderedSite | None:
+    """The previous build's pages, if it was made from exactly the same inputs."""
+    snapshot = _read_memo(snapshot_file)
+    if snapshot.get("fingerprint") != fingerprint:
+        return None
+    memo = _read_memo(memo_file)
+    files = {k: Path(v) for k, v in dict(snapshot.get("files") or {}).items()}
+    if not memo or not all(f.is_file() for f in files.values()):
+        return None
+    pages = {path: entry[1] for path, entry in memo.items()}
+    assert env.loader is not None
+    assets = {f"{ASSET_PREFIX}/{Path(a).name}": env.loader.get_source(env, a)[0] for a in ASSETS}
+    return RenderedSite(pages, files, assets, int(snapshot.get("problems") or 0), set(pages))

@@ -18,7 +18,7 @@ from kbtools.validation.lint import lint
 from kbtools.validation.problems import Problem
 from kbtools.validation.references import Summary, summarize
 from kbtools.validation.schema_check import check_params, check_schema
-from kbtools.yamlio import YAMLLoadError, decode, loads
+from kbtools.yamlio import MAX_BYTES, YAMLLoadError, decode, loads
 
 
 @dataclass(slots=True)
@@ -40,14 +40,20 @@ def check_file(root: Path, kind_name: str, path: Path, today: dt.date,
     stem = expected_id(kind, path)
     try:
         with open(path, "rb") as fh:
-            text = decode(fh.read())
+            raw = fh.read(MAX_BYTES + 1)  # never read a huge file whole
+            if len(raw) > MAX_BYTES:
+                size = os.fstat(fh.fileno()).st_size
+                raise YAMLLoadError(f"file is {size:,} bytes, over the {MAX_BYTES:,}-byte limit",
+                                    "yaml.too-large", hint="split it or move data out of the KB")
+        text = decode(raw)
         data = loads(text, string_keys=True)
     except YAMLLoadError as exc:
         return FileReport(rel, kind_name, [Problem(rel, exc.line, exc.column, exc.rule,
                                                    exc.message, hint=exc.hint)], None)
     except OSError as exc:
-        return FileReport(rel, kind_name, [Problem(rel, None, None, "yaml.encoding",
-                                                   f"cannot read the file: {exc.strerror}")], None)
+        return FileReport(rel, kind_name, [Problem(
+            rel, None, None, "yaml.encoding", f"cannot read the file: {exc.strerror}",
+            hint="check that it is a readable file")], None)
     if data is None:
         return FileReport(rel, kind_name, [Problem(
             rel, None, None, "yaml.empty", "the file is empty",
@@ -81,7 +87,9 @@ def _document_findings(root: Path, kind: str, schema: str, stem: str, data: dict
     taken = {f.parts for f in findings}
     findings.extend(f for f in lint(data, text, today) if f.parts not in taken)
     findings.extend(_local_paths(root, kind, data))
-    if kind == "experiment" and schema_ok:
+    # Templates are not runnable (runs refuse them): their design is checked once the status
+    # says draft or complete.
+    if kind == "experiment" and schema_ok and data.get("status") != "template":
         findings.extend(check_params(data["method"], data.get("params")))
         findings.extend(_design(data))
     return findings

@@ -8,7 +8,6 @@ import datetime as dt
 import os
 import sys
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,7 +49,9 @@ def validate_kb(root: Path, paths: Sequence[Path] | None = None,
                 jobs: int | None = None) -> ValidationResult:
     """Validate the whole KB at ``root``, or only ``paths`` (references still resolve KB-wide)."""
     root = Path(root).resolve()
-    today = dt.date.today()
+    # A card dated today in any time zone is not "in the future": allow the later of the
+    # local and the UTC date.
+    today = max(dt.date.today(), dt.datetime.now(dt.UTC).date())
     layout = _scan(root)
     notes: list[str] = []
     if paths is None:
@@ -175,6 +176,7 @@ def _check_all(root: Path, targets: list[tuple[CardKind, Path]], today: dt.date,
     if jobs == 1 or len(items) < PARALLEL_MIN_FILES:
         return _check_chunk((root, items, today))
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
     context = (multiprocessing.get_context("fork")
                if sys.platform.startswith("linux") else None)

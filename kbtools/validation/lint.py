@@ -14,10 +14,10 @@ PLACEHOLDER = re.compile(r"\b(?:TBD|TODO|FIXME|XXX)\b")
 DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 _DOI_HOSTS = ("doi.org", "dx.doi.org", "www.doi.org")
 _HOST = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?")
-_URL_IN_TEXT = re.compile(r"(?i)https?:[^\s'\"]*")
-_PLAIN_HTTPS = re.compile(
-    r"https://[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:\d{1,5})?"
-    r"([/?#][^\s]*)?", re.I)
+_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+#: "http" not followed by a plainly well-formed https URL (then the values are walked).
+_SUSPECT_URL = re.compile(
+    rf"(?i)http(?!s://{_LABEL}(?:\.{_LABEL})+(?::\d{{1,5}})?(?:[/?#][^\s'\"]*)?(?:[\s'\"]|$))")
 _DATE_FIELDS = (("last_updated",), ("verification", "date"))
 
 
@@ -62,7 +62,7 @@ def lint(data: dict[str, Any], text: str, today: dt.date) -> list[Finding]:
 
 
 def _suspect_urls(text: str) -> bool:
-    return any(not _PLAIN_HTTPS.fullmatch(m.group()) for m in _URL_IN_TEXT.finditer(text))
+    return _SUSPECT_URL.search(text) is not None
 
 
 def _get(data: Any, parts: tuple[str, ...]) -> Any:

@@ -16,7 +16,7 @@ from typing import Any
 
 from kbtools.kb import KINDS_BY_NAME
 from kbtools.validation.findings import Finding, Parts
-from kbtools.yamlio import YAMLLoadError, decode, loads
+from kbtools.yamlio import MAX_BYTES, YAMLLoadError, loads, read_text
 
 #: Kinds whose ids must be unique across the KB (runs have their own namespace).
 CARD_KINDS = ("model", "paper", "dataset", "registry", "experiment")
@@ -167,7 +167,7 @@ class KBIndex:
 
     def _load(self, kind: str, path: Path) -> Summary | None:
         try:
-            data = loads(decode(path.read_bytes()), string_keys=True)
+            data = loads(read_text(path), string_keys=True)
         except (OSError, YAMLLoadError):
             return None  # reported when that file itself is validated
         if not isinstance(data, dict):
@@ -191,8 +191,8 @@ class KBIndex:
         for stem, path in self.files.get(kind, {}).items():
             key = (kind, stem)
             if key not in self._summaries:
-                try:
-                    if needle not in path.read_bytes():  # cheap filter before parsing
+                try:  # cheap filter before parsing (too-large files cannot be parsed anyway)
+                    if path.stat().st_size > MAX_BYTES or needle not in path.read_bytes():
                         continue
                 except OSError:
                     continue

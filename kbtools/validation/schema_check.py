@@ -89,12 +89,36 @@ def _explain(key: str, schema: dict[str, Any], data: Any, rule: str,
             if (finding.parts, finding.message) not in seen:
                 seen.add((finding.parts, finding.message))
                 findings.append(finding)
+    findings = _merge_required(findings)
     if len(findings) > MAX_ERRORS:
         extra = len(findings) - MAX_ERRORS
         findings = findings[:MAX_ERRORS]
         findings.append(Finding(rule, f"... and {extra} more schema problems", prefix,
                                 "fix the ones above and validate again"))
     return findings
+
+
+def _merge_required(findings: list[Finding]) -> list[Finding]:
+    """One finding per mapping that misses several required fields."""
+    missing: dict[Parts, list[Finding]] = {}
+    for f in findings:
+        if f.message.startswith("missing required field "):
+            missing.setdefault(f.parts, []).append(f)
+    out = []
+    for f in findings:
+        group = missing.get(f.parts)
+        if not group or f not in group:
+            out.append(f)
+        elif f is group[0]:
+            if len(group) == 1:
+                out.append(f)
+                continue
+            names = [g.message.split("`")[1] for g in group]
+            where = f.message.split("`", 2)[2]
+            listed = ", ".join(f"`{n}`" for n in names)
+            out.append(Finding(f.rule, f"missing required fields {listed}{where}", f.parts,
+                               "add " + ", ".join(f"`{n}:`" for n in names)))
+    return out
 
 
 def _rs_findings(key: str, schema: dict[str, Any], data: Any, rule: str,

@@ -21,6 +21,10 @@ SPECS = {
                                    arxiv="2210.54321v3", arxiv_tail="[cs.LG] 9 Jan 2023",
                                    info_title="paper_final_v3.pdf", seed=5, pages=2,
                                    table=False),
+    "venue_in_header": PaperSpec(running_header="Published as a conference paper at ICLR 2025",
+                                 header_on_first_page=True, venue_line=None, venue="ICLR",
+                                 year=2025, arxiv="2409.11111v1", arxiv_tail="[cs.LG] 1 Oct"
+                                 " 2024", seed=9, pages=2, table=False, doi_in="xmp"),
     "no_year": PaperSpec(venue_line=None, arxiv=None, doi="10.5555/undated", doi_in="page",
                          year=None, venue=None, seed=7, pages=2, table=False, figure=False),
 }

@@ -25,7 +25,8 @@ def _full_text(md: str) -> str:
     return md.split("## Full text", 1)[1]
 
 
-@pytest.mark.parametrize("name", ["two_column", "one_column", "info_doi_no_venue"])
+@pytest.mark.parametrize("name", ["two_column", "one_column", "info_doi_no_venue",
+                                  "venue_in_header"])
 def test_metadata_matches_the_generated_paper(converted, name: str) -> None:
     spec = SPECS[name]
     meta = converted(name).metadata
@@ -50,6 +51,13 @@ def test_provenance_names_each_source(converted) -> None:
     assert info["year"] == "arXiv id"  # 2210.* -> 2022, not the stamp's 2023 version date
     assert info["venue"] == "DOI" or info["venue"] == "arXiv id"
     assert "rejected as a slug" in info["title"]  # "paper_final_v3.pdf"
+
+
+def test_venue_running_header_gives_the_venue_and_leaves_the_text(converted) -> None:
+    conv = converted("venue_in_header")
+    assert conv.metadata.provenance["venue"] == "venue line"
+    assert conv.metadata.year == 2025  # the venue line wins over the arXiv id (2024)
+    assert "Published as a conference paper" not in _full_text(render(conv))
 
 
 def test_year_never_comes_from_the_file_dates(converted, pdf_dir: Path) -> None:

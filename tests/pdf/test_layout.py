@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from kbtools.pdf.layout import Line, PageText, reading_order, strip_headers_footers
+from kbtools.pdf.layout import Line, PageText, Paragraph, reading_order, strip_headers_footers
 from kbtools.pdf.metadata import is_slug_title, similar
+from kbtools.pdf.structure import heading_candidate
 
 
 def _line(text: str, x0: float, y0: float, x1: float, page: int = 1) -> Line:
@@ -58,3 +59,19 @@ def test_slug_and_file_name_titles_are_rejected() -> None:
     assert not is_slug_title("BrainLM: A foundation model for brain activity recordings")
     assert similar("Scalable models for  brain imaging", "Scalable Models for Brain Imaging.")
     assert not similar("Scalable models for brain imaging", "Genome language models")
+
+
+def _para(text: str, size: float = 10.0, bold: bool = False) -> Paragraph:
+    line = Line(text, 60, 100, 60 + 5 * len(text), 110, size, bold, 1, text)
+    return Paragraph([line], 1, text=text)
+
+
+def test_heading_rules_numbered_styled_and_never_labels_or_bullets() -> None:
+    assert heading_candidate(_para("3.2 Imaging Encoder", bold=True), 10.0) == (2, True)
+    assert heading_candidate(_para("IV. EXPERIMENTS", size=11), 10.0) == (1, True)
+    assert heading_candidate(_para("2 Related Work"), 10.0) == (1, True)  # title-shaped
+    assert heading_candidate(_para("Discussion", size=12), 10.0) == (None, False)
+    for never in ("Fig. 2", "Figure 3", "Table 1", "Algorithm 1", "\u2022 Sparse attention",
+                  "- Linear probes", "(a) Left panel", "1. we propose a new method.",
+                  "UTCTime:", "Figure 1: Overview of the encoders."):
+        assert heading_candidate(_para(never, size=12, bold=True), 10.0) is None, never

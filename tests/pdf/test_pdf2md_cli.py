@@ -11,7 +11,7 @@ import pytest
 
 from kbtools.cli import main
 from kbtools.pdf import synthetic
-from kbtools.pdf.cards import SCHEMA_LINE, card_id
+from kbtools.pdf.cards import SCHEMA_LINE, card_id, draft, problems
 from kbtools.schemas import load_schema
 from kbtools.yamlio import load_file
 
@@ -50,8 +50,9 @@ def test_a_batch_reports_each_failure_and_converts_the_rest(
 def test_all_converted_exits_zero_and_text_report(capsys, tmp_path: Path, pdf_dir: Path) -> None:
     code = main(["pdf2md", str(pdf_dir / "one_column.pdf"), "--out-dir", str(tmp_path)])
     assert code == 0
-    out = capsys.readouterr().out
-    assert "converted" in out and "1 converted, 0 cached (unchanged), 0 failed" in out
+    captured = capsys.readouterr()
+    assert "1 converted, 0 cached (unchanged), 0 failed" in captured.out
+    assert captured.err == ""  # no progress bar when stderr is not a terminal
 
 
 def test_cache_skips_unchanged_files_and_converts_changed_ones(
@@ -210,3 +211,14 @@ def test_usage_errors_exit_two(tmp_path: Path, pdf_dir: Path) -> None:
 ])
 def test_card_id_rules(title: str, year: int | None, expected: str) -> None:
     assert card_id(title, year) == expected
+
+
+def test_drafted_card_outside_the_kb_validates_and_says_so(tmp_path: Path) -> None:
+    meta = {"title": "A Study of Old Identifiers", "year": 2001, "arxiv": "cs/0112017v2",
+            "venue": "arXiv"}
+    card = draft(meta, "It studies identifiers.", Path("/elsewhere/a.pdf"),
+                 Path("/elsewhere/a.md"), tmp_path, "test")
+    assert problems(card) == []
+    assert card["arxiv"] == "cs/0112017"  # the schema has no version on old-style ids
+    assert "pdf" not in card and "summary_md_path" not in card
+    assert "outside the KB" in card["verification"]["notes"]

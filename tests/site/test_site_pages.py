@@ -183,3 +183,43 @@ def test_site_templates_override_the_shipped_ones(kb_site: Path, tmp_path: Path)
     assert pages["registry/papers/genemamba_2024.md"].split() == [
         "#", "Paper", "genemamba_2024", "(2024)", "GeneMamba"]
     assert pages["registry/models/genemamba.md"].startswith("# GeneMamba")  # not overridden
+
+
+def test_unsafe_file_names_and_hidden_run_folders_get_no_page(kb_site: Path) -> None:
+    good = kb_site / "kb" / "model_cards" / "genemamba.yaml"
+    (kb_site / "kb" / "model_cards" / "Gene Mamba.yaml").write_text(good.read_text())
+    hidden = kb_site / "kb" / "runs" / ".tmp-unfinished"
+    hidden.mkdir()
+    (hidden / "run.yaml").write_text("id: half\n")
+    pages = generate(kb_site).pages
+    assert not any("Gene Mamba" in path or "half" in path for path in pages)
+    assert "kb/model_cards/Gene Mamba.yaml" in pages["registry/health.md"]
+
+
+def test_cache_reparses_only_changed_files(kb_site: Path, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from kbtools.site import catalog
+
+    cache = tmp_path / "cache"
+    first = generate(kb_site, cache_dir=cache)
+    parsed: list[str] = []
+    real = catalog.load_file
+
+    def counting(path: Path):
+        parsed.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(catalog, "load_file", counting)
+    second = generate(kb_site, cache_dir=cache)
+    assert second.pages == first.pages
+    assert parsed == ["unparsable.yaml"]  # failures are not cached; everything else is
+    assert second.unchanged == set(first.pages)
+    card = kb_site / "kb" / "datasets" / "toy_cohort.yaml"
+    card.write_text(card.read_text().replace("name: Toy cohort", "name: Toy cohort v2"))
+    parsed.clear()
+    third = generate(kb_site, cache_dir=cache)
+    assert sorted(parsed) == ["toy_cohort.yaml", "unparsable.yaml"]
+    assert "Toy cohort v2" in third.pages["registry/datasets/toy_cohort.md"]
+    assert "Toy cohort v2" in third.pages["registry/models/genemamba.md"]  # linked title
+    assert "registry/papers/brainvit_2023.md" in third.unchanged
+    assert third.pages == generate(kb_site).pages  # same as an uncached build

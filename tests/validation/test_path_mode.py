@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import KB
 
 from kbtools.errors import KBToolsError
 from kbtools.validation import validate_kb
+
+from .kbfactory import KB
 
 ALPHA = "kb/model_cards/alpha.yaml"
 BETA = "kb/model_cards/beta.yaml"

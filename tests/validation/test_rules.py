@@ -6,11 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import KB, RUN_ID
 
 from kbtools.validation import validate_kb
 from kbtools.validation.problems import Problem
 from kbtools.validation.rules import RULES, RULES_BY_ID
+
+from .kbfactory import KB, RUN_ID
 
 ALPHA = "kb/model_cards/alpha.yaml"
 BETA = "kb/model_cards/beta.yaml"
@@ -129,6 +130,14 @@ def test_design_issue_becomes_problem(kb: KB) -> None:
     assert problem.line == kb.path(EXPERIMENT).read_text().splitlines().index("seed: 1") + 1
 
 
+def test_design_checks_skip_templates(kb: KB, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_design_check("never_significant")
+    _params_schema(monkeypatch)
+    kb.edit(EXPERIMENT, lambda d: d.update(status="template"))
+    result = validate_kb(kb.root, jobs=1)
+    assert [p.rule for p in result.problems] == ["lint.template"]
+
+
 def test_design_checks_skip_schema_invalid_configs(kb: KB) -> None:
     _fake_design_check("never_significant")
     kb.edit(EXPERIMENT, lambda d: d.update(seed=-1))
@@ -238,3 +247,9 @@ def test_parallel_matches_serial(kb: KB, tmp_path: Path) -> None:
     assert serial.n_files == parallel.n_files == 239
     assert serial.problems == parallel.problems
     assert len(serial.problems) == 5
+
+
+def test_docs_list_every_rule() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "guide" / "validation.md").read_text()
+    rows = {line.split("`")[1] for line in doc.splitlines() if line.startswith("| `")}
+    assert {rule.id for rule in RULES} <= rows

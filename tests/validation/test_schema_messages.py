@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from conftest import KB
 
 from kbtools.validation import validate_kb
 from kbtools.validation.problems import Problem
+
+from .kbfactory import KB
 
 ALPHA = "kb/model_cards/alpha.yaml"
 

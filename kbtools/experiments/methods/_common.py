@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
@@ -47,7 +46,7 @@ def binary_outcome(cohort: Any, config: dict[str, Any], column: str | None = Non
                         hint="fix `outcome` in the config")
     y = cohort.subjects[col]
     values = set(pd.unique(y.dropna()))
-    if y.isna().any() or not values <= {0, 1, True, False} or len(values) < 2:
+    if y.isna().any() or not values <= {0, 1} or len(values) < 2:
         raise DataError(f"outcome column {col!r} must be binary 0/1 with both classes and no "
                         f"missing values (found values {sorted(map(str, values))[:5]})",
                         hint="code the phenotype as 0/1")
@@ -174,19 +173,6 @@ def select_c(mean_auc: np.ndarray, grid: tuple[float, ...] | list[float]) -> flo
     return float(min(c for c, a in zip(grid, mean_auc, strict=True) if a >= best - 1e-12))
 
 
-@dataclass
-class FittedModel:
-    featurizer: Any
-    model: Any
-    c: float | None = None
-    inner_auc: list[float] = field(default_factory=list)
-    inner_oof: np.ndarray | None = None
-    """Out-of-fold probabilities over the training subjects from the inner folds."""
-
-    def predict(self, ids: pd.Index) -> np.ndarray:
-        return self.model.predict_proba(self.featurizer.transform(ids))[:, 1]
-
-
 def inner_splits(cohort: Any, train_ids: pd.Index, cv_config: dict[str, Any] | None,
                  outcome: str | None, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Inner folds as positions into ``train_ids`` (via :func:`kbtools.experiments.cv.inner`)."""
@@ -198,44 +184,71 @@ def inner_splits(cohort: Any, train_ids: pd.Index, cv_config: dict[str, Any] | N
             for tr, te in inner(cohort, pos, cv_config, outcome, seed)]
 
 
-def fit_logistic_nested(make_featurizer: Any, train_ids: pd.Index, y: pd.Series,
-                        splits: list[tuple[np.ndarray, np.ndarray]], grid: list[float],
-                        want_oof: bool = False) -> FittedModel:
-    """Tune C on ``splits`` (preprocessing refit in every inner fold), refit on all of train."""
-    ytr = y.loc[train_ids].to_numpy()
-    aucs = np.full((len(splits), len(grid)), np.nan)
-    oof = np.full((len(grid), len(train_ids)), np.nan) if want_oof else None
-    for i, (tr, va) in enumerate(splits):
-        feat = make_featurizer().fit(train_ids[tr])
-        xtr, xva = feat.transform(train_ids[tr]), feat.transform(train_ids[va])
+@dataclass
+class InnerFold:
+    xa: np.ndarray
+    ya: np.ndarray
+    xb: np.ndarray
+    yb: np.ndarray
+    rows_b: np.ndarray
+    """Positions of the validation rows within the outer training fold."""
+
+
+@dataclass
+class FoldArrays:
+    """Featurized arrays of one outer fold and of its inner folds (each fit on its own train)."""
+
+    xtr: np.ndarray
+    ytr: np.ndarray
+    xte: np.ndarray
+    yte: np.ndarray
+    inner: list[InnerFold] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def featurize_fold(make_featurizer: Any, tr: pd.Index, te: pd.Index, y: pd.Series,
+                   splits: list[tuple[np.ndarray, np.ndarray]]) -> FoldArrays:
+    """Fit the featurizer on each (inner and outer) training set and transform its pair."""
+    inner = []
+    notes: set[str] = set()
+    for a, b in splits:
+        feat = make_featurizer().fit(tr[a])
+        notes.update(getattr(feat, "warnings_", []))
+        inner.append(InnerFold(feat.transform(tr[a]), y.loc[tr[a]].to_numpy(),
+                               feat.transform(tr[b]), y.loc[tr[b]].to_numpy(), np.asarray(b)))
+    feat = make_featurizer().fit(tr)
+    notes.update(getattr(feat, "warnings_", []))
+    return FoldArrays(feat.transform(tr), y.loc[tr].to_numpy(), feat.transform(te),
+                      y.loc[te].to_numpy(), inner, sorted(notes))
+
+
+def tune_c(inner: list[InnerFold], grid: list[float], cols: np.ndarray | None = None,
+           n_train: int | None = None) -> tuple[float, list[float], np.ndarray | None]:
+    """C with the best mean inner AUC; also the inner out-of-fold probabilities at that C
+    (over ``n_train`` outer-training rows) when ``n_train`` is given."""
+    aucs = np.full((len(inner), len(grid)), np.nan)
+    oof = None if n_train is None else np.full((len(grid), n_train), np.nan)
+    for i, f in enumerate(inner):
+        a = f.xa if cols is None else f.xa[:, cols]
+        b = f.xb if cols is None else f.xb[:, cols]
         for j, c in enumerate(grid):
-            model = fit_quiet(logistic(c), xtr, ytr[tr])
-            p = model.predict_proba(xva)[:, 1]
-            aucs[i, j] = safe_auc(ytr[va], p)
+            prob = fit_quiet(logistic(c), a, f.ya).predict_proba(b)[:, 1]
+            aucs[i, j] = safe_auc(f.yb, prob)
             if oof is not None:
-                oof[j, va] = p
+                oof[j, f.rows_b] = prob
     mean = np.nanmean(aucs, axis=0)
     c = select_c(mean, grid)
-    feat = make_featurizer().fit(train_ids)
-    model = fit_quiet(logistic(c), feat.transform(train_ids), ytr)
-    return FittedModel(featurizer=feat, model=model, c=c, inner_auc=mean.tolist(),
-                       inner_oof=None if oof is None else oof[list(grid).index(c)])
+    return c, [round(float(v), 6) for v in mean], (None if oof is None
+                                                     else oof[list(grid).index(c)])
 
 
-def fit_hgb(make_featurizer: Any, train_ids: pd.Index, y: pd.Series, hgb_params: dict[str, Any],
-            seed: int, splits: list[tuple[np.ndarray, np.ndarray]] | None = None) -> FittedModel:
-    """Gradient boosting on the featurized training fold (inner OOF only if ``splits``)."""
-    ytr = y.loc[train_ids].to_numpy()
-    oof = None
-    if splits:
-        oof = np.full(len(train_ids), np.nan)
-        for tr, va in splits:
-            feat = make_featurizer().fit(train_ids[tr])
-            model = hgb(hgb_params, seed).fit(feat.transform(train_ids[tr]), ytr[tr])
-            oof[va] = model.predict_proba(feat.transform(train_ids[va]))[:, 1]
-    feat = make_featurizer().fit(train_ids)
-    model = hgb(hgb_params, seed).fit(feat.transform(train_ids), ytr)
-    return FittedModel(featurizer=feat, model=model, inner_oof=oof)
+def hgb_inner_oof(inner: list[InnerFold], params: dict[str, Any], seed: int,
+                  n_train: int) -> np.ndarray:
+    """Inner out-of-fold probabilities of gradient boosting (for stacking)."""
+    oof = np.full(n_train, np.nan)
+    for f in inner:
+        oof[f.rows_b] = hgb(params, seed).fit(f.xa, f.ya).predict_proba(f.xb)[:, 1]
+    return oof
 
 
 def mean_sd(values: list[float]) -> dict[str, float]:
@@ -256,3 +269,11 @@ def new_figure(width: float = 6.0, height: float = 4.5) -> Any:
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height), dpi=100, layout="constrained")
+
+
+def blas_single_thread() -> Any:
+    """Context pinning BLAS/OpenMP to one thread: on shared 2-core machines multithreaded BLAS
+    made these small fits ten times slower (see FINDINGS: oversubscription)."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1)

@@ -96,7 +96,7 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     fold_details: list[dict[str, Any]] = []
     nulls: list[tuple[np.ndarray, np.ndarray]] = []
     loads: dict[str, list[pd.DataFrame]] = {xr: [], yr: []}
-    notes: list[str] = []
+    notes: dict[str, list[int]] = {}
     seeds = ctx.child_seeds(len(folds))
     for i, (train_pos, test_pos) in enumerate(folds):
         ids = cohort.subjects.index
@@ -111,8 +111,9 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
                 block = cohort.blocks[r]
                 tr = pipe.fit_transform(block.loc[train])
                 frames[r] = (tr, pipe.transform(block.loc[test]))
-        notes += [f"fold {i + 1}: {w.message}" for w in caught
-                  if issubclass(w.category, DesignWarning)]
+        for w in caught:
+            if issubclass(w.category, DesignWarning):
+                notes.setdefault(str(w.message), []).append(i + 1)
         (x_tr, x_te), (y_tr, y_te) = frames[xr], frames[yr]
         fit = fit_cca(x_tr.to_numpy(), y_tr.to_numpy(), n_modes)
         k = len(fit.rho)
@@ -174,7 +175,8 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
         "top_loadings": _mean_top(loads, int(params["top_loadings"]), sep),
         "per_fold_top_loadings": fold_details,
     }
-    result_warnings = sorted(set(notes))
+    result_warnings = [f"fold(s) {', '.join(map(str, sorted(set(f))))}: {msg}"
+                       for msg, f in notes.items()]
     if min_p > alpha:
         result_warnings.append(f"{n_perm} permutations cannot reach alpha={alpha} "
                                f"(smallest p is {min_p:.4g})")

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,7 +34,11 @@ from kbtools.errors import DataError
 from kbtools.experiments.methods import MethodResult
 from kbtools.experiments.methods._common import (
     DEFAULT_C_GRID,
+    FoldArrays,
+    RoleFeaturizer,
     binary_outcome,
+    blas_single_thread,
+    featurize_fold,
     fit_quiet,
     inner_splits,
     logistic,
@@ -45,7 +48,7 @@ from kbtools.experiments.methods._common import (
     r6,
     require_roles,
     safe_auc,
-    select_c,
+    tune_c,
 )
 
 DEFAULTS: dict[str, Any] = {
@@ -82,63 +85,24 @@ def gene_groups(columns: list[str], pattern: str) -> dict[str, np.ndarray]:
     return {g: np.asarray(ix) for g, ix in groups.items()}
 
 
-@dataclass
-class FoldData:
-    """Preprocessed arrays of one outer fold (and its inner folds)."""
-
-    xtr: np.ndarray
-    ytr: np.ndarray
-    xte: np.ndarray
-    yte: np.ndarray
-    inner: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
-    c_full: float
-
-
-def _tune(inner: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
-          cols: np.ndarray | None, grid: list[float]) -> float:
-    aucs = np.full((len(inner), len(grid)), np.nan)
-    for i, (xa, ya, xb, yb) in enumerate(inner):
-        a = xa if cols is None else xa[:, cols]
-        b = xb if cols is None else xb[:, cols]
-        for j, c in enumerate(grid):
-            aucs[i, j] = safe_auc(yb, fit_quiet(logistic(c), a, ya).predict_proba(b)[:, 1])
-    return select_c(np.nanmean(aucs, axis=0), grid)
-
-
-def _drop_gene_task(chunk: tuple[FoldData, list[np.ndarray], list[float], bool],
+def _drop_gene_task(chunk: tuple[FoldArrays, float, list[np.ndarray], list[float], bool],
                     rng: np.random.Generator) -> list[tuple[float, np.ndarray]]:
     """(C, held-out probabilities) of each drop-gene model in ``chunk``."""
-    fd, keep_cols, grid, retune = chunk
+    fa, c_full, keep_cols, grid, retune = chunk
     out = []
     for cols in keep_cols:
-        c = _tune(fd.inner, cols, grid) if retune else fd.c_full
-        model = fit_quiet(logistic(c), fd.xtr[:, cols], fd.ytr)
-        out.append((c, model.predict_proba(fd.xte[:, cols])[:, 1]))
+        c = tune_c(fa.inner, grid, cols)[0] if retune else c_full
+        model = fit_quiet(logistic(c), fa.xtr[:, cols], fa.ytr)
+        out.append((c, model.predict_proba(fa.xte[:, cols])[:, 1]))
     return out
 
 
-def prepare_fold(cohort: Any, config: dict[str, Any], role: str, tr: pd.Index, te: pd.Index,
-                 y: pd.Series, seed: int, grid: list[float]) -> FoldData:
-    from kbtools.experiments.preprocessing import build_pipeline
-
-    pre = config.get("preprocessing")
-    block = cohort.blocks[role]
-
-    def arrays(a: pd.Index, b: pd.Index) -> tuple[np.ndarray, np.ndarray]:
-        pipe = build_pipeline(role, pre, cohort.subjects, pca=False).fit(block.loc[a])
-        return (np.asarray(pipe.transform(block.loc[a]), dtype=np.float64),
-                np.asarray(pipe.transform(block.loc[b]), dtype=np.float64))
-
-    inner = []
-    for a, b in inner_splits(cohort, tr, config.get("cv"), config.get("outcome"), seed):
-        xa, xb = arrays(tr[a], tr[b])
-        inner.append((xa, y.loc[tr[a]].to_numpy(), xb, y.loc[tr[b]].to_numpy()))
-    xtr, xte = arrays(tr, te)
-    return FoldData(xtr=xtr, ytr=y.loc[tr].to_numpy(), xte=xte, yte=y.loc[te].to_numpy(),
-                    inner=inner, c_full=_tune(inner, None, grid))
-
-
 def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
+    with blas_single_thread():
+        return _run(cohort, config, ctx)
+
+
+def _run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     from scipy.stats import wilcoxon
 
     from kbtools.experiments.cv import outer_folds
@@ -158,6 +122,7 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     grid = [float(c) for c in p["C_grid"]]
     retune = p["tune"] == "retune"
     alpha = float(p["alpha"])
+    pre = config.get("preprocessing")
     warnings_out: list[str] = []
     if (config.get("preprocessing") or {}).get("pca", {}).get(role):
         warnings_out.append(f"preprocessing.pca.{role} is ignored by LOGO: PCA mixes genes, "
@@ -174,21 +139,25 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     workers = os_workers(n_jobs)
     per_fold_chunks = max(1, math.ceil(4 * workers / n_folds)) if workers > 1 else 1
     tasks, where = [], []
-    prepared: list[tuple[pd.Index, FoldData]] = []
+    prepared: list[tuple[pd.Index, FoldArrays]] = []
     for k, (tr_pos, te_pos) in enumerate(ctx.progress_bar(folds, desc="LOGO: preprocess folds",
                                                           unit="fold")):
         tr = cohort.subjects.index[tr_pos]
         te = cohort.subjects.index[te_pos]
         tr, te = tr[tr.isin(has)], te[te.isin(has)]
-        fd = prepare_fold(cohort, config, role, tr, te, y, int(ctx.seed) * 1000 + k, grid)
-        full = fit_quiet(logistic(fd.c_full), fd.xtr, fd.ytr)
+        splits = inner_splits(cohort, tr, config.get("cv"), config.get("outcome"),
+                              int(ctx.seed) * 1000 + k)
+        fd = featurize_fold(lambda: RoleFeaturizer(cohort, role, pre, pca=False), tr, te, y,
+                            splits)
+        c_full = tune_c(fd.inner, grid)[0]
+        full = fit_quiet(logistic(c_full), fd.xtr, fd.ytr)
         p_full = full.predict_proba(fd.xte)[:, 1]
         oof_full.loc[te] = p_full
         prepared.append((te, fd))
         fold_rows.append({"fold": k + 1, "n_train": len(tr), "n_test": len(te),
-                          "C_full": fd.c_full, "auroc_full": r6(safe_auc(fd.yte, p_full))})
+                          "C_full": c_full, "auroc_full": r6(safe_auc(fd.yte, p_full))})
         for idx in np.array_split(np.arange(len(genes)), per_fold_chunks):
-            tasks.append((fd, [keep[i] for i in idx], grid, retune))
+            tasks.append((fd, c_full, [keep[i] for i in idx], grid, retune))
             where.append((k, idx))
     results = map_chunks(_drop_gene_task, tasks, n_jobs=n_jobs,
                          seeds=ctx.child_seeds(len(tasks)), progress=ctx.progress,

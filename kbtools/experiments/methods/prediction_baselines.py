@@ -21,28 +21,33 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kbtools.errors import DataError
 from kbtools.experiments.methods import MethodResult
 from kbtools.experiments.methods._common import (
     DEFAULT_C_GRID,
     ConcatFeaturizer,
     RoleFeaturizer,
     binary_outcome,
-    fit_hgb,
-    fit_logistic_nested,
+    blas_single_thread,
+    featurize_fold,
     fit_quiet,
+    hgb,
+    hgb_inner_oof,
     inner_splits,
+    logistic,
     mean_sd,
     new_figure,
     params_of,
     r6,
     require_roles,
+    tune_c,
 )
 
 DEFAULTS: dict[str, Any] = {
     "modalities": {"gene": "gene", "brain": "brain"},
     "models": ["logistic", "hgb"],
     "C_grid": list(DEFAULT_C_GRID),
-    "hgb": {"max_iter": 100, "learning_rate": 0.1, "max_leaf_nodes": 15},
+    "hgb": {"max_iter": 50, "learning_rate": 0.1, "max_leaf_nodes": 15},
     "fusion": {"early": True, "late": "average", "missing": "drop", "primary": "late"},
     "primary_model": "logistic",
     "n_boot": 1000,
@@ -73,6 +78,11 @@ class _Arms:
 
 
 def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
+    with blas_single_thread():
+        return _run(cohort, config, ctx)
+
+
+def _run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     from kbtools.experiments.cv import outer_folds
     from kbtools.experiments.stats.calibration import binary_metrics
 
@@ -86,18 +96,24 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     fusion = p["fusion"]
     grid = [float(c) for c in p["C_grid"]]
     models = list(p["models"])
+    unknown = sorted(set(models) - {"logistic", "hgb"})
+    if unknown:
+        raise DataError(f"unknown model(s) {unknown}", hint="use logistic and/or hgb")
     stacked = fusion.get("late") == "stacked"
-    warnings_out: list[str] = []
+    notes: set[str] = set()
 
-    def role_feat(role: str):
+    def role_feat(role: str) -> Any:
         return lambda: RoleFeaturizer(cohort, role, pre)
 
-    def early_feat():
+    def early_feat() -> ConcatFeaturizer:
         return ConcatFeaturizer([RoleFeaturizer(cohort, r, pre) for r in modalities.values()],
                                 impute=fusion.get("missing") == "impute")
 
-    has = {arm: cohort.blocks[role].index for arm, role in modalities.items()}
-    early_ids = early_feat().ids()
+    arm_ids = {arm: cohort.blocks[role].index for arm, role in modalities.items()}
+    makers = {arm: role_feat(role) for arm, role in modalities.items()}
+    if fusion.get("early", True):
+        arm_ids["fusion_early"] = early_feat().ids()
+        makers["fusion_early"] = early_feat
     arms = _Arms(cohort.subjects.index)
     folds = outer_folds(cohort, cv_cfg, outcome, ctx.seed)
     for k, (tr_pos, te_pos) in enumerate(ctx.progress_bar(folds, desc="outer folds",
@@ -105,36 +121,37 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
         tr_all = cohort.subjects.index[tr_pos]
         te_all = cohort.subjects.index[te_pos]
         fold_seed = int(ctx.seed) * 1000 + k
-        for model in models:
-            single_prob: dict[str, pd.Series] = {}
-            single_oof: dict[str, pd.Series] = {}
-            for arm, role in modalities.items():
-                tr, te = tr_all[tr_all.isin(has[arm])], te_all[te_all.isin(has[arm])]
-                splits = inner_splits(cohort, tr, cv_cfg, outcome, fold_seed)
-                fitted = _fit(model, role_feat(role), tr, y, splits, grid, p, fold_seed,
-                              want_oof=stacked)
-                prob = fitted.predict(te)
+        single_prob: dict[str, dict[str, pd.Series]] = {m: {} for m in models}
+        single_oof: dict[str, dict[str, pd.Series]] = {m: {} for m in models}
+        for arm, make in makers.items():
+            tr, te = tr_all[tr_all.isin(arm_ids[arm])], te_all[te_all.isin(arm_ids[arm])]
+            splits = inner_splits(cohort, tr, cv_cfg, outcome, fold_seed)
+            fa = featurize_fold(make, tr, te, y, splits)
+            notes.update(fa.warnings)
+            want_oof = stacked and arm in modalities
+            for model in models:
+                if model == "logistic":
+                    c, _, oof = tune_c(fa.inner, grid, n_train=len(tr) if want_oof else None)
+                    fitted = fit_quiet(logistic(c), fa.xtr, fa.ytr)
+                    arms.chosen_c.setdefault((arm, model), []).append(c)
+                else:
+                    fitted = hgb(p["hgb"], fold_seed).fit(fa.xtr, fa.ytr)
+                    oof = (hgb_inner_oof(fa.inner, p["hgb"], fold_seed, len(tr))
+                           if want_oof else None)
+                prob = fitted.predict_proba(fa.xte)[:, 1]
                 arms.add(arm, model, te, prob)
-                if fitted.c is not None:
-                    arms.chosen_c.setdefault((arm, model), []).append(fitted.c)
-                single_prob[arm] = pd.Series(prob, index=te)
-                if fitted.inner_oof is not None:
-                    single_oof[arm] = pd.Series(fitted.inner_oof, index=tr)
-                warnings_out += getattr(fitted.featurizer, "warnings_", [])
-            if fusion.get("early", True):
-                tr, te = tr_all[tr_all.isin(early_ids)], te_all[te_all.isin(early_ids)]
-                splits = inner_splits(cohort, tr, cv_cfg, outcome, fold_seed)
-                fitted = _fit(model, early_feat, tr, y, splits, grid, p, fold_seed)
-                arms.add("fusion_early", model, te, fitted.predict(te))
-                if fitted.c is not None:
-                    arms.chosen_c.setdefault(("fusion_early", model), []).append(fitted.c)
-            if fusion.get("late"):
-                te_ids, prob = _late(single_prob, single_oof, y, stacked)
+                if arm in modalities:
+                    single_prob[model][arm] = pd.Series(prob, index=te)
+                    if oof is not None:
+                        single_oof[model][arm] = pd.Series(oof, index=tr)
+        if fusion.get("late"):
+            for model in models:
+                te_ids, prob = _late(single_prob[model], single_oof[model], y, stacked)
                 arms.add("fusion_late", model, te_ids, prob)
         row: dict[str, Any] = {"fold": k + 1, "n_train": len(tr_pos), "n_test": len(te_pos)}
         for (arm, model), series in arms.oof.items():
             te = series.loc[te_all].dropna()
-            row[f"{arm}__{model}__n_test"] = len(te)
+            row[f"n_test__{arm}__{model}"] = len(te)
             m = binary_metrics(y.loc[te.index].to_numpy(), te.to_numpy(),
                                p["calibration_bins"])
             for name in METRICS:
@@ -150,17 +167,7 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
                                    "late_fusion": "uses the modalities each subject has"}
     figures = _figures(arms, y, p) if (config.get("outputs") or {}).get("plots", True) else {}
     return MethodResult(summary=summary, per_fold=arms.fold_rows, headline=headline,
-                        counts=counts, warnings=sorted(set(warnings_out)) + extra,
-                        figures=figures)
-
-
-def _fit(model: str, make_feat: Any, tr: pd.Index, y: pd.Series, splits: Any, grid: list[float],
-         p: dict[str, Any], seed: int, want_oof: bool = False) -> Any:
-    if model == "logistic":
-        return fit_logistic_nested(make_feat, tr, y, splits, grid, want_oof=want_oof)
-    if model == "hgb":
-        return fit_hgb(make_feat, tr, y, p["hgb"], seed, splits if want_oof else None)
-    raise ValueError(f"unknown model {model!r}")
+                        counts=counts, warnings=sorted(notes) + extra, figures=figures)
 
 
 def _late(prob: dict[str, pd.Series], oof: dict[str, pd.Series], y: pd.Series,

@@ -89,10 +89,8 @@ def delong_test(y_true: np.ndarray, scores_a: np.ndarray, scores_b: np.ndarray,
     diff = float(res.auc[0] - res.auc[1])
     var = float(res.cov[0, 0] + res.cov[1, 1] - 2 * res.cov[0, 1])
     se = float(np.sqrt(max(var, 0.0)))
-    if se > 0:
-        z = diff / se
-    else:  # identical rankings: no evidence either way
-        z = 0.0 if diff == 0 else float(np.sign(diff) * np.inf)
+    # se == 0: identical rankings, no evidence either way
+    z = diff / se if se > 0 else (0.0 if diff == 0 else float(np.sign(diff) * np.inf))
     y = np.asarray(y_true)
     return DeLongComparison(
         auc_a=float(res.auc[0]), auc_b=float(res.auc[1]), difference=diff, se=se, z=z,

@@ -1,4 +1,4 @@
-"""Benjamini–Hochberg false discovery rate control (via :func:`scipy.stats.false_discovery_control`)."""
+"""Benjamini–Hochberg FDR control, via :func:`scipy.stats.false_discovery_control`."""
 
 from __future__ import annotations
 

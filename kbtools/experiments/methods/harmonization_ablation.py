@@ -1,0 +1,206 @@
+"""Harmonization ablation: does ComBat change gene-brain coupling and prediction?
+
+Arms: ``none`` (features as measured) and ``combat`` (ComBat, kbtools' own implementation
+checked against neuroHarmonize in the tests). In every arm each step is fit on the training
+fold only: ComBat's site effects and preserved covariate effects, then the config's
+preprocessing (z-score, residualization, PCA), then the CCA (out-of-sample first canonical
+correlation rho1 between the two roles) and an L2 logistic regression for the outcome (C tuned
+by inner CV, with ComBat refit inside every inner training fold).
+
+Unseen sites: under site-grouped CV every test site is new to the training fold, and the
+maintained ComBat implementations refuse such sites. Rule used here (``new_sites: estimate``):
+the new site's location and scale are estimated from that site's own held-out features
+(never its labels) after removing the training fold's grand mean, covariate effects and pooled
+variance, with the usual empirical Bayes shrinkage across features. Alternatively run with
+``cv.scheme: stratified_kfold`` so every test site was seen in training, or set
+``new_sites: error`` to refuse. ComBat covariates must not include the outcome: preserving it
+would use test labels to harmonise test subjects.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kbtools.errors import DataError
+from kbtools.experiments.methods import MethodResult
+from kbtools.experiments.methods._common import (
+    DEFAULT_C_GRID,
+    RoleFeaturizer,
+    binary_outcome,
+    blas_single_thread,
+    featurize_fold,
+    fit_quiet,
+    inner_splits,
+    logistic,
+    mean_sd,
+    new_figure,
+    params_of,
+    r6,
+    require_roles,
+    safe_auc,
+    tune_c,
+)
+
+DEFAULTS: dict[str, Any] = {
+    "harmonize": ["brain"],
+    "arms": ["none", "combat"],
+    "combat": {"eb": True, "covariates": None, "new_sites": "estimate"},
+    "cca_roles": ["gene", "brain"],
+    "predict_role": "brain",
+    "C_grid": list(DEFAULT_C_GRID),
+    "n_boot": 1000,
+}
+
+
+class HarmonizedFeaturizer(RoleFeaturizer):
+    """ComBat (fit on the training subjects) before the role's preprocessing pipeline."""
+
+    def __init__(self, cohort: Any, role: str, preprocessing: dict[str, Any] | None,
+                 combat: dict[str, Any], site_column: str, covariates: list[str]) -> None:
+        super().__init__(cohort, role, preprocessing)
+        self.combat, self.site_column, self.covariates = combat, site_column, covariates
+
+    def _parts(self, ids: pd.Index) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        rows = self.cohort.subjects.loc[ids]
+        return (self.cohort.blocks[self.role].loc[ids].to_numpy(dtype=np.float64),
+                rows[self.site_column].astype(str).to_numpy(),
+                rows[self.covariates].to_numpy(dtype=np.float64))
+
+    def _harmonized(self, ids: pd.Index) -> pd.DataFrame:
+        x, sites, cov = self._parts(ids)
+        return pd.DataFrame(self.combat_.transform(x, sites, cov), index=ids,
+                            columns=self.cohort.blocks[self.role].columns)
+
+    def fit(self, train_ids: pd.Index) -> HarmonizedFeaturizer:
+        from kbtools.experiments.preprocessing import build_pipeline
+        from kbtools.experiments.stats.combat import ComBat
+
+        self.combat_ = ComBat(eb=bool(self.combat.get("eb", True)),
+                              new_sites=self.combat.get("new_sites", "estimate"))
+        self.combat_.fit(*self._parts(train_ids))
+        self.pipeline_ = build_pipeline(self.role, self.preprocessing, self.cohort.subjects)
+        self.pipeline_.fit(self._harmonized(train_ids))
+        self.warnings_ = []
+        return self
+
+    def transform(self, ids: pd.Index) -> np.ndarray:
+        return np.asarray(self.pipeline_.transform(self._harmonized(ids)), dtype=np.float64)
+
+
+def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
+    with blas_single_thread():
+        return _run(cohort, config, ctx)
+
+
+def _run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
+    from kbtools.experiments.cca import fit_cca
+    from kbtools.experiments.cv import outer_folds
+    from kbtools.experiments.stats.bootstrap import paired_bootstrap_auc_difference
+    from kbtools.experiments.stats.delong import delong_test
+
+    p = params_of(config, DEFAULTS)
+    pre = config.get("preprocessing") or {}
+    cv_cfg = config.get("cv") or {}
+    site_col = cv_cfg.get("group_by", "site")
+    combat = dict(p["combat"])
+    covariates = list(combat.get("covariates") or pre.get("covariates") or [])
+    outcome = config.get("outcome")
+    if outcome in covariates:
+        raise DataError(f"ComBat covariates include the outcome {outcome!r}: harmonising test "
+                        "subjects would use their labels",
+                        hint="remove it from params.combat.covariates")
+    roles = sorted(set(p["cca_roles"]) | {p["predict_role"]}, key=list(cohort.blocks).index)
+    require_roles(cohort, roles, "harmonization_ablation")
+    y = binary_outcome(cohort, config)
+    arms = list(p["arms"])
+    if set(arms) - {"none", "combat"}:
+        raise DataError(f"unknown arm(s) {sorted(set(arms) - {'none', 'combat'})}",
+                        hint="arms: [none, combat]")
+    grid = [float(c) for c in p["C_grid"]]
+    ids_all = cohort.complete_ids(roles)
+
+    def maker(role: str, arm: str) -> Any:
+        if arm == "combat" and role in p["harmonize"]:
+            return lambda: HarmonizedFeaturizer(cohort, role, pre, combat, site_col, covariates)
+        return lambda: RoleFeaturizer(cohort, role, pre)
+
+    folds = outer_folds(cohort, cv_cfg, outcome, ctx.seed)
+    rows: list[dict[str, Any]] = []
+    oof = {arm: pd.Series(np.nan, index=ids_all) for arm in arms}
+    notes: set[str] = set()
+    for k, (tr_pos, te_pos) in enumerate(ctx.progress_bar(folds, desc="outer folds",
+                                                          unit="fold")):
+        tr = cohort.subjects.index[tr_pos]
+        te = cohort.subjects.index[te_pos]
+        tr, te = tr[tr.isin(ids_all)], te[te.isin(ids_all)]
+        seen = set(cohort.subjects.loc[tr, site_col])
+        unseen = int((~cohort.subjects.loc[te, site_col].isin(seen)).sum())
+        row: dict[str, Any] = {"fold": k + 1, "n_train": len(tr), "n_test": len(te),
+                               "n_test_unseen_site": unseen}
+        splits = inner_splits(cohort, tr, cv_cfg, outcome, int(ctx.seed) * 1000 + k)
+        for arm in arms:
+            a, b = p["cca_roles"]
+            fa, fb = maker(a, arm)().fit(tr), maker(b, arm)().fit(tr)
+            cca = fit_cca(fa.transform(tr), fb.transform(tr), 1)
+            row[f"rho1_train__{arm}"] = r6(cca.rho[0])
+            row[f"rho1_test__{arm}"] = r6(cca.score_correlations(fa.transform(te),
+                                                                 fb.transform(te))[0])
+            arrays = featurize_fold(maker(p["predict_role"], arm), tr, te, y, splits)
+            c, _, _ = tune_c(arrays.inner, grid)
+            prob = fit_quiet(logistic(c), arrays.xtr, arrays.ytr).predict_proba(arrays.xte)[:, 1]
+            oof[arm].loc[te] = prob
+            row[f"auroc__{arm}"] = r6(safe_auc(arrays.yte, prob))
+            row[f"C__{arm}"] = c
+        if unseen and "combat" in arms:
+            notes.add("test folds hold sites unseen in training: ComBat estimated their "
+                      "location/scale from their own held-out features (labels unused)")
+        rows.append(row)
+    summary: dict[str, Any] = {"harmonized_roles": list(p["harmonize"]), "arms": {},
+                               "combat": {**combat, "covariates": covariates},
+                               "cv_scheme": cv_cfg.get("scheme", "stratified_group_kfold")}
+    for arm in arms:
+        summary["arms"][arm] = {
+            "rho1_test": mean_sd([r[f"rho1_test__{arm}"] for r in rows]),
+            "rho1_train": mean_sd([r[f"rho1_train__{arm}"] for r in rows]),
+            "auroc": mean_sd([r[f"auroc__{arm}"] for r in rows]),
+        }
+    headline: dict[str, Any] = {}
+    if set(arms) == {"none", "combat"}:
+        d_rho = [r["rho1_test__combat"] - r["rho1_test__none"] for r in rows]
+        d_auc = [r["auroc__combat"] - r["auroc__none"] for r in rows]
+        scored = oof["combat"].dropna().index.intersection(oof["none"].dropna().index)
+        yy = y.loc[scored].to_numpy()
+        dl = delong_test(yy, oof["combat"].loc[scored].to_numpy(),
+                         oof["none"].loc[scored].to_numpy())
+        bs = paired_bootstrap_auc_difference(yy, oof["combat"].loc[scored].to_numpy(),
+                                             oof["none"].loc[scored].to_numpy(),
+                                             n_boot=int(p["n_boot"]), rng=ctx.rng())
+        summary["delta"] = {
+            "rho1_test_folds": mean_sd(d_rho), "auroc_folds": mean_sd(d_auc),
+            "auroc_pooled": r6(dl.difference), "delong_p": float(f"{dl.p_value:.4g}"),
+            "bootstrap_ci": [r6(bs.ci_low), r6(bs.ci_high)], "n_subjects": len(scored)}
+        headline = {"delta_rho1": summary["delta"]["rho1_test_folds"]["mean"],
+                    "delta_auroc": summary["delta"]["auroc_pooled"],
+                    "delong_p": summary["delta"]["delong_p"]}
+    figures = {}
+    if (config.get("outputs") or {}).get("plots", True):
+        figures["harmonization_ablation.png"] = _figure(rows, arms)
+    return MethodResult(summary=summary, per_fold=rows, headline=headline,
+                        counts={"n_subjects": len(ids_all)}, warnings=sorted(notes),
+                        figures=figures)
+
+
+def _figure(rows: list[dict[str, Any]], arms: list[str]) -> Any:
+    fig = new_figure(8, 3.8)
+    ax1, ax2 = fig.subplots(1, 2)
+    for ax, key, label in ((ax1, "rho1_test", "held-out rho1"), (ax2, "auroc", "AUROC")):
+        values = [[r[f"{key}__{arm}"] for r in rows] for arm in arms]
+        for fold in range(len(rows)):
+            ax.plot(arms, [v[fold] for v in values], "o-", color="grey", alpha=0.6)
+        ax.plot(arms, [np.mean(v) for v in values], "s-", color="tab:red", lw=2, label="mean")
+        ax.set(title=label, ylabel=label)
+    ax1.legend()
+    return fig

@@ -1,0 +1,243 @@
+"""Partial correlations of canonical scores or PCs with outcomes, controlling covariates.
+
+Axes: with ``axes: cca`` the first k canonical variates of two roles (CCA fit on each
+training fold, scores computed for the held-out fold); with ``axes: pca`` the first k
+principal components of each listed role. Every step is fit on the training fold only:
+preprocessing, the CCA/PCA, and the residualization of scores and continuous outcomes on the
+covariates (``preprocessing.covariates`` plus site effects when ``site_onehot``). The sign of
+an axis is fixed per fold from training data only (its loadings on the raw features agree with
+the first fold's), so held-out scores can be pooled. On the pooled held-out residuals:
+continuous outcomes get Pearson and Spearman correlations with Fisher-z CIs (Bonett-Wright for
+Spearman); binary outcomes get a logistic regression on the axis (per SD) adjusted for the
+covariates, with odds ratio, Wald CI and p. Benjamini–Hochberg runs across axes within each
+outcome and statistic.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kbtools.errors import DataError
+from kbtools.experiments.methods import MethodResult
+from kbtools.experiments.methods._common import (
+    RoleFeaturizer,
+    blas_single_thread,
+    new_figure,
+    params_of,
+    r6,
+    require_roles,
+)
+
+DEFAULTS: dict[str, Any] = {
+    "axes": "cca",
+    "roles": ["gene", "brain"],
+    "n_components": 3,
+    "outcomes": [{"column": "phq9", "type": "continuous"}, {"column": "mdd", "type": "binary"}],
+    "confidence": 0.95,
+    "alpha": 0.05,
+}
+
+
+def _raw_loadings(block: pd.DataFrame, ids: pd.Index, scores: np.ndarray) -> np.ndarray:
+    x = block.loc[ids].to_numpy(dtype=np.float64)
+    x = x - x.mean(axis=0)
+    s = scores - scores.mean(axis=0)
+    den = np.sqrt((x**2).sum(axis=0))[:, None] * np.sqrt((s**2).sum(axis=0))[None, :]
+    return (x.T @ s) / np.where(den > 0, den, 1.0)
+
+
+def _covariate_design(cohort: Any, config: dict[str, Any], ids: pd.Index,
+                      levels: list[Any]) -> np.ndarray:
+    pre = config.get("preprocessing") or {}
+    rows = cohort.subjects.loc[ids]
+    parts = [rows[list(pre.get("covariates") or [])].to_numpy(dtype=np.float64)]
+    if pre.get("site_onehot"):
+        site = rows[(config.get("cv") or {}).get("group_by", "site")]
+        parts.append(np.column_stack([(site == lv).to_numpy(float) for lv in levels[1:]])
+                     if len(levels) > 1 else np.zeros((len(ids), 0)))
+    return np.hstack(parts)
+
+
+def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
+    with blas_single_thread():
+        return _run(cohort, config, ctx)
+
+
+def _run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
+    from kbtools.experiments.cca import fit_cca
+    from kbtools.experiments.cv import outer_folds
+    from kbtools.experiments.preprocessing import Residualizer
+    from kbtools.experiments.stats.fdr import bh_qvalues
+    from kbtools.experiments.stats.partial import correlation_with_ci, logistic_odds_ratio
+
+    p = params_of(config, DEFAULTS)
+    roles = list(p["roles"])
+    require_roles(cohort, roles, "partial_correlations")
+    if p["axes"] == "cca" and len(roles) != 2:
+        raise DataError("axes: cca needs exactly two roles", hint="set params.roles: [gene, brain]")
+    k = int(p["n_components"])
+    outcomes = list(p["outcomes"])
+    for o in outcomes:
+        if o["column"] not in cohort.subjects.columns:
+            raise DataError(f"subjects table has no outcome column {o['column']!r}",
+                            hint="fix params.outcomes")
+        if cohort.subjects[o["column"]].isna().any():
+            raise DataError(f"outcome column {o['column']!r} has missing values",
+                            hint="drop or impute them before the run")
+    pre = config.get("preprocessing") or {}
+    covs = tuple(pre.get("covariates") or ())
+    site_onehot = bool(pre.get("site_onehot"))
+    site_col = (config.get("cv") or {}).get("group_by", "site")
+    ids_all = cohort.complete_ids(roles)
+    folds = outer_folds(cohort, config.get("cv"), config.get("outcome"), ctx.seed)
+    axis_names: list[str] = []
+    pooled = []  # (test ids, residualised scores DataFrame)
+    ref_loadings: dict[str, np.ndarray] = {}
+    fold_rows = []
+    notes: set[str] = set()
+    for f, (tr_pos, te_pos) in enumerate(ctx.progress_bar(folds, desc="outer folds",
+                                                          unit="fold")):
+        tr = cohort.subjects.index[tr_pos]
+        te = cohort.subjects.index[te_pos]
+        tr, te = tr[tr.isin(ids_all)], te[te.isin(ids_all)]
+        feats = {r: RoleFeaturizer(cohort, r, pre).fit(tr) for r in roles}
+        for feat in feats.values():
+            notes.update(feat.warnings_)
+        row: dict[str, Any] = {"fold": f + 1, "n_train": len(tr), "n_test": len(te)}
+        train_scores, test_scores = {}, {}
+        if p["axes"] == "cca":
+            a, b = roles
+            fit = fit_cca(feats[a].transform(tr), feats[b].transform(tr), k)
+            kk = len(fit.rho)
+            ua, ub = fit.transform(feats[a].transform(tr), feats[b].transform(tr))
+            va, vb = fit.transform(feats[a].transform(te), feats[b].transform(te))
+            held = fit.score_correlations(feats[a].transform(te), feats[b].transform(te))
+            for j in range(kk):
+                row[f"cca{j + 1}_rho_train"] = r6(fit.rho[j])
+                row[f"cca{j + 1}_rho_test"] = r6(held[j])
+                train_scores[f"cca{j + 1}_{a}"], test_scores[f"cca{j + 1}_{a}"] = ua[:, j], va[:, j]
+                train_scores[f"cca{j + 1}_{b}"], test_scores[f"cca{j + 1}_{b}"] = ub[:, j], vb[:, j]
+            anchor = {f"cca{j + 1}_{a}": a for j in range(kk)} | {
+                f"cca{j + 1}_{b}": b for j in range(kk)}
+        elif p["axes"] == "pca":
+            anchor = {}
+            for r in roles:
+                xtr, xte = feats[r].transform(tr), feats[r].transform(te)
+                if "pca" not in feats[r].pipeline_.named_steps:
+                    from kbtools.experiments.preprocessing import CappedPCA
+
+                    pca = CappedPCA(k).fit(pd.DataFrame(xtr, index=tr))
+                    xtr = pca.transform(pd.DataFrame(xtr, index=tr)).to_numpy()
+                    xte = pca.transform(pd.DataFrame(xte, index=te)).to_numpy()
+                for j in range(min(k, xtr.shape[1])):
+                    name = f"{r}_pc{j + 1}"
+                    train_scores[name], test_scores[name] = xtr[:, j], xte[:, j]
+                    anchor[name] = r
+        else:
+            raise DataError(f"unknown axes {p['axes']!r}", hint="use cca or pca")
+        # fix signs from training data, standardise by the training SD
+        tr_df, te_df = pd.DataFrame(train_scores, index=tr), pd.DataFrame(test_scores, index=te)
+        for name in tr_df.columns:
+            load = _raw_loadings(cohort.blocks[anchor[name]], tr,
+                                 tr_df[[name]].to_numpy())[:, 0]
+            if name not in ref_loadings:
+                ref_loadings[name] = load
+            sign = -1.0 if float(load @ ref_loadings[name]) < 0 else 1.0
+            sd = tr_df[name].std() or 1.0
+            tr_df[name] *= sign / sd
+            te_df[name] *= sign / sd
+        if not axis_names:
+            axis_names = list(tr_df.columns)
+        if covs or site_onehot:
+            res = Residualizer(cohort.subjects, covs, site_onehot, site_col).fit(tr_df)
+            te_df = res.transform(te_df)
+        out = pd.DataFrame(index=te)
+        for o in outcomes:
+            col = o["column"]
+            if o.get("type", "continuous") == "continuous":
+                yv = cohort.subjects.loc[:, [col]].astype(float)
+                if covs or site_onehot:
+                    ry = Residualizer(cohort.subjects, covs, site_onehot, site_col).fit(
+                        yv.loc[tr])
+                    out[col] = ry.transform(yv.loc[te])[col]
+                else:
+                    out[col] = yv.loc[te, col] - yv.loc[tr, col].mean()
+        pooled.append((te, te_df[axis_names], out))
+        fold_rows.append(row)
+    scores = pd.concat([s for _, s, _ in pooled])
+    resid_out = pd.concat([o for _, _, o in pooled])
+    levels = sorted(pd.unique(cohort.subjects.loc[scores.index, site_col]).tolist(), key=str)
+    results: list[dict[str, Any]] = []
+    for o in outcomes:
+        col, kind = o["column"], o.get("type", "continuous")
+        if kind == "continuous":
+            for stat in ("pearson", "spearman"):
+                family = []
+                for axis in axis_names:
+                    c = correlation_with_ci(scores[axis].to_numpy(), resid_out[col].to_numpy(),
+                                            method=stat, confidence=p["confidence"])
+                    family.append({"outcome": col, "axis": axis, "statistic": stat,
+                                   "estimate": r6(c.r), "ci": [r6(c.ci_low), r6(c.ci_high)],
+                                   "p": c.p_value, "n_subjects": c.n})
+                _add_q(family, bh_qvalues, p["alpha"])
+                results += family
+        elif kind == "binary":
+            yv = cohort.subjects.loc[scores.index, col].astype(int).to_numpy()
+            z = _covariate_design(cohort, config, scores.index, levels)
+            family = []
+            for axis in axis_names:
+                lr = logistic_odds_ratio(yv, scores[axis].to_numpy(), z if z.size else None,
+                                         confidence=p["confidence"])
+                if not lr.converged:
+                    notes.add(f"logistic model of {col} on {axis} did not converge")
+                family.append({"outcome": col, "axis": axis, "statistic": "odds_ratio_per_sd",
+                               "estimate": r6(lr.odds_ratio),
+                               "ci": [r6(lr.ci_low), r6(lr.ci_high)], "p": lr.p_value,
+                               "n_subjects": lr.n, "n_cases": int(yv.sum())})
+            _add_q(family, bh_qvalues, p["alpha"])
+            results += family
+        else:
+            raise DataError(f"outcome type {kind!r} unknown", hint="use continuous or binary")
+    summary: dict[str, Any] = {"axes": p["axes"], "roles": roles, "axis_names": axis_names,
+                               "covariates": list(covs), "site_adjusted": site_onehot,
+                               "confidence": p["confidence"], "fdr": "benjamini-hochberg",
+                               "results": results}
+    if p["axes"] == "cca":
+        summary["rho_test_mean"] = {
+            f"cca{j + 1}": r6(np.mean([r[f"cca{j + 1}_rho_test"] for r in fold_rows
+                                       if f"cca{j + 1}_rho_test" in r] or [np.nan]))
+            for j in range(k)}
+    best = min(results, key=lambda r: r["q"]) if results else None
+    headline = {} if best is None else {"strongest": f"{best['axis']} ~ {best['outcome']}",
+                                        "estimate": best["estimate"], "q": best["q"]}
+    figures = {}
+    if (config.get("outputs") or {}).get("plots", True) and results:
+        figures["partial_correlations.png"] = _figure(results)
+    counts = {"n_subjects": len(scores)}
+    return MethodResult(summary=summary, per_fold=fold_rows, headline=headline, counts=counts,
+                        warnings=sorted(notes), figures=figures)
+
+
+def _add_q(family: list[dict[str, Any]], bh: Any, alpha: float) -> None:
+    q = bh(np.array([r["p"] for r in family]))
+    for r, qq in zip(family, q, strict=True):
+        r["p"] = float(f"{r['p']:.4g}")
+        r["q"] = float(f"{qq:.4g}")
+        r["significant"] = bool(qq < alpha)
+
+
+def _figure(results: list[dict[str, Any]]) -> Any:
+    fig = new_figure(7, 0.28 * len(results) + 1.5)
+    ax = fig.subplots()
+    labels = [f"{r['axis']} ~ {r['outcome']} ({r['statistic']})" for r in results][::-1]
+    est = np.array([r["estimate"] for r in results][::-1])
+    lo = np.array([r["ci"][0] for r in results][::-1])
+    hi = np.array([r["ci"][1] for r in results][::-1])
+    ax.errorbar(est, np.arange(len(est)), xerr=[est - lo, hi - est], fmt="o", capsize=3)
+    ax.set_yticks(np.arange(len(est)), labels, fontsize=7)
+    ax.axvline(0, color="grey", ls=":")
+    ax.set(title="Partial associations (odds ratios: null at 1)", xlabel="estimate with CI")
+    return fig

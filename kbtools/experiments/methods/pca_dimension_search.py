@@ -1,0 +1,156 @@
+"""PCA dimension search: which number of components should a modality be reduced to?
+
+Nested cross-validation. In each outer training fold the role is preprocessed (z-score,
+residualization; fit on that fold) and reduced by PCA; each candidate dimension d feeds the
+first d components to an L2 logistic regression. Inner folds pick d by the one-standard-error
+rule: the smallest d whose mean inner AUROC is within one SE (SD over inner folds / sqrt(k)) of
+the best mean. The chosen d's held-out AUROC estimates the performance of the whole selection
+procedure. The recommended dimension for the run is the same rule applied to the outer-fold
+AUROC curve (mean and SE over outer folds), recorded as ``chosen_dim``. Components are nested
+(the first d of a larger PCA), so one SVD per fold serves every candidate.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from kbtools.errors import DataError
+from kbtools.experiments.methods import MethodResult
+from kbtools.experiments.methods._common import (
+    RoleFeaturizer,
+    binary_outcome,
+    blas_single_thread,
+    fit_quiet,
+    inner_splits,
+    logistic,
+    mean_sd,
+    new_figure,
+    params_of,
+    r6,
+    require_roles,
+    safe_auc,
+)
+
+DEFAULTS: dict[str, Any] = {"role": "brain", "dims": [2, 4, 8, 16, 32, 64, 128], "C": 1.0}
+
+
+def one_se_choice(dims: list[int], scores: np.ndarray) -> tuple[int, float, float]:
+    """Smallest dim whose mean score is within one SE of the best mean.
+
+    ``scores`` is (folds, dims). Returns (dim, best mean, SE of the best dim).
+    """
+    mean = np.nanmean(scores, axis=0)
+    k = np.sum(np.isfinite(scores), axis=0)
+    se = np.nanstd(scores, axis=0, ddof=1) / np.sqrt(np.maximum(k, 1))
+    best = int(np.nanargmax(mean))
+    threshold = mean[best] - (se[best] if np.isfinite(se[best]) else 0.0)
+    order = np.argsort(dims)
+    for j in order:
+        if mean[j] >= threshold:
+            return int(dims[j]), float(mean[best]), float(se[best])
+    return int(dims[best]), float(mean[best]), float(se[best])
+
+
+def _pcs(feat_train: np.ndarray, feat_other: list[np.ndarray], dmax: int) -> list[np.ndarray]:
+    mean = feat_train.mean(axis=0)
+    _, s, vt = np.linalg.svd(feat_train - mean, full_matrices=False)
+    v = vt[:dmax].T
+    return [(feat_train - mean) @ v] + [(x - mean) @ v for x in feat_other]
+
+
+def _curve(ztr: np.ndarray, ytr: np.ndarray, zte: np.ndarray, yte: np.ndarray,
+           dims: list[int], c: float) -> np.ndarray:
+    out = np.full(len(dims), np.nan)
+    for j, d in enumerate(dims):
+        if d <= ztr.shape[1]:
+            model = fit_quiet(logistic(c), ztr[:, :d], ytr)
+            out[j] = safe_auc(yte, model.predict_proba(zte[:, :d])[:, 1])
+    return out
+
+
+def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
+    with blas_single_thread():
+        return _run(cohort, config, ctx)
+
+
+def _run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
+    from kbtools.experiments.cv import outer_folds
+
+    p = params_of(config, DEFAULTS)
+    role = p["role"]
+    require_roles(cohort, [role], "pca_dimension_search")
+    dims = sorted({int(d) for d in p["dims"]})
+    if not dims or dims[0] < 1:
+        raise DataError("params.dims must list positive numbers of components",
+                        hint="e.g. dims: [8, 16, 32, 64]")
+    y = binary_outcome(cohort, config)
+    pre = config.get("preprocessing")
+    c = float(p["C"])
+    has = cohort.blocks[role].index
+    folds = outer_folds(cohort, config.get("cv"), config.get("outcome"), ctx.seed)
+    outer = np.full((len(folds), len(dims)), np.nan)
+    rows, notes = [], set()
+    nested_auc, chosen_inner = [], []
+    for k, (tr_pos, te_pos) in enumerate(ctx.progress_bar(folds, desc="outer folds",
+                                                          unit="fold")):
+        tr = cohort.subjects.index[tr_pos]
+        te = cohort.subjects.index[te_pos]
+        tr, te = tr[tr.isin(has)], te[te.isin(has)]
+        ytr, yte = y.loc[tr].to_numpy(), y.loc[te].to_numpy()
+        inner_scores = []
+        for a, b in inner_splits(cohort, tr, config.get("cv"), config.get("outcome"),
+                                 int(ctx.seed) * 1000 + k):
+            feat = RoleFeaturizer(cohort, role, pre, pca=False).fit(tr[a])
+            za, zb = _pcs(feat.transform(tr[a]), [feat.transform(tr[b])], max(dims))
+            inner_scores.append(_curve(za, ytr[a], zb, ytr[b], dims, c))
+        d_inner, _, _ = one_se_choice(dims, np.array(inner_scores))
+        feat = RoleFeaturizer(cohort, role, pre, pca=False).fit(tr)
+        notes.update(feat.warnings_)
+        ztr, zte = _pcs(feat.transform(tr), [feat.transform(te)], max(dims))
+        if ztr.shape[1] < max(dims):
+            notes.add(f"fold {k + 1}: the training data have rank {ztr.shape[1]}; larger "
+                      "dims were skipped")
+        outer[k] = _curve(ztr, ytr, zte, yte, dims, c)
+        j = dims.index(d_inner)
+        nested_auc.append(outer[k, j])
+        chosen_inner.append(d_inner)
+        row = {"fold": k + 1, "n_train": len(tr), "n_test": len(te), "chosen_dim_inner": d_inner,
+               "auroc_nested": r6(outer[k, j])}
+        row.update({f"auroc_dim_{d}": r6(v) for d, v in zip(dims, outer[k], strict=True)})
+        rows.append(row)
+    chosen, best_mean, best_se = one_se_choice(dims, outer)
+    curve = [{"dim": d, **mean_sd(outer[:, j].tolist()),
+              "se": r6(np.nanstd(outer[:, j], ddof=1) / np.sqrt(np.isfinite(outer[:, j]).sum()))}
+             for j, d in enumerate(dims)]
+    summary = {"role": role, "outcome": config.get("outcome"), "dims": dims, "C": c,
+               "rule": "smallest dim within one SE of the best mean AUROC",
+               "curve": curve, "chosen_dim": chosen, "best_dim": int(dims[int(np.nanargmax(
+                   np.nanmean(outer, axis=0)))]), "best_mean_auroc": r6(best_mean),
+               "best_se": r6(best_se), "nested_auroc": mean_sd(nested_auc),
+               "inner_choices": chosen_inner}
+    headline = {"chosen_dim": chosen, "nested_auroc": summary["nested_auroc"]["mean"]}
+    figures = {}
+    if (config.get("outputs") or {}).get("plots", True):
+        figures["pca_dimension_curve.png"] = _figure(dims, outer, chosen)
+    counts = {"n_subjects": int(len(has.intersection(cohort.subjects.index)))}
+    return MethodResult(summary=summary, per_fold=rows, headline=headline, counts=counts,
+                        warnings=sorted(notes), figures=figures)
+
+
+def _figure(dims: list[int], outer: np.ndarray, chosen: int) -> Any:
+    fig = new_figure()
+    ax = fig.subplots()
+    mean = np.nanmean(outer, axis=0)
+    se = np.nanstd(outer, axis=0, ddof=1) / np.sqrt(np.isfinite(outer).sum(axis=0))
+    ax.errorbar(dims, mean, yerr=se, fmt="o-", capsize=3)
+    ax.axvline(chosen, color="tab:red", ls="--", label=f"chosen: {chosen}")
+    ax.set_xscale("log", base=2)
+    ax.set(xlabel="PCA components", ylabel="held-out AUROC (mean ± SE over folds)",
+           title="PCA dimension search (one-SE rule)")
+    ax.legend()
+    return fig
+
+
+__all__ = ["one_se_choice", "run"]

@@ -1,0 +1,57 @@
+"""Static design checks of cca_permutation configs (no data needed)."""
+
+from __future__ import annotations
+
+import sys
+
+from kbtools.experiments.design_checks import check_design
+from kbtools.yamlio import load_file
+
+
+def _config(repo_config, **params) -> dict:
+    config = load_file(repo_config)
+    config["params"].update(params)
+    return config
+
+
+def _rules(config: dict) -> dict[str, str]:
+    return {i.rule: i.severity for i in check_design(config)}
+
+
+def test_shipped_config_has_no_errors(repo_config) -> None:
+    assert "error" not in _rules(load_file(repo_config)).values()
+
+
+def test_permutations_must_be_able_to_reach_alpha(repo_config) -> None:
+    assert _rules(_config(repo_config, n_permutations=18)) == {
+        "design.permutations-cannot-reach-alpha": "error"}
+    # 19 permutations: smallest p is exactly 0.05, reachable but coarse
+    assert _rules(_config(repo_config, n_permutations=19)) == {
+        "design.permutations-coarse": "warning"}
+    assert _rules(_config(repo_config, n_permutations=999, alpha=0.0005)) == {
+        "design.permutations-cannot-reach-alpha": "error"}
+    (issue,) = check_design(_config(repo_config, n_permutations=99, alpha=0.005))
+    assert "at least 199 permutations" in issue.hint
+
+
+def test_within_site_permutation_with_huh_jhun_is_refused(repo_config) -> None:
+    rules = _rules(_config(repo_config, permute_within="site"))
+    assert rules == {"design.blocks-with-huh-jhun": "error"}
+    config = _config(repo_config, permute_within="site")
+    config["preprocessing"]["covariate_method"] = "residualize"
+    assert _rules(config) == {}
+
+
+def test_modalities_must_name_data_roles(repo_config) -> None:
+    assert _rules(_config(repo_config, modalities=["gene", "fmri"])) == {
+        "design.unknown-role": "error"}
+
+
+def test_design_checks_stay_numpy_free() -> None:
+    import subprocess
+
+    code = ("import sys, kbtools.experiments.design_checks; "
+            "print('numpy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
