@@ -127,10 +127,13 @@ def make_kb(root: Path, n_cards: int) -> None:
     for i in range(n_experiments):
         (folders["experiment"] / f"e{i:03d}.yaml").write_text(_yaml({
             "id": f"e{i:03d}", "name": f"Experiment {i}", "method": "cca_permutation",
-            "data": {"gene": {"dataset": f"ds{i % max(1, n_datasets):04d}", "table": "gene"},
+            "data": {"subjects": {"dataset": f"ds{i % max(1, n_datasets):04d}",
+                                  "table": "subjects"},
+                     "gene": {"dataset": f"ds{i % max(1, n_datasets):04d}", "table": "gene"},
                      "brain": {"dataset": f"ds{(i + 1) % max(1, n_datasets):04d}",
                                "table": "smri"}},
             "models": [f"m{i:04d}"], "papers": [f"p{i:04d}"], "seed": i, "tags": ["cca"],
+            "outcome": "mdd",
             **common}))
     for i in range(n_runs):
         exp = f"e{i % n_experiments:03d}"
@@ -187,7 +190,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--plugin-only", action="store_true",
+                        help="skip the whole builds; time only the plugin's work in-process "
+                             "against one plain build")
     args = parser.parse_args()
+    if args.plugin_only:
+        for n_cards in args.sizes:
+            plugin_site, plain_site = prepare(n_cards)
+            build(plain_site)
+            plain_cpu = statistics.median(build(plain_site)[1] for _ in range(args.repeats))
+            print(f"{n_cards:>6} plain build {plain_cpu:.2f} CPU s", flush=True)
+            plugin_only(plugin_site, n_cards, plain_cpu)
+        return
     print("Wall-clock seconds swing with other load on a shared machine; CPU seconds (user +")
     print("system of the build process and its workers) are the steadier basis for the ratio.")
     print(f"{'cards':>6} {'variant':<12} {'wall s':>7} {'CPU s':>7} {'CPU/card':>9} "
@@ -219,6 +233,44 @@ def main() -> None:
                   f"{cpu / n_cards * 1000:>7.2f}ms {wall / plain_wall:>9.2f}x "
                   f"{cpu / plain_cpu:>8.2f}x  {shown}")
         print(f"{'':>6} ({n_pages} markdown pages per site)", flush=True)
+        plugin_only(plugin_site, n_cards, plain_cpu)
+
+
+def _cpu() -> float:
+    own, kids = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
+                                                      resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def plugin_only(site: Path, n_cards: int, plain_cpu: float) -> None:
+    """The plugin's own work (what ``on_files`` does), timed in-process, against plain's CPU."""
+    from kbtools.site.render import generate
+    from kbtools.site.sync import sync_folder
+
+    cache = site / ".kbtools-cache" / "site"
+    card = next((site / "kb" / "paper_cards").glob("*.yaml"))
+
+    def once() -> float:
+        started = _cpu()
+        rendered = generate(site, cache_dir=cache)
+        sync_folder(cache / "pages", {**rendered.pages, **rendered.assets},
+                    overwrite_foreign=True, known=rendered.unchanged)
+        return _cpu() - started
+
+    shutil.rmtree(cache, ignore_errors=True)
+    once()  # imports, first compilation of the templates
+    results: dict[str, list[float]] = {"cold": [], "edit": [], "warm": []}
+    for i in range(3):
+        shutil.rmtree(cache, ignore_errors=True)
+        results["cold"].append(once())
+        text = card.read_text()
+        card.write_text(text.replace("\ntitle: ", f"\ntitle: Edit {i} ", 1))
+        results["edit"].append(once())
+        results["warm"].append(once())
+    for variant, values in results.items():
+        median = statistics.median(values)
+        print(f"{n_cards:>6} plugin work, {variant:<5} {median:>6.2f} CPU s "
+              f"= {median / plain_cpu:>6.1%} of the plain build", flush=True)
 
 
 if __name__ == "__main__":

@@ -80,7 +80,8 @@ def permutations_can_reach_alpha(config: dict[str, Any]) -> list[DesignIssue]:
 @design_check("cca_permutation")
 def within_site_needs_row_exchangeability(config: dict[str, Any]) -> list[DesignIssue]:
     """Huh-Jhun projected rows are not subjects, so they cannot be permuted within sites."""
-    pre = config.get("preprocessing") or {}
+    pre = config.get("preprocessing")
+    pre = pre if isinstance(pre, dict) else {}
     if _params(config).get("permute_within") == "site" \
             and pre.get("covariate_method", "residualize") == "huh_jhun":
         return [DesignIssue(["params", "permute_within"], "design.blocks-with-huh-jhun",
@@ -117,11 +118,10 @@ def two_modalities(config: dict[str, Any]) -> list[DesignIssue]:
 
 @design_check("cca_permutation", "prediction_baselines", "logo_gene_attribution",
               "partial_correlations", "harmonization_ablation", "pca_dimension_search")
-def grouped_cv_needs_group_column(config: dict[str, Any]) -> list[DesignIssue]:
-    """Site one-hot residualization with site-grouped folds: test sites are always unseen."""
+def stratified_cv_needs_a_column(config: dict[str, Any]) -> list[DesignIssue]:
+    """Stratified folds need a column to stratify by (cv.stratify_by or the outcome)."""
     cv = config.get("cv") or {}
-    pre = config.get("preprocessing") or {}
-    if not isinstance(cv, dict) or not isinstance(pre, dict):
+    if not isinstance(cv, dict):
         return []
     issues = []
     scheme = cv.get("scheme", "stratified_group_kfold")

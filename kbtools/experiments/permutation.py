@@ -71,7 +71,7 @@ def residualize(z: np.ndarray, a: np.ndarray) -> np.ndarray:
 @dataclass
 class _NullSetup:
     u: np.ndarray          # (m, rx) canonical variables, left
-    vt: np.ndarray         # (ry, m) canonical variables, right, transposed
+    v: np.ndarray          # (m, ry) canonical variables, right (C order: rows gather fast)
     r2: np.ndarray         # observed squared canonical correlations of the tested modes
     blocks: list[np.ndarray] | None
 
@@ -94,12 +94,14 @@ def _null_chunk(setup: _NullSetup, n_perm: int, rng: np.random.Generator
     n_modes = len(setup.r2)
     first = np.empty(n_perm)
     exceed = np.zeros(n_modes, dtype=np.int64)
-    rx, ry = setup.u.shape[1], setup.vt.shape[0]
+    rx, ry = setup.u.shape[1], setup.v.shape[1]
+    ut = setup.u.T
+    thresholds = np.sqrt(setup.r2)
     small = min(rx, ry) <= SMALL
     mats = []
     for j in range(n_perm):
         perm = _permutation(rng, m, setup.blocks)
-        mat = (setup.vt[:, perm] @ setup.u).T          # U.T @ P @ V, shape (rx, ry)
+        mat = ut @ setup.v[perm]                       # U.T @ P @ V, shape (rx, ry)
         if small:
             mats.append(mat)
             continue
@@ -107,8 +109,10 @@ def _null_chunk(setup: _NullSetup, n_perm: int, rng: np.random.Generator
         gram = mat @ mat.T if wide else mat.T @ mat
         first[j] = np.sqrt(max(eigh(gram, eigvals_only=True, driver="evx",
                                     subset_by_index=[len(gram) - 1, len(gram) - 1])[0], 0.0))
-        exceed[0] += first[j] >= np.sqrt(setup.r2[0])
+        exceed[0] += first[j] >= thresholds[0]
         for k in range(1, n_modes):
+            if first[j] < thresholds[k]:
+                continue  # interlacing: a trailing block's top value cannot exceed the whole's
             head = mat[:k, k:] if not wide else mat[k:, :k].T
             g = gram[k:, k:] - head.T @ head
             # Cholesky of r_k^2 I - G_k fails exactly when the largest eigenvalue reaches r_k^2
@@ -179,12 +183,12 @@ def stepwise_permutation_test(x: np.ndarray, y: np.ndarray, n_perm: int, *,
     n_modes = k_all if n_modes is None else min(n_modes, k_all)
     rho = np.clip(s[:n_modes], 0.0, 1.0)
     u = np.ascontiguousarray(wx.basis @ left)
-    vt = np.ascontiguousarray((wy.basis @ right_t.T).T)
+    v = np.ascontiguousarray(wy.basis @ right_t.T)
     block_idx = None
     if blocks is not None:
         labels = np.asarray(blocks)
         block_idx = [np.flatnonzero(labels == b) for b in np.unique(labels)]
-    setup = _NullSetup(u, vt, rho**2, block_idx)
+    setup = _NullSetup(u, v, rho**2, block_idx)
     sizes = split_evenly(n_perm, chunk_size)
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     parts = map_chunks(partial(_null_chunk, setup), sizes, n_jobs, root.spawn(len(sizes)),

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -92,6 +93,11 @@ class PageText:
     n_images: int = 0
 
 
+@lru_cache(maxsize=512)
+def _bold_font(name: str) -> bool:
+    return bool(_BOLD_NAME.search(name))
+
+
 def read_page(page: pymupdf.Page, number: int, *, tables: bool = True) -> PageText:
     """Extract the lines of one page (and its ruled tables when a table caption is present)."""
     rect = page.rect
@@ -117,7 +123,7 @@ def read_page(page: pymupdf.Page, number: int, *, tables: bool = True) -> PageTe
             for s in spans:
                 n = len(s["text"].strip())
                 weights[round(s["size"], 1)] += n
-                if s["flags"] & 16 or _BOLD_NAME.search(s["font"]):
+                if s["flags"] & 16 or _bold_font(s["font"]):
                     bold_chars += n
             size = weights.most_common(1)[0][0]
             plain = " ".join(s["text"] for s in spans if s["size"] >= 0.8 * size)

@@ -59,7 +59,8 @@ def vocabulary(texts: list[str]) -> Counter[str]:
     return counts
 
 
-_BREAK = re.compile(r"([A-Za-z'-]*)" + SOFT_BREAK + r"([A-Za-z']*)")
+_LEFT = re.compile(r"[A-Za-z'-]*$")
+_RIGHT = re.compile(r"[A-Za-z']*")
 
 
 def resolve_breaks(text: str, vocab: Counter[str]) -> str:
@@ -68,22 +69,27 @@ def resolve_breaks(text: str, vocab: Counter[str]) -> str:
     The document decides first (the joined or the hyphenated form seen elsewhere in it), then a
     short list of prefixes that usually keep their hyphen; otherwise the word is joined.
     """
+    if SOFT_BREAK not in text:
+        return text
+    pieces = text.split(SOFT_BREAK)
+    out = pieces[0]
+    for piece in pieces[1:]:
+        left = _LEFT.search(out).group(0)  # type: ignore[union-attr]  # always matches
+        right = _RIGHT.match(piece).group(0)  # type: ignore[union-attr]
+        out += ("-" if _keeps_hyphen(left, right, vocab) else "") + piece
+    return out
 
-    def fix(match: re.Match[str]) -> str:
-        left, right = match.group(1), match.group(2)
-        joined = (left + right).lower()
-        hyphenated = f"{left}-{right}".lower()
-        if "-" in left:  # "state-of-the-" + "art": already a compound
-            return f"{left}-{right}"
-        if vocab.get(hyphenated, 0) > vocab.get(joined, 0):
-            return f"{left}-{right}"
-        if vocab.get(joined, 0) > 0:
-            return left + right
-        if left.lower() in KEEP_HYPHEN_PREFIXES:
-            return f"{left}-{right}"
-        return left + right
 
-    return _BREAK.sub(fix, text)
+def _keeps_hyphen(left: str, right: str, vocab: Counter[str]) -> bool:
+    joined = (left + right).lower()
+    hyphenated = f"{left}-{right}".lower()
+    if "-" in left:  # "state-of-the-" + "art": already a compound
+        return True
+    if vocab.get(hyphenated, 0) > vocab.get(joined, 0):
+        return True
+    if vocab.get(joined, 0) > 0:
+        return False
+    return left.lower() in KEEP_HYPHEN_PREFIXES
 
 
 _ABBREVIATION_END = re.compile(

@@ -150,10 +150,11 @@ def make_kb(root: Path, *, options: str = "", broken: bool = True) -> Path:
         **COMMON}, "integration_registry")
     write(root / "configs" / "experiments" / "01_toy_cca.yaml", {
         "id": "01_toy_cca", "name": "Toy gene-brain CCA", "method": "cca_permutation",
-        "data": {"gene": {"dataset": "toy_cohort", "table": "gene"},
+        "data": {"subjects": {"dataset": "toy_cohort", "table": "subjects"},
+                 "gene": {"dataset": "toy_cohort", "table": "gene"},
                  "brain": {"dataset": "toy_cohort", "table": "smri"}},
         "embedding_strategies": {"gene": "gene_pca"}, "papers": ["brainvit_2023"],
-        "seed": 7, "tags": ["cca"], **COMMON}, "experiment_config")
+        "outcome": "mdd", "seed": 7, "tags": ["cca"], **COMMON}, "experiment_config")
     make_run(root, "20261120t100000z_01_toy_cca_aaaa", started="2026-11-20T10:00:00Z",
              auc=0.30, n_test=[100, 100, 100], gene_sha=sha("gene-v1"), n_components=16)
     make_run(root, "20261121t100000z_01_toy_cca_bbbb", started="2026-11-21T10:00:00Z",

@@ -34,7 +34,7 @@ def test_strict_build_with_a_broken_card(kb_site: Path) -> None:
     assert "kb/model_cards/brokenmodel.yaml" in health and "not-a-domain" in health
     assert "kb/paper_cards/unparsable.yaml" in health
     broken = (site / "registry" / "models" / "brokenmodel" / "index.html").read_text()
-    assert "This card has 4 validation problems" in broken
+    assert "This card has 2 validation problems" in broken
     model = (site / "registry" / "models" / "genemamba" / "index.html").read_text()
     assert 'href="../../papers/genemamba_2024/"' in model
     assert (site / "registry" / "runs" / RUN_B / "null_distribution.png").read_bytes()[:4] \

@@ -27,7 +27,7 @@ class MethodResult:
     summary: dict[str, Any]
     """Summary metrics (nested plain data) -> metrics.yaml ``summary``."""
     per_fold: list[dict[str, Any]] = field(default_factory=list)
-    """One flat dict of aggregates per outer fold -> metrics.yaml ``per_fold`` and per_fold_metrics.csv."""
+    """Flat aggregates per outer fold -> metrics.yaml ``per_fold`` and per_fold_metrics.csv."""
     headline: dict[str, Any] = field(default_factory=dict)
     """One to three key numbers for dashboards -> run.yaml ``headline``."""
     counts: dict[str, int] = field(default_factory=dict)

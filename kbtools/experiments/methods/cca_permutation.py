@@ -228,7 +228,8 @@ def _figures(nulls: list[tuple[np.ndarray, np.ndarray]], loads: dict[str, list[p
         ax.set_title(f"fold {i + 1}")
         ax.set_xlabel("canonical correlation")
     axes[0].legend(fontsize=7)
-    fig.suptitle("Observed canonical correlations (red: mode 1) vs permutation null")
+    fig.suptitle("Observed canonical correlations (red: mode 1, orange: later modes) vs the "
+                 "mode-1 permutation null")
     figs["null_distributions.png"] = fig
     for role, frames in loads.items():
         mean = _aligned_mean(frames)

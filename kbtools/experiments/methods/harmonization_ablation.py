@@ -40,6 +40,7 @@ from kbtools.experiments.methods._common import (
     params_of,
     r6,
     require_roles,
+    robust_pipeline,
     safe_auc,
     tune_c,
 )
@@ -75,13 +76,12 @@ class HarmonizedFeaturizer(RoleFeaturizer):
                             columns=self.cohort.blocks[self.role].columns)
 
     def fit(self, train_ids: pd.Index) -> HarmonizedFeaturizer:
-        from kbtools.experiments.preprocessing import build_pipeline
         from kbtools.experiments.stats.combat import ComBat
 
         self.combat_ = ComBat(eb=bool(self.combat.get("eb", True)),
                               new_sites=self.combat.get("new_sites", "estimate"))
         self.combat_.fit(*self._parts(train_ids))
-        self.pipeline_ = build_pipeline(self.role, self.preprocessing, self.cohort.subjects)
+        self.pipeline_ = robust_pipeline(self.role, self.preprocessing, self.cohort.subjects)
         self.pipeline_.fit(self._harmonized(train_ids))
         self.warnings_ = []
         return self
