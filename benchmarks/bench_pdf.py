@@ -153,6 +153,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pdfs", type=int, default=20)
     ap.add_argument("--pages", type=int, default=10, help="approximate pages per PDF")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="runs of kbtools and raw text; the best counts (default 3)")
     ap.add_argument("--with-reference", action="store_true",
                     help="measure pymupdf4llm legacy mode in a throwaway venv")
     ap.add_argument("--with-layout-reference", action="store_true",
@@ -182,22 +184,32 @@ def main() -> int:
     start = time.perf_counter()
     bench_ours(corpus, WORK / "out_warmup", 2)
     print(f"cold start of 2 workers + one pass: {time.perf_counter() - start:.1f} s")
+    # ours and raw text are interleaved and repeated; the best run of each counts (the
+    # machine is shared, and the minimum is the least disturbed measurement)
+    best: dict[str, float] = {}
+    last: dict[int, list[batch.FileResult]] = {}
+    for _ in range(args.repeat):
+        for jobs in (1, 2):
+            seconds, last[jobs] = bench_ours(corpus, WORK / f"out_ours_j{jobs}", jobs)
+            best[f"j{jobs}"] = min(best.get(f"j{jobs}", seconds), seconds)
+        seconds = bench_raw(corpus)
+        best["raw"] = min(best.get("raw", seconds), seconds)
     for jobs in (1, 2):
-        seconds, results = bench_ours(corpus, WORK / f"out_ours_j{jobs}", jobs)
+        results = last[jobs]
         failed = [r for r in results if r.status != "converted"]
         if failed:
             print(f"  {len(failed)} files failed: {failed[0].reason}")
         scores = [score(r.front_matter.get("title") == specs[r.pdf.stem].title, r.headings,
                         specs[r.pdf.stem].headings) for r in results]
-        rate = pages / seconds
+        rate = pages / best[f"j{jobs}"]
         rows.append((f"kbtools pdf2md (jobs={jobs})", rate, rate / jobs, *quality(scores)))
         if jobs == 1:
             meta_ok = sum(r.front_matter.get(k) == getattr(specs[r.pdf.stem], k)
                           for r in results for k in ("doi", "arxiv", "year", "venue"))
             print(f"kbtools metadata: {meta_ok}/{4 * len(results)} of doi/arxiv/year/venue "
-                  "exact\n")
+                  f"exact; best of {args.repeat} runs\n")
 
-    raw = pages / bench_raw(corpus)
+    raw = pages / best["raw"]
     rows.append(("raw PyMuPDF page.get_text()", raw, raw, "-", "-", "-"))
 
     measured_ref: dict[str, float] = {}
@@ -249,6 +261,8 @@ def main() -> int:
     print(f"ratio kbtools (jobs=1) / raw get_text, same run: {ours / raw:.2f}x")
     print(f"target: >= 50 pages/s per core -> {'met' if ours >= 50 else 'NOT met'} "
           f"({ours:.0f} pages/s on one core)")
+    print(f"scaled to the FINDINGS machine (raw get_text 538 pages/s): about "
+          f"{ours / raw * 538:.0f} pages/s on one core (estimate, not a measurement)")
     return 0
 
 

@@ -35,7 +35,8 @@ _STRUCTURAL = re.compile(
     r"|^(feature|component|perm|permutation|file|warning|column|gene|site|fold)s?_count$"
 )
 #: Subject counts of a subgroup (cases, women...): shown as "<10" but do not suppress the row.
-_SUBGROUP = re.compile(r"case|control|pos|neg|female|male|women|men|missing|exclu|drop|withh")
+_SUBGROUP = re.compile(
+    r"case|control|pos|neg|female|male|women|men|missing|unmatched|exclu|drop|withh|_with")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -144,7 +145,8 @@ def guard_row(row: Mapping[str, Any], *, listed: set[str] | None = None, prefix:
 def total_subjects(counts: Any) -> Any:
     """The run's number of subjects, if ``counts`` says it (``n_subjects``, ``subjects``, ``n``)."""
     if isinstance(counts, Mapping):
-        for key in ("n_subjects", "subjects", "n", "n_total", "n_analysed", "n_analyzed"):
+        for key in ("n_subjects", "subjects", "n", "n_total", "n_complete", "n_analysed",
+                    "n_analyzed"):
             if _is_number(counts.get(key)):
                 return counts[key]
     return None
