@@ -6,12 +6,12 @@
 
 A folder of synthetic papers (default 20 PDFs of about 10 pages: one and two columns, running
 headers, tables, numbered sections, DOIs and arXiv stamps; see kbtools.pdf.synthetic) is
-generated under benchmarks/_work/ (gitignored), converted, and scored against the known
+generated under benchmarks/_work/pdf/ (gitignored), converted, and scored against the known
 answers: title found, section-heading recall and precision.
 
 pymupdf4llm is never a project dependency. ``--with-reference`` installs it (0.3.x, whose
 default is the legacy mode without pymupdf_layout) with the same PyMuPDF version into a
-throwaway venv under benchmarks/_work/ and runs it there in the same run.
+throwaway venv under benchmarks/_work/pdf/ and runs it there in the same run.
 ``--with-layout-reference`` also installs pymupdf_layout into a second throwaway venv to
 measure the layout mode; the team treats pymupdf_layout's licence as non-commercial, so it is
 opt-in, only ever measured, and never imported by kbtools. If a reference cannot be installed

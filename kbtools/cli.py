@@ -24,6 +24,12 @@ COMMAND_MODULES = (
 )
 
 
+DESCRIPTION = (
+    "Tools for a code-first neurogenomics knowledge base: validate cards, run experiments "
+    "on the analysis core, turn paper PDFs into summaries and cards, render the site."
+)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # usage errors exit 2 with the usage line
         self.print_usage(sys.stderr)
@@ -31,7 +37,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="kbtools", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="kbtools", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"kbtools {__version__}")
     parser.add_argument("--kb-root", metavar="DIR",
                         help="KB root folder (default: first folder upward with mkdocs.yml or kb/)")

@@ -131,3 +131,120 @@ def stratified_cv_needs_a_column(config: dict[str, Any]) -> list[DesignIssue]:
                                   f"cv scheme {scheme} needs a column to stratify by",
                                   "set cv.stratify_by or outcome, or use group_kfold"))
     return issues
+
+
+# ---------------------------------------------------------------------------------------------
+# analysis core part 2: prediction, LOGO, partial correlations, harmonization, PCA search
+
+
+def _n_outer_folds(config: dict[str, Any]) -> int:
+    cv = config.get("cv") if isinstance(config.get("cv"), dict) else {}
+    splits, repeats = cv.get("n_splits", 5), cv.get("n_repeats", 1)
+    return (splits if isinstance(splits, int) else 5) * (repeats if isinstance(repeats, int)
+                                                         else 1)
+
+
+@design_check("logo_gene_attribution")
+def logo_test_can_reach_alpha(config: dict[str, Any]) -> list[DesignIssue]:
+    """A fold-wise exact Wilcoxon test over k folds cannot go below 1/2**k (one-sided)."""
+    from kbtools.experiments.stats.attainable import min_p_signed_rank, min_q_bh
+
+    params = _params(config)
+    if params.get("test", "corrected_t") != "wilcoxon":
+        return []
+    alpha = params.get("alpha", 0.05)
+    alternative = params.get("alternative", "greater")
+    if not isinstance(alpha, int | float):
+        return []
+    k = _n_outer_folds(config)
+    floor = min_p_signed_rank(k, "two-sided" if alternative == "two-sided" else "greater")
+    if floor > alpha:
+        return [DesignIssue(["params", "test"], "design.test-cannot-reach-alpha",
+                            f"the exact Wilcoxon signed-rank test over {k} outer folds has a "
+                            f"smallest attainable p of {floor:.4g} ({alternative}), above "
+                            f"alpha = {alpha}: no gene can ever be called",
+                            "use params.test: corrected_t (corrected resampled t over folds, "
+                            "no p floor), or more outer folds/repeats", severity="warning")]
+    q38 = min_q_bh(floor, 38)
+    if q38 > alpha:
+        return [DesignIssue(["params", "test"], "design.test-coarse-after-fdr",
+                            f"the exact Wilcoxon test over {k} folds has a p floor of "
+                            f"{floor:.4g}; after Benjamini-Hochberg over m genes a lone true "
+                            f"gene reaches at best q = {floor:.4g} x m ({q38:.3g} for a 38-gene "
+                            f"panel), above alpha = {alpha}",
+                            "use params.test: corrected_t", severity="warning")]
+    return []
+
+
+@design_check("prediction_baselines", "logo_gene_attribution", "harmonization_ablation",
+              "pca_dimension_search")
+def binary_outcome_named(config: dict[str, Any]) -> list[DesignIssue]:
+    """These methods predict a binary phenotype named by ``outcome``."""
+    if config.get("outcome"):
+        return []
+    return [DesignIssue(["outcome"], "design.no-outcome",
+                        f"method {config.get('method')} needs a binary outcome column",
+                        "set outcome: mdd (a 0/1 column of the subjects table)")]
+
+
+@design_check("prediction_baselines", "harmonization_ablation", "partial_correlations",
+              "logo_gene_attribution", "pca_dimension_search")
+def roles_exist(config: dict[str, Any]) -> list[DesignIssue]:
+    """Roles named in params must be data roles of the config."""
+    data = config.get("data") if isinstance(config.get("data"), dict) else {}
+    params = _params(config)
+    named: list[tuple[list[str | int], str]] = []
+    for key in ("role", "predict_role"):
+        if isinstance(params.get(key), str):
+            named.append((["params", key], params[key]))
+    for key in ("roles", "cca_roles", "harmonize"):
+        if isinstance(params.get(key), list):
+            named += [(["params", key, i], r) for i, r in enumerate(params[key])
+                      if isinstance(r, str)]
+    if isinstance(params.get("modalities"), dict):
+        named += [(["params", "modalities", arm], r) for arm, r in params["modalities"].items()
+                  if isinstance(r, str)]
+    return [DesignIssue(path, "design.unknown-role", f"{role!r} is not a data role of this "
+                        "config", f"use one of: {', '.join(r for r in data if r != 'subjects')}")
+            for path, role in named if role not in data or role == "subjects"]
+
+
+@design_check("harmonization_ablation")
+def combat_does_not_preserve_the_outcome(config: dict[str, Any]) -> list[DesignIssue]:
+    """Preserving the outcome in ComBat would use test labels to harmonise test subjects."""
+    combat = _params(config).get("combat")
+    covs = combat.get("covariates") if isinstance(combat, dict) else None
+    pre = config.get("preprocessing") if isinstance(config.get("preprocessing"), dict) else {}
+    covs = covs if isinstance(covs, list) else pre.get("covariates") or []
+    outcome = config.get("outcome")
+    if outcome and outcome in covs:
+        return [DesignIssue(["params", "combat", "covariates"], "design.combat-uses-outcome",
+                            f"ComBat would preserve the outcome {outcome!r}: harmonising held-out "
+                            "subjects would need their labels (leakage)",
+                            "remove the outcome from the ComBat covariates")]
+    return []
+
+
+@design_check("harmonization_ablation")
+def ablation_not_double_corrected(config: dict[str, Any]) -> list[DesignIssue]:
+    """With site one-hot residualization in both arms, the ablation mostly measures nothing."""
+    pre = config.get("preprocessing") if isinstance(config.get("preprocessing"), dict) else {}
+    if pre.get("site_onehot"):
+        return [DesignIssue(["preprocessing", "site_onehot"], "design.site-removed-in-both-arms",
+                            "site effects are regressed out in both arms, so the 'none' arm is "
+                            "already site-corrected and the ablation compares two corrections",
+                            "set preprocessing.site_onehot: false for the ablation",
+                            severity="warning")]
+    return []
+
+
+@design_check("pca_dimension_search")
+def pca_dims_not_preset(config: dict[str, Any]) -> list[DesignIssue]:
+    """The searched role must not also be reduced by preprocessing.pca."""
+    pre = config.get("preprocessing") if isinstance(config.get("preprocessing"), dict) else {}
+    role = _params(config).get("role", "brain")
+    if isinstance(pre.get("pca"), dict) and role in pre["pca"]:
+        return [DesignIssue(["preprocessing", "pca", role], "design.pca-preset",
+                            f"preprocessing.pca.{role} fixes the dimension the search is about",
+                            f"remove preprocessing.pca.{role}; candidates go in params.dims")]
+    return []

@@ -1,4 +1,4 @@
-"""DeLong (Sun & Xu midranks) against a brute-force O(n^2) version, sklearn and a published example."""
+"""DeLong (midranks) against a brute-force O(n^2) version, sklearn and a published example."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def test_fast_delong_equals_brute_force(seed: int, ties: bool) -> None:
 
 
 def test_hanley_mcneil_rating_example() -> None:
-    # Hanley & McNeil (1982), Radiology 143:29, table 1: five-point ratings of 58 normal and
+    # The rating example of Radiology 143:29 (1982), table 1: five-point ratings of 58 normal and
     # 51 abnormal CT images; published area 0.893.
     neg = np.repeat([1, 2, 3, 4, 5], [33, 6, 6, 11, 2])
     pos = np.repeat([1, 2, 3, 4, 5], [3, 2, 2, 11, 33])

@@ -77,6 +77,22 @@ def test_attainable_floors_match_scipy_exact_wilcoxon() -> None:
     assert min_q_bh(1 / 32, 38, 3) == pytest.approx(38 / 96)
 
 
+def test_corrected_resampled_t() -> None:
+    from scipy.stats import ttest_1samp
+
+    from kbtools.experiments.stats.resampled_t import corrected_resampled_t
+
+    d = np.array([0.01, 0.02, -0.005, 0.015, 0.03, 0.012])
+    naive = ttest_1samp(d, 0.0, alternative="greater")
+    t, p = corrected_resampled_t(d, 0.0)  # no correction: the one-sample t-test
+    assert (t, p) == (pytest.approx(naive.statistic), pytest.approx(naive.pvalue))
+    t2, p2 = corrected_resampled_t(d, 0.25)
+    assert t2 == pytest.approx(t / np.sqrt((1 / 6 + 0.25) * 6)) and p2 > p
+    assert corrected_resampled_t(d, 0.25, "two-sided")[1] == pytest.approx(2 * p2)
+    with pytest.raises(ValueError):
+        corrected_resampled_t(d[:1], 0.25)
+
+
 def test_partial_pearson_equals_statsmodels_ols() -> None:
     import statsmodels.api as sm
 
@@ -98,7 +114,7 @@ def test_partial_pearson_equals_statsmodels_ols() -> None:
     fr = sm.OLS(rankdata(y), sm.add_constant(np.column_stack(
         [rankdata(x), np.apply_along_axis(rankdata, 0, z)]))).fit()
     assert rs.p_value == pytest.approx(fr.pvalues[1])
-    # Spearman CI is wider (Bonett-Wright) than Pearson's at the same r
+    # Spearman CI is wider (rank-based SE) than Pearson's at the same r
     pe = correlation_with_ci(x, y)
     sp = correlation_with_ci(x, y, method="spearman")
     assert sp.ci_high - sp.ci_low > pe.ci_high - pe.ci_low - 0.02

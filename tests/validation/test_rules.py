@@ -44,6 +44,9 @@ def _params_schema(monkeypatch: pytest.MonkeyPatch) -> None:
               "properties": {"n_permutations": {"type": "integer", "minimum": 100}}}
     monkeypatch.setattr(schema_check, "method_params_schema",
                         lambda method: schema if method == "cca_permutation" else None)
+    # the engine caches schemas per process: isolate them from the shipped params schemas
+    monkeypatch.setattr(schema_check, "_param_schemas", {})
+    monkeypatch.setattr(schema_check, "_validators", {})
 
 
 # rule -> (file the problem is reported on, how to break the KB)

@@ -326,3 +326,8 @@ def blas_single_thread() -> Any:
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=1)
+
+
+def fold_seed(seed: int, fold: int) -> int:
+    """A 32-bit seed for fold ``fold`` of a run with seed ``seed`` (inner CV, boosting)."""
+    return int(np.random.SeedSequence([int(seed), int(fold)]).generate_state(1)[0])

@@ -33,6 +33,7 @@ from kbtools.experiments.methods._common import (
     blas_single_thread,
     featurize_fold,
     fit_quiet,
+    fold_seed,
     inner_splits,
     logistic,
     mean_sd,
@@ -140,7 +141,7 @@ def _run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
         unseen = int((~cohort.subjects.loc[te, site_col].isin(seen)).sum())
         row: dict[str, Any] = {"fold": k + 1, "n_train": len(tr), "n_test": len(te),
                                "n_test_unseen_site": unseen}
-        splits = inner_splits(cohort, tr, cv_cfg, outcome, int(ctx.seed) * 1000 + k)
+        splits = inner_splits(cohort, tr, cv_cfg, outcome, fold_seed(ctx.seed, k))
         for arm in arms:
             a, b = p["cca_roles"]
             fa, fb = maker(a, arm)().fit(tr), maker(b, arm)().fit(tr)

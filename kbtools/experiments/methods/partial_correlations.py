@@ -7,8 +7,8 @@ preprocessing, the CCA/PCA, and the residualization of scores and continuous out
 covariates (``preprocessing.covariates`` plus site effects when ``site_onehot``). The sign of
 an axis is fixed per fold from training data only (its loadings on the raw features agree with
 the first fold's), so held-out scores can be pooled. On the pooled held-out residuals:
-continuous outcomes get Pearson and Spearman correlations with Fisher-z CIs (Bonett-Wright for
-Spearman); binary outcomes get a logistic regression on the axis (per SD) adjusted for the
+continuous outcomes get Pearson and Spearman correlations with Fisher-z CIs (a wider rank-based SE
+for Spearman); binary outcomes get a logistic regression on the axis (per SD) adjusted for the
 covariates, with odds ratio, Wald CI and p. Benjamini–Hochberg runs across axes within each
 outcome and statistic.
 """

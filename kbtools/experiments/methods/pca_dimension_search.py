@@ -23,6 +23,7 @@ from kbtools.experiments.methods._common import (
     binary_outcome,
     blas_single_thread,
     fit_quiet,
+    fold_seed,
     inner_splits,
     logistic,
     mean_sd,
@@ -101,7 +102,7 @@ def _run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
         ytr, yte = y.loc[tr].to_numpy(), y.loc[te].to_numpy()
         inner_scores = []
         for a, b in inner_splits(cohort, tr, config.get("cv"), config.get("outcome"),
-                                 int(ctx.seed) * 1000 + k):
+                                 fold_seed(ctx.seed, k)):
             feat = RoleFeaturizer(cohort, role, pre, pca=False).fit(tr[a])
             za, zb = _pcs(feat.transform(tr[a]), [feat.transform(tr[b])], max(dims))
             inner_scores.append(_curve(za, ytr[a], zb, ytr[b], dims, c))

@@ -31,6 +31,7 @@ from kbtools.experiments.methods._common import (
     blas_single_thread,
     featurize_fold,
     fit_quiet,
+    fold_seed,
     hgb,
     hgb_inner_oof,
     inner_splits,
@@ -120,12 +121,12 @@ def _run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
                                                           unit="fold")):
         tr_all = cohort.subjects.index[tr_pos]
         te_all = cohort.subjects.index[te_pos]
-        fold_seed = int(ctx.seed) * 1000 + k
+        seed_k = fold_seed(ctx.seed, k)
         single_prob: dict[str, dict[str, pd.Series]] = {m: {} for m in models}
         single_oof: dict[str, dict[str, pd.Series]] = {m: {} for m in models}
         for arm, make in makers.items():
             tr, te = tr_all[tr_all.isin(arm_ids[arm])], te_all[te_all.isin(arm_ids[arm])]
-            splits = inner_splits(cohort, tr, cv_cfg, outcome, fold_seed)
+            splits = inner_splits(cohort, tr, cv_cfg, outcome, seed_k)
             fa = featurize_fold(make, tr, te, y, splits)
             notes.update(fa.warnings)
             want_oof = stacked and arm in modalities
@@ -135,8 +136,8 @@ def _run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
                     fitted = fit_quiet(logistic(c), fa.xtr, fa.ytr)
                     arms.chosen_c.setdefault((arm, model), []).append(c)
                 else:
-                    fitted = hgb(p["hgb"], fold_seed).fit(fa.xtr, fa.ytr)
-                    oof = (hgb_inner_oof(fa.inner, p["hgb"], fold_seed, len(tr))
+                    fitted = hgb(p["hgb"], seed_k).fit(fa.xtr, fa.ytr)
+                    oof = (hgb_inner_oof(fa.inner, p["hgb"], seed_k, len(tr))
                            if want_oof else None)
                 prob = fitted.predict_proba(fa.xte)[:, 1]
                 arms.add(arm, model, te, prob)

@@ -12,7 +12,7 @@ from typing import Literal
 Alternative = Literal["two-sided", "greater", "less"]
 
 #: Tests whose null distribution is continuous (asymptotic): no floor above zero.
-CONTINUOUS_TESTS = frozenset({"delong", "paired_t", "wald"})
+CONTINUOUS_TESTS = frozenset({"delong", "paired_t", "corrected_t", "wald"})
 
 
 def min_p_signed_rank(n_pairs: int, alternative: Alternative = "two-sided") -> float:

@@ -1,6 +1,7 @@
 """ComBat harmonisation (location/scale batch correction with empirical Bayes) as an estimator.
 
-Model (Johnson et al. 2007; Fortin et al. 2018 for imaging): for feature v, subject i at site s,
+Model (Biostatistics 8:118, 2007; adapted to imaging in NeuroImage 167:104, 2018): for
+feature v, subject i at site s,
 ``x_iv = alpha_v + z_i' beta_v + gamma_sv + sqrt(delta_sv) * e_iv``. ``fit`` estimates alpha,
 beta (covariate effects, preserved) and the pooled variance on the training subjects, then the
 site effects gamma/delta shrunk by parametric empirical Bayes. ``transform`` removes the site

@@ -1,8 +1,8 @@
-"""DeLong's test for correlated ROC AUCs, in O(n log n) by the midrank method of Sun & Xu.
+"""DeLong's test for correlated ROC AUCs, in O(n log n) by the midrank method.
 
-References: DeLong, DeLong & Clarke-Pearson (1988), *Biometrics* 44:837; Sun & Xu (2014),
+References: the test, *Biometrics* 44:837 (1988); the fast algorithm,
 "Fast implementation of DeLong's algorithm for comparing the areas under correlated receiver
-operating characteristic curves", *IEEE Signal Processing Letters* 21:1389. The AUC is the
+operating characteristic curves", *IEEE Signal Processing Letters* 21:1389 (2014). The AUC is the
 Mann–Whitney statistic with ties given half credit, as in ``sklearn.metrics.roc_auc_score``.
 """
 
@@ -57,7 +57,7 @@ def delong_covariance(y_true: np.ndarray, scores: np.ndarray) -> DeLongResult:
 
     Midranks: for positives X and negatives Y, with T_Z the midranks in the pooled sample,
     T_X within the positives and T_Y within the negatives, the structural components are
-    V10 = (T_Z[X] - T_X) / n and V01 = 1 - (T_Z[Y] - T_Y) / m (Sun & Xu 2014, eq. 9-11).
+    V10 = (T_Z[X] - T_X) / n and V01 = 1 - (T_Z[Y] - T_Y) / m (fast-algorithm paper, eq. 9-11).
     """
     x, yneg = _split(y_true, scores)
     m, n = x.shape[1], yneg.shape[1]

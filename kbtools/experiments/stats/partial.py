@@ -3,7 +3,7 @@
 Pearson: correlation of the residuals of x and y after OLS on [1, Z]; with k covariate
 columns the t-test has n - 2 - k degrees of freedom (equal to the OLS t-test of x in
 y ~ 1 + x + Z) and the CI uses Fisher's z with standard error 1 / sqrt(n - 3 - k).
-Spearman: the same on ranks, with the Bonett & Wright (2000) standard error
+Spearman: the same on ranks, with the rank-correlation standard error of Psychometrika 65:23 (2000),
 sqrt((1 + r^2 / 2) / (n - 3 - k)). Logistic: Newton–Raphson maximum likelihood, Wald CI and
 p-value for the odds ratio of x (per unit of x) adjusted for Z.
 """
