@@ -17,13 +17,13 @@ CV = {"scheme": "stratified_group_kfold", "n_splits": 5, "n_repeats": 2, "inner_
       "group_by": "site"}
 
 
-def planted_cohort(seed: int, n: int = 1200, n_genes: int = 14, dims: int = 4) -> Cohort:
+def planted_cohort(seed: int, n: int = 2000, n_genes: int = 14, dims: int = 4) -> Cohort:
     """Per-gene blocks; three genes carry independent MDD signals, the rest are null."""
     rng = np.random.default_rng(seed)
     names = list(PLANTED) + [f"N{i:02d}" for i in range(n_genes - len(PLANTED))]
     site = rng.integers(0, 6, n)
     scores = rng.normal(size=(n, n_genes))
-    x = np.concatenate([scores[:, [g]] * rng.normal(size=(1, dims))
+    x = np.concatenate([scores[:, [g]] * np.ones((1, dims))
                         + rng.normal(size=(n, dims)) for g in range(n_genes)], axis=1)
     x += rng.normal(0, 0.5, (6, x.shape[1]))[site]  # site offsets
     liability = -0.5 + scores[:, :3] @ np.array([1.0, 0.9, 0.8])

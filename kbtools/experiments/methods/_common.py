@@ -277,11 +277,15 @@ def tune_c(inner: list[InnerFold], grid: list[float], cols: np.ndarray | None = 
     (over ``n_train`` outer-training rows) when ``n_train`` is given."""
     aucs = np.full((len(inner), len(grid)), np.nan)
     oof = None if n_train is None else np.full((len(grid), n_train), np.nan)
+    path = sorted(range(len(grid)), key=lambda j: grid[j])
     for i, f in enumerate(inner):
         a = f.xa if cols is None else f.xa[:, cols]
         b = f.xb if cols is None else f.xb[:, cols]
-        for j, c in enumerate(grid):
-            prob = fit_quiet(logistic(c), a, f.ya).predict_proba(b)[:, 1]
+        model = logistic(grid[path[0]])
+        model.warm_start = True  # walk the C path from strong to weak penalty, warm-started
+        for j in path:
+            model.C = grid[j]
+            prob = fit_quiet(model, a, f.ya).predict_proba(b)[:, 1]
             aucs[i, j] = safe_auc(f.yb, prob)
             if oof is not None:
                 oof[j, f.rows_b] = prob

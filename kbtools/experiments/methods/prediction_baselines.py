@@ -90,7 +90,7 @@ def _run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     p = params_of(config, DEFAULTS)
     modalities: dict[str, str] = dict(p["modalities"])
     require_roles(cohort, list(modalities.values()), "prediction_baselines")
-    outcome = config["outcome"]
+    outcome = config.get("outcome")
     y = binary_outcome(cohort, config)
     pre = config.get("preprocessing")
     cv_cfg = config.get("cv")
@@ -222,9 +222,8 @@ def _summarise(arms: _Arms, y: pd.Series, p: dict[str, Any], ctx: Any,
             f = arms.oof[(farm, model)]
             for single in singles:
                 s = arms.oof[(single, model)]
-                common = f.dropna().index.intersection(s.dropna().index)
-                common = common.intersection(arms.oof[(singles[0], model)].dropna().index)
-                for other in singles[1:]:  # compare on subjects scored by every single arm
+                common = f.dropna().index  # subjects scored by fusion and every single arm
+                for other in singles:
                     common = common.intersection(arms.oof[(other, model)].dropna().index)
                 yy = y.loc[common].to_numpy()
                 dl = delong_test(yy, f.loc[common].to_numpy(), s.loc[common].to_numpy())
