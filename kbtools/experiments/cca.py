@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kbtools.experiments.linalg import thin_svd
 from kbtools.experiments.preprocessing import numerical_rank
 
 
@@ -32,7 +33,7 @@ def whiten(x: np.ndarray, *, center: bool = True, tol: float | None = None) -> W
     """Whiten ``x`` (n x p) with a thin SVD, dropping near-zero singular directions."""
     x = np.asarray(x, dtype=np.float64)
     mean = x.mean(axis=0) if center else np.zeros(x.shape[1])
-    u, s, vt = np.linalg.svd(x - mean, full_matrices=False)
+    u, s, vt = thin_svd(x - mean)
     r = numerical_rank(s, x.shape, tol)
     if r == 0:
         raise ValueError("data have rank 0 (every column constant)")

@@ -22,6 +22,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import Pipeline
 
 from kbtools.errors import DataError
+from kbtools.experiments.linalg import thin_svd
 
 
 class DesignWarning(UserWarning):
@@ -140,7 +141,7 @@ class CappedPCA(TransformerMixin, BaseEstimator):
     def fit(self, X: pd.DataFrame, y: Any = None) -> CappedPCA:
         values = np.asarray(X, dtype=np.float64)
         self.mean_ = values.mean(axis=0)
-        _, s, vt = np.linalg.svd(values - self.mean_, full_matrices=False)
+        _, s, vt = thin_svd(values - self.mean_)
         rank = numerical_rank(s, values.shape)
         self.rank_ = rank
         self.n_components_ = min(int(self.n_components), rank)

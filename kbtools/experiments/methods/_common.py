@@ -19,7 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from kbtools.errors import DataError
-from kbtools.experiments.preprocessing import CappedPCA, build_pipeline
+from kbtools.experiments.preprocessing import build_pipeline
 
 DEFAULT_C_GRID = (0.001, 0.01, 0.1, 1.0, 10.0)
 
@@ -65,53 +65,6 @@ def require_roles(cohort: Any, roles: list[str], method: str) -> None:
 # featurizers
 
 
-class RobustCappedPCA(CappedPCA):
-    """:class:`CappedPCA` that retries with LAPACK ``gesvd`` when ``gesdd`` does not converge.
-
-    Seen here: with BLAS pinned to one thread, numpy's ``gesdd`` failed ("SVD did not
-    converge") on a residualized, rank-deficient 351 x 608 training fold that ``gesvd`` and the
-    transposed problem solve without trouble.
-    """
-
-    def fit(self, X: pd.DataFrame, y: Any = None) -> RobustCappedPCA:
-        try:
-            return super().fit(X, y)
-        except np.linalg.LinAlgError:
-            import scipy.linalg
-
-            from kbtools.experiments.preprocessing import DesignWarning, numerical_rank
-
-            values = np.asarray(X, dtype=np.float64)
-            self.mean_ = values.mean(axis=0)
-            _, s, vt = scipy.linalg.svd(values - self.mean_, full_matrices=False,
-                                        lapack_driver="gesvd")
-            rank = numerical_rank(s, values.shape)
-            self.rank_ = rank
-            self.n_components_ = min(int(self.n_components), rank)
-            self.capped_ = self.n_components_ < int(self.n_components)
-            if self.capped_:
-                warnings.warn(f"PCA asked for {self.n_components} components but the training "
-                              f"data have rank {rank}: using {self.n_components_}",
-                              DesignWarning, stacklevel=2)
-            self.components_ = vt[: self.n_components_]
-            var = s**2 / max(len(values) - 1, 1)
-            self.explained_variance_ = var[: self.n_components_]
-            total = var.sum()
-            self.explained_variance_ratio_ = (self.explained_variance_ / total if total
-                                              else var[:0])
-            return self
-
-
-def robust_pipeline(role: str, preprocessing: dict[str, Any] | None, subjects: pd.DataFrame,
-                    pca: bool = True) -> Any:
-    """:func:`build_pipeline` with its PCA step made :class:`RobustCappedPCA`."""
-    pipe = build_pipeline(role, preprocessing, subjects, pca=pca)
-    for i, (name, step) in enumerate(pipe.steps):
-        if isinstance(step, CappedPCA):
-            pipe.steps[i] = (name, RobustCappedPCA(**step.get_params()))
-    return pipe
-
-
 class RoleFeaturizer:
     """One modality through the config's preprocessing pipeline (z-score, residualize, PCA)."""
 
@@ -128,8 +81,8 @@ class RoleFeaturizer:
         return block if self.columns is None else block[self.columns]
 
     def fit(self, train_ids: pd.Index) -> RoleFeaturizer:
-        self.pipeline_ = robust_pipeline(self.role, self.preprocessing, self.cohort.subjects,
-                                         pca=self.pca)
+        self.pipeline_ = build_pipeline(self.role, self.preprocessing, self.cohort.subjects,
+                                       pca=self.pca)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             self.pipeline_.fit(self._block(train_ids))
@@ -322,14 +275,6 @@ def new_figure(width: float = 6.0, height: float = 4.5) -> Any:
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height), dpi=100, layout="constrained")
-
-
-def blas_single_thread() -> Any:
-    """Context pinning BLAS/OpenMP to one thread: on shared 2-core machines multithreaded BLAS
-    made these small fits ten times slower (see FINDINGS: oversubscription)."""
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=1)
 
 
 def fold_seed(seed: int, fold: int) -> int:

@@ -30,7 +30,6 @@ from kbtools.experiments.methods._common import (
     DEFAULT_C_GRID,
     RoleFeaturizer,
     binary_outcome,
-    blas_single_thread,
     featurize_fold,
     fit_quiet,
     fold_seed,
@@ -41,10 +40,11 @@ from kbtools.experiments.methods._common import (
     params_of,
     r6,
     require_roles,
-    robust_pipeline,
     safe_auc,
     tune_c,
 )
+from kbtools.experiments.parallel import single_threaded_blas
+from kbtools.experiments.preprocessing import build_pipeline
 
 DEFAULTS: dict[str, Any] = {
     "harmonize": ["brain"],
@@ -82,7 +82,7 @@ class HarmonizedFeaturizer(RoleFeaturizer):
         self.combat_ = ComBat(eb=bool(self.combat.get("eb", True)),
                               new_sites=self.combat.get("new_sites", "estimate"))
         self.combat_.fit(*self._parts(train_ids))
-        self.pipeline_ = robust_pipeline(self.role, self.preprocessing, self.cohort.subjects)
+        self.pipeline_ = build_pipeline(self.role, self.preprocessing, self.cohort.subjects)
         self.pipeline_.fit(self._harmonized(train_ids))
         self.warnings_ = []
         return self
@@ -92,7 +92,7 @@ class HarmonizedFeaturizer(RoleFeaturizer):
 
 
 def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
-    with blas_single_thread():
+    with single_threaded_blas():
         return _run(cohort, config, ctx)
 
 

@@ -41,7 +41,6 @@ from kbtools.experiments.methods._common import (
     FoldArrays,
     RoleFeaturizer,
     binary_outcome,
-    blas_single_thread,
     featurize_fold,
     fit_quiet,
     fold_seed,
@@ -55,6 +54,7 @@ from kbtools.experiments.methods._common import (
     safe_auc,
     tune_c,
 )
+from kbtools.experiments.parallel import single_threaded_blas
 
 DEFAULTS: dict[str, Any] = {
     "role": "gene",
@@ -103,7 +103,7 @@ def _drop_gene_task(chunk: tuple[FoldArrays, float, list[np.ndarray], list[float
 
 
 def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
-    with blas_single_thread():
+    with single_threaded_blas():
         return _run(cohort, config, ctx)
 
 

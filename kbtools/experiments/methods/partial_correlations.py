@@ -24,12 +24,12 @@ from kbtools.errors import DataError
 from kbtools.experiments.methods import MethodResult
 from kbtools.experiments.methods._common import (
     RoleFeaturizer,
-    blas_single_thread,
     new_figure,
     params_of,
     r6,
     require_roles,
 )
+from kbtools.experiments.parallel import single_threaded_blas
 
 DEFAULTS: dict[str, Any] = {
     "axes": "cca",
@@ -62,7 +62,7 @@ def _covariate_design(cohort: Any, config: dict[str, Any], ids: pd.Index,
 
 
 def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
-    with blas_single_thread():
+    with single_threaded_blas():
         return _run(cohort, config, ctx)
 
 

@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 
 from kbtools.errors import DataError
+from kbtools.experiments.linalg import thin_svd
 from kbtools.experiments.methods import MethodResult
 from kbtools.experiments.methods._common import (
     RoleFeaturizer,
     binary_outcome,
-    blas_single_thread,
     fit_quiet,
     fold_seed,
     inner_splits,
@@ -33,6 +33,7 @@ from kbtools.experiments.methods._common import (
     require_roles,
     safe_auc,
 )
+from kbtools.experiments.parallel import single_threaded_blas
 
 DEFAULTS: dict[str, Any] = {"role": "brain", "dims": [2, 4, 8, 16, 32, 64, 128], "C": 1.0}
 
@@ -56,7 +57,7 @@ def one_se_choice(dims: list[int], scores: np.ndarray) -> tuple[int, float, floa
 
 def _pcs(feat_train: np.ndarray, feat_other: list[np.ndarray], dmax: int) -> list[np.ndarray]:
     mean = feat_train.mean(axis=0)
-    _, s, vt = np.linalg.svd(feat_train - mean, full_matrices=False)
+    _, s, vt = thin_svd(feat_train - mean)
     v = vt[:dmax].T
     return [(feat_train - mean) @ v] + [(x - mean) @ v for x in feat_other]
 
@@ -72,7 +73,7 @@ def _curve(ztr: np.ndarray, ytr: np.ndarray, zte: np.ndarray, yte: np.ndarray,
 
 
 def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
-    with blas_single_thread():
+    with single_threaded_blas():
         return _run(cohort, config, ctx)
 
 

@@ -28,7 +28,6 @@ from kbtools.experiments.methods._common import (
     ConcatFeaturizer,
     RoleFeaturizer,
     binary_outcome,
-    blas_single_thread,
     featurize_fold,
     fit_quiet,
     fold_seed,
@@ -43,6 +42,7 @@ from kbtools.experiments.methods._common import (
     require_roles,
     tune_c,
 )
+from kbtools.experiments.parallel import single_threaded_blas
 
 DEFAULTS: dict[str, Any] = {
     "modalities": {"gene": "gene", "brain": "brain"},
@@ -79,7 +79,7 @@ class _Arms:
 
 
 def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
-    with blas_single_thread():
+    with single_threaded_blas():
         return _run(cohort, config, ctx)
 
 
