@@ -1,5 +1,5 @@
-"""Permutation inference for CCA with family-wise error control (Winkler et al. 2020,
-"Permutation inference for canonical correlation analysis", NeuroImage 223:117065).
+"""Permutation inference for CCA with family-wise error control, following "Permutation
+inference for canonical correlation analysis", NeuroImage 223:117065 (2020).
 
 Procedure (Roy's largest-root statistic, stepwise):
 

@@ -3,7 +3,7 @@
 Per outer fold: fit each role's preprocessing (z-score, residualize, PCA) and the CCA on the
 training subjects that have both modalities; report in-sample canonical correlations, the
 out-of-sample ones (correlation of the held-out fold's canonical scores), the top loadings of
-both modalities, and Winkler-style stepwise permutation p-values computed within the training
+both modalities, and stepwise permutation p-values computed within the training
 fold (see :mod:`kbtools.experiments.permutation`).
 """
 
