@@ -22,10 +22,12 @@ from typing import Any
 from kbtools.errors import DataError
 
 MIN_CELL = 10
-#: Keys whose integer values count subjects.
+#: The one definition of a subject count, shared with the site's display guard.
 COUNT_KEY = re.compile(
     r"^(n_(subjects|train|test|complete|cases|controls|used|rows|positive|negative|pos|neg|"
-    r"with|without|missing|present)\w*|present|missing|unmatched)$")
+    r"with|without|missing|present)\w*|n|subjects|rows|sample_size|cases|controls|complete|"
+    r"present|"
+    r"missing|unmatched)$")
 UKB_LIKE_ID = re.compile(r"(?<![\w.])([1-6]\d{6})(?![\w.])")
 #: Shorter ids (e.g. "17") are not scanned for: they would match ordinary numbers.
 MIN_ID_LENGTH = 5

@@ -7,8 +7,9 @@ Run logs already hold aggregates only; this is the second line of defence at dis
   listed in ``metrics.yaml``'s ``suppressed``, a null, or a value marked ``suppressed`` shows as
   ``"suppressed"``.
 
-Counts of things that are not subjects (features, components, permutations, folds, sites, genes)
-are shown as they are.
+Which keys count subjects is defined once, by the run writer's guard
+(:data:`kbtools.experiments.disclosure.COUNT_KEY`); counts of other things (features, modes,
+genes, permutations) are shown as they are.
 """
 
 from __future__ import annotations
@@ -18,22 +19,17 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from kbtools.experiments.disclosure import COUNT_KEY
+
 MIN_CELL_SIZE = 10
 SUPPRESSED = "suppressed"
 
-_COUNT_NAME = re.compile(
-    r"^(n|n_.+|.+_n|.*count.*|.*subjects.*|rows|.+_rows|sample_size|present|missing|unmatched|"
-    r"complete|cases|controls)$")
 #: How a run log marks a count it suppressed itself: ``"<10"``.
 _MARKED_COUNT = re.compile(r"^<\d+$")
-#: Keys that label a row or count things other than subjects: never suppressed.
-_STRUCTURAL = re.compile(
-    r"^(fold|repeat|split|mode|component|arm|role|seed|site|gene|k)(_?id|_?index|_?idx)?$"
-    r"|^n_?(features?|components?|perm\w*|splits?|folds?|repeats?|sites?|genes?|rois?|dims?|"
-    r"pcs?|covariates?|modes?|boot\w*|iter\w*|layers?|params?|parameters?|tokens?|voxels?|"
-    r"regions?|strateg\w*|arms?|warnings?|files?|bytes?|tables?|columns?|cols?)$"
-    r"|^(feature|component|perm|permutation|file|warning|column|gene|site|fold)s?_count$"
-)
+#: Keys that label a row (fold, arm, gene...): shown as they are, even in a small row.
+_LABEL = re.compile(
+    r"^(fold|repeat|split|mode|component|arm|role|seed|site|gene|k)(_?id|_?index|_?idx)?$")
+
 #: Subject counts of a subgroup (cases, women...): shown as "<10" but do not suppress the row.
 _SUBGROUP = re.compile(
     r"case|control|pos|neg|female|male|women|men|missing|unmatched|exclu|drop|withh|_with")
@@ -45,16 +41,9 @@ def _name(key: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def is_structural(key: str) -> bool:
-    """Whether a key labels a row (``fold``) or counts non-subjects (``n_features``)."""
-    return bool(_STRUCTURAL.search(_name(key)))
-
-
-@functools.lru_cache(maxsize=4096)
 def is_subject_count(key: str) -> bool:
     """Whether a key names a number of subjects (``n_test``, ``subjects``, ``n_cases``...)."""
-    name = _name(key)
-    return bool(_COUNT_NAME.match(name)) and not is_structural(name)
+    return bool(COUNT_KEY.match(_name(key)))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -117,7 +106,10 @@ def guard_cell(key: str, value: Any, *, row_small: bool = False, listed: set[str
         return SUPPRESSED
     if isinstance(value, str) and _MARKED_COUNT.match(value.strip()):
         return value.strip()  # already suppressed by the run's own guard
-    if is_structural(key) or isinstance(value, str | bool):
+    name = _name(key)
+    if _LABEL.match(name) or isinstance(value, str | bool):
+        return value
+    if name.startswith("n_") and not is_subject_count(name):  # n_features, n_modes_significant
         return value
     if is_subject_count(key):
         return less_than(minimum) if small(value, minimum) else value

@@ -14,7 +14,8 @@ def test_subject_counts_are_recognised(key: str) -> None:
 
 
 @pytest.mark.parametrize("key", ["n_features", "n_components", "n_permutations", "n_sites",
-                                 "fold", "feature_count", "rho1", "p_mode1", "auc"])
+                                 "fold", "feature_count", "rho1", "p_mode1", "auc",
+                                 "n_modes_significant", "n_significant_genes"])
 def test_other_keys_are_not_subject_counts(key: str) -> None:
     assert not d.is_subject_count(key)
 
@@ -63,3 +64,12 @@ def test_small_run_suppresses_everything_numeric() -> None:
     assert d.small(d.total_subjects({"n_subjects": 9}))
     out = d.guard_tree({"rho1": 0.4, "mode": 1}, small_parent=True)
     assert out == {"rho1": d.SUPPRESSED, "mode": 1}
+
+
+def test_headline_counts_of_results_are_not_mistaken_for_subjects() -> None:
+    # A run headline reports how many modes or genes were significant: not a subject count,
+    # so it must neither show as "<10" nor suppress the row's other numbers.
+    row = d.guard_row({"rho1_out_of_sample": 0.6, "n_modes_significant": 2})
+    assert row == {"rho1_out_of_sample": 0.6, "n_modes_significant": 2}
+    row = d.guard_row({"auroc_full": 0.67, "n_significant_genes": 2, "n_test": 9})
+    assert row == {"auroc_full": d.SUPPRESSED, "n_significant_genes": 2, "n_test": "<10"}

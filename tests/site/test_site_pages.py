@@ -120,10 +120,8 @@ def test_run_page_has_metrics_plots_and_disclosure(pages: dict[str, str]) -> Non
 
 
 def test_small_dataset_and_small_run_are_not_shown(build_kb, tmp_path: Path) -> None:
-    import sys
-
     root = build_kb(tmp_path / "kb2", broken=False)
-    make_run = sys.modules[build_kb.__module__].make_run
+    make_run = build_kb.__globals__["make_run"]  # the site conftest's helper
     make_run(root, "20261122t100000z_01_toy_cca_cccc", started="2026-11-22T10:00:00Z",
              auc=0.9, n_test=[3, 3], gene_sha="0" * 64, n_components=8,
              counts={"n_subjects": 6})
