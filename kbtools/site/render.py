@@ -183,6 +183,8 @@ def render_site(site: SiteData, env: jinja2.Environment,
     assert env.loader is not None
     common = {**common_context(site), "kb_root": str(site.catalog.root)}
     salt = hashlib.sha1(__version__.encode())
+    for module in sorted(Path(__file__).parent.glob("*.py")):  # filters and guards live here
+        salt.update(module.read_bytes())
     for name in sorted(env.list_templates()):
         salt.update(name.encode() + b"\0" + env.loader.get_source(env, name)[0].encode())
     salt.update(_digest_input(common))
