@@ -88,8 +88,9 @@ def main() -> None:
     for tune in (["fixed_from_full"] if args.skip_retune else ["fixed_from_full", "retune"]):
         cfg = {**config, "params": {"tune": tune}}
         t0 = time.perf_counter()
-        result = run(cohort, cfg, RunContext(seed=args.seed, n_jobs=args.n_jobs,
-                                             progress=False))
+        with threadpool_limits(limits=1):  # as `kbtools run-experiment` does around a method
+            result = run(cohort, cfg, RunContext(seed=args.seed, n_jobs=args.n_jobs,
+                                                 progress=False))
         times[tune] = time.perf_counter() - t0
         print(f"  kbtools tune={tune:<16} {times[tune]:8.1f} s   called: "
               f"{', '.join(result.summary['significant_genes']) or 'none'}")

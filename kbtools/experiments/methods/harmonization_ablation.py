@@ -43,7 +43,6 @@ from kbtools.experiments.methods._common import (
     safe_auc,
     tune_c,
 )
-from kbtools.experiments.parallel import single_threaded_blas
 from kbtools.experiments.preprocessing import build_pipeline
 
 DEFAULTS: dict[str, Any] = {
@@ -92,11 +91,6 @@ class HarmonizedFeaturizer(RoleFeaturizer):
 
 
 def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
-    with single_threaded_blas():
-        return _run(cohort, config, ctx)
-
-
-def _run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     from kbtools.experiments.cca import fit_cca
     from kbtools.experiments.cv import outer_folds
     from kbtools.experiments.stats.bootstrap import paired_bootstrap_auc_difference

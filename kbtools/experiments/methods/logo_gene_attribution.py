@@ -54,7 +54,6 @@ from kbtools.experiments.methods._common import (
     safe_auc,
     tune_c,
 )
-from kbtools.experiments.parallel import single_threaded_blas
 
 DEFAULTS: dict[str, Any] = {
     "role": "gene",
@@ -103,11 +102,6 @@ def _drop_gene_task(chunk: tuple[FoldArrays, float, list[np.ndarray], list[float
 
 
 def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
-    with single_threaded_blas():
-        return _run(cohort, config, ctx)
-
-
-def _run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     from scipy.stats import wilcoxon
 
     from kbtools.experiments.cv import outer_folds

@@ -29,7 +29,6 @@ from kbtools.experiments.methods._common import (
     r6,
     require_roles,
 )
-from kbtools.experiments.parallel import single_threaded_blas
 
 DEFAULTS: dict[str, Any] = {
     "axes": "cca",
@@ -62,11 +61,6 @@ def _covariate_design(cohort: Any, config: dict[str, Any], ids: pd.Index,
 
 
 def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
-    with single_threaded_blas():
-        return _run(cohort, config, ctx)
-
-
-def _run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     from kbtools.experiments.cca import fit_cca
     from kbtools.experiments.cv import outer_folds
     from kbtools.experiments.preprocessing import Residualizer

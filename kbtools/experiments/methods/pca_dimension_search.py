@@ -33,7 +33,6 @@ from kbtools.experiments.methods._common import (
     require_roles,
     safe_auc,
 )
-from kbtools.experiments.parallel import single_threaded_blas
 
 DEFAULTS: dict[str, Any] = {"role": "brain", "dims": [2, 4, 8, 16, 32, 64, 128], "C": 1.0}
 
@@ -73,11 +72,6 @@ def _curve(ztr: np.ndarray, ytr: np.ndarray, zte: np.ndarray, yte: np.ndarray,
 
 
 def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
-    with single_threaded_blas():
-        return _run(cohort, config, ctx)
-
-
-def _run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     from kbtools.experiments.cv import outer_folds
 
     p = params_of(config, DEFAULTS)

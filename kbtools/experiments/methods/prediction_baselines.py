@@ -42,7 +42,6 @@ from kbtools.experiments.methods._common import (
     require_roles,
     tune_c,
 )
-from kbtools.experiments.parallel import single_threaded_blas
 
 DEFAULTS: dict[str, Any] = {
     "modalities": {"gene": "gene", "brain": "brain"},
@@ -79,11 +78,6 @@ class _Arms:
 
 
 def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
-    with single_threaded_blas():
-        return _run(cohort, config, ctx)
-
-
-def _run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     from kbtools.experiments.cv import outer_folds
     from kbtools.experiments.stats.calibration import binary_metrics
 
