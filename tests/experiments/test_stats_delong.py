@@ -129,3 +129,17 @@ def test_paired_bootstrap_matches_a_loop_and_covers_the_difference() -> None:
     assert res.se == pytest.approx(delong_test(y, s[0], s[1]).se, rel=0.25)
     again = paired_bootstrap_auc_difference(y, s[0], s[1], n_boot=400, rng=11)
     assert again == res
+
+
+def test_midrank_auc_equals_sklearn_with_ties() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    from kbtools.experiments.stats.delong import midrank_auc
+
+    rng = np.random.default_rng(3)
+    for n in (7, 50, 400):
+        y = rng.integers(0, 2, n)
+        y[:2] = [0, 1]
+        scores = np.round(rng.normal(size=n) + y, 1)  # rounding makes ties
+        assert midrank_auc(y, scores) == pytest.approx(roc_auc_score(y, scores), abs=1e-12)
+    assert np.isnan(midrank_auc(np.ones(5), np.arange(5.0)))

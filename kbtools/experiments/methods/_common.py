@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
 
 from kbtools.errors import DataError
 from kbtools.experiments.preprocessing import build_pipeline
@@ -166,7 +165,10 @@ def fit_quiet(model: Any, x: np.ndarray, y: np.ndarray) -> Any:
 
 
 def safe_auc(y: np.ndarray, p: np.ndarray) -> float:
-    return float(roc_auc_score(y, p)) if np.unique(y).size == 2 else float("nan")
+    """ROC AUC (NaN for a one-class fold), by midranks: the same value as scikit-learn's."""
+    from kbtools.experiments.stats.delong import midrank_auc
+
+    return midrank_auc(y, p)
 
 
 def select_c(mean_auc: np.ndarray, grid: tuple[float, ...] | list[float]) -> float:
@@ -224,10 +226,20 @@ def featurize_fold(make_featurizer: Any, tr: pd.Index, te: pd.Index, y: pd.Serie
                       y.loc[te].to_numpy(), inner, sorted(notes))
 
 
+#: Fitted (coef, intercept) of one model per inner fold and C, for warm starts.
+Coefs = list[list[tuple[np.ndarray, np.ndarray]]]
+
+
 def tune_c(inner: list[InnerFold], grid: list[float], cols: np.ndarray | None = None,
-           n_train: int | None = None) -> tuple[float, list[float], np.ndarray | None]:
+           n_train: int | None = None, *, record: Coefs | None = None,
+           start: Coefs | None = None) -> tuple[float, list[float], np.ndarray | None]:
     """C with the best mean inner AUC; also the inner out-of-fold probabilities at that C
-    (over ``n_train`` outer-training rows) when ``n_train`` is given."""
+    (over ``n_train`` outer-training rows) when ``n_train`` is given.
+
+    ``record`` (an empty list) receives each inner fit's coefficients; ``start`` (recorded on a
+    model with more columns, restricted to ``cols``) warm-starts each fit near its optimum, which
+    changes the iterations lbfgs needs, not the optimum it converges to.
+    """
     aucs = np.full((len(inner), len(grid)), np.nan)
     oof = None if n_train is None else np.full((len(grid), n_train), np.nan)
     path = sorted(range(len(grid)), key=lambda j: grid[j])
@@ -236,16 +248,32 @@ def tune_c(inner: list[InnerFold], grid: list[float], cols: np.ndarray | None = 
         b = f.xb if cols is None else f.xb[:, cols]
         model = logistic(grid[path[0]])
         model.warm_start = True  # walk the C path from strong to weak penalty, warm-started
+        fitted: list[tuple[np.ndarray, np.ndarray]] = [None] * len(grid)  # type: ignore[list-item]
         for j in path:
             model.C = grid[j]
+            if start is not None:
+                warm_start_from(model, start[i][j], cols)
             prob = fit_quiet(model, a, f.ya).predict_proba(b)[:, 1]
             aucs[i, j] = safe_auc(f.yb, prob)
+            fitted[j] = (model.coef_.copy(), model.intercept_.copy())
             if oof is not None:
                 oof[j, f.rows_b] = prob
+        if record is not None:
+            record.append(fitted)
     mean = np.nanmean(aucs, axis=0)
     c = select_c(mean, grid)
     return c, [round(float(v), 6) for v in mean], (None if oof is None
                                                      else oof[list(grid).index(c)])
+
+
+def warm_start_from(model: LogisticRegression, coefs: tuple[np.ndarray, np.ndarray],
+                    cols: np.ndarray | None = None) -> LogisticRegression:
+    """Start ``model``'s next fit from ``coefs`` (restricted to ``cols``)."""
+    coef, intercept = coefs
+    model.warm_start = True
+    model.coef_ = (coef if cols is None else coef[:, cols]).copy()
+    model.intercept_ = intercept.copy()
+    return model
 
 
 def hgb_inner_oof(inner: list[InnerFold], params: dict[str, Any], seed: int,

@@ -38,6 +38,7 @@ from kbtools.errors import DataError
 from kbtools.experiments.methods import MethodResult
 from kbtools.experiments.methods._common import (
     DEFAULT_C_GRID,
+    Coefs,
     FoldArrays,
     RoleFeaturizer,
     binary_outcome,
@@ -53,6 +54,7 @@ from kbtools.experiments.methods._common import (
     require_roles,
     safe_auc,
     tune_c,
+    warm_start_from,
 )
 
 DEFAULTS: dict[str, Any] = {
@@ -89,16 +91,42 @@ def gene_groups(columns: list[str], pattern: str) -> dict[str, np.ndarray]:
     return {g: np.asarray(ix) for g, ix in groups.items()}
 
 
-def _drop_gene_task(chunk: tuple[FoldArrays, float, list[np.ndarray], list[float], bool],
+def _drop_gene_task(chunk: tuple[FoldArrays, float, list[np.ndarray], list[float], bool,
+                                  Coefs, tuple[np.ndarray, np.ndarray]],
                     rng: np.random.Generator) -> list[tuple[float, np.ndarray]]:
-    """(C, held-out probabilities) of each drop-gene model in ``chunk``."""
-    fa, c_full, keep_cols, grid, retune = chunk
+    """(C, held-out probabilities) of each drop-gene model in ``chunk``.
+
+    Every fit starts from the full model's coefficients on the kept columns (same inner fold,
+    same C): dropping one gene moves the optimum little, so lbfgs needs far fewer iterations.
+    """
+    fa, c_full, keep_cols, grid, retune, inner_full, outer_full = chunk
     out = []
     for cols in keep_cols:
-        c = tune_c(fa.inner, grid, cols)[0] if retune else c_full
-        model = fit_quiet(logistic(c), fa.xtr[:, cols], fa.ytr)
+        c = tune_c(fa.inner, grid, cols, start=inner_full)[0] if retune else c_full
+        model = warm_start_from(logistic(c), outer_full, cols)
+        model = fit_quiet(model, fa.xtr[:, cols], fa.ytr)
         out.append((c, model.predict_proba(fa.xte[:, cols])[:, 1]))
     return out
+
+
+def _prepare_fold(job: tuple, rng: np.random.Generator) -> tuple:
+    """One outer fold: featurize (fit on its training part), tune C and fit the full model.
+
+    Returns the fold's training and test ids, arrays, C, the full model's inner and outer
+    coefficients (warm starts for the drop-gene fits) and its held-out probabilities.
+    """
+    cohort, role, pre, cv, outcome, y, grid, seed, tr_pos, te_pos = job
+    has = cohort.blocks[role].index
+    tr = cohort.subjects.index[tr_pos]
+    te = cohort.subjects.index[te_pos]
+    tr, te = tr[tr.isin(has)], te[te.isin(has)]
+    splits = inner_splits(cohort, tr, cv, outcome, seed)
+    fd = featurize_fold(lambda: RoleFeaturizer(cohort, role, pre, pca=False), tr, te, y, splits)
+    inner_full: Coefs = []
+    c_full = tune_c(fd.inner, grid, record=inner_full)[0]
+    full = fit_quiet(logistic(c_full), fd.xtr, fd.ytr)
+    outer_full = (full.coef_.copy(), full.intercept_.copy())
+    return tr, te, fd, c_full, inner_full, outer_full, full.predict_proba(fd.xte)[:, 1]
 
 
 def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
@@ -141,25 +169,22 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     per_fold_chunks = max(1, math.ceil(4 * workers / n_folds)) if workers > 1 else 1
     tasks, where = [], []
     prepared: list[tuple[pd.Index, FoldArrays]] = []
-    for k, (tr_pos, te_pos) in enumerate(ctx.progress_bar(folds, desc="LOGO: preprocess folds",
-                                                          unit="fold")):
-        tr = cohort.subjects.index[tr_pos]
-        te = cohort.subjects.index[te_pos]
-        tr, te = tr[tr.isin(has)], te[te.isin(has)]
-        splits = inner_splits(cohort, tr, config.get("cv"), config.get("outcome"),
-                              fold_seed(ctx.seed, k))
-        fd = featurize_fold(lambda: RoleFeaturizer(cohort, role, pre, pca=False), tr, te, y,
-                            splits)
-        c_full = tune_c(fd.inner, grid)[0]
-        full = fit_quiet(logistic(c_full), fd.xtr, fd.ytr)
-        p_full = full.predict_proba(fd.xte)[:, 1]
+    # each outer fold's preprocessing and full model are independent: prepare them in parallel
+    fold_jobs = [(cohort, role, pre, config.get("cv"), config.get("outcome"), y, grid,
+                  fold_seed(ctx.seed, k), tr_pos, te_pos)
+                 for k, (tr_pos, te_pos) in enumerate(folds)]
+    fold_results = map_chunks(_prepare_fold, fold_jobs, n_jobs=n_jobs,
+                              seeds=ctx.child_seeds(len(fold_jobs)), progress=ctx.progress,
+                              desc="LOGO: preprocess folds", unit="fold")
+    for k, (tr, te, fd, c_full, inner_full, outer_full, p_full) in enumerate(fold_results):
         if k < n_splits:  # pooled predictions: first repeat (each subject once)
             oof_full.loc[te] = p_full
         prepared.append((te, fd))
         fold_rows.append({"fold": k + 1, "n_train": len(tr), "n_test": len(te),
                           "C_full": c_full, "auroc_full": r6(safe_auc(fd.yte, p_full))})
         for idx in np.array_split(np.arange(len(genes)), per_fold_chunks):
-            tasks.append((fd, c_full, [keep[i] for i in idx], grid, retune))
+            tasks.append((fd, c_full, [keep[i] for i in idx], grid, retune, inner_full,
+                          outer_full))
             where.append((k, idx))
     results = map_chunks(_drop_gene_task, tasks, n_jobs=n_jobs,
                          seeds=ctx.child_seeds(len(tasks)), progress=ctx.progress,
