@@ -35,3 +35,10 @@ class DataError(KBToolsError):
     """Input data cannot be used as it is (missing file, NaN, duplicate ids, ...)."""
 
     exit_code = EXIT_PROBLEMS
+
+
+class PathOutsideKB(KBToolsError):
+    """A path kbtools was asked to read or copy resolves outside the KB root (symlinks included)."""
+
+    exit_code = EXIT_PROBLEMS
+    rule = "path.outside-kb"

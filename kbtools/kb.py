@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from kbtools.errors import KBRootNotFound
+from kbtools.errors import KBRootNotFound, PathOutsideKB
 
 
 @dataclass(frozen=True)
@@ -75,3 +75,55 @@ def iter_documents(root: Path) -> Iterator[tuple[CardKind, Path]]:
 def expected_id(kind: CardKind, path: Path) -> str:
     """The id a document must carry, given where it is stored."""
     return path.parent.name if kind.id_from == "parent" else path.stem
+
+
+# ---------------------------------------------------------------------------------------------
+# The one rule for every file kbtools reads or copies: its real location is inside the KB root.
+
+
+def resolve_inside(root: Path, path: Path | str) -> Path:
+    """The real path of ``path`` (relative paths are taken from ``root``), checked to be inside.
+
+    Symlinks are followed to their target, and the target must be inside ``root`` too: a link to
+    ``/proc/self/environ`` or to a card in another checkout is refused with
+    :class:`PathOutsideKB` (rule ``path.outside-kb``; ``path.symlink-outside`` when a symlink
+    is what leads out). Every reader and copier of KB files (cards, configs, run files, plots,
+    local paths named in cards) goes through this function.
+    """
+    root = Path(root).resolve()
+    given = Path(path)
+    candidate = given if given.is_absolute() else root / given
+    real = candidate.resolve()
+    if real == root or root in real.parents:
+        return real
+    lexical = Path(*_normalise(candidate.absolute().parts))
+    via_link = lexical == root or root in lexical.parents
+    err = PathOutsideKB(
+        f"{'a symlink that points' if via_link else 'a path that resolves'} outside the KB root"
+        f" ({root})",
+        path=str(given),
+        hint="keep files the KB uses inside the KB; replace the symlink with the file itself"
+        if via_link else "give a path inside the KB root",
+    )
+    err.rule = "path.symlink-outside" if via_link else "path.outside-kb"
+    raise err
+
+
+def is_inside(root: Path, path: Path | str) -> bool:
+    """Whether ``path`` resolves (symlinks followed) to a location inside ``root``."""
+    try:
+        resolve_inside(root, path)
+    except PathOutsideKB:
+        return False
+    return True
+
+
+def _normalise(parts: tuple[str, ...]) -> list[str]:
+    out: list[str] = []
+    for part in parts:
+        if part == "..":
+            if len(out) > 1:
+                out.pop()
+        elif part != ".":
+            out.append(part)
+    return out
