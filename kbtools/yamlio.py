@@ -142,6 +142,8 @@ def loads(text: str, *, string_keys: bool = False) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
+        if "nesting depth" in problem:  # libyaml >= 0.2.5 (PyYAML 6.0.4 wheels) stops at 1000
+            raise _too_deep(mark) from None
         if "tab" in problem or _char_at(text, mark) == "\t":
             raise _error("a tab character where YAML needs spaces", "yaml.syntax", mark,
                          hint="indent with spaces, not tabs") from None
@@ -195,8 +197,7 @@ def _build(next_event: Any, string_keys: bool) -> Any:
                 raise _error(f"unsupported YAML tag {_show(event.tag)}", "yaml.unsafe-tag",
                              event.start_mark, hint="cards hold plain data: remove the tag")
             if len(stack) >= MAX_DEPTH:
-                raise _error(f"nesting deeper than {MAX_DEPTH} levels", "yaml.too-large",
-                             event.start_mark, hint="cards nest a few levels at most")
+                raise _too_deep(event.start_mark)
             count += 1
             stack.append((current, is_map, key, key_event, opened, start, merges))
             is_map = cls is _MapStart
@@ -269,6 +270,12 @@ def _check_key(key: Any, event: Any, string_keys: bool) -> None:
     if string_keys:
         raise _error(f"key {key!r} is not text", "yaml.key", event.start_mark,
                      hint=f"quote the key: '{key}':")
+
+
+def _too_deep(mark: Any) -> YAMLLoadError:
+    """The one error for nesting too deep, whether our builder or libyaml noticed it first."""
+    return _error(f"nesting deeper than {MAX_DEPTH} levels", "yaml.too-large", mark,
+                  hint="cards nest a few levels at most")
 
 
 def _too_large() -> YAMLLoadError:

@@ -98,10 +98,24 @@ def test_shared_aliases_below_the_bound_are_fine() -> None:
     assert data["b"] == data["c"] == [1, 2, 3]
 
 
-def test_deep_nesting_is_refused() -> None:
+@pytest.mark.parametrize("depth", [yamlio.MAX_DEPTH + 1, 5000])
+def test_deep_nesting_is_refused(depth: int) -> None:
+    # 5000 levels: libyaml >= 0.2.5 (PyYAML 6.0.4 wheels) stops at 1000 levels by itself, and
+    # that must be the same too-deep problem as our own limit, not a syntax error.
     with pytest.raises(YAMLLoadError) as exc:
-        loads("a: " + "[" * 5000 + "]" * 5000 + "\n")
+        loads("a: " + "[" * depth + "]" * depth + "\n")
     assert exc.value.rule == "yaml.too-large"
+    assert f"deeper than {yamlio.MAX_DEPTH}" in exc.value.message
+    assert exc.value.line == 1
+
+
+def test_nesting_at_the_limit_is_accepted() -> None:
+    depth = yamlio.MAX_DEPTH - 1
+    data = loads("a: " + "[" * depth + "]" * depth + "\n")["a"]
+    levels = 1
+    while data:
+        data, levels = data[0], levels + 1
+    assert levels == depth
 
 
 def test_read_text_refuses_large_and_non_utf8(tmp_path: Path) -> None:
