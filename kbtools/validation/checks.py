@@ -17,7 +17,7 @@ from kbtools.validation.findings import Finding, Parts, to_problems
 from kbtools.validation.lint import lint
 from kbtools.validation.problems import Problem
 from kbtools.validation.references import Summary, summarize
-from kbtools.validation.schema_check import check_params, check_schema
+from kbtools.validation.schema_check import Extended, check_params, check_schema
 from kbtools.yamlio import MAX_BYTES, YAMLLoadError, decode, loads
 
 
@@ -32,7 +32,7 @@ class FileReport:
 
 
 def check_file(root: Path, kind_name: str, path: Path, today: dt.date,
-               rel: str | None = None) -> FileReport:
+               rel: str | None = None, extended: Extended | None = None) -> FileReport:
     """Every single-file check of one document (``rel``: its path relative to ``root``)."""
     kind = KINDS_BY_NAME[kind_name]
     if rel is None:
@@ -64,7 +64,8 @@ def check_file(root: Path, kind_name: str, path: Path, today: dt.date,
             rel, 1, 1, "yaml.not-mapping", f"the top level is {what}, not a mapping of fields",
             hint="write `field: value` lines at the top level (id: ..., name: ...)")], None)
     try:
-        findings = _document_findings(root, kind_name, kind.schema, stem, data, text, today)
+        findings = _document_findings(root, kind_name, kind.schema, stem, data, text, today,
+                                      extended)
     except Exception as exc:  # a crashing check must not stop the others
         findings = [Finding("internal", f"a check crashed: {exc!r}", (),
                             "this is a kbtools bug; please report it with this file")]
@@ -73,8 +74,8 @@ def check_file(root: Path, kind_name: str, path: Path, today: dt.date,
 
 
 def _document_findings(root: Path, kind: str, schema: str, stem: str, data: dict[str, Any],
-                       text: str, today: dt.date) -> list[Finding]:
-    findings = check_schema(schema, data)
+                       text: str, today: dt.date, extended: Extended | None) -> list[Finding]:
+    findings = check_schema(schema, data, extended)
     schema_ok = not findings
     declared = data.get("id")
     if isinstance(declared, str) and declared != stem:

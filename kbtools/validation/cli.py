@@ -33,14 +33,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ss = s.add_subparsers(dest="schema_command", metavar="ACTION", required=True)
     ss.add_parser("list", help="schema names and the documents they apply to"
                   ).set_defaults(handler=run_schema_list)
-    show = ss.add_parser("show", help="print one schema")
+    show = ss.add_parser("show", help="print one schema (with the KB's extensions, if any)")
     show.add_argument("kind", metavar="KIND",
                       help="schema name (model_card, ...) or kind (model, paper, dataset, ...)")
+    show.add_argument("--builtin", action="store_true",
+                      help="the shipped schema, without the KB's extensions")
     show.set_defaults(handler=run_schema_show)
-    export = ss.add_parser("export", help="write every schema as DIR/<name>.schema.json")
+    export = ss.add_parser(
+        "export", help="write every schema as DIR/<name>.schema.json (for editors)",
+        description="Write every schema as DIR/<name>.schema.json. Inside a KB that declares "
+                    "its own fields (kb/schemas/extensions.yaml), the card schemas written are "
+                    "the merged ones, so editors accept those fields too.")
     export.add_argument("dir", type=Path, metavar="DIR")
     export.add_argument("--force", action="store_true",
-                        help="replace schema files in DIR that differ from the shipped ones")
+                        help="replace schema files in DIR that differ from the ones written")
+    export.add_argument("--builtin", action="store_true",
+                        help="the shipped schemas, without the KB's extensions")
     export.set_defaults(handler=run_schema_export)
 
     n = subparsers.add_parser(
@@ -102,10 +110,31 @@ def run_schema_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _kb_schema_texts(args: argparse.Namespace) -> dict[str, str]:
+    """Merged schema texts of the KB's extended kinds (empty outside a KB or with --builtin)."""
+    import json
+
+    from kbtools.schemas.extensions import load_kb_schemas
+
+    if args.builtin:
+        return {}
+    try:
+        root = _root(args)
+    except KBToolsError:
+        return {}
+    kb = load_kb_schemas(root)
+    for problem in kb.problems:
+        print(f"warning: {kb.file}: {problem.message} (left out of the schemas)",
+              file=sys.stderr)
+    return {name: json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+            for name, schema in kb.merged.items()}
+
+
 def run_schema_show(args: argparse.Namespace) -> int:
     from kbtools.schemas import schema_text
 
-    sys.stdout.write(schema_text(_schema_name(args.kind)))
+    name = _schema_name(args.kind)
+    sys.stdout.write(_kb_schema_texts(args).get(name) or schema_text(name))
     return EXIT_OK
 
 
@@ -114,7 +143,9 @@ def run_schema_export(args: argparse.Namespace) -> int:
 
     from kbtools.schemas import SCHEMA_NAMES, schema_text
 
-    files = {f"{name}.schema.json": schema_text(name) for name in SCHEMA_NAMES}
+    merged = _kb_schema_texts(args)
+    files = {f"{name}.schema.json": merged.get(name) or schema_text(name)
+             for name in SCHEMA_NAMES}
     params = resources.files("kbtools.schemas").joinpath("method_params")
     if params.is_dir():
         for entry in sorted(params.iterdir(), key=lambda e: e.name):
@@ -126,13 +157,14 @@ def run_schema_export(args: argparse.Namespace) -> int:
     clash = [n for n, text in files.items()
              if (out / n).exists() and (out / n).read_text("utf-8") != text]
     if clash and not args.force:
-        raise KBToolsError(f"{len(clash)} file(s) in {out} differ from the shipped schemas "
+        raise KBToolsError(f"{len(clash)} file(s) in {out} differ from the schemas to write "
                            f"({', '.join(clash[:3])}{', ...' if len(clash) > 3 else ''})",
                            hint="pass --force to replace them")
     for name, text in files.items():
         (out / name).parent.mkdir(parents=True, exist_ok=True)
         (out / name).write_text(text, encoding="utf-8")
-    print(f"wrote {len(files)} schema files to {out}")
+    extended = f" ({len(merged)} with this KB's extensions)" if merged else ""
+    print(f"wrote {len(files)} schema files to {out}{extended}")
     return EXIT_OK
 
 

@@ -13,10 +13,12 @@ from pathlib import Path
 
 from kbtools.errors import KBToolsError
 from kbtools.kb import KINDS, CardKind, expected_id, kind_of
+from kbtools.schemas.extensions import KBSchemas, load_kb_schemas
 from kbtools.validation.checks import FileReport, check_file
-from kbtools.validation.findings import to_problems
+from kbtools.validation.findings import Finding, to_problems
 from kbtools.validation.problems import Problem, sorted_problems
 from kbtools.validation.references import KBIndex, cross_check
+from kbtools.validation.schema_check import Extended
 from kbtools.yamlio import decode
 
 #: Below this many files, a process pool costs more than it saves.
@@ -53,14 +55,16 @@ def validate_kb(root: Path, paths: Sequence[Path] | None = None,
     # local and the UTC date.
     today = max(dt.date.today(), dt.datetime.now(dt.UTC).date())
     layout = _scan(root)
+    kb_schemas = load_kb_schemas(root)
     notes: list[str] = []
     if paths is None:
         targets = [(kind, path) for kind in KINDS for path in layout.files[kind.name].values()]
         strays = layout.strays
     else:
         targets, strays, notes = _select(root, paths, layout)
-    reports = _check_all(root, targets, today, jobs)
+    reports = _check_all(root, targets, today, jobs, kb_schemas.for_workers())
     problems = [p for r in reports for p in r.problems]
+    problems.extend(_declaration_problems(root, kb_schemas))
     problems.extend(_stray_problem(root, path) for path in strays)
     summaries = {(r.kind, _stem_of(r)): r.summary for r in reports}
     index = KBIndex(root, {k: dict(v) for k, v in layout.files.items()}, summaries,
@@ -168,13 +172,22 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _declaration_problems(root: Path, kb_schemas: KBSchemas) -> list[Problem]:
+    """Problems of the KB's extension file, located in it."""
+    if not kb_schemas.problems or kb_schemas.file is None:
+        return []
+    findings = [Finding("schema.extension", p.message, p.parts, p.hint)
+                for p in kb_schemas.problems]
+    return to_problems(kb_schemas.file, findings, _read(root / kb_schemas.file))
+
+
 def _check_all(root: Path, targets: list[tuple[CardKind, Path]], today: dt.date,
-               jobs: int | None) -> list[FileReport]:
+               jobs: int | None, extended: Extended) -> list[FileReport]:
     jobs = default_jobs() if jobs is None else max(1, jobs)
     prefix = len(str(root)) + 1
     items = [(kind.name, path, str(path)[prefix:].replace(os.sep, "/")) for kind, path in targets]
     if jobs == 1 or len(items) < PARALLEL_MIN_FILES:
-        return _check_chunk((root, items, today))
+        return _check_chunk((root, items, today, extended))
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -182,20 +195,21 @@ def _check_all(root: Path, targets: list[tuple[CardKind, Path]], today: dt.date,
                if sys.platform.startswith("linux") else None)
     n_chunks = min(len(items), jobs * 8)
     chunks = [items[i::n_chunks] for i in range(n_chunks)]
-    _warm_up(targets)
+    _warm_up(targets, extended)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        results = pool.map(_check_chunk, [(root, chunk, today) for chunk in chunks])
+        results = pool.map(_check_chunk, [(root, chunk, today, extended) for chunk in chunks])
         return [report for chunk in results for report in chunk]
 
 
-def _check_chunk(args: tuple[Path, list[tuple[str, Path, str]], dt.date]) -> list[FileReport]:
-    root, items, today = args
-    return [check_file(root, kind, path, today, rel) for kind, path, rel in items]
+def _check_chunk(args: tuple[Path, list[tuple[str, Path, str]], dt.date, Extended]
+                 ) -> list[FileReport]:
+    root, items, today, extended = args
+    return [check_file(root, kind, path, today, rel, extended) for kind, path, rel in items]
 
 
-def _warm_up(targets: list[tuple[CardKind, Path]]) -> None:
+def _warm_up(targets: list[tuple[CardKind, Path]], extended: Extended) -> None:
     """Compile the schemas once before forking, so workers inherit them."""
     from kbtools.validation.schema_check import warm_up
 
     for schema in {kind.schema for kind, _ in targets}:
-        warm_up(schema)
+        warm_up(schema, extended)

@@ -34,6 +34,10 @@ RULES: tuple[Rule, ...] = (
          "write `field: value` lines, not a list"),
     Rule("schema", "error", "the document matches its kind's JSON Schema",
          "follow the message; `kbtools schema show KIND` lists the fields"),
+    Rule("schema.extension", "error",
+         "the KB's extension file (kb/schemas/extensions.yaml) declares valid JSON Schemas for "
+         "known card kinds, adding fields without redefining built-in ones",
+         "follow the message; see the KB guide on extension fields"),
     Rule("schema.params", "error",
          "experiment `params` match kbtools/schemas/method_params/<method>.schema.json",
          "follow the message"),

@@ -41,14 +41,26 @@ def _compiled(key: str, schema: dict[str, Any]) -> Any:
     return validator
 
 
-def warm_up(schema_name: str) -> None:
+#: Schemas a KB extends, by schema name: (cache key, merged schema); see
+#: :meth:`kbtools.schemas.extensions.KBSchemas.for_workers`.
+Extended = dict[str, tuple[str, dict[str, Any]]]
+
+
+def _resolve(schema_name: str, extended: Extended | None) -> tuple[str, dict[str, Any]]:
+    if extended and schema_name in extended:
+        return extended[schema_name]
+    return schema_name, load_schema(schema_name)
+
+
+def warm_up(schema_name: str, extended: Extended | None = None) -> None:
     """Compile the named schema now (before worker processes fork)."""
-    _compiled(schema_name, load_schema(schema_name))
+    _compiled(*_resolve(schema_name, extended))
 
 
-def check_schema(schema_name: str, data: Any) -> list[Finding]:
-    """Findings for ``data`` against the named schema (empty when valid)."""
-    return _check(schema_name, load_schema(schema_name), data, "schema", ())
+def check_schema(schema_name: str, data: Any, extended: Extended | None = None) -> list[Finding]:
+    """Findings for ``data`` against the named schema, or the KB's extension of it."""
+    key, schema = _resolve(schema_name, extended)
+    return _check(key, schema, data, "schema", ())
 
 
 def check_params(method: str, params: Any) -> list[Finding]:

@@ -61,6 +61,8 @@ CASES: dict[str, Case] = {
     "yaml.empty": (ALPHA, lambda kb, mp: kb.write(ALPHA, "# only a comment\n")),
     "yaml.not-mapping": (ALPHA, lambda kb, mp: kb.write(ALPHA, "- id: alpha\n")),
     "schema": (ALPHA, lambda kb, mp: kb.edit(ALPHA, lambda d: d.update(domain="genes"))),
+    "schema.extension": ("kb/schemas/extensions.yaml", lambda kb, mp: kb.write(
+        "kb/schemas/extensions.yaml", "model:\n  properties:\n    name: {type: integer}\n")),
     "schema.params": (EXPERIMENT, lambda kb, mp: _params_schema(mp)),
     "id.filename": (ALPHA, lambda kb, mp: kb.edit(ALPHA, lambda d: d.update(id="alpha2"))),
     "id.duplicate": ("kb/datasets/beta.yaml", lambda kb, mp: kb.write(
