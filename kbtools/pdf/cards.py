@@ -18,6 +18,7 @@ import yaml
 
 from kbtools import yamlio
 from kbtools.pdf.files import create_atomic, write_atomic
+from kbtools.pdf.text import plain_text
 
 SCHEMA_LINE = "# yaml-language-server: $schema=../../kbtools/schemas/paper_card.schema.json"
 CARDS_DIR = Path("kb/paper_cards")
@@ -64,27 +65,28 @@ def draft(meta: dict[str, Any], summary: str, pdf: Path, md: Path, root: Path,
              "against the publisher's record. The summary is extracted from the paper: "
              "rewrite it in our own words, check title, year, venue and identifiers, then "
              "complete the card.")
-    if pdf_rel is None:
-        notes += f" The PDF is outside the KB ({pdf})."
+    if pdf_rel is None:  # never an absolute path outside the KB: only the file's name
+        notes += (f" The PDF ({pdf.name}) is outside the KB, so the card names no file for it;"
+                  " copy it into the KB and set pdf: to its path there.")
     arxiv = meta.get("arxiv")
     if arxiv and "/" in arxiv:  # old-style ids ("cs/0112017") carry no version in cards
         arxiv = re.sub(r"v\d+$", "", arxiv)
     card: dict[str, Any] = {
-        "id": card_id(meta["title"], meta.get("year")),
-        "title": meta["title"],
+        "id": card_id(plain_text(meta["title"]), meta.get("year")),
+        "title": plain_text(meta["title"]),
         "status": "draft",
         "verified": False,
         "verification": {"sources": [pdf_rel or pdf.name], "notes": notes},
         "last_updated": today,
         "year": meta.get("year"),
-        "venue": meta.get("venue"),
+        "venue": plain_text(meta["venue"]) if meta.get("venue") else None,
         "doi": meta.get("doi"),
         "arxiv": arxiv,
         "url": (f"https://doi.org/{meta['doi']}" if meta.get("doi") else
                 f"https://arxiv.org/abs/{arxiv}" if arxiv else None),
         "pdf": pdf_rel,
         "summary_md_path": md_rel,
-        "summary": summary or None,
+        "summary": plain_text(summary) or None,
     }
     return {k: v for k, v in card.items() if v not in (None, "", [])}
 
@@ -101,8 +103,32 @@ def problems(card: dict[str, Any]) -> list[str]:
 
     validator = jsonschema.Draft202012Validator(
         load_schema("paper_card"), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
-    return [f"{'/'.join(map(str, e.absolute_path)) or '(card)'}: {e.message}"
-            for e in validator.iter_errors(card)]
+    found = [f"{'/'.join(map(str, e.absolute_path)) or '(card)'}: {e.message}"
+             for e in validator.iter_errors(card)]
+    return found + markup_problems(card)
+
+
+_MARKUP = re.compile(r"<[A-Za-z/!?]|\]\(|\{:|(?:javascript|vbscript)\s*:", re.IGNORECASE)
+
+
+def markup_problems(card: dict[str, Any], path: str = "") -> list[str]:
+    """Fields of a drafted card that carry raw markup (HTML, links, attribute lists).
+
+    Everything pdf2md drafts is plain text taken from a PDF; markup in it means the PDF tried
+    to smuggle some in, and such a card is not written.
+    """
+    out: list[str] = []
+    for key, value in card.items():
+        where = f"{path}/{key}" if path else str(key)
+        if isinstance(value, dict):
+            out += markup_problems(value, where)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, str) and _MARKUP.search(item):
+                    out.append(f"{where}/{i}: raw markup in text taken from the PDF")
+        elif isinstance(value, str) and _MARKUP.search(value):
+            out.append(f"{where}: raw markup in text taken from the PDF")
+    return out
 
 
 def _empty(value: Any) -> bool:

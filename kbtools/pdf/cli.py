@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import sys
@@ -10,6 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from kbtools.errors import EXIT_OK, EXIT_PROBLEMS, KBToolsError
+
+#: Exit code after Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,6 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
                    help="convert N files in parallel (default 1; -1 = all cores)")
     p.add_argument("--force", action="store_true", help="convert again even if cached")
+    p.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                   help="seconds per page a file may take before its worker is killed and the "
+                        "file reported as failed (default 5; 0 = no limit, no worker process)")
     p.add_argument("--format", choices=("text", "json"), default="text",
                    help="report format on stdout (default text)")
     p.set_defaults(handler=run)
@@ -42,6 +49,10 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs == 0 or args.jobs < -1:
         raise KBToolsError(f"--jobs {args.jobs} is not a number of processes",
                            hint="use a positive number, or -1 for all cores")
+    limit = batch.DEFAULT_TIME_LIMIT if args.time_limit is None else args.time_limit
+    if not limit >= 0:  # also refuses NaN
+        raise KBToolsError(f"--time-limit {args.time_limit} is not a number of seconds",
+                           hint="give seconds per page, e.g. --time-limit 10 (0: no limit)")
     root = None
     if args.card:
         from kbtools.kb import find_kb_root
@@ -54,19 +65,23 @@ def run(args: argparse.Namespace) -> int:
         raise KBToolsError("no PDF files found in " + ", ".join(map(str, args.paths)),
                            hint="pass PDF files or folders that contain *.pdf")
     jobs = (os.cpu_count() or 1) if args.jobs == -1 else args.jobs
-    results = missing + batch.run(pdfs, args.out_dir, jobs=jobs, force=args.force)
-    records = []
-    card_failed = False
-    for res in results:
-        record = _record(res)
-        if args.card and root is not None and res.status in ("converted", "cached"):
-            record["card"], lines = _card(res, root, args.update)
-            record["_card_lines"] = lines
-            card_failed |= record["card"]["action"] == "failed"
-        records.append(record)
-    _report(records, args.format)
-    failed = any(r["status"] == "failed" for r in records) or card_failed
-    return EXIT_PROBLEMS if failed else EXIT_OK
+    warning = batch.pymupdf_warning()
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    report = _Report(args.format, [m.pdf for m in missing] + pdfs)
+    results = batch.convert_all(pdfs, args.out_dir, jobs=jobs, force=args.force,
+                                time_limit=limit)
+    try:
+        for res in itertools.chain(missing, results):
+            record = _record(res)
+            if args.card and root is not None and res.status in ("converted", "cached"):
+                record["card"], record["_card_lines"] = _card(res, root, args.update)
+            report.add(record)
+    except KeyboardInterrupt:
+        results.close()  # kills the running workers; their files get no output
+        report.interrupted()
+        return EXIT_INTERRUPTED
+    return report.finish()
 
 
 def _record(res: Any) -> dict[str, Any]:
@@ -74,7 +89,7 @@ def _record(res: Any) -> dict[str, Any]:
     return {"pdf": str(res.pdf), "status": res.status,
             "output": str(res.output) if res.output else None, "reason": res.reason,
             "pages": res.pages, "seconds": round(res.seconds, 3), "title": fm.get("title"),
-            "kind": fm.get("kind")}
+            "kind": fm.get("kind"), "warnings": list(getattr(res, "warnings", []))}
 
 
 def _card(res: Any, root: Path, update: bool) -> tuple[dict[str, Any], list[str]]:
@@ -99,15 +114,18 @@ def _card(res: Any, root: Path, update: bool) -> tuple[dict[str, Any], list[str]
     return info, cards.describe(outcome, root)
 
 
-def _report(records: list[dict[str, Any]], fmt: str) -> None:
-    if fmt == "json":
-        clean = [{k: v for k, v in r.items() if not k.startswith("_")} for r in records]
-        json.dump(clean, sys.stdout, indent=2, default=str)
-        sys.stdout.write("\n")
-        return
-    counts = {"converted": 0, "cached": 0, "failed": 0}
-    for r in records:
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
+class _Report:
+    """Prints one line per file as it finishes (text) or one JSON list at the end."""
+
+    def __init__(self, fmt: str, order: list[Path]):
+        self.fmt = fmt
+        self.records: list[dict[str, Any]] = []
+        self.order = {str(p): i for i, p in enumerate(order)}
+
+    def add(self, r: dict[str, Any]) -> None:
+        self.records.append(r)
+        if self.fmt != "text":
+            return
         if r["status"] == "failed":
             print(f"FAILED {r['pdf']}: {r['reason']}")
         elif r["status"] == "cached":
@@ -116,7 +134,41 @@ def _report(records: list[dict[str, Any]], fmt: str) -> None:
             note = " [KB summary imported]" if r["kind"] == "kb-summary" else ""
             print(f"converted {r['pdf']} -> {r['output']} ({r['pages']} pages, "
                   f"{r['seconds']:.2f} s){note}")
+        for warning in r.get("warnings", []):
+            print(f"  warning: {warning}")
         for line in r.get("_card_lines", []):
             print(line)
-    print(f"{counts['converted']} converted, {counts['cached']} cached (unchanged), "
-          f"{counts['failed']} failed")
+        sys.stdout.flush()
+
+    def counts(self) -> dict[str, int]:
+        counts = {"converted": 0, "cached": 0, "failed": 0, "cards_failed": 0}
+        for r in self.records:
+            counts[r["status"]] += 1
+            counts["cards_failed"] += r.get("card", {}).get("action") == "failed"
+        return counts
+
+    def summary(self) -> str:
+        c = self.counts()
+        line = (f"{c['converted']} converted, {c['cached']} cached (unchanged), "
+                f"{c['failed']} failed")
+        if c["cards_failed"]:
+            line += f"; {c['cards_failed']} card{'s' * (c['cards_failed'] > 1)} not drafted"
+        return line
+
+    def finish(self) -> int:
+        """Print the summary (or the JSON list); the exit code says the same as the summary."""
+        c = self.counts()
+        if self.fmt == "json":
+            ordered = sorted(self.records, key=lambda r: self.order.get(r["pdf"], -1))
+            clean = [{k: v for k, v in r.items() if not k.startswith("_")} for r in ordered]
+            json.dump(clean, sys.stdout, indent=2, default=str)
+            sys.stdout.write("\n")
+        else:
+            print(self.summary())
+        return EXIT_PROBLEMS if c["failed"] or c["cards_failed"] else EXIT_OK
+
+    def interrupted(self) -> None:
+        if self.fmt == "json":
+            self.finish()
+        print(f"interrupted: {self.summary()} before Ctrl-C; the files being converted were "
+              "stopped and nothing of them was written", file=sys.stderr)

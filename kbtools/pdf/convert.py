@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ class Conversion:
     kind: str = "paper"  # "paper" or "kb-summary"
     kb_summary_reasons: list[str] = field(default_factory=list)
     key_sentences: list[tuple[str, int]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def headings(self) -> list[Heading]:
@@ -63,44 +65,93 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def truncated(path: Path) -> bool:
+    """True when the file lacks the ``%%EOF`` marker a complete PDF ends with."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        fh.seek(max(0, size - 2048))
+        return b"%%EOF" not in fh.read()
+
+
 def open_pdf(path: Path) -> Any:
-    """Open ``path`` as a PDF or raise ConversionError naming the problem."""
+    """Open ``path`` as a PDF or raise ConversionError naming the problem and the fix."""
     import pymupdf
 
+    from kbtools.pdf import sniff
+
+    kind = sniff.describe(path)
+    if kind is not None:
+        raise ConversionError(f"not a PDF: the file is {kind}; {sniff.advice(kind)}")
     pymupdf.no_recommend_layout()  # pymupdf_layout is non-commercial: never suggest it
     pymupdf.TOOLS.mupdf_display_errors(False)
     pymupdf.TOOLS.mupdf_display_warnings(False)
+    cut = truncated(path)
+    damaged = (f"damaged: the file is cut short ({path.stat().st_size:,} bytes, no end-of-file "
+               "marker) and MuPDF could not recover its pages; download or copy it again")
     try:
         doc = pymupdf.open(path, filetype="pdf")
+        count = doc.page_count
     except Exception as exc:  # noqa: BLE001 - MuPDF raises several types for damaged files
+        if cut:
+            raise ConversionError(damaged) from None
         raise ConversionError(f"not a readable PDF ({exc}); re-download or re-export it") from None
     if doc.needs_pass:
         doc.close()
         raise ConversionError("encrypted: the PDF needs a password; save a decrypted copy "
                               "(e.g. qpdf --decrypt) and convert that")
-    if doc.page_count == 0:
+    if count == 0:
         doc.close()
-        raise ConversionError("the PDF has no pages")
+        raise ConversionError(damaged if cut else "the PDF has no pages")
     return doc
 
 
-def convert(path: Path, sha256: str | None = None, *, tables: bool = True) -> Conversion:
-    """Convert the PDF at ``path``; raise ConversionError when it cannot be done."""
+def convert(path: Path, sha256: str | None = None, *, tables: bool = True,
+            on_open: Callable[[int], None] | None = None) -> Conversion:
+    """Convert the PDF at ``path``; raise ConversionError when it cannot be done.
+
+    ``on_open(pages)`` is called once the page count is known (the batch's time limit is per
+    page).
+    """
     path = Path(path)
     sha = sha256 or sha256_file(path)
     doc = open_pdf(path)
+    warnings: list[str] = []
     try:
+        if on_open is not None:
+            on_open(doc.page_count)
         pages = []
+        unreadable: list[int] = []
         for i in range(doc.page_count):
             try:
                 pages.append(layout.read_page(doc[i], i + 1, tables=tables))
-            except Exception as exc:  # noqa: BLE001
-                raise ConversionError(f"page {i + 1} could not be read ({exc})") from None
+            except Exception:  # noqa: BLE001 - a damaged page must not lose the others
+                unreadable.append(i + 1)
+                pages.append(layout.PageText(i + 1, 612.0, 792.0))
         n_chars = sum(len(ln.text) for p in pages for ln in p.lines)
-        if n_chars < MIN_CHARS_PER_PAGE * len(pages) and (
-                any(p.n_images for p in pages) or n_chars == 0):
+        empty = [p.number for p in pages if not p.lines and not p.tables]
+        if truncated(path) or doc.is_repaired:
+            lost = sorted(set(empty) | set(unreadable))
+            if n_chars == 0:
+                raise ConversionError(
+                    f"damaged: the file is cut short ({path.stat().st_size:,} bytes, no "
+                    "end-of-file marker) and no page has text left; download or copy it again")
+            if lost:
+                warnings.append(f"the file is damaged (cut short or repaired by MuPDF): "
+                                f"{_ranges(lost)} came out empty; download or copy it again")
+        elif unreadable:
+            warnings.append(f"{_ranges(unreadable)} could not be read and came out empty")
+        if n_chars == 0 and not any(p.n_images for p in pages):
+            raise ConversionError("blank: no page has text or images (an empty export?); "
+                                  "check the file opens with content in a PDF viewer")
+        if n_chars < MIN_CHARS_PER_PAGE * len(pages) and any(p.n_images for p in pages):
             raise ConversionError("no text layer (scanned or image-only pages); run OCR "
                                   "first, e.g. ocrmypdf, then convert the result")
+        if empty and len(empty) < len(pages) and not warnings:
+            images = {p.number for p in pages if p.n_images}
+            scanned = [n for n in empty if n in images]
+            if scanned:
+                warnings.append(f"{_ranges(scanned)} only hold images (scanned?); their text "
+                                "is missing unless OCR is run first")
         toc = doc.get_toc(simple=True)
         info = info_dict(doc)
         # metadata first: a venue line is often a running header ("Published at ICLR 2024")
@@ -108,7 +159,26 @@ def convert(path: Path, sha256: str | None = None, *, tables: bool = True) -> Co
         layout.strip_headers_footers(pages)
     finally:
         doc.close()
-    return _analyse(path, sha, pages, meta, toc, info)
+    conv = _analyse(path, sha, pages, meta, toc, info)
+    conv.warnings = warnings
+    return conv
+
+
+def _ranges(numbers: list[int]) -> str:
+    """"page 3", "pages 4-13", "pages 2, 5-6"."""
+    parts: list[str] = []
+    run: list[int] = []
+    for n in sorted(numbers):
+        if run and n == run[-1] + 1:
+            run.append(n)
+            continue
+        if run:
+            parts.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
+        run = [n]
+    if run:
+        parts.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
+    word = "page" if len(numbers) == 1 else "pages"
+    return f"{word} {', '.join(parts)}"
 
 
 def _analyse(path: Path, sha: str, pages: list[layout.PageText], meta: Metadata,

@@ -31,9 +31,13 @@ def front_matter(conv: Conversion) -> dict[str, Any]:
     return data
 
 
+_SPECIAL = re.compile(r"([\\`\[\]{}])")
+
+
 def _escape(text: str) -> str:
-    text = text.replace("<", "&lt;")
-    return "\\" + text if text.startswith(("#", ">", "|", "=", "---")) else text
+    """PDF text as literal markdown: no HTML, links, code spans or attribute lists."""
+    text = _SPECIAL.sub(r"\\\1", text).replace("<", "&lt;").replace(">", "&gt;")
+    return "\\" + text if text.startswith(("#", "|", "=", "---", "+", "-", "*")) else text
 
 
 def _page_link(page: int) -> str:

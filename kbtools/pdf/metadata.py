@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kbtools.pdf.layout import Line, PageText
+from kbtools.pdf.text import plain_text
 
 DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>{}|\\^`\[\]]+)", re.IGNORECASE)
 ARXIV_STAMP = re.compile(
@@ -325,4 +326,12 @@ def extract(doc: Any, first: PageText, file_stem: str, toc: list[list[Any]]) -> 
         meta.venue, meta.provenance["venue"] = venue_from_doi(meta.doi), "DOI"
     if meta.venue is None and meta.arxiv:
         meta.venue, meta.provenance["venue"] = "arXiv", "arXiv id"
+    return plain(meta)
+
+
+def plain(meta: Metadata) -> Metadata:
+    """Titles, names and venues from a PDF are plain text: any markup it carried is taken out."""
+    meta.title = plain_text(meta.title) or None if meta.title else None
+    meta.authors = [a for a in (plain_text(a) for a in meta.authors) if a]
+    meta.venue = plain_text(meta.venue) or None if meta.venue else None
     return meta

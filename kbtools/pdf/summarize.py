@@ -1,8 +1,10 @@
 """Extractive summary: the most central sentences by TF-IDF similarity (LexRank-style).
 
 Each candidate sentence (8 to 60 words, from body paragraphs, not the abstract, captions or
-references) becomes a TF-IDF vector (scikit-learn, English stop words, sublinear term
-frequency). Sentences are nodes of a graph whose edges are cosine similarities above 0.1;
+references) becomes a TF-IDF vector (English stop words, sublinear term frequency, smoothed
+idf, unit length: scikit-learn's ``TfidfVectorizer(stop_words="english", sublinear_tf=True)``
+computed with numpy, which the tests check, so that one paper costs no scikit-learn import).
+Sentences are nodes of a graph whose edges are cosine similarities above 0.1;
 a sentence's score is its stationary probability under a damped random walk on that graph
 (PageRank, damping 0.85), so a sentence scores high when many other sentences say similar
 things. The top ``k`` sentences are returned in document order with their page numbers.
@@ -25,18 +27,39 @@ def default_k(n_sentences: int) -> int:
     return int(min(8, max(3, round(n_sentences / 25))))
 
 
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+
+
+def tfidf(texts: list[str]) -> np.ndarray:
+    """Dense TF-IDF rows of unit length (zero rows for texts of stop words only)."""
+    from kbtools.pdf.stopwords import ENGLISH_STOP_WORDS
+
+    docs = [[t for t in _TOKEN.findall(text.lower()) if t not in ENGLISH_STOP_WORDS]
+            for text in texts]
+    vocab: dict[str, int] = {}
+    for doc in docs:
+        for t in doc:
+            vocab.setdefault(t, len(vocab))
+    counts = np.zeros((len(texts), len(vocab)))
+    for i, doc in enumerate(docs):
+        for t in doc:
+            counts[i, vocab[t]] += 1
+    tf = np.where(counts > 0, 1.0 + np.log(np.where(counts > 0, counts, 1.0)), 0.0)
+    df = (counts > 0).sum(axis=0)
+    x = tf * (np.log((1.0 + len(texts)) / (1.0 + df)) + 1.0)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+
+
 def centrality(texts: list[str]) -> np.ndarray:
     """LexRank scores of ``texts`` (sum to 1); uniform when there is nothing to compare."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
     n = len(texts)
     if n == 0:
         return np.zeros(0)
-    try:
-        tfidf = TfidfVectorizer(stop_words="english", sublinear_tf=True).fit_transform(texts)
-    except ValueError:  # only stop words
+    x = tfidf(texts)
+    if not x.size:  # only stop words
         return np.full(n, 1.0 / n)
-    sim = (tfidf @ tfidf.T).toarray()  # rows are L2-normalised: this is cosine similarity
+    sim = x @ x.T  # rows have unit length: this is cosine similarity
     adj = (sim >= SIMILARITY_THRESHOLD).astype(float)
     np.fill_diagonal(adj, 0.0)
     degree = adj.sum(axis=1, keepdims=True)

@@ -505,3 +505,82 @@ def make_zero_page_pdf() -> bytes:
     out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\n".encode()
     out += f"startxref\n{xref}\n%%EOF\n".encode()
     return bytes(out)
+
+
+def make_slow_pdf(depth: int = 7, fan: int = 16) -> bytes:
+    """A 2 kB PDF that keeps any text extractor busy for a very long time, in little memory.
+
+    Its page draws a form XObject that draws the one below it ``fan`` times, ``depth`` levels
+    deep, down to a small path: MuPDF interprets ``fan ** depth`` leaves (16**7 = 268 million,
+    hours of work) while nothing is stored. This is the shape of a file that makes a
+    converter hang; tests use it to check that the batch time limit fires.
+    """
+    doc = pymupdf.open()
+    page = doc.new_page(width=PAGE_W, height=PAGE_H)
+    page.insert_text((MARGIN, MARGIN + 20), "A page whose drawing is a deep tree of forms.",
+                     fontsize=11)
+
+    def form(content: bytes, child: int | None) -> int:
+        xref = doc.get_new_xref()
+        res = f"<< /XObject << /F {child} 0 R >> >>" if child else "<< >>"
+        doc.update_object(xref, f"<< /Type /XObject /Subtype /Form /BBox [0 0 100 100] "
+                                f"/Resources {res} >>")
+        doc.update_stream(xref, content)
+        return xref
+
+    node = form(b"0 0 m 1 1 l 2 0 l h f " * 20, None)
+    for _ in range(depth):
+        node = form(b"/F Do " * fan, node)
+    _, res = doc.xref_get_key(page.xref, "Resources")
+    doc.xref_set_key(int(res.split()[0]), "XObject", f"<< /Slow {node} 0 R >>")
+    contents = page.get_contents()[0]
+    doc.update_stream(contents, doc.xref_stream(contents) + b"\nq /Slow Do Q\n")
+    data = doc.tobytes()
+    doc.close()
+    return data
+
+
+def make_blank_pdf(pages: int = 1) -> bytes:
+    """Pages with nothing on them (no text, no images)."""
+    doc = pymupdf.open()
+    for _ in range(pages):
+        doc.new_page(width=PAGE_W, height=PAGE_H)
+    data = doc.tobytes()
+    doc.close()
+    return data
+
+
+def make_plain_pdf(pages: list[list[str]]) -> bytes:
+    """A PDF written object by object in page order (catalog, page tree, then each page and
+    its text), with lines of Helvetica text. Cut short, it keeps its first pages whole, as a
+    download broken off half-way does."""
+    n = len(pages)
+    kids = " ".join(f"{3 + 2 * i} 0 R" for i in range(n))
+    objects = ["<< /Type /Catalog /Pages 2 0 R >>",
+               f"<< /Type /Pages /Kids [{kids}] /Count {n} >>"]
+    for i, lines in enumerate(pages):
+        ops = ["BT", "/F1 11 Tf", "14 TL", f"{MARGIN:.0f} {PAGE_H - MARGIN:.0f} Td"]
+        for line in lines:
+            safe = line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+            ops += [f"({safe}) Tj", "T*"]
+        stream = "\n".join(ops + ["ET"]).encode("latin-1")
+        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {PAGE_W:.0f} {PAGE_H:.0f}] "
+                       f"/Contents {4 + 2 * i} 0 R /Resources << /Font << /F1 << /Type /Font "
+                       "/Subtype /Type1 /BaseFont /Helvetica >> >> >> >>")
+        objects.append((stream, len(stream)))  # type: ignore[arg-type]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for num, obj in enumerate(objects, start=1):
+        offsets.append(len(out))
+        if isinstance(obj, tuple):
+            data, length = obj
+            out += f"{num} 0 obj\n<< /Length {length} >>\nstream\n".encode() + data
+            out += b"\nendstream\nendobj\n"
+        else:
+            out += f"{num} 0 obj\n{obj}\nendobj\n".encode()
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += (f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n"
+            "%%EOF\n").encode()
+    return bytes(out)

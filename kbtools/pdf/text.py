@@ -109,3 +109,31 @@ def sentences(text: str) -> list[str]:
         else:
             out.append(part)
     return out
+
+
+# -- text from a PDF is data, never markup ---------------------------------------------------
+
+_TAG = re.compile(r"</?[A-Za-z!?/][^<>]{0,300}>")
+_SCRIPTISH = re.compile(r"<(script|style)\b[^<>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\((?:[^()]|\([^()]*\))*\)")
+_ATTR_LIST = re.compile(r"\{:?\s*[^{}]*[=#.][^{}]*\}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_SCHEME = re.compile(r"\b(javascript|vbscript|data)\s*:", re.IGNORECASE)
+
+
+def plain_text(text: str) -> str:
+    """``text`` with markup taken out, for fields that must stay plain (titles, names, venues).
+
+    HTML tags go (a ``<script>`` element with its content), markdown links keep only their
+    text, attribute lists (``{: onclick=...}``) and control characters go, any angle bracket
+    left becomes a similar-looking guillemet, and script URL schemes lose their colon. The
+    result holds no ``<``, ``>``, ``](`` or ``{:`` whatever the PDF carried.
+    """
+    text = _SCRIPTISH.sub(" ", text)
+    text = _TAG.sub(" ", text)
+    text = _MD_LINK.sub(r"\1", text)
+    text = _ATTR_LIST.sub(" ", text)
+    text = _CONTROL.sub("", text)
+    text = text.replace("<", "\u2039").replace(">", "\u203a").replace("](", "] (")
+    text = _SCHEME.sub(lambda m: m.group(1) + " ", text)
+    return re.sub(r"\s+", " ", text).strip()

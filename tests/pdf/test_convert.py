@@ -182,7 +182,7 @@ def test_papers_are_not_mistaken_for_kb_summaries(converted) -> None:
 
 
 @pytest.mark.parametrize(("name", "reason"), [
-    ("encrypted", "encrypted"), ("corrupt", "not a readable PDF"),
+    ("encrypted", "encrypted"), ("corrupt", "damaged: the file is cut short"),
     ("zero_pages", "no pages"), ("scanned", "no text layer")])
 def test_unusable_pdfs_fail_with_their_reason(bad_dir: Path, name: str, reason: str) -> None:
     with pytest.raises(ConversionError, match=reason):

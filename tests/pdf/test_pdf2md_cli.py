@@ -41,7 +41,7 @@ def test_a_batch_reports_each_failure_and_converts_the_rest(
     by_name = {Path(r["pdf"]).name: r for r in records}
     assert by_name["one_column.pdf"]["status"] == "converted"
     assert "encrypted" in by_name["encrypted.pdf"]["reason"]
-    assert "not a readable PDF" in by_name["corrupt.pdf"]["reason"]
+    assert "damaged" in by_name["corrupt.pdf"]["reason"]
     assert "no pages" in by_name["zero_pages.pdf"]["reason"]
     assert "no text layer" in by_name["scanned.pdf"]["reason"]
     assert sorted(p.name for p in out.iterdir()) == [".kbtools-cache", "one_column.md"]

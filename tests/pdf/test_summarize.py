@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from kbtools.pdf.summarize import DAMPING, SIMILARITY_THRESHOLD, centrality, summarise
+from kbtools.pdf.summarize import DAMPING, SIMILARITY_THRESHOLD, centrality, summarise, tfidf
 
 
 def _oracle(texts: list[str]) -> np.ndarray:
@@ -31,6 +31,41 @@ TEXTS = [
     "Site effects bias cortical thickness unless harmonised.",
     "Gene expression embeddings come from a pretrained genomic model.",
 ]
+
+
+def test_tfidf_equals_scikit_learn() -> None:
+    texts = TEXTS + ["The the and of.", "Gene gene gene expression, expression!"]
+    ours = tfidf(texts)
+    ref = TfidfVectorizer(stop_words="english", sublinear_tf=True).fit(texts)
+    theirs = ref.transform(texts).toarray()
+    # same columns in scikit-learn's (sorted) vocabulary order
+    from kbtools.pdf.stopwords import ENGLISH_STOP_WORDS
+    from kbtools.pdf.summarize import _TOKEN
+    order = list(dict.fromkeys(t for text in texts for t in _TOKEN.findall(text.lower())
+                               if t not in ENGLISH_STOP_WORDS))
+    assert sorted(order) == list(ref.get_feature_names_out())
+    cols = [order.index(w) for w in ref.get_feature_names_out()]
+    np.testing.assert_allclose(ours[:, cols], theirs, atol=1e-12)
+
+
+def test_stop_words_are_scikit_learns() -> None:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS as theirs
+
+    from kbtools.pdf.stopwords import ENGLISH_STOP_WORDS as ours
+
+    assert ours == theirs
+
+
+def test_a_summary_imports_no_scikit_learn() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from kbtools.pdf.summarize import summarise; "
+            "summarise([('Gene expression embeddings predict behaviour across many sites.', 1)]"
+            " * 3); print('sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "False"
 
 
 def test_centrality_equals_the_eigenvector_oracle() -> None:
