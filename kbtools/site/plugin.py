@@ -21,9 +21,11 @@ from mkdocs.plugins import BasePlugin, get_plugin_logger
 from mkdocs.structure.files import File, Files, InclusionLevel
 
 from kbtools.errors import KBToolsError
+from kbtools.site import extensions
 from kbtools.site.catalog import PREFIX
-from kbtools.site.render import ASSET_PREFIX, generate
+from kbtools.site.render import ASSET_PREFIX, generate, make_environment
 from kbtools.site.sync import sync_folder
+from kbtools.validation.problems import Problem
 
 log = get_plugin_logger(__name__)
 
@@ -31,6 +33,8 @@ log = get_plugin_logger(__name__)
 DASHBOARDS = {f"{PREFIX}/{name}.md" for name in
               ("index", "models", "papers", "datasets", "experiments", "runs", "health")}
 DEFAULT_CACHE = ".kbtools-cache/site"
+#: Validation errors logged one by one; the rest are counted.
+MAX_LOGGED = 20
 
 
 class KBToolsConfig(base.Config):
@@ -40,10 +44,21 @@ class KBToolsConfig(base.Config):
     cache_dir = c.Optional(c.Type(str))
     validation = c.Type(bool, default=True)
     min_cell_size = c.Type(int, default=10)
+    #: Report each validation error as a warning, so `mkdocs build --strict` fails on them.
+    fail_on_problems = c.Type(bool, default=True)
 
 
 class KBToolsPlugin(BasePlugin[KBToolsConfig]):
     """Generates registry dashboards, card pages and the KB health page."""
+
+    command = "build"
+
+    def on_startup(self, *, command: str, dirty: bool) -> None:
+        # Defining this hook also keeps one plugin instance for a whole `mkdocs serve`.
+        self.command = command
+
+    def on_shutdown(self) -> None:
+        self.command = "build"
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         here = Path(config.config_file_path or ".").resolve().parent
@@ -64,7 +79,19 @@ class KBToolsPlugin(BasePlugin[KBToolsConfig]):
                 path = f"{ASSET_PREFIX}/{name}"
                 if path not in [str(t) for t in target]:
                     target.append(path)
+            self._check_extensions(config)
         return config
+
+    def _check_extensions(self, config: MkDocsConfig) -> None:
+        """Warn (failing strict builds) when the templates need extensions the site lacks."""
+        env = make_environment(self.templates_dir)
+        assert env.loader is not None
+        sources = [env.loader.get_source(env, name)[0] for name in env.list_templates()
+                   if name.endswith(".j2")]
+        gaps = extensions.missing(extensions.needed(sources), config.markdown_extensions,
+                                  config.mdx_configs)
+        if gaps:
+            log.warning(extensions.message(gaps, config.config_file_path or "mkdocs.yml"))
 
     def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files:
         if not self.config.enabled:
@@ -94,10 +121,28 @@ class KBToolsPlugin(BasePlugin[KBToolsConfig]):
         log.info("generated %d pages (%d rewritten) from %s in %.2f s",
                  len(rendered.pages), len(report.written), self.root,
                  time.perf_counter() - started)
-        if rendered.problems:
-            log.info("the KB has %d validation problem(s): see %s/health.md",
-                     rendered.problems, PREFIX)
+        self._report(rendered.issues, rendered.problems)
         return files
+
+    def _report(self, issues: list[Problem], count: int) -> None:
+        """Log the KB's problems: errors as warnings (so strict builds fail) unless serving."""
+        if not count:
+            return
+        errors = [p for p in issues if p.is_error]
+        if not errors or not self.config.fail_on_problems or self.command == "serve":
+            log.info("the KB has %d validation problem(s): see %s/health.md", count, PREFIX)
+            if errors and self.config.fail_on_problems:
+                log.info("a build (not serve) reports the %d error(s) as warnings, so "
+                         "`mkdocs build --strict` fails until they are fixed", len(errors))
+            return
+        for problem in errors[:MAX_LOGGED]:
+            where = problem.path + (f":{problem.line}" if problem.line else "")
+            hint = f" (fix: {problem.hint})" if problem.hint else ""
+            log.warning("%s: %s [%s]%s", where, problem.message, problem.rule, hint)
+        more = f"; {len(errors) - MAX_LOGGED} more not shown" if len(errors) > MAX_LOGGED else ""
+        log.warning("the KB has %d validation error(s)%s: see %s/health.md or run "
+                    "`kbtools validate` (set `fail_on_problems: false` under the kbtools plugin "
+                    "to build anyway)", len(errors), more, PREFIX)
 
     @staticmethod
     def _add(files: Files, file: File) -> None:

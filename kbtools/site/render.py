@@ -23,6 +23,7 @@ import jinja2
 from kbtools import __version__
 from kbtools.site.catalog import Card
 from kbtools.site.views import SiteData, common_context, plot_uri, site_pages
+from kbtools.validation.problems import Problem
 
 #: Static files the dashboards use, copied into every site (path under templates/).
 ASSETS = ("assets/kbtools.css", "assets/kbtools.js")
@@ -39,6 +40,8 @@ class RenderedSite:
     problems: int = 0
     #: Pages taken unchanged from the previous build's memo.
     unchanged: set[str] = field(default_factory=set)
+    #: The problems themselves (``problems`` counts them), sorted by file and line.
+    issues: list[Problem] = field(default_factory=list)
 
 
 def shipped_templates() -> Path:
@@ -212,7 +215,7 @@ def render_site(site: SiteData, env: jinja2.Environment,
         for name in run.plots:
             files[plot_uri(run.id, name)] = folder / name
     assets = {f"{ASSET_PREFIX}/{Path(a).name}": env.loader.get_source(env, a)[0] for a in ASSETS}
-    return RenderedSite(pages, files, assets, len(site.problems), unchanged)
+    return RenderedSite(pages, files, assets, len(site.problems), unchanged, list(site.problems))
 
 
 def _encode(value: Any) -> Any:
@@ -279,6 +282,7 @@ def generate(root: Path, *, templates_dir: Path | None = None, cache_dir: Path |
     rendered = render_site(site, env, memo)
     if snapshot_file is not None:
         _write_memo(snapshot_file, {"fingerprint": fingerprint, "problems": rendered.problems,
+                                    "issues": [p.to_dict() for p in rendered.issues],
                                     "files": {k: str(v) for k, v in rendered.files.items()}})
     return rendered
 
@@ -296,4 +300,9 @@ def _reuse(snapshot_file: Path, memo_file: Path, fingerprint: str,
     pages = {path: entry[1] for path, entry in memo.items()}
     assert env.loader is not None
     assets = {f"{ASSET_PREFIX}/{Path(a).name}": env.loader.get_source(env, a)[0] for a in ASSETS}
-    return RenderedSite(pages, files, assets, int(snapshot.get("problems") or 0), set(pages))
+    try:
+        issues = [Problem(**item) for item in snapshot.get("issues") or []]
+    except TypeError:
+        return None
+    return RenderedSite(pages, files, assets, int(snapshot.get("problems") or 0), set(pages),
+                        issues)

@@ -28,7 +28,8 @@ def build(root: Path) -> Path:
     return root / "site"
 
 
-def test_strict_build_with_a_broken_card(kb_site: Path) -> None:
+def test_build_with_a_broken_card(kb_site: Path) -> None:
+    """With ``fail_on_problems: false`` (set by the conftest), broken cards still get pages."""
     site = build(kb_site)
     health = (site / "registry" / "health" / "index.html").read_text()
     assert "kb/model_cards/brokenmodel.yaml" in health and "not-a-domain" in health
