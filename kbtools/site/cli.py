@@ -29,6 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kbtools.kb import find_kb_root
+    from kbtools.site.assets import MERMAID_URI, MERMAID_VERSION, mermaid_path
     from kbtools.site.render import generate
     from kbtools.site.sync import sync_folder
 
@@ -42,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     rendered = generate(root, templates_dir=args.templates, cache_dir=None,
                         validate=not args.no_validate, min_cell_size=args.min_cell_size)
     texts = {**rendered.pages, **rendered.assets}
-    report = sync_folder(out, texts, rendered.files, overwrite_foreign=args.force)
+    copies = {**rendered.files, MERMAID_URI: mermaid_path()}
+    report = sync_folder(out, texts, copies, overwrite_foreign=args.force)
     print(f"{len(rendered.pages)} pages and {len(rendered.files)} plots in {out}: "
           f"{len(report.written)} written, {report.unchanged} unchanged, "
           f"{len(report.removed)} removed")
@@ -50,5 +52,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"the KB has {rendered.problems} validation problem(s): see "
               f"{out / 'registry' / 'health.md'}")
     print("without the plugin, add to mkdocs.yml: extra_css: [assets/kbtools/kbtools.css] and "
-          "extra_javascript: [assets/kbtools/kbtools.js]")
+          f"extra_javascript: [assets/kbtools/kbtools.js, {MERMAID_URI}] (mermaid "
+          f"{MERMAID_VERSION}, so diagrams render offline)")
     return EXIT_OK

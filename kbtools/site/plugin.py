@@ -22,6 +22,7 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 
 from kbtools.errors import KBToolsError
 from kbtools.site import extensions
+from kbtools.site.assets import MERMAID_URI, loads_mermaid, mermaid_path
 from kbtools.site.catalog import PREFIX
 from kbtools.site.render import ASSET_PREFIX, generate, make_environment
 from kbtools.site.sync import sync_folder
@@ -46,6 +47,8 @@ class KBToolsConfig(base.Config):
     min_cell_size = c.Type(int, default=10)
     #: Report each validation error as a warning, so `mkdocs build --strict` fails on them.
     fail_on_problems = c.Type(bool, default=True)
+    #: Publish the vendored mermaid build and load it on every page (diagrams work offline).
+    offline_mermaid = c.Type(bool, default=True)
 
 
 class KBToolsPlugin(BasePlugin[KBToolsConfig]):
@@ -79,6 +82,13 @@ class KBToolsPlugin(BasePlugin[KBToolsConfig]):
                 path = f"{ASSET_PREFIX}/{name}"
                 if path not in [str(t) for t in target]:
                     target.append(path)
+            self.mermaid = opts.offline_mermaid and MERMAID_URI not in [
+                str(t) for t in config.extra_javascript]
+            if self.mermaid and loads_mermaid([str(t) for t in config.extra_javascript]):
+                log.info("extra_javascript already loads mermaid: the bundled copy is not added")
+                self.mermaid = False
+            if self.mermaid:
+                config.extra_javascript.append(MERMAID_URI)
             self._check_extensions(config)
         return config
 
@@ -118,6 +128,10 @@ class KBToolsPlugin(BasePlugin[KBToolsConfig]):
                                             inclusion=inclusion))
         for rel, source in rendered.files.items():
             self._add(files, File.generated(config, rel, abs_src_path=str(source)))
+        if self.config.offline_mermaid and MERMAID_URI in [str(t) for t in
+                                                           config.extra_javascript]:
+            self._add(files, File.generated(config, MERMAID_URI,
+                                            abs_src_path=str(mermaid_path())))
         log.info("generated %d pages (%d rewritten) from %s in %.2f s",
                  len(rendered.pages), len(report.written), self.root,
                  time.perf_counter() - started)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -118,7 +119,7 @@ def test_render_command_writes_the_same_pages(kb_site: Path, tmp_path: Path,
     assert (out / "assets" / "kbtools" / "kbtools.css").is_file()
     stamp = page.stat().st_mtime_ns
     assert main(["--kb-root", str(kb_site), "render", "--out", str(out)]) == 0
-    assert "0 written, 22 unchanged, 0 removed" in capsys.readouterr().out
+    assert "0 written, 23 unchanged, 0 removed" in capsys.readouterr().out
     assert page.stat().st_mtime_ns == stamp
     (kb_site / "kb" / "model_cards" / "brainvit.yaml").unlink()
     assert main(["--kb-root", str(kb_site), "render", "--out", str(out)]) == 0
@@ -145,9 +146,10 @@ def test_rendered_pages_build_with_plain_mkdocs(kb_site: Path, tmp_path: Path) -
     (plain / "docs").mkdir(parents=True)
     (plain / "docs" / "index.md").write_text("# Plain\n")
     assert main(["--kb-root", str(kb_site), "render", "--out", str(plain / "docs")]) == 0
-    config = (kb_site / "mkdocs.yml").read_text().replace("  - kbtools\n", "")
+    config = re.sub(r"  - kbtools(:\n(?:      .*\n)*|\n)", "", (kb_site / "mkdocs.yml").read_text())
+    assert "kbtools" not in config
     config += ("extra_css: [assets/kbtools/kbtools.css]\n"
-               "extra_javascript: [assets/kbtools/kbtools.js]\n"
+               "extra_javascript: [assets/kbtools/kbtools.js, assets/kbtools/mermaid.min.js]\n"
                "not_in_nav: |\n  /registry/*/\n")
     (plain / "mkdocs.yml").write_text(config)
     site = build(plain)
