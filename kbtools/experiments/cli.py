@@ -16,7 +16,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    metavar="KEY.PATH=VALUE",
                    help="override a config value (YAML value), e.g. params.n_permutations=200")
     p.add_argument("--data", action="append", default=[], metavar="ROLE=PATH",
-                   help="read a data role from this CSV/Parquet file instead of the card's")
+                   help="read a data role from this CSV/TSV/Parquet file instead of the card's "
+                        "(run.yaml records its name and checksum, never its location)")
+    p.add_argument("--id-column", action="append", default=[], metavar="[ROLE=]COLUMN",
+                   help="the subject-id column of a role's table (e.g. subjects=eid), or of "
+                        "every table (eid); default: the card's id_column, subject_id, or the "
+                        "one well-known id column a table has (eid, participant_id, ...)")
     p.add_argument("--seed", type=int, help="seed (default: the config's seed, else 0)")
     p.add_argument("--n-jobs", type=int, default=1,
                    help="parallel workers through joblib (-1: all cores; default 1)")
@@ -42,16 +47,40 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_experiment(args: argparse.Namespace) -> int:
-    from kbtools.experiments.runner import RunOptions, command_line, execute, parse_data
+    from kbtools.experiments.runner import (
+        RunOptions,
+        command_line,
+        execute,
+        parse_data,
+        parse_id_columns,
+    )
     from kbtools.kb import find_kb_root
 
     kb_root = find_kb_root(explicit=Path(args.kb_root) if args.kb_root else None)
     opts = RunOptions(config_path=args.config, kb_root=kb_root, overrides=args.overrides,
-                      data=parse_data(args.data), seed=args.seed, n_jobs=args.n_jobs,
-                      dry_run=args.dry_run, runs_dir=args.runs_dir, quiet=args.quiet,
-                      command=command_line())
+                      data=parse_data(args.data), id_columns=parse_id_columns(args.id_column),
+                      seed=args.seed, n_jobs=args.n_jobs, dry_run=args.dry_run,
+                      runs_dir=args.runs_dir, quiet=args.quiet,
+                      command=command_line(_words(args), kb_root))
     execute(opts)
     return 0
+
+
+def _words(args: argparse.Namespace) -> list[str]:
+    """The run-experiment command line rebuilt from the parsed options (recorded in run.yaml
+    after redaction; independent of how kbtools was invoked)."""
+    words = ["run-experiment", str(args.config)]
+    for flag, values in (("--set", args.overrides), ("--data", args.data),
+                         ("--id-column", args.id_column)):
+        for value in values:
+            words += [flag, value]
+    if args.seed is not None:
+        words += ["--seed", str(args.seed)]
+    if args.n_jobs != 1:
+        words += ["--n-jobs", str(args.n_jobs)]
+    if args.runs_dir is not None:
+        words += ["--runs-dir", str(args.runs_dir)]
+    return words
 
 
 def _synth_cohort(args: argparse.Namespace) -> int:

@@ -21,6 +21,41 @@ Fold = tuple[np.ndarray, np.ndarray]
 DEFAULT_SCHEME = "stratified_group_kfold"
 GROUPED = ("stratified_group_kfold", "group_kfold")
 STRATIFIED = ("stratified_group_kfold", "stratified_kfold")
+DEFAULT_SITE_COLUMN = "site"
+
+
+# ---------------------------------------------------------------------------------------------
+# which columns hold the site and the fold groups (one answer for every step of a run)
+
+
+def site_column(config: dict[str, Any]) -> str:
+    """The subjects-table column holding the acquisition site (centre).
+
+    ``preprocessing.site_column`` if set, else ``cv.group_by`` (folds grouped by site is the
+    usual design), else ``site``. Residualization, ComBat, site blocks of the permutation test
+    and site terms of held-out models all use this one column.
+    """
+    pre = config.get("preprocessing") or {}
+    cv = config.get("cv") or {}
+    return str(pre.get("site_column") or cv.get("group_by") or DEFAULT_SITE_COLUMN)
+
+
+def group_column(config: dict[str, Any]) -> str:
+    """The column folds are grouped by: ``cv.group_by``, else the site column."""
+    return str((config.get("cv") or {}).get("group_by") or site_column(config))
+
+
+def resolve_columns(config: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``config`` with ``preprocessing.site_column`` and (for grouped schemes)
+    ``cv.group_by`` written out, so config_used.yaml says which columns the run used."""
+    out = dict(config)
+    pre = dict(out.get("preprocessing") or {})
+    cv = dict(out.get("cv") or {})
+    pre["site_column"] = site_column(config)
+    if cv.get("scheme", DEFAULT_SCHEME) in GROUPED:
+        cv["group_by"] = group_column(config)
+    out["preprocessing"], out["cv"] = pre, cv
+    return out
 
 
 def _labels(values: pd.Series) -> np.ndarray:
@@ -58,7 +93,7 @@ def _split(subjects: pd.DataFrame, positions: np.ndarray, cv_config: dict[str, A
                             hint="set cv.stratify_by (e.g. mdd) or use group_kfold")
         y = _labels(rows[strat])
     if scheme in GROUPED:
-        group_col = cv_config.get("group_by", "site")
+        group_col = cv_config.get("group_by", DEFAULT_SITE_COLUMN)
         groups = rows[group_col].to_numpy()
         n_groups = len(pd.unique(groups))
         if n_groups < n_splits:

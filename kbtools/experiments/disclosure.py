@@ -1,14 +1,27 @@
 """Disclosure guard: what a run may publish into the KB.
 
-Two layers, both applied before a run directory is renamed into ``kb/runs``:
+Three layers, all applied before a run directory is renamed into ``kb/runs``:
 
-1. :func:`suppress_small_counts` replaces every subject count below ``min_cell`` (default 10,
+1. :func:`suppress_small_rows` withholds whole rows (a fold, an arm within a fold, a summary
+   entry) built from too few subjects: a row whose smallest class count (``n_test_cases``,
+   ``n_test_controls``, ``n_cases``, ...) or sample size (``n_test``, ``n_subjects``) is below
+   ``min_cell`` has every value replaced by ``"suppressed"``, because its metrics let a reader
+   derive the small count (the AUPRC of a constant score is the case fraction, so it and
+   ``n_test`` give the number of cases). Among the folds of one CV repeat, a lone suppressed
+   fold could be recovered by subtracting the others from the totals, so further folds are
+   withheld until the withheld ones together hold at least ``min_cell`` of each class
+   (complementary suppression). Every withheld row is listed with its reason.
+2. :func:`suppress_small_counts` replaces every subject count below ``min_cell`` (default 10,
    the ONS/SDAP and UK LLC threshold; UK Biobank's own is 5) with the marker ``"<10"`` and
    lists what it withheld. Subject counts are the method's ``counts`` and any key matching
    :data:`COUNT_KEY` (``n_train``, ``n_test``, ``n_cases``, ``present``, ``missing``, ...).
-2. :func:`scan_text` refuses files that contain a cohort subject id, a UK Biobank-like
-   participant id (a standalone 7-digit integer between 1,000,000 and 6,500,000), or a
-   subject-level column header (``subject_id``, ``eid``, ...).
+3. :func:`scan_text` refuses files that contain a cohort subject id, a UK Biobank-like
+   participant id (a standalone 7-digit integer between 1,000,000 and 6,500,000), a
+   subject-level column header (``subject_id``, ``eid``, ...) or the location of an input
+   read from outside the KB.
+
+Figures are drawn after the guard, from a :class:`Shown` that says which folds, arms and
+summary entries were withheld, so a plot never shows what a table may not.
 """
 
 from __future__ import annotations
@@ -36,16 +49,201 @@ PROVENANCE_LINE = re.compile(r"^\s*-?\s*(bytes|seed|sha256|config_sha256):\s")
 SUBJECT_COLUMNS = ("subject_id", "eid", "participant_id", "subjectkey", "f.eid")
 
 
+#: A class count of a row, optionally of one cell of it: ``n_test_cases``,
+#: ``n_controls``, ``n_test_cases__gene`` (the cell is what follows ``__``).
+CLASS_COUNT = re.compile(
+    r"^n_(?:(?:test|train)_)?(?:cases|controls|pos|neg|positive|negative)(?:__(?P<cell>.+))?$")
+#: The sample size of a row or cell: ``n_test``, ``n_subjects``, ``n``, ``n_test__gene__hgb``.
+SAMPLE_SIZE = re.compile(r"^(?:n|n_test|n_train|n_subjects|n_complete|n_used)"
+                         r"(?:__(?P<cell>.+))?$")
+#: Keys that label a row rather than measure it; kept when the row is withheld.
+LABEL_KEY = re.compile(r"^(fold|repeat|mode|arm|model|fusion|single|outcome|axis|statistic|"
+                       r"gene|role|modality|dim|name|rank)$")
+WITHHELD = "suppressed"
+
+
+@dataclass
+class RowSuppression:
+    """One withheld row (or cell of a row) and why."""
+
+    where: str
+    """``per_fold[2]`` (whole fold), ``per_fold[2]:fusion_early`` (one arm), ``summary.arms.x``."""
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"where": self.where, "reason": self.reason}
+
+
 @dataclass
 class DisclosureReport:
     min_cell: int = MIN_CELL
     suppressed: list[str] = field(default_factory=list)
+    rows: list[RowSuppression] = field(default_factory=list)
     scanned_files: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"min_cell_size": self.min_cell, "suppressed_counts": len(self.suppressed),
-                "suppressed": list(self.suppressed), "scanned_files": self.scanned_files,
-                "subject_ids_found": 0}
+                "suppressed": list(self.suppressed),
+                "suppressed_rows": [r.as_dict() for r in self.rows],
+                "scanned_files": self.scanned_files, "subject_ids_found": 0}
+
+
+@dataclass
+class Shown:
+    """What figures may show after the guard: withheld folds, fold cells and summary rows."""
+
+    min_cell: int = MIN_CELL
+    hidden_folds: set[int] = field(default_factory=set)
+    """Fold numbers (the rows' ``fold`` values) withheld whole."""
+    hidden_cells: dict[int, set[str]] = field(default_factory=dict)
+    """Fold number -> cells (arms) withheld within that fold."""
+    hidden_summary: set[str] = field(default_factory=set)
+    """Dotted paths of withheld summary rows (``summary.arms.fusion_early``)."""
+
+    def fold(self, fold: int) -> bool:
+        """Whether fold ``fold`` may be drawn."""
+        return fold not in self.hidden_folds
+
+    def cell(self, fold: int, cell: str) -> bool:
+        return self.fold(fold) and cell not in self.hidden_cells.get(fold, set())
+
+    def summary(self, path: str) -> bool:
+        """Whether the summary row at ``path`` (or any parent) may be drawn."""
+        parts = path.split(".")
+        return not any(".".join(parts[:i]) in self.hidden_summary
+                       for i in range(1, len(parts) + 1))
+
+    def enough(self, *counts: int) -> bool:
+        """Whether every count is at least the minimum cell size (for a curve or a bin)."""
+        return all(int(c) >= self.min_cell for c in counts)
+
+
+def _cell_of(key: str, pattern: re.Pattern[str]) -> str | None:
+    m = pattern.match(key)
+    return None if m is None else (m.group("cell") or "")
+
+
+def row_cells(row: dict[str, Any]) -> dict[str, dict[str, list[int]]]:
+    """Cell ("" = the whole row) -> {"classes": [class counts], "sizes": [sample sizes]}."""
+    cells: dict[str, dict[str, list[int]]] = {}
+    for key, value in row.items():
+        if not _is_count(value):
+            continue
+        for kind, pattern in (("classes", CLASS_COUNT), ("sizes", SAMPLE_SIZE)):
+            cell = _cell_of(str(key), pattern)
+            if cell is not None:
+                cells.setdefault(cell, {"classes": [], "sizes": []})[kind].append(int(value))
+    return cells
+
+
+def _in_cell(key: str, cell: str) -> bool:
+    if not cell:
+        return True
+    parts, want = str(key).split("__"), cell.split("__")
+    return any(parts[i:i + len(want)] == want for i in range(len(parts) - len(want) + 1))
+
+
+def _withhold(row: dict[str, Any], cell: str) -> dict[str, Any]:
+    return {k: (v if LABEL_KEY.match(str(k)) or not _in_cell(str(k), cell) else WITHHELD)
+            for k, v in row.items()}
+
+
+def _smallest(counts: dict[str, list[int]]) -> int | None:
+    values = counts["classes"] + counts["sizes"]
+    return min(values) if values else None
+
+
+def _reason(counts: dict[str, list[int]], min_cell: int) -> str:
+    if counts["classes"] and min(counts["classes"]) < min_cell:
+        return f"smallest class count below {min_cell}"
+    return f"fewer than {min_cell} subjects"
+
+
+def suppress_small_rows(rows: list[dict[str, Any]], section: str, report: DisclosureReport,
+                        shown: Shown | None = None) -> list[dict[str, Any]]:
+    """Per-fold rows with every row (or arm cell) built from too few subjects withheld.
+
+    See the module docstring for the rule, including complementary suppression within a CV
+    repeat (rows with the same ``repeat`` value, default 1).
+    """
+    m = report.min_cell
+    cells = [row_cells(r) for r in rows]
+    hide: dict[tuple[int, str], str] = {}
+    for i, rc in enumerate(cells):
+        for cell, counts in rc.items():
+            low = _smallest(counts)
+            if low is not None and low < m:
+                hide[(i, cell)] = _reason(counts, m)
+    groups: dict[tuple[Any, str], list[int]] = {}
+    for i, rc in enumerate(cells):
+        for cell in rc:
+            groups.setdefault((rows[i].get("repeat", 1), cell), []).append(i)
+    for (_, cell), members in groups.items():
+        hidden = [i for i in members if (i, cell) in hide or (i, "") in hide]
+        if not hidden:
+            continue
+        while True:
+            classes = [cells[i][cell]["classes"] or cells[i][cell]["sizes"] for i in hidden]
+            totals = [sum(c) for c in zip(*classes, strict=False)] if classes else []
+            if totals and min(totals) >= m:
+                break
+            rest = [i for i in members if i not in hidden]
+            if not rest:
+                break
+            pick = min(rest, key=lambda i: _smallest(cells[i][cell]) or 0)
+            hidden.append(pick)
+            hide.setdefault((pick, cell), "complementary: withheld so that the withheld "
+                                          "rows of this repeat cannot be recovered from the "
+                                          "totals")
+    out = []
+    for i, row in enumerate(rows):
+        new = dict(row)
+        fold = row.get("fold", i + 1)
+        for (j, cell), reason in sorted(hide.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+            if j != i:
+                continue
+            new = _withhold(new, cell)
+            where = f"{section}[{i}]" + (f":{cell}" if cell else "")
+            report.rows.append(RowSuppression(where, reason))
+            if shown is not None:
+                if cell:
+                    shown.hidden_cells.setdefault(int(fold), set()).add(cell)
+                else:
+                    shown.hidden_folds.add(int(fold))
+        out.append(new)
+    return out
+
+
+def suppress_small_entries(data: Any, path: str, report: DisclosureReport,
+                           shown: Shown | None = None) -> Any:
+    """A nested summary with every mapping built from too few subjects withheld.
+
+    A mapping is a row: when its own class counts or sample sizes (see :func:`row_cells`,
+    cell "" only) fall below the minimum, its values (nested ones too) become
+    ``"suppressed"``, except labels (:data:`LABEL_KEY`).
+    """
+    if isinstance(data, dict):
+        counts = row_cells(data).get("")
+        low = None if counts is None else _smallest(counts)
+        if low is not None and low < report.min_cell:
+            report.rows.append(RowSuppression(path, _reason(counts, report.min_cell)))
+            if shown is not None:
+                shown.hidden_summary.add(path)
+            return _withhold_tree(data)
+        return {k: suppress_small_entries(v, f"{path}.{k}", report, shown)
+                for k, v in data.items()}
+    if isinstance(data, list):
+        return [suppress_small_entries(v, f"{path}[{i}]", report, shown)
+                for i, v in enumerate(data)]
+    return data
+
+
+def _withhold_tree(data: Any, key: str = "") -> Any:
+    if isinstance(data, dict):
+        return {k: _withhold_tree(v, str(k)) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_withhold_tree(v, key) for v in data]
+    return data if key and LABEL_KEY.match(key) else WITHHELD
 
 
 def _is_count(value: Any) -> bool:
@@ -73,11 +271,19 @@ def suppress_small_counts(data: Any, path: str, report: DisclosureReport,
     return data
 
 
-def scan_text(name: str, text: str, subject_ids: Iterable[str]) -> None:
-    """Raise :class:`DataError` if ``text`` holds subject ids or subject-level columns."""
+def scan_text(name: str, text: str, subject_ids: Iterable[str],
+              locations: Iterable[str] = ()) -> None:
+    """Raise :class:`DataError` if ``text`` holds subject ids, subject-level columns or the
+    location of an input outside the KB (``locations``: its absolute path and folder)."""
     ids = {s for s in subject_ids if len(s) >= MIN_ID_LENGTH}
     tokens = re.compile(r"[A-Za-z0-9_.\-]+")
+    places = [p for p in locations if p and p not in ("/", ".")]
     for lineno, line in enumerate(text.splitlines(), 1):
+        for place in places:
+            if place in line:
+                raise DataError(f"disclosure guard: {name} line {lineno} holds the location of "
+                                "an input outside the KB; nothing was published",
+                                hint="inputs are recorded by file name and checksum only")
         match = None if PROVENANCE_LINE.match(line) else UKB_LIKE_ID.search(line)
         if match and 1_000_000 <= int(match.group(1)) <= 6_500_000:
             raise DataError(f"disclosure guard: {name} line {lineno} holds a 7-digit number "
@@ -98,10 +304,12 @@ def scan_text(name: str, text: str, subject_ids: Iterable[str]) -> None:
                                 f"{sorted(hit)[0]!r}; nothing was published")
 
 
-def scan_folder(folder: Path, subject_ids: Iterable[str], report: DisclosureReport) -> None:
+def scan_folder(folder: Path, subject_ids: Iterable[str], report: DisclosureReport,
+                locations: Iterable[str] = ()) -> None:
     """Scan every text file of a staged run directory."""
     ids = set(subject_ids)
+    places = list(locations)
     for path in sorted(folder.iterdir()):
         if path.suffix.lower() in (".yaml", ".yml", ".csv", ".txt", ".json", ".md"):
-            scan_text(path.name, path.read_text("utf-8"), ids)
+            scan_text(path.name, path.read_text("utf-8"), ids, places)
             report.scanned_files += 1

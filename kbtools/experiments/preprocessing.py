@@ -164,18 +164,31 @@ class CappedPCA(TransformerMixin, BaseEstimator):
         return _frame(values, X.index, cols)
 
 
+def fold_imputer(strategy: str) -> Any:
+    """Missing values -> the training fold's column mean or median (scikit-learn's
+    SimpleImputer, DataFrames in and out so later steps keep subject ids)."""
+    from sklearn.impute import SimpleImputer
+
+    return SimpleImputer(strategy=strategy, keep_empty_features=True).set_output(
+        transform="pandas")
+
+
 def build_pipeline(role: str, preprocessing: dict[str, Any] | None, subjects: pd.DataFrame,
                    *, site_column: str = "site", pca: bool = True) -> Pipeline:
     """The per-role pipeline from a config's ``preprocessing`` section.
 
-    Steps, in order, each only if configured: ``zscore`` (default on); ``residualize`` on
-    ``covariates`` and site effects (``site_onehot``) unless ``covariate_method`` is ``none``
-    (``huh_jhun`` residualizes too; the permutation test then projects, see permutation.py);
+    Steps, in order, each only if configured: ``impute`` (``preprocessing.impute: mean|median``;
+    missing features replaced by the training fold's mean/median); ``zscore`` (default on);
+    ``residualize`` on ``covariates`` and site effects (``site_onehot``) unless
+    ``covariate_method`` is ``none`` (``huh_jhun`` residualizes too; the permutation test then
+    projects, see permutation.py);
     ``pca`` to ``preprocessing.pca[role]`` components, capped at the training rank.
     An empty pipeline passes data through.
     """
     pre = preprocessing or {}
     steps: list[tuple[str, Any]] = []
+    if pre.get("impute", "none") not in (None, "none"):
+        steps.append(("impute", fold_imputer(str(pre["impute"]))))
     if pre.get("zscore", True):
         steps.append(("zscore", ZScore()))
     covariates = tuple(pre.get("covariates") or ())

@@ -3,8 +3,13 @@
 Order of work: read the config -> apply ``--set`` overrides (unknown keys are errors) ->
 refuse templates -> validate against the experiment and method-parameter schemas -> design
 checks (errors refuse, warnings are printed and recorded) -> load and check the cohort ->
-``--dry-run`` prints the plan and stops -> run the method -> disclosure guard -> write the run
-directory in staging -> rename it into ``kb/runs``.
+the method's preflight (everything it would refuse on this cohort) -> ``--dry-run`` prints the
+plan and stops -> run the method -> disclosure guard -> draw the figures (each in isolation)
+-> write the run directory in staging -> rename it into ``kb/runs``.
+
+Inputs given with ``--data`` usually live outside the KB (restricted data): run.yaml records
+them by role, dataset card, file name, checksum, size and rows, and the recorded command line
+carries no location outside the KB.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ class RunOptions:
     kb_root: Path
     overrides: list[str] = field(default_factory=list)
     data: dict[str, Path] = field(default_factory=dict)
+    id_columns: dict[str, str] = field(default_factory=dict)
+    """Role (or ``*``) -> id column (``--id-column``)."""
     seed: int | None = None
     n_jobs: int | None = 1
     dry_run: bool = False
@@ -172,6 +179,9 @@ def resolve(opts: RunOptions) -> tuple[dict[str, Any], list[str]]:
         config["seed"] = int(opts.seed)
     config.setdefault("seed", 0)
     validate_config(config, opts.config_path)
+    from kbtools.experiments.cv import resolve_columns
+
+    config = resolve_columns(config)
     issues = design_checks.check_design(config)
     errors = [i for i in issues if i.severity == "error"]
     if errors:
@@ -198,12 +208,27 @@ def plan(config: dict[str, Any], cohort: Any) -> str:
 
     lines = [f"experiment {config['id']} ({config['method']}), seed {config['seed']}",
              f"subjects: {cohort.inventory['n_subjects']}, with every modality: "
-             f"{cohort.inventory['n_complete']}"]
+             f"{cohort.inventory['n_complete']}"
+             + (f" ({cohort.inventory['dropped_incomplete']} left out for missing values)"
+                if cohort.inventory.get("dropped_incomplete") else ""),
+             f"site column: {cv.site_column(config)!r}; folds grouped by "
+             f"{cv.group_column(config)!r}" if (config.get("cv") or {}).get(
+                 "scheme", cv.DEFAULT_SCHEME) in cv.GROUPED else
+             f"site column: {cv.site_column(config)!r}",
+             "id columns: " + ", ".join(f"{r} {s['id_column']!r}"
+                                        for r, s in cohort.sources.items())]
     for role, inv in cohort.inventory["roles"].items():
         pcs = ((config.get("preprocessing") or {}).get("pca") or {}).get(role)
-        dim = f"{inv['features']} features" + (f" -> PCA {pcs} (capped at the training rank)"
-                                              if pcs else "")
-        lines.append(f"  {role}: {inv['present']} present, {inv['missing']} missing; {dim}")
+        dim = f"{inv['features']} features" + (
+            f" -> PCA {pcs}" + (" (capped at the training rank)" if pcs < inv["features"] else
+                                f" (capped at the {inv['features']} features)")
+            if pcs else "")
+        extra = "".join(f", {inv[k]} {label}" for k, label in (
+            ("empty_rows", "empty rows"), ("incomplete_rows", "rows dropped for missing values"),
+            ("imputed_values", "missing values imputed within each training fold"))
+            if inv.get(k))
+        lines.append(f"  {role}: {inv['present']} present, {inv['missing']} missing{extra}; "
+                     f"{dim}")
     folds = cv.outer_folds(cohort, config.get("cv") or {}, config.get("outcome"),
                            config["seed"])
     complete = cohort.positions(cohort.complete_ids())
@@ -248,18 +273,21 @@ def _execute(opts: RunOptions) -> Path | None:
 
     from kbtools import __version__
     from kbtools.experiments import disclosure, runlog
-    from kbtools.experiments.cohort import load_cohort
+    from kbtools.experiments.cohort import load_cohort, source_record
     from kbtools.experiments.context import RunContext
-    from kbtools.experiments.methods import get_method
+    from kbtools.experiments.methods import get_method, preflight
     from kbtools.yamlio import dump
 
     config, design_warnings = resolve(opts)
     for w in design_warnings:
         _say(opts, f"warning: {w}")
     seed = int(config["seed"])
-    cohort = load_cohort(config, opts.kb_root, opts.data, seed)
+    cohort = load_cohort(config, opts.kb_root, opts.data, seed, opts.id_columns)
+    data_warnings = list(cohort.notes) + preflight(cohort, config)
     if opts.dry_run:
         print(plan(config, cohort))
+        for w in design_warnings + data_warnings:
+            print(f"warning: {w}")
         print("dry run: nothing computed, nothing written")
         return None
     runs_dir = opts.runs_dir or (opts.kb_root / "kb" / "runs")
@@ -269,37 +297,32 @@ def _execute(opts: RunOptions) -> Path | None:
                f"{cohort.inventory['n_complete']} complete subjects ...")
     result = get_method(config["method"])(cohort, config, ctx)
     finished = runlog.utc_now()
-    report = disclosure.DisclosureReport()
-    counts = disclosure.suppress_small_counts(runlog.plain(result.counts), "counts", report,
-                                              all_counts=True)
-    inventory = disclosure.suppress_small_counts(runlog.plain(cohort.inventory), "inventory",
-                                                 report, all_counts=True)
-    summary = disclosure.suppress_small_counts(runlog.plain(result.summary), "summary", report)
-    per_fold = [disclosure.suppress_small_counts(runlog.plain(r), f"per_fold[{i}]", report)
-                for i, r in enumerate(result.per_fold)]
-    headline = disclosure.suppress_small_counts(runlog.plain(result.headline), "headline",
-                                                report)
+    guarded = guard(result, cohort)
+    report = guarded.report
     config_text = opts.config_path.read_bytes()
     name = runlog.run_id(config["id"], started)
-    warnings = design_warnings + list(result.warnings)
+    warnings = design_warnings + data_warnings + list(result.warnings)
+    outside = outside_locations(cohort, opts.kb_root)
     with runlog.staged_run_dir(runs_dir) as staging:
         files = ["run.yaml", "config_used.yaml", "metrics.yaml", "per_fold_metrics.csv"]
         metrics = {"id": name, "method": config["method"], "experiment": config["id"],
-                   "summary": summary, "per_fold": per_fold, "counts": counts,
-                   "inventory": inventory, "suppressed": list(report.suppressed)}
+                   "summary": guarded.summary, "per_fold": guarded.per_fold,
+                   "counts": guarded.counts, "inventory": guarded.inventory,
+                   "suppressed": list(report.suppressed)}
         runlog.write_text_atomic(staging / "config_used.yaml",
                                  "# Resolved config of this run (overrides applied).\n"
                                  + dump(runlog.plain(config)))
         runlog.write_text_atomic(staging / "metrics.yaml", dump(metrics))
-        runlog.write_text_atomic(staging / "per_fold_metrics.csv", runlog.per_fold_csv(per_fold))
-        for fname, fig in result.figures.items():
-            fig.savefig(staging / fname, dpi=110)
-            files.append(fname)
-        inputs = []
-        for src in cohort.sources.values():
-            entry = {k: src[k] for k in ("role", "dataset", "table", "path", "sha256", "bytes",
-                                         "rows", "generated") if k in src}
-            inputs.append(runlog.plain(entry))
+        runlog.write_text_atomic(staging / "per_fold_metrics.csv",
+                                 runlog.per_fold_csv(guarded.per_fold))
+        for fname, problem in draw_figures(result.figures, guarded.shown, staging):
+            if problem is None:
+                files.append(fname)
+            else:
+                warnings.append(f"figure {fname} was not drawn ({problem}); the run's numbers "
+                                "are unaffected")
+        inputs = [runlog.plain(source_record(src, opts.kb_root))
+                  for src in cohort.sources.values()]
         run = {
             "id": name,
             "experiment": config["id"],
@@ -308,9 +331,9 @@ def _execute(opts: RunOptions) -> Path | None:
             "command": opts.command,
             "seed": seed,
             "n_jobs": opts.n_jobs,
-            "config_path": _rel(opts.config_path, opts.kb_root),
+            "config_path": kb_relative(opts.config_path, opts.kb_root),
             "config_sha256": hashlib.sha256(config_text).hexdigest(),
-            "overrides": list(opts.overrides),
+            "overrides": [redact_token(o, opts.kb_root) for o in opts.overrides],
             "started": runlog.iso(started),
             "finished": runlog.iso(finished),
             "duration_s": round((finished - started).total_seconds(), 2),
@@ -320,24 +343,123 @@ def _execute(opts: RunOptions) -> Path | None:
             "git": runlog.git_state(opts.kb_root),
             "inputs": inputs,
             "datasets": sorted({s["dataset"] for s in cohort.sources.values()}),
-            "headline": headline,
+            "headline": guarded.headline,
             "warnings": warnings,
             "disclosure": {},
             "files": files,
         }
         # metrics and csv are scanned before run.yaml is finalised with the scan's result
-        disclosure.scan_folder(staging, _scan_ids(cohort), report)
+        disclosure.scan_folder(staging, _scan_ids(cohort), report, outside)
         run["disclosure"] = report.as_dict() | {"scanned_files": report.scanned_files + 1}
         text = dump(run)
-        disclosure.scan_text("run.yaml", text, _scan_ids(cohort))
+        disclosure.scan_text("run.yaml", text, _scan_ids(cohort), outside)
         runlog.write_text_atomic(staging / "run.yaml", text)
         _validate_outputs(staging)
         target = runlog.publish(staging, runs_dir, name)
-    _say(opts, _summary_text(result, report, target))
+    _say(opts, _summary_text(guarded.headline, report, target))
     for w in warnings:
         _say(opts, f"warning: {w}")
     print(target)
     return target
+
+
+@dataclass
+class Guarded:
+    """A method's result after the disclosure guard (what may be published)."""
+
+    summary: dict[str, Any]
+    per_fold: list[dict[str, Any]]
+    counts: dict[str, Any]
+    inventory: dict[str, Any]
+    headline: dict[str, Any]
+    report: Any
+    shown: Any
+
+
+def guard(result: Any, cohort: Any, min_cell: int | None = None) -> Guarded:
+    """Withhold small rows, then small counts (see :mod:`kbtools.experiments.disclosure`).
+
+    The headline is withheld whole when any summary entry was, or when the run's own class
+    counts (``counts``) are below the minimum: it repeats summary numbers.
+    """
+    from kbtools.experiments import disclosure, runlog
+
+    report = disclosure.DisclosureReport(**({"min_cell": min_cell} if min_cell else {}))
+    shown = disclosure.Shown(min_cell=report.min_cell)
+    per_fold = disclosure.suppress_small_rows([runlog.plain(r) for r in result.per_fold],
+                                              "per_fold", report, shown)
+    summary = disclosure.suppress_small_entries(runlog.plain(result.summary), "summary",
+                                                report, shown)
+    headline = runlog.plain(result.headline)
+    counts = runlog.plain(result.counts)
+    run_cells = disclosure.row_cells(counts).get("")
+    small_run = run_cells is not None and run_cells["classes"] \
+        and min(run_cells["classes"]) < report.min_cell
+    if headline and (shown.hidden_summary or small_run):
+        headline = {k: disclosure.WITHHELD for k in headline}
+        report.rows.append(disclosure.RowSuppression(
+            "headline", "repeats summary numbers that were withheld" if shown.hidden_summary
+            else f"smallest class count below {report.min_cell}"))
+        shown.hidden_summary.add("headline")
+    return Guarded(
+        summary=disclosure.suppress_small_counts(summary, "summary", report),
+        per_fold=[disclosure.suppress_small_counts(r, f"per_fold[{i}]", report)
+                  for i, r in enumerate(per_fold)],
+        counts=disclosure.suppress_small_counts(counts, "counts", report, all_counts=True),
+        inventory=disclosure.suppress_small_counts(runlog.plain(cohort.inventory), "inventory",
+                                                   report, all_counts=True),
+        headline=disclosure.suppress_small_counts(headline, "headline", report),
+        report=report, shown=shown)
+
+
+def draw_figures(figures: dict[str, Any], shown: Any,
+                 folder: Path) -> list[tuple[str, str | None]]:
+    """Draw and save each figure on its own; (file name, problem or None) per figure.
+
+    A figure is a matplotlib Figure or a function of :class:`disclosure.Shown` returning
+    one. Any failure while drawing or saving is reported, never raised: a plot must not
+    lose a run's numbers.
+    """
+    out: list[tuple[str, str | None]] = []
+    for fname, fig in figures.items():
+        target = folder / fname
+        try:
+            made = fig(shown) if callable(fig) and not hasattr(fig, "savefig") else fig
+            if made is None:  # nothing may be shown
+                out.append((fname, "everything it would show was withheld by the "
+                                   "disclosure guard"))
+                continue
+            made.savefig(target, dpi=110)
+            out.append((fname, None))
+        except Exception as exc:  # noqa: BLE001 - any plotting bug is reported, not fatal
+            target.unlink(missing_ok=True)
+            out.append((fname, f"{type(exc).__name__}: {exc}"))
+    return out
+
+
+def outside_locations(cohort: Any, kb_root: Path) -> list[str]:
+    """Absolute paths (and their folders) of inputs read from outside the KB."""
+    from kbtools.kb import is_inside
+
+    places: set[str] = set()
+    for src in cohort.sources.values():
+        if src.get("generated") or is_inside(kb_root, src["path"]):
+            continue
+        for path in {Path(src["path"]).absolute(), Path(src["path"]).resolve()}:
+            places.add(str(path))
+            if str(path.parent) not in ("/", ""):
+                places.add(str(path.parent))
+    return sorted(places, key=len, reverse=True)
+
+
+def kb_relative(path: Path | str, kb_root: Path) -> str:
+    """``path`` relative to the KB root, or ``<outside-kb>/NAME`` for a path outside it."""
+    from kbtools.kb import is_inside
+
+    p = Path(path).expanduser().absolute()  # command-line paths are relative to the cwd
+    if is_inside(kb_root, p):
+        return p.resolve().relative_to(Path(kb_root).resolve()).as_posix()
+    return f"<outside-kb>/{p.name}"
 
 
 def _scan_ids(cohort: Any) -> list[str]:
@@ -345,13 +467,6 @@ def _scan_ids(cohort: Any) -> list[str]:
     for block in cohort.blocks.values():
         ids.update(block.index)
     return list(ids)
-
-
-def _rel(path: Path, root: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(root.resolve()))
-    except ValueError:
-        return str(path)
 
 
 def _validate_outputs(folder: Path) -> None:
@@ -368,23 +483,63 @@ def _validate_outputs(folder: Path) -> None:
                                f"{errors[0].message} at {list(errors[0].absolute_path)}")
 
 
-def _summary_text(result: Any, report: Any, target: Path) -> str:
-    head = ", ".join(f"{k}={v}" for k, v in result.headline.items())
-    withheld = (f"; disclosure guard withheld {len(report.suppressed)} small count(s)"
-                if report.suppressed else "")
+def _summary_text(headline: dict[str, Any], report: Any, target: Path) -> str:
+    head = ", ".join(f"{k}={v}" for k, v in headline.items())
+    parts = []
+    if report.suppressed:
+        parts.append(f"{len(report.suppressed)} small count(s)")
+    if report.rows:
+        parts.append(f"{len(report.rows)} row(s) built from too few subjects")
+    withheld = f"; disclosure guard withheld {' and '.join(parts)}" if parts else ""
     return f"done: {head}{withheld}\nrun log:"
 
 
-def command_line(argv: list[str] | None = None) -> str:
-    return shlex.join(["kbtools", *(argv if argv is not None else sys.argv[1:])])
+def _looks_like_path(text: str) -> bool:
+    return "/" in text or "\\" in text or text.startswith("~") or Path(text).exists()
+
+
+def redact_token(token: str, kb_root: Path) -> str:
+    """One command-line word with any path outside the KB reduced to ``<outside-kb>/NAME``."""
+    head, sep, value = token.partition("=")
+    if sep and not head.startswith("-") and "/" not in head and _looks_like_path(value):
+        return f"{head}={kb_relative(value, kb_root)}"
+    if not token.startswith("-") and _looks_like_path(token):
+        return kb_relative(token, kb_root)
+    return token
+
+
+def command_line(argv: list[str] | None = None, kb_root: Path | None = None) -> str:
+    """The command as run, for run.yaml: paths inside the KB relative to its root, paths
+    outside it (restricted data, scratch folders) as ``<outside-kb>/NAME``."""
+    words = list(argv if argv is not None else sys.argv[1:])
+    if kb_root is not None:
+        words = [redact_token(w, kb_root) for w in words]
+    return shlex.join(["kbtools", *words])
 
 
 def parse_data(items: list[str]) -> dict[str, Path]:
     out = {}
     for item in items:
         role, sep, path = item.partition("=")
-        if not sep or not role or not path:
-            raise KBToolsError(f"--data {item!r}: expected ROLE=PATH")
+        if not sep or not role.strip() or not path:
+            raise KBToolsError(f"--data {item!r}: expected ROLE=PATH",
+                               hint="e.g. --data subjects=/secure/ukb/subjects.csv")
+        if role.strip() in out:
+            raise KBToolsError(f"--data gives role {role.strip()!r} twice")
         out[role.strip()] = Path(path)
+    return out
+
+
+def parse_id_columns(items: list[str]) -> dict[str, str]:
+    """``--id-column`` values: ``ROLE=COLUMN`` for one role, or ``COLUMN`` for every role."""
+    out: dict[str, str] = {}
+    for item in items:
+        role, sep, column = item.partition("=")
+        role, column = (role.strip(), column.strip()) if sep else ("*", role.strip())
+        if not role or not column:
+            raise KBToolsError(f"--id-column {item!r}: expected ROLE=COLUMN or COLUMN",
+                               hint="e.g. --id-column eid (every table) or "
+                                    "--id-column subjects=eid")
+        out[role] = column
     return out
 

@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from kbtools.experiments.disclosure import COUNT_KEY
+from kbtools.experiments.disclosure import CLASS_COUNT, COUNT_KEY
 
 MIN_CELL_SIZE = 10
 SUPPRESSED = "suppressed"
@@ -119,8 +119,11 @@ def guard_cell(key: str, value: Any, *, row_small: bool = False, listed: set[str
 
 
 def row_is_small(row: Mapping[str, Any], minimum: int = MIN_CELL_SIZE) -> bool:
-    """A row is built from too few subjects when its sample size is below the minimum."""
-    return any(is_sample_size(str(k)) and small(v, minimum) for k, v in row.items())
+    """A row is built from too few subjects when its sample size, or the count of one outcome
+    class (``n_cases``, ``n_test_controls``; metrics such as AUPRC reveal it), is below the
+    minimum. Other subgroup counts (missing, unmatched) show as ``<10`` only."""
+    return any((is_sample_size(str(k)) or bool(CLASS_COUNT.match(_name(str(k)))))
+               and small(v, minimum) for k, v in row.items())
 
 
 def guard_row(row: Mapping[str, Any], *, listed: set[str] | None = None, prefix: str = "",

@@ -61,7 +61,7 @@ def _write_override(tmp_path: Path, cohort, mutate) -> Path:
     (lambda d: pd.concat([d, d.iloc[:3]]), r"3 subject ids occur more than once"),
     (lambda d: d.assign(lh_insula_thickness=np.where(np.arange(len(d)) < 4, np.nan,
                                                      d.lh_insula_thickness)),
-     r"column 'lh_insula_thickness' has 4"),
+     r"4 missing value\(s\) in 1 column\(s\) of 4 row\(s\): 'lh_insula_thickness' \(4\)"),
     (lambda d: d.assign(rh_insula_area=5.0), r"1 constant column.*'rh_insula_area'"),
     (lambda d: d.assign(lh_cuneus_area="high"), r"non-numeric.*'lh_cuneus_area'"),
 ])

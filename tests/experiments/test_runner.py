@@ -130,11 +130,15 @@ def test_disclosure_guard_withholds_small_counts(small_kb, monkeypatch) -> None:
     (run,) = _runs(root)
     metrics = load_file(run / "metrics.yaml")
     assert metrics["counts"] == {"n_cases": "<10", "n_subjects": 300}
-    assert metrics["per_fold"][0]["n_test"] == "<10"
+    # a fold of 7 test subjects is withheld whole (its metrics would describe <10 people)
+    assert metrics["per_fold"][0] == {"fold": 1, "n_test": "suppressed"}
     assert metrics["summary"]["n_cases_site01"] == "<10"
     log = load_file(run / "run.yaml")
-    assert set(log["disclosure"]["suppressed"]) >= {"counts.n_cases", "per_fold[0].n_test",
-                                                     "summary.n_cases_site01"}
+    assert set(log["disclosure"]["suppressed"]) >= {"counts.n_cases", "summary.n_cases_site01"}
+    assert {"where": "per_fold[0]", "reason": "fewer than 10 subjects"} in \
+        log["disclosure"]["suppressed_rows"]
+    # the run's own class count is small, so the headline (summary numbers) is withheld
+    assert log["headline"] == {"x": "suppressed"}
 
 
 def test_disclosure_guard_refuses_subject_ids(small_kb, monkeypatch, capsys) -> None:

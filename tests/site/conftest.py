@@ -94,7 +94,7 @@ def make_run(root: Path, run_id: str, *, started: str, auc: float, n_test: list[
     })
     write(folder / "metrics.yaml", {
         "id": run_id, "method": "cca_permutation",
-        "summary": {"rho1": auc, "p_mode1": 0.001, "n_cases": 4},
+        "summary": {"rho1": auc, "p_mode1": 0.001, "n_missing": 4},
         "per_fold": [{"fold": i + 1, "n_test": n, "rho1": auc + i / 100} for i, n in
                      enumerate(n_test)],
         "counts": counts or {"n_subjects": 500, "n_cases": "<10", "n_controls": 7},

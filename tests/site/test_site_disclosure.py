@@ -35,8 +35,16 @@ def test_row_with_small_sample_suppresses_its_metrics_but_keeps_labels() -> None
 
 
 def test_small_subgroup_does_not_suppress_the_row() -> None:
-    row = d.guard_row({"n_test": 500, "n_cases": 4, "auc": 0.71})
-    assert row == {"n_test": 500, "n_cases": "<10", "auc": 0.71}
+    row = d.guard_row({"n_test": 500, "n_missing": 4, "auc": 0.71})
+    assert row == {"n_test": 500, "n_missing": "<10", "auc": 0.71}
+
+
+def test_small_outcome_class_suppresses_the_row() -> None:
+    # 4 cases beside an AUPRC: a constant score's AUPRC is the case fraction (issue 10)
+    row = d.guard_row({"n_test": 500, "n_cases": 4, "auprc": 0.008})
+    assert row == {"n_test": 500, "n_cases": "<10", "auprc": d.SUPPRESSED}
+    row = d.guard_row({"fold": 1, "n_test": 30, "n_test_controls": 9, "auc": 0.6})
+    assert row["auc"] == d.SUPPRESSED and row["fold"] == 1
 
 
 def test_listed_null_and_marked_values_are_suppressed() -> None:

@@ -113,9 +113,9 @@ def test_run_page_has_metrics_plots_and_disclosure(pages: dict[str, str]) -> Non
     assert rows[3] == "| 3 | 100 | suppressed |"  # listed in metrics.yaml: suppressed
     metrics = text.split("## Metrics", 1)[1].split("## Plots", 1)[0]
     assert "| n_subjects | 500 |" in metrics
-    assert "| n_cases | &lt;10 |" in metrics  # marked "<10" by the run itself
+    assert "| n_missing | &lt;10 |" in metrics  # a small subgroup count: "<10", row kept
     assert "| n_controls | &lt;10 |" in metrics  # 7: suppressed by the site
-    for small in ("8", "4", "7"):  # n_test of fold 2, n_cases in summary, n_controls
+    for small in ("8", "4", "7"):  # n_test of fold 2, n_missing in summary, n_controls
         assert f"| {small} |" not in metrics
 
 

@@ -52,6 +52,50 @@ def binary_outcome(cohort: Any, config: dict[str, Any], column: str | None = Non
     return y.astype(int)
 
 
+def class_counts(y: pd.Series | np.ndarray, prefix: str = "n_test", cell: str = "") \
+        -> dict[str, int]:
+    """``{prefix}_cases`` and ``{prefix}_controls`` (``__cell`` appended) of a 0/1 outcome:
+    the disclosure guard withholds a row or arm whose smallest class is below 10."""
+    arr = np.asarray(y)
+    tail = f"__{cell}" if cell else ""
+    return {f"{prefix}_cases{tail}": int((arr == 1).sum()),
+            f"{prefix}_controls{tail}": int((arr == 0).sum())}
+
+
+def preflight_folds(cohort: Any, config: dict[str, Any], arms: dict[str, pd.Index],
+                    y: pd.Series | None = None, inner: bool = True) -> list[Any]:
+    """Build every fold the run will build (outer, and inner within each arm's training
+    subjects, with the run's seeds) and refuse what the run would refuse, naming fold and arm.
+
+    ``arms`` maps an arm name to the subjects it can use. Returns the outer folds.
+    """
+    from kbtools.experiments.cv import outer_folds
+
+    folds = outer_folds(cohort, config.get("cv"), config.get("outcome"), int(config.get("seed",
+                                                                                         0)))
+    seed = int(config.get("seed", 0))
+    for k, (tr_pos, te_pos) in enumerate(folds):
+        for arm, ids in arms.items():
+            tr = cohort.subjects.index[tr_pos]
+            te = cohort.subjects.index[te_pos]
+            tr, te = tr[tr.isin(ids)], te[te.isin(ids)]
+            where = f"outer fold {k + 1}, {arm}"
+            if len(te) == 0 or len(tr) < 2:
+                raise DataError(f"{where}: {len(tr)} training and {len(te)} test subjects have "
+                                "this arm's data", hint="use fewer folds, or check missing "
+                                                        "modalities (the plan lists them)")
+            if y is not None and y.loc[tr].nunique() < 2:
+                raise DataError(f"{where}: the training subjects have one outcome class only",
+                                hint="use fewer folds or more subjects")
+            if inner:
+                try:
+                    inner_splits(cohort, tr, config.get("cv"), config.get("outcome"),
+                                 fold_seed(seed, k))
+                except DataError as exc:
+                    raise DataError(f"{where}: {exc.message}", hint=exc.hint) from None
+    return folds
+
+
 def require_roles(cohort: Any, roles: list[str], method: str) -> None:
     missing = [r for r in roles if r not in cohort.blocks]
     if missing:
@@ -65,12 +109,16 @@ def require_roles(cohort: Any, roles: list[str], method: str) -> None:
 
 
 class RoleFeaturizer:
-    """One modality through the config's preprocessing pipeline (z-score, residualize, PCA)."""
+    """One modality through the config's preprocessing pipeline (impute, z-score, residualize,
+    PCA). Site effects use ``site_column`` (default: ``preprocessing.site_column``, which the
+    runner always fills in; see :func:`kbtools.experiments.cv.site_column`)."""
 
     def __init__(self, cohort: Any, role: str, preprocessing: dict[str, Any] | None,
-                 columns: list[str] | None = None, pca: bool = True) -> None:
+                 columns: list[str] | None = None, pca: bool = True,
+                 site_column: str | None = None) -> None:
         self.cohort, self.role, self.preprocessing = cohort, role, preprocessing
         self.columns, self.pca = columns, pca
+        self.site_column = site_column or (preprocessing or {}).get("site_column") or "site"
 
     def ids(self) -> pd.Index:
         return self.cohort.blocks[self.role].index
@@ -81,7 +129,7 @@ class RoleFeaturizer:
 
     def fit(self, train_ids: pd.Index) -> RoleFeaturizer:
         self.pipeline_ = build_pipeline(self.role, self.preprocessing, self.cohort.subjects,
-                                       pca=self.pca)
+                                       site_column=self.site_column, pca=self.pca)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             self.pipeline_.fit(self._block(train_ids))

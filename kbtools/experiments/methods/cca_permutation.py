@@ -33,10 +33,63 @@ DEFAULTS: dict[str, Any] = {
 
 
 def _roles(cohort: Any, params: dict[str, Any]) -> tuple[str, str]:
+    from kbtools.errors import DataError
+
     roles = params.get("modalities") or cohort.roles[:2]
     if len(roles) != 2 or any(r not in cohort.blocks for r in roles):
-        raise ValueError(f"cca_permutation needs two modality roles, got {roles}")
+        raise DataError(f"cca_permutation needs two modality roles, got {list(roles)} "
+                        f"(data roles: {', '.join(cohort.roles) or 'none'})",
+                        hint="set params.modalities to two of the config's data roles")
     return roles[0], roles[1]
+
+
+def subject_columns(config: dict[str, Any]) -> dict[str, str]:
+    """The site column when permutations are restricted to site blocks."""
+    from kbtools.experiments.cv import site_column
+
+    params = config.get("params") or {}
+    if params.get("permute_within") == "site":
+        return {site_column(config): "site (permutation blocks)"}
+    return {}
+
+
+def preflight(cohort: Any, config: dict[str, Any]) -> list[str]:
+    """Refuse a CCA that cannot tell anything on this cohort: in some training fold the two
+    blocks (after PCA, capped at the data's rank) have more dimensions together than the
+    subjects left after removing covariates, so every canonical correlation is exactly 1."""
+    from kbtools.errors import DataError
+
+    params = {**DEFAULTS, **(config.get("params") or {})}
+    pre = config.get("preprocessing") or {}
+    xr, yr = _roles(cohort, params)
+    complete = cohort.complete_ids([xr, yr])
+    folds = cv.outer_folds(cohort, config.get("cv"), config.get("outcome"),
+                           int(config.get("seed", 0)))
+    site_col = cv.site_column(config)
+    n_cov = len(pre.get("covariates") or [])
+    for k, (train_pos, _) in enumerate(folds):
+        train = cohort.subjects.index[train_pos]
+        train = train[train.isin(complete)]
+        n_sites = cohort.subjects.loc[train, site_col].nunique() \
+            if pre.get("site_onehot") and site_col in cohort.subjects.columns else 1
+        r = 1 + n_cov + (n_sites - 1 if pre.get("site_onehot") else 0) \
+            if pre.get("covariate_method", "residualize") != "none" else 1
+        n_eff = len(train) - r
+        dims = {}
+        for role in (xr, yr):
+            n_pc = (pre.get("pca") or {}).get(role)
+            width = cohort.blocks[role].shape[1]
+            dims[role] = min(int(n_pc) if n_pc else width, width, max(n_eff, 0))
+        if n_eff < 3 or dims[xr] + dims[yr] > n_eff:
+            raise DataError(
+                f"CCA cannot be estimated in outer fold {k + 1}: {dims[xr]} {xr} + {dims[yr]} "
+                f"{yr} dimensions for {len(train)} training subjects with every modality "
+                f"({n_eff} after removing {r} covariate and site terms); with more dimensions "
+                "than subjects every canonical correlation is 1",
+                hint=f"reduce the blocks (e.g. --set preprocessing.pca.{xr}="
+                     f"{max(1, n_eff // 4)} --set preprocessing.pca.{yr}={max(1, n_eff // 4)}) "
+                     "or use more subjects")
+    return []
 
 
 def _pre_pca(pipe: Any, frame: pd.DataFrame) -> pd.DataFrame:
@@ -80,12 +133,14 @@ def _top(loadings: pd.DataFrame, n: int, sep: str) -> dict[str, Any]:
 
 
 def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
+    config = cv.resolve_columns(config)
+    preflight(cohort, config)
     params = {**DEFAULTS, **(config.get("params") or {})}
     pre = config.get("preprocessing") or {}
     cov_method = pre.get("covariate_method", "residualize")
     xr, yr = _roles(cohort, params)
     cv_cfg = config.get("cv") or {}
-    site_col = cv_cfg.get("group_by", "site")
+    site_col = cv.site_column(config)
     outcome = config.get("outcome")
     folds = cv.outer_folds(cohort, cv_cfg, outcome, ctx.seed)
     complete = set(cohort.complete_ids([xr, yr]))
@@ -188,7 +243,7 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
               "n_train_min": int(df["n_train"].min()), "n_test_min": int(df["n_test"].min())}
     figures = {}
     if (config.get("outputs") or {}).get("plots", True):
-        figures = _figures(nulls, loads, alpha)
+        figures = _figures(nulls, loads, alpha, sep)
     return MethodResult(summary=summary, per_fold=per_fold, headline=headline, counts=counts,
                         warnings=result_warnings, figures=figures)
 
@@ -208,40 +263,90 @@ def _mean_top(loads: dict[str, list[pd.DataFrame]], n: int, sep: str) -> dict[st
     return {role: _top(_aligned_mean(frames), n, sep) for role, frames in loads.items()}
 
 
-def _figures(nulls: list[tuple[np.ndarray, np.ndarray]], loads: dict[str, list[pd.DataFrame]],
-             alpha: float) -> dict[str, Any]:
-    import matplotlib
+def hist_bins(values: np.ndarray, bins: int = 30) -> tuple[int, tuple[float, float]]:
+    """Histogram bins and range that work for any sample, a constant one included.
 
-    matplotlib.use("Agg")
+    numpy refuses 30 bins over a range narrower than floating-point resolution ("Too many bins
+    for data range"), which degenerate nulls (every permuted correlation ~1) produce.
+    """
+    lo, hi = float(np.min(values)), float(np.max(values))
+    scale = max(abs(lo), abs(hi), 1e-12)
+    if hi - lo <= 1e-9 * scale:
+        pad = max(1e-3, 1e-3 * scale)
+        return 1, (lo - pad, hi + pad)
+    return max(1, min(bins, len(np.unique(values)))), (lo, hi)
+
+
+def _figures(nulls: list[tuple[np.ndarray, np.ndarray]], loads: dict[str, list[pd.DataFrame]],
+             alpha: float, sep: str) -> dict[str, Any]:
+    """The null-distribution figure and one loadings heatmap per modality (drawn after the
+    disclosure guard: withheld folds are left out)."""
+    figs: dict[str, Any] = {"null_distributions.png": lambda shown: _null_figure(nulls, alpha,
+                                                                                 shown)}
+    for role, frames in loads.items():
+        figs[f"loadings_{role}.png"] = (lambda shown, role=role, frames=frames:
+                                        _loadings_figure(role, frames, sep, shown))
+    return figs
+
+
+def _null_figure(nulls: list[tuple[np.ndarray, np.ndarray]], alpha: float, shown: Any) -> Any:
     from matplotlib.figure import Figure
 
-    figs: dict[str, Any] = {}
-    n = len(nulls)
-    fig = Figure(figsize=(3.2 * n, 2.8), layout="constrained")
-    axes = fig.subplots(1, n, squeeze=False)[0]
-    for i, (null, rho) in enumerate(nulls):
-        ax = axes[i]
-        ax.hist(null, bins=30, color="0.7", label="null (mode 1 statistic)")
-        ax.axvline(np.quantile(null, 1 - alpha), color="0.3", ls=":", label=f"{1 - alpha:.0%}")
+    folds = [(i, null, rho) for i, (null, rho) in enumerate(nulls, 1) if shown.fold(i)]
+    if not folds:
+        return None
+    n = len(folds)
+    cols = min(n, 5)
+    rows = -(-n // cols)
+    fig = Figure(figsize=(3.0 * cols + 0.4, 2.9 * rows + 0.9), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax, (i, null, rho) in zip(axes, folds, strict=False):
+        bins, span = hist_bins(null)
+        ax.hist(null, bins=bins, range=span, color="0.75", label="permutation null, mode 1")
+        ax.axvline(np.quantile(null, 1 - alpha), color="0.25", ls=":",
+                   label=f"null {1 - alpha:.0%} quantile")
         for m, r in enumerate(rho):
-            ax.axvline(r, color="C3" if m == 0 else "C1", lw=1.5 if m == 0 else 0.8)
-        ax.set_title(f"fold {i + 1}")
-        ax.set_xlabel("canonical correlation")
-    axes[0].legend(fontsize=7)
-    fig.suptitle("Observed canonical correlations (red: mode 1, orange: later modes) vs the "
-                 "mode-1 permutation null")
-    figs["null_distributions.png"] = fig
-    for role, frames in loads.items():
-        mean = _aligned_mean(frames)
-        top = mean.abs().max(axis=1).sort_values(ascending=False).index[:25]
-        data = mean.loc[top]
-        fig = Figure(figsize=(1.2 + 0.6 * data.shape[1], 0.22 * len(top) + 1.2),
-                     layout="constrained")
-        ax = fig.subplots()
-        im = ax.imshow(data.to_numpy(), cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
-        ax.set_yticks(range(len(top)), [str(t) for t in top], fontsize=6)
-        ax.set_xticks(range(data.shape[1]), list(data.columns), fontsize=7)
-        ax.set_title(f"{role}: loadings (mean over folds)", fontsize=8)
-        fig.colorbar(im, ax=ax, shrink=0.6)
-        figs[f"loadings_{role}.png"] = fig
-    return figs
+            ax.axvline(r, color="C3" if m == 0 else "C1", lw=1.6 if m == 0 else 0.8,
+                       label="observed mode 1" if m == 0 else ("observed later modes"
+                                                               if m == 1 else None))
+        ax.set_title(f"fold {i}", fontsize=9)
+        ax.set_xlabel("canonical correlation (training fold)", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes[len(folds):]:
+        ax.set_visible(False)
+    axes[0].set_ylabel("permutations", fontsize=8)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=4, fontsize=7, frameon=False)
+    hidden = len(nulls) - n
+    fig.suptitle("Observed canonical correlations against the mode-1 permutation null"
+                 + (f" ({hidden} fold(s) withheld: too few subjects)" if hidden else ""),
+                 fontsize=10)
+    return fig
+
+
+def _loadings_figure(role: str, frames: list[pd.DataFrame], sep: str, shown: Any) -> Any:
+    """Heatmap of the largest mean loadings: features as rows, modes as columns."""
+    from matplotlib.figure import Figure
+
+    mean = _aligned_mean(frames)
+    top = mean.abs().max(axis=1).sort_values(ascending=False).index[:25]
+    data = mean.loc[top]
+    labels = [str(t) for t in top]
+    width = max(5.2, 0.9 * data.shape[1] + 0.075 * max(map(len, labels)) + 2.2)
+    fig = Figure(figsize=(width, 0.26 * len(top) + 1.6), layout="constrained")
+    ax = fig.subplots()
+    im = ax.imshow(data.to_numpy(), cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
+    ax.set_yticks(range(len(top)), labels, fontsize=7)
+    ax.set_xticks(range(data.shape[1]), [c.replace("mode", "mode ") for c in data.columns],
+                  fontsize=8, rotation=0)
+    ax.xaxis.set_ticks_position("top")
+    ax.xaxis.set_label_position("top")
+    ax.set_xlabel("canonical mode", fontsize=8)
+    for (r, c), v in np.ndenumerate(data.to_numpy()):
+        if np.isfinite(v) and abs(v) >= 0.3:
+            ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=6,
+                    color="white" if abs(v) > 0.6 else "black")
+    ax.set_title(f"{role}: structure coefficients (correlation of each feature with the "
+                 f"canonical score),\nmean over {len(frames)} folds, 25 largest", fontsize=9)
+    fig.colorbar(im, ax=ax, shrink=0.6, label="loading")
+    return fig

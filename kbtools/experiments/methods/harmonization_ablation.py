@@ -19,6 +19,7 @@ would use test labels to harmonise test subjects.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ from kbtools.experiments.methods._common import (
     DEFAULT_C_GRID,
     RoleFeaturizer,
     binary_outcome,
+    class_counts,
     featurize_fold,
     fit_quiet,
     fold_seed,
@@ -38,6 +40,7 @@ from kbtools.experiments.methods._common import (
     mean_sd,
     new_figure,
     params_of,
+    preflight_folds,
     r6,
     require_roles,
     safe_auc,
@@ -61,12 +64,15 @@ class HarmonizedFeaturizer(RoleFeaturizer):
 
     def __init__(self, cohort: Any, role: str, preprocessing: dict[str, Any] | None,
                  combat: dict[str, Any], site_column: str, covariates: list[str]) -> None:
-        super().__init__(cohort, role, preprocessing)
-        self.combat, self.site_column, self.covariates = combat, site_column, covariates
+        super().__init__(cohort, role, preprocessing, site_column=site_column)
+        self.combat, self.covariates = combat, covariates
 
     def _parts(self, ids: pd.Index) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         rows = self.cohort.subjects.loc[ids]
-        return (self.cohort.blocks[self.role].loc[ids].to_numpy(dtype=np.float64),
+        block = self.cohort.blocks[self.role].loc[ids]
+        if self.imputer_ is not None:  # ComBat needs complete features: impute first
+            block = self.imputer_.transform(block)
+        return (np.asarray(block, dtype=np.float64),
                 rows[self.site_column].astype(str).to_numpy(),
                 rows[self.covariates].to_numpy(dtype=np.float64))
 
@@ -76,44 +82,82 @@ class HarmonizedFeaturizer(RoleFeaturizer):
                             columns=self.cohort.blocks[self.role].columns)
 
     def fit(self, train_ids: pd.Index) -> HarmonizedFeaturizer:
+        from kbtools.experiments.preprocessing import fold_imputer
         from kbtools.experiments.stats.combat import ComBat
 
+        strategy = (self.preprocessing or {}).get("impute", "none")
+        self.imputer_ = None
+        if strategy not in (None, "none"):
+            self.imputer_ = fold_imputer(str(strategy)).fit(
+                self.cohort.blocks[self.role].loc[train_ids])
         self.combat_ = ComBat(eb=bool(self.combat.get("eb", True)),
                               new_sites=self.combat.get("new_sites", "estimate"))
         self.combat_.fit(*self._parts(train_ids))
-        self.pipeline_ = build_pipeline(self.role, self.preprocessing, self.cohort.subjects)
-        self.pipeline_.fit(self._harmonized(train_ids))
-        self.warnings_ = []
+        self.pipeline_ = build_pipeline(self.role, self.preprocessing, self.cohort.subjects,
+                                        site_column=self.site_column)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            self.pipeline_.fit(self._harmonized(train_ids))
+        self.warnings_ = sorted({str(w.message) for w in caught
+                                 if not issubclass(w.category, DeprecationWarning)})
         return self
 
     def transform(self, ids: pd.Index) -> np.ndarray:
         return np.asarray(self.pipeline_.transform(self._harmonized(ids)), dtype=np.float64)
 
 
-def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
-    from kbtools.experiments.cca import fit_cca
-    from kbtools.experiments.cv import outer_folds
-    from kbtools.experiments.stats.bootstrap import paired_bootstrap_auc_difference
-    from kbtools.experiments.stats.delong import delong_test
-
+def _combat_covariates(config: dict[str, Any]) -> list[str]:
     p = params_of(config, DEFAULTS)
     pre = config.get("preprocessing") or {}
-    cv_cfg = config.get("cv") or {}
-    site_col = cv_cfg.get("group_by", "site")
-    combat = dict(p["combat"])
-    covariates = list(combat.get("covariates") or pre.get("covariates") or [])
+    return [str(c) for c in (p["combat"].get("covariates") or pre.get("covariates") or [])]
+
+
+def subject_columns(config: dict[str, Any]) -> dict[str, str]:
+    """ComBat's batches (the site column) and the covariate effects it preserves."""
+    from kbtools.experiments.cv import site_column
+
+    out = {site_column(config): "site (ComBat batches)"}
+    out.update({c: "ComBat covariate" for c in _combat_covariates(config)})
+    return out
+
+
+def preflight(cohort: Any, config: dict[str, Any]) -> list[str]:
+    """What :func:`run` would refuse on this cohort, raised before anything is fit."""
+    p = params_of(config, DEFAULTS)
     outcome = config.get("outcome")
-    if outcome in covariates:
+    if outcome in _combat_covariates(config):
         raise DataError(f"ComBat covariates include the outcome {outcome!r}: harmonising test "
                         "subjects would use their labels",
                         hint="remove it from params.combat.covariates")
-    roles = sorted(set(p["cca_roles"]) | {p["predict_role"]}, key=list(cohort.blocks).index)
+    roles = sorted(set(p["cca_roles"]) | {p["predict_role"]},
+                   key=lambda r: list(cohort.blocks).index(r) if r in cohort.blocks else 99)
     require_roles(cohort, roles, "harmonization_ablation")
+    if set(p["arms"]) - {"none", "combat"}:
+        raise DataError(f"unknown arm(s) {sorted(set(p['arms']) - {'none', 'combat'})}",
+                        hint="arms: [none, combat]")
+    y = binary_outcome(cohort, config)
+    preflight_folds(cohort, config, {"subjects with every role": cohort.complete_ids(roles)}, y)
+    return []
+
+
+def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
+    from kbtools.experiments.cca import fit_cca
+    from kbtools.experiments.cv import outer_folds, resolve_columns, site_column
+    from kbtools.experiments.stats.bootstrap import paired_bootstrap_auc_difference
+    from kbtools.experiments.stats.delong import delong_test
+
+    config = resolve_columns(config)
+    preflight(cohort, config)
+    p = params_of(config, DEFAULTS)
+    pre = config.get("preprocessing") or {}
+    cv_cfg = config.get("cv") or {}
+    site_col = site_column(config)
+    combat = dict(p["combat"])
+    covariates = _combat_covariates(config)
+    outcome = config.get("outcome")
+    roles = sorted(set(p["cca_roles"]) | {p["predict_role"]}, key=list(cohort.blocks).index)
     y = binary_outcome(cohort, config)
     arms = list(p["arms"])
-    if set(arms) - {"none", "combat"}:
-        raise DataError(f"unknown arm(s) {sorted(set(arms) - {'none', 'combat'})}",
-                        hint="arms: [none, combat]")
     grid = [float(c) for c in p["C_grid"]]
     ids_all = cohort.complete_ids(roles)
 
@@ -134,16 +178,18 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
         seen = set(cohort.subjects.loc[tr, site_col])
         unseen = int((~cohort.subjects.loc[te, site_col].isin(seen)).sum())
         row: dict[str, Any] = {"fold": k + 1, "n_train": len(tr), "n_test": len(te),
-                               "n_test_unseen_site": unseen}
+                               **class_counts(y.loc[te]), "n_test_unseen_site": unseen}
         splits = inner_splits(cohort, tr, cv_cfg, outcome, fold_seed(ctx.seed, k))
         for arm in arms:
             a, b = p["cca_roles"]
             fa, fb = maker(a, arm)().fit(tr), maker(b, arm)().fit(tr)
+            notes.update(fa.warnings_ + fb.warnings_)
             cca = fit_cca(fa.transform(tr), fb.transform(tr), 1)
             row[f"rho1_train__{arm}"] = r6(cca.rho[0])
             row[f"rho1_test__{arm}"] = r6(cca.score_correlations(fa.transform(te),
                                                                  fb.transform(te))[0])
             arrays = featurize_fold(maker(p["predict_role"], arm), tr, te, y, splits)
+            notes.update(arrays.warnings)
             c, _, _ = tune_c(arrays.inner, grid)
             prob = fit_quiet(logistic(c), arrays.xtr, arrays.ytr).predict_proba(arrays.xte)[:, 1]
             oof[arm].loc[te] = prob
@@ -182,20 +228,30 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
                     "delong_p": summary["delta"]["delong_p"]}
     figures = {}
     if (config.get("outputs") or {}).get("plots", True):
-        figures["harmonization_ablation.png"] = _figure(rows, arms)
+        figures["harmonization_ablation.png"] = lambda shown: _figure(rows, arms, shown)
     return MethodResult(summary=summary, per_fold=rows, headline=headline,
                         counts={"n_subjects": len(ids_all)}, warnings=sorted(notes),
                         figures=figures)
 
 
-def _figure(rows: list[dict[str, Any]], arms: list[str]) -> Any:
+def _figure(rows: list[dict[str, Any]], arms: list[str], shown: Any) -> Any:
+    """Per-fold held-out rho1 and AUROC in each arm (grey lines join one fold's arms)."""
+    visible = [r for r in rows if shown.fold(int(r["fold"]))]
+    if not visible:
+        return None
     fig = new_figure(8, 3.8)
     ax1, ax2 = fig.subplots(1, 2)
-    for ax, key, label in ((ax1, "rho1_test", "held-out rho1"), (ax2, "auroc", "AUROC")):
-        values = [[r[f"{key}__{arm}"] for r in rows] for arm in arms]
-        for fold in range(len(rows)):
-            ax.plot(arms, [v[fold] for v in values], "o-", color="grey", alpha=0.6)
+    for ax, key, label in ((ax1, "rho1_test", "held-out first canonical correlation"),
+                           (ax2, "auroc", "held-out AUROC")):
+        values = [[r[f"{key}__{arm}"] for r in visible] for arm in arms]
+        for fold in range(len(visible)):
+            ax.plot(arms, [v[fold] for v in values], "o-", color="grey", alpha=0.6,
+                    label="one outer fold" if fold == 0 else None)
         ax.plot(arms, [np.mean(v) for v in values], "s-", color="tab:red", lw=2, label="mean")
-        ax.set(title=label, ylabel=label)
-    ax1.legend()
+        ax.set(title=label, ylabel=label, xlabel="harmonization arm")
+        ax.title.set_fontsize(9)
+    ax1.legend(fontsize=8)
+    hidden = len(rows) - len(visible)
+    fig.suptitle("Harmonization ablation" + (f" ({hidden} fold(s) withheld: too few subjects)"
+                                             if hidden else ""), fontsize=10)
     return fig

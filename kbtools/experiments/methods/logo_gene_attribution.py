@@ -42,6 +42,7 @@ from kbtools.experiments.methods._common import (
     FoldArrays,
     RoleFeaturizer,
     binary_outcome,
+    class_counts,
     featurize_fold,
     fit_quiet,
     fold_seed,
@@ -50,6 +51,7 @@ from kbtools.experiments.methods._common import (
     mean_sd,
     new_figure,
     params_of,
+    preflight_folds,
     r6,
     require_roles,
     safe_auc,
@@ -129,19 +131,30 @@ def _prepare_fold(job: tuple, rng: np.random.Generator) -> tuple:
     return tr, te, fd, c_full, inner_full, outer_full, full.predict_proba(fd.xte)[:, 1]
 
 
+def preflight(cohort: Any, config: dict[str, Any]) -> list[str]:
+    """What :func:`run` would refuse on this cohort, raised before anything is fit."""
+    p = params_of(config, DEFAULTS)
+    require_roles(cohort, [p["role"]], "logo_gene_attribution")
+    y = binary_outcome(cohort, config)
+    gene_groups(list(cohort.blocks[p["role"]].columns), p["gene_pattern"])
+    preflight_folds(cohort, config, {f"role {p['role']}": cohort.blocks[p["role"]].index}, y)
+    return []
+
+
 def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     from scipy.stats import wilcoxon
 
-    from kbtools.experiments.cv import outer_folds
+    from kbtools.experiments.cv import outer_folds, resolve_columns
     from kbtools.experiments.parallel import map_chunks
     from kbtools.experiments.stats.attainable import min_p_signed_rank, min_q_bh
     from kbtools.experiments.stats.delong import delong_many_vs_one
     from kbtools.experiments.stats.fdr import bh_qvalues
     from kbtools.experiments.stats.resampled_t import corrected_resampled_t
 
+    config = resolve_columns(config)
+    preflight(cohort, config)
     p = params_of(config, DEFAULTS)
     role = p["role"]
-    require_roles(cohort, [role], "logo_gene_attribution")
     y = binary_outcome(cohort, config)
     groups = gene_groups(list(cohort.blocks[role].columns), p["gene_pattern"])
     genes = list(groups)
@@ -180,7 +193,8 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
         if k < n_splits:  # pooled predictions: first repeat (each subject once)
             oof_full.loc[te] = p_full
         prepared.append((te, fd))
-        fold_rows.append({"fold": k + 1, "n_train": len(tr), "n_test": len(te),
+        fold_rows.append({"fold": k + 1, "repeat": k // n_splits + 1, "n_train": len(tr),
+                          "n_test": len(te), **class_counts(fd.yte),
                           "C_full": c_full, "auroc_full": r6(safe_auc(fd.yte, p_full))})
         for idx in np.array_split(np.arange(len(genes)), per_fold_chunks):
             tasks.append((fd, c_full, [keep[i] for i in idx], grid, retune, inner_full,
@@ -255,8 +269,9 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
                 "top_gene": table[0]["gene"]}
     figures = {}
     if (config.get("outputs") or {}).get("plots", True):
-        figures["logo_delta_auc.png"] = _figure(table[: max(int(p["top_n"]), len(called))],
-                                               alpha)
+        shown_genes = table[: max(int(p["top_n"]), len(called))]
+        figures["logo_delta_auc.png"] = lambda shown: _figure(
+            shown_genes, delta, genes, ratio, alpha, p["test"], shown)
     counts = {"subjects": len(scored), "cases": int(yy.sum()), "controls": int((1 - yy).sum())}
     return MethodResult(summary=summary, per_fold=fold_rows, headline=headline, counts=counts,
                         warnings=warnings_out, figures=figures)
@@ -276,14 +291,45 @@ def _wilcoxon(d: np.ndarray, alternative: str, wilcoxon: Any) -> float:
     return float(wilcoxon(d, alternative=alternative, method="exact").pvalue)
 
 
-def _figure(rows: list[dict[str, Any]], alpha: float) -> Any:
-    fig = new_figure(6.5, 0.3 * len(rows) + 1.5)
+def corrected_t_interval(d: np.ndarray, ratio: float, confidence: float = 0.95) \
+        -> tuple[float, float]:
+    """Two-sided interval for the mean fold difference with the resampled-t variance
+    correction (the test's own standard error, so a bar clear of 0 matches a small p)."""
+    from scipy.stats import t
+
+    d = d[np.isfinite(d)]
+    if d.size < 2:
+        return float("nan"), float("nan")
+    se = float(np.sqrt((1.0 / d.size + ratio) * d.var(ddof=1)))
+    half = float(t.ppf(0.5 + confidence / 2, d.size - 1)) * se
+    return float(d.mean() - half), float(d.mean() + half)
+
+
+def _figure(rows: list[dict[str, Any]], delta: np.ndarray, genes: list[str], ratio: float,
+            alpha: float, test: str, shown: Any) -> Any:
+    """Genes sorted by mean fold dAUC (largest on top) with corrected-t 95% intervals."""
+    folds = [k for k in range(delta.shape[0]) if shown.fold(k + 1)]
+    if len(folds) < 2:
+        return None
+    col = {g: i for i, g in enumerate(genes)}
+    items = []
+    for r in rows:
+        d = delta[folds, col[r["gene"]]]
+        lo, hi = corrected_t_interval(d, ratio)
+        items.append((r["gene"], float(np.nanmean(d)), lo, hi, bool(r["significant"]),
+                      r["q"]))
+    items.sort(key=lambda it: it[1])  # barh draws bottom-up: largest ends on top
+    fig = new_figure(7.0, 0.32 * len(items) + 1.6)
     ax = fig.subplots()
-    names = [r["gene"] for r in rows][::-1]
-    vals = [r["delta_auc_pooled"] for r in rows][::-1]
-    colors = ["tab:red" if r["significant"] else "tab:grey" for r in rows][::-1]
-    ax.barh(names, vals, color=colors)
+    ypos = np.arange(len(items))
+    means = np.array([it[1] for it in items])
+    err = np.array([[it[1] - it[2] for it in items], [it[3] - it[1] for it in items]])
+    colors = ["tab:red" if it[4] else "0.6" for it in items]
+    ax.barh(ypos, means, color=colors, xerr=err, capsize=3, error_kw={"lw": 0.8})
+    ax.set_yticks(ypos, [f"{it[0]}  (q={it[5]:.2g})" for it in items], fontsize=8)
     ax.axvline(0, color="black", lw=0.8)
-    ax.set(xlabel="AUROC(full) - AUROC(without gene), pooled out-of-fold",
-           title=f"LOGO gene attribution (red: q < {alpha})")
+    ax.set_xlabel("AUROC(full) - AUROC(without gene): mean over "
+                  f"{len(folds)} folds, 95% CI (corrected resampled t)", fontsize=8)
+    ax.set_title(f"Leave-one-gene-out attribution, top {len(items)} genes\n"
+                 f"red: q <= {alpha} (BH over all genes, test: {test})", fontsize=9)
     return fig

@@ -26,6 +26,7 @@ from kbtools.experiments.methods._common import (
     RoleFeaturizer,
     new_figure,
     params_of,
+    preflight_folds,
     r6,
     require_roles,
 )
@@ -42,7 +43,7 @@ DEFAULTS: dict[str, Any] = {
 
 def _raw_loadings(block: pd.DataFrame, ids: pd.Index, scores: np.ndarray) -> np.ndarray:
     x = block.loc[ids].to_numpy(dtype=np.float64)
-    x = x - x.mean(axis=0)
+    x = np.nan_to_num(x - np.nanmean(x, axis=0))  # features left missing for the imputer
     s = scores - scores.mean(axis=0)
     den = np.sqrt((x**2).sum(axis=0))[:, None] * np.sqrt((s**2).sum(axis=0))[None, :]
     return (x.T @ s) / np.where(den > 0, den, 1.0)
@@ -54,37 +55,75 @@ def _covariate_design(cohort: Any, config: dict[str, Any], ids: pd.Index,
     rows = cohort.subjects.loc[ids]
     parts = [rows[list(pre.get("covariates") or [])].to_numpy(dtype=np.float64)]
     if pre.get("site_onehot"):
-        site = rows[(config.get("cv") or {}).get("group_by", "site")]
+        from kbtools.experiments.cv import site_column
+
+        site = rows[site_column(config)]
         parts.append(np.column_stack([(site == lv).to_numpy(float) for lv in levels[1:]])
                      if len(levels) > 1 else np.zeros((len(ids), 0)))
     return np.hstack(parts)
 
 
+def subject_columns(config: dict[str, Any]) -> dict[str, str]:
+    """The outcome columns of ``params.outcomes`` (checked when the cohort is loaded)."""
+    p = params_of(config, DEFAULTS)
+    out = {}
+    for o in p["outcomes"]:
+        if isinstance(o, dict) and o.get("column"):
+            out[str(o["column"])] = f"{o.get('type', 'continuous')} outcome"
+    return out
+
+
+def preflight(cohort: Any, config: dict[str, Any]) -> list[str]:
+    """What :func:`run` would refuse on this cohort, raised before anything is fit."""
+    p = params_of(config, DEFAULTS)
+    roles = list(p["roles"])
+    require_roles(cohort, roles, "partial_correlations")
+    if p["axes"] not in ("cca", "pca"):
+        raise DataError(f"unknown axes {p['axes']!r}", hint="use cca or pca")
+    if p["axes"] == "cca" and len(roles) != 2:
+        raise DataError("axes: cca needs exactly two roles", hint="set params.roles: [gene, brain]")
+    for o in p["outcomes"]:
+        col, kind = o["column"], o.get("type", "continuous")
+        if col not in cohort.subjects.columns:
+            raise DataError(f"subjects table has no outcome column {col!r} (columns: "
+                            f"{', '.join(map(str, cohort.subjects.columns[:12]))})",
+                            hint="fix params.outcomes, e.g. --set "
+                                 "'params.outcomes=[{column: phq9_total, type: continuous}]'")
+        if cohort.subjects[col].isna().any():
+            raise DataError(f"outcome column {col!r} has missing values",
+                            hint="set preprocessing.incomplete_subjects: drop, or fill them")
+        if kind not in ("continuous", "binary"):
+            raise DataError(f"outcome type {kind!r} unknown", hint="use continuous or binary")
+        values = cohort.subjects[col]
+        if kind == "binary" and not set(pd.unique(values)) <= {0, 1}:
+            raise DataError(f"binary outcome {col!r} must be coded 0/1 (found "
+                            f"{sorted(map(str, pd.unique(values)))[:5]})",
+                            hint="code it as 0/1 or declare it continuous")
+        if kind == "continuous" and not pd.api.types.is_numeric_dtype(values):
+            raise DataError(f"continuous outcome {col!r} is not numeric",
+                            hint="code it as numbers")
+    ids = cohort.complete_ids(roles)
+    preflight_folds(cohort, config, {"subjects with every role": ids}, inner=False)
+    return []
+
+
 def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     from kbtools.experiments.cca import fit_cca
-    from kbtools.experiments.cv import outer_folds
+    from kbtools.experiments.cv import outer_folds, resolve_columns, site_column
     from kbtools.experiments.preprocessing import Residualizer
     from kbtools.experiments.stats.fdr import bh_qvalues
     from kbtools.experiments.stats.partial import correlation_with_ci, logistic_odds_ratio
 
+    config = resolve_columns(config)
+    preflight(cohort, config)
     p = params_of(config, DEFAULTS)
     roles = list(p["roles"])
-    require_roles(cohort, roles, "partial_correlations")
-    if p["axes"] == "cca" and len(roles) != 2:
-        raise DataError("axes: cca needs exactly two roles", hint="set params.roles: [gene, brain]")
     k = int(p["n_components"])
     outcomes = list(p["outcomes"])
-    for o in outcomes:
-        if o["column"] not in cohort.subjects.columns:
-            raise DataError(f"subjects table has no outcome column {o['column']!r}",
-                            hint="fix params.outcomes")
-        if cohort.subjects[o["column"]].isna().any():
-            raise DataError(f"outcome column {o['column']!r} has missing values",
-                            hint="drop or impute them before the run")
     pre = config.get("preprocessing") or {}
     covs = tuple(pre.get("covariates") or ())
     site_onehot = bool(pre.get("site_onehot"))
-    site_col = (config.get("cv") or {}).get("group_by", "site")
+    site_col = site_column(config)
     ids_all = cohort.complete_ids(roles)
     folds = outer_folds(cohort, config.get("cv"), config.get("outcome"), ctx.seed)
     axis_names: list[str] = []
@@ -190,7 +229,8 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
                 family.append({"outcome": col, "axis": axis, "statistic": "odds_ratio_per_sd",
                                "estimate": r6(lr.odds_ratio),
                                "ci": [r6(lr.ci_low), r6(lr.ci_high)], "p": lr.p_value,
-                               "n_subjects": lr.n, "n_cases": int(yv.sum())})
+                               "n_subjects": lr.n, "n_cases": int(yv.sum()),
+                               "n_controls": int((1 - yv).sum())})
             _add_q(family, bh_qvalues, p["alpha"])
             results += family
         else:
@@ -209,7 +249,8 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
                                         "estimate": best["estimate"], "q": best["q"]}
     figures = {}
     if (config.get("outputs") or {}).get("plots", True) and results:
-        figures["partial_correlations.png"] = _figure(results)
+        figures["partial_correlations.png"] = lambda shown: _figure(results, shown,
+                                                                     p["confidence"])
     counts = {"n_subjects": len(scores)}
     return MethodResult(summary=summary, per_fold=fold_rows, headline=headline, counts=counts,
                         warnings=sorted(notes), figures=figures)
@@ -223,15 +264,46 @@ def _add_q(family: list[dict[str, Any]], bh: Any, alpha: float) -> None:
         r["significant"] = bool(qq < alpha)
 
 
-def _figure(results: list[dict[str, Any]]) -> Any:
-    fig = new_figure(7, 0.28 * len(results) + 1.5)
-    ax = fig.subplots()
-    labels = [f"{r['axis']} ~ {r['outcome']} ({r['statistic']})" for r in results][::-1]
-    est = np.array([r["estimate"] for r in results][::-1])
-    lo = np.array([r["ci"][0] for r in results][::-1])
-    hi = np.array([r["ci"][1] for r in results][::-1])
-    ax.errorbar(est, np.arange(len(est)), xerr=[est - lo, hi - est], fmt="o", capsize=3)
-    ax.set_yticks(np.arange(len(est)), labels, fontsize=7)
-    ax.axvline(0, color="grey", ls=":")
-    ax.set(title="Partial associations (odds ratios: null at 1)", xlabel="estimate with CI")
+def _figure(results: list[dict[str, Any]], shown: Any, confidence: float) -> Any:
+    """Forest plots, one panel per kind of estimate, each with its own null line:
+    correlations (Pearson, Spearman; null 0) and odds ratios per SD (log axis; null 1)."""
+    visible = [(i, r) for i, r in enumerate(results)
+               if shown.summary(f"summary.results[{i}]")]
+    panels = [("correlation", "partial correlation with the outcome (null: 0)", 0.0, False,
+               [(i, r) for i, r in visible if r["statistic"] in ("pearson", "spearman")]),
+              ("odds ratio", "odds ratio per SD of the axis (log scale; null: 1)", 1.0, True,
+               [(i, r) for i, r in visible if r["statistic"] == "odds_ratio_per_sd"])]
+    panels = [pn for pn in panels if pn[4]]
+    if not panels:
+        return None
+    heights = [max(len(pn[4]), 2) for pn in panels]
+    fig = new_figure(7.5, 0.27 * sum(heights) + 1.2 * len(panels) + 0.8)
+    axes = fig.subplots(len(panels), 1, squeeze=False,
+                        gridspec_kw={"height_ratios": heights})[:, 0]
+    for ax, (_, xlabel, null, log, rows) in zip(axes, panels, strict=True):
+        rows = rows[::-1]
+        est = np.array([r["estimate"] for _, r in rows], dtype=float)
+        lo = np.array([r["ci"][0] for _, r in rows], dtype=float)
+        hi = np.array([r["ci"][1] for _, r in rows], dtype=float)
+        sig = np.array([bool(r.get("significant")) for _, r in rows])
+        ypos = np.arange(len(rows))
+        for flag, color, label in ((False, "0.45", "not significant"),
+                                   (True, "tab:red", "significant (BH q <= alpha)")):
+            m = sig == flag
+            if m.any():
+                ax.errorbar(est[m], ypos[m], xerr=[est[m] - lo[m], hi[m] - est[m]], fmt="o",
+                            color=color, capsize=3, ms=4, label=label)
+        ax.axvline(null, color="black", lw=0.8, ls="--")
+        if log:
+            ax.set_xscale("log")
+        ax.set_yticks(ypos, [f"{r['axis']} ~ {r['outcome']}"
+                             + (f" ({r['statistic']})" if not log else "")
+                             for _, r in rows], fontsize=7)
+        ax.set_xlabel(f"{xlabel}, {confidence:.0%} CI", fontsize=8)
+        ax.tick_params(axis="x", labelsize=7)
+        ax.legend(fontsize=7, loc="best")
+    withheld = len(results) - len(visible)
+    fig.suptitle("Partial associations of held-out axes with outcomes (covariates removed)"
+                 + (f"; {withheld} withheld (too few subjects)" if withheld else ""),
+                 fontsize=9)
     return fig

@@ -22,6 +22,7 @@ from kbtools.experiments.methods import MethodResult
 from kbtools.experiments.methods._common import (
     RoleFeaturizer,
     binary_outcome,
+    class_counts,
     fit_quiet,
     fold_seed,
     inner_splits,
@@ -29,6 +30,7 @@ from kbtools.experiments.methods._common import (
     mean_sd,
     new_figure,
     params_of,
+    preflight_folds,
     r6,
     require_roles,
     safe_auc,
@@ -71,16 +73,30 @@ def _curve(ztr: np.ndarray, ytr: np.ndarray, zte: np.ndarray, yte: np.ndarray,
     return out
 
 
-def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
-    from kbtools.experiments.cv import outer_folds
-
+def preflight(cohort: Any, config: dict[str, Any]) -> list[str]:
+    """What :func:`run` would refuse on this cohort, raised before anything is fit."""
     p = params_of(config, DEFAULTS)
-    role = p["role"]
-    require_roles(cohort, [role], "pca_dimension_search")
+    require_roles(cohort, [p["role"]], "pca_dimension_search")
     dims = sorted({int(d) for d in p["dims"]})
     if not dims or dims[0] < 1:
         raise DataError("params.dims must list positive numbers of components",
                         hint="e.g. dims: [8, 16, 32, 64]")
+    y = binary_outcome(cohort, config)
+    preflight_folds(cohort, config, {f"role {p['role']}": cohort.blocks[p["role"]].index}, y)
+    width = cohort.blocks[p["role"]].shape[1]
+    return ([f"params.dims above the {width} features of role {p['role']} are skipped: "
+             f"{[d for d in dims if d > width]}"] if dims[-1] > width else [])
+
+
+def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
+    from kbtools.experiments.cv import outer_folds, resolve_columns
+
+    config = resolve_columns(config)
+    preflight(cohort, config)
+    p = params_of(config, DEFAULTS)
+    role = p["role"]
+    width = cohort.blocks[role].shape[1]
+    dims = [d for d in sorted({int(d) for d in p["dims"]}) if d <= width] or [width]
     y = binary_outcome(cohort, config)
     pre = config.get("preprocessing")
     c = float(p["C"])
@@ -112,7 +128,8 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
         j = dims.index(d_inner)
         nested_auc.append(outer[k, j])
         chosen_inner.append(d_inner)
-        row = {"fold": k + 1, "n_train": len(tr), "n_test": len(te), "chosen_dim_inner": d_inner,
+        row = {"fold": k + 1, "n_train": len(tr), "n_test": len(te), **class_counts(yte),
+               "chosen_dim_inner": d_inner,
                "auroc_nested": r6(outer[k, j])}
         row.update({f"auroc_dim_{d}": r6(v) for d, v in zip(dims, outer[k], strict=True)})
         rows.append(row)
@@ -129,23 +146,39 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     headline = {"chosen_dim": chosen, "nested_auroc": summary["nested_auroc"]["mean"]}
     figures = {}
     if (config.get("outputs") or {}).get("plots", True):
-        figures["pca_dimension_curve.png"] = _figure(dims, outer, chosen)
+        figures["pca_dimension_curve.png"] = lambda shown: _figure(dims, outer, chosen, shown,
+                                                                    nested_auc)
     counts = {"n_subjects": int(len(has.intersection(cohort.subjects.index)))}
     return MethodResult(summary=summary, per_fold=rows, headline=headline, counts=counts,
                         warnings=sorted(notes), figures=figures)
 
 
-def _figure(dims: list[int], outer: np.ndarray, chosen: int) -> Any:
-    fig = new_figure()
+def _figure(dims: list[int], outer: np.ndarray, chosen: int, shown: Any,
+            nested: list[float]) -> Any:
+    """Mean held-out AUROC per dimension (SE bars over the folds shown), the one-SE band of
+    the best dimension and the chosen one."""
+    keep = [k for k in range(outer.shape[0]) if shown.fold(k + 1)]
+    if len(keep) < 2:
+        return None
+    sub = outer[keep]
+    fig = new_figure(6.4, 4.6)
     ax = fig.subplots()
-    mean = np.nanmean(outer, axis=0)
-    se = np.nanstd(outer, axis=0, ddof=1) / np.sqrt(np.isfinite(outer).sum(axis=0))
-    ax.errorbar(dims, mean, yerr=se, fmt="o-", capsize=3)
-    ax.axvline(chosen, color="tab:red", ls="--", label=f"chosen: {chosen}")
+    mean = np.nanmean(sub, axis=0)
+    se = np.nanstd(sub, axis=0, ddof=1) / np.sqrt(np.isfinite(sub).sum(axis=0))
+    ok = np.isfinite(mean)
+    d = np.asarray(dims)[ok]
+    ax.errorbar(d, mean[ok], yerr=se[ok], fmt="o-", capsize=3, label="mean over folds ± SE")
+    best = int(np.nanargmax(mean))
+    ax.axhspan(mean[best] - se[best], mean[best], color="tab:blue", alpha=0.12,
+               label="within one SE of the best")
+    ax.axvline(chosen, color="tab:red", ls="--", label=f"chosen: {chosen} components")
+    ax.axhline(float(np.nanmean(np.asarray(nested)[keep])), color="0.4", ls=":",
+               label="nested estimate of the whole procedure")
     ax.set_xscale("log", base=2)
-    ax.set(xlabel="PCA components", ylabel="held-out AUROC (mean ± SE over folds)",
-           title="PCA dimension search (one-SE rule)")
-    ax.legend()
+    ax.set_xticks(d, [str(v) for v in d])
+    ax.set(xlabel="PCA components", ylabel="held-out AUROC",
+           title=f"PCA dimension search ({len(keep)} outer folds, one-SE rule)")
+    ax.legend(fontsize=8, loc="lower right")
     return fig
 
 

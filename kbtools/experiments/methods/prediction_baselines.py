@@ -28,6 +28,7 @@ from kbtools.experiments.methods._common import (
     ConcatFeaturizer,
     RoleFeaturizer,
     binary_outcome,
+    class_counts,
     featurize_fold,
     fit_quiet,
     fold_seed,
@@ -38,6 +39,7 @@ from kbtools.experiments.methods._common import (
     mean_sd,
     new_figure,
     params_of,
+    preflight_folds,
     r6,
     require_roles,
     tune_c,
@@ -77,13 +79,44 @@ class _Arms:
         s.loc[ids] = prob
 
 
+def _arm_subjects(cohort: Any, p: dict[str, Any]) -> dict[str, pd.Index]:
+    """Subjects each arm can use (single modalities, early fusion)."""
+    modalities: dict[str, str] = dict(p["modalities"])
+    ids = {arm: cohort.blocks[role].index for arm, role in modalities.items()}
+    if p["fusion"].get("early", True):
+        present = [cohort.blocks[r].index for r in modalities.values()]
+        early = present[0]
+        for other in present[1:]:
+            early = (early.union(other, sort=False) if p["fusion"].get("missing") == "impute"
+                     else early.intersection(other, sort=False))
+        ids["fusion_early"] = cohort.subjects.index[cohort.subjects.index.isin(early)]
+    return ids
+
+
+def preflight(cohort: Any, config: dict[str, Any]) -> list[str]:
+    """What :func:`run` would refuse on this cohort, raised before anything is fit."""
+    p = params_of(config, DEFAULTS)
+    require_roles(cohort, list(dict(p["modalities"]).values()), "prediction_baselines")
+    unknown = sorted(set(p["models"]) - {"logistic", "hgb"})
+    if unknown:
+        raise DataError(f"unknown model(s) {unknown}", hint="use logistic and/or hgb")
+    if p["primary_model"] not in p["models"]:
+        raise DataError(f"params.primary_model {p['primary_model']!r} is not among "
+                        f"params.models {list(p['models'])}",
+                        hint="set primary_model to one of the models")
+    y = binary_outcome(cohort, config)
+    preflight_folds(cohort, config, _arm_subjects(cohort, p), y)
+    return []
+
+
 def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
-    from kbtools.experiments.cv import outer_folds
+    from kbtools.experiments.cv import outer_folds, resolve_columns
     from kbtools.experiments.stats.calibration import binary_metrics
 
+    config = resolve_columns(config)
+    preflight(cohort, config)
     p = params_of(config, DEFAULTS)
     modalities: dict[str, str] = dict(p["modalities"])
-    require_roles(cohort, list(modalities.values()), "prediction_baselines")
     outcome = config.get("outcome")
     y = binary_outcome(cohort, config)
     pre = config.get("preprocessing")
@@ -91,9 +124,6 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     fusion = p["fusion"]
     grid = [float(c) for c in p["C_grid"]]
     models = list(p["models"])
-    unknown = sorted(set(models) - {"logistic", "hgb"})
-    if unknown:
-        raise DataError(f"unknown model(s) {unknown}", hint="use logistic and/or hgb")
     stacked = fusion.get("late") == "stacked"
     notes: set[str] = set()
 
@@ -143,7 +173,11 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
             for model in models:
                 te_ids, prob = _late(single_prob[model], single_oof[model], y, stacked)
                 arms.add("fusion_late", model, te_ids, prob)
-        row: dict[str, Any] = {"fold": k + 1, "n_train": len(tr_pos), "n_test": len(te_pos)}
+        row: dict[str, Any] = {"fold": k + 1, "n_train": len(tr_pos), "n_test": len(te_pos),
+                               **class_counts(y.loc[te_all])}
+        for arm in dict.fromkeys(a for a, _ in arms.oof):
+            scored = arms.oof[(arm, models[0])].loc[te_all].dropna().index
+            row.update(class_counts(y.loc[scored], cell=arm))
         for (arm, model), series in arms.oof.items():
             te = series.loc[te_all].dropna()
             row[f"n_test__{arm}__{model}"] = len(te)
@@ -160,7 +194,8 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
                                                  for r in modalities.values()},
                                    "early_fusion": fusion.get("missing", "drop"),
                                    "late_fusion": "uses the modalities each subject has"}
-    figures = _figures(arms, y, p) if (config.get("outputs") or {}).get("plots", True) else {}
+    figures = (_figures(arms, y, p, summary) if (config.get("outputs") or {}).get("plots", True)
+               else {})
     return MethodResult(summary=summary, per_fold=arms.fold_rows, headline=headline,
                         counts=counts, warnings=sorted(notes) + extra, figures=figures)
 
@@ -192,18 +227,27 @@ def _summarise(arms: _Arms, y: pd.Series, p: dict[str, Any], ctx: Any,
 
     summary: dict[str, Any] = {"arms": {}, "comparisons": []}
     counts: dict[str, int] = {}
+    ci_rng = np.random.default_rng(np.random.SeedSequence(ctx.seed).spawn(1)[0])
     for (arm, model), series in arms.oof.items():
         s = series.dropna()
-        pooled = binary_metrics(y.loc[s.index].to_numpy(), s.to_numpy(), p["calibration_bins"])
-        entry = summary["arms"].setdefault(arm, {"n_subjects": len(s), "models": {}})
+        ys = y.loc[s.index].to_numpy()
+        pooled = binary_metrics(ys, s.to_numpy(), p["calibration_bins"])
+        entry = summary["arms"].setdefault(arm, {"n_subjects": len(s),
+                                                 "n_cases": int(ys.sum()),
+                                                 "n_controls": int((1 - ys).sum()),
+                                                 "models": {}})
         entry["n_subjects"] = max(entry["n_subjects"], len(s))
         counts[f"{arm}_subjects"] = entry["n_subjects"]
-        counts[f"{arm}_cases"] = max(counts.get(f"{arm}_cases", 0), int(y.loc[s.index].sum()))
+        counts[f"{arm}_cases"] = max(counts.get(f"{arm}_cases", 0), int(ys.sum()))
         stats = {}
+        intervals = {"auroc": auroc_interval(ys, s.to_numpy()),
+                     "auprc": auprc_interval(ys, s.to_numpy(), ci_rng)}
         for name in METRICS:
             folds = [r[f"{arm}__{model}__{name}"] for r in arms.fold_rows
                      if f"{arm}__{model}__{name}" in r]
             stats[name] = {**mean_sd(folds), "pooled": r6(pooled[name])}
+            if name in intervals:
+                stats[name]["pooled_ci95"] = [r6(v) for v in intervals[name]]
         if (arm, model) in arms.chosen_c:
             stats["chosen_C"] = arms.chosen_c[(arm, model)]
         entry["models"][model] = stats
@@ -226,6 +270,7 @@ def _summarise(arms: _Arms, y: pd.Series, p: dict[str, Any], ctx: Any,
                                                      n_boot=int(p["n_boot"]), rng=rng)
                 summary["comparisons"].append({
                     "model": model, "fusion": farm, "single": single, "n_subjects": len(common),
+                    "n_cases": int(yy.sum()), "n_controls": int((1 - yy).sum()),
                     "auroc_fusion": r6(dl.auc_a), "auroc_single": r6(dl.auc_b),
                     "difference": r6(dl.difference), "delong_z": r6(dl.z),
                     "delong_p": float(f"{dl.p_value:.4g}"),
@@ -260,36 +305,157 @@ def _summarise(arms: _Arms, y: pd.Series, p: dict[str, Any], ctx: Any,
     return summary, headline, counts, extra
 
 
-def _figures(arms: _Arms, y: pd.Series, p: dict[str, Any]) -> dict[str, Any]:
-    from sklearn.metrics import precision_recall_curve, roc_curve
+def auroc_interval(y: np.ndarray, p: np.ndarray, confidence: float = 0.95) \
+        -> tuple[float, float]:
+    """DeLong confidence interval of one AUROC (clipped to [0, 1])."""
+    from scipy.stats import norm
 
+    from kbtools.experiments.stats.delong import delong_covariance
+
+    if len(np.unique(y)) < 2:
+        return float("nan"), float("nan")
+    res = delong_covariance(y, p[None, :])
+    half = norm.ppf(0.5 + confidence / 2) * float(np.sqrt(max(res.cov[0, 0], 0.0)))
+    auc = float(res.auc[0])
+    return max(0.0, auc - half), min(1.0, auc + half)
+
+
+def average_precision_weighted(y: np.ndarray, p: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Average precision (step-wise, as scikit-learn's) under each row of subject weights
+    ``weights`` (B, n); ties in ``p`` form one threshold. One sort serves every row."""
+    order = np.argsort(-p, kind="stable")
+    ys, ps, w = y[order], p[order], weights[:, order]
+    starts = np.flatnonzero(np.r_[True, ps[1:] != ps[:-1]])  # first row of each tie group
+    tp = np.add.reduceat(w * (ys == 1), starts, axis=1).cumsum(axis=1)
+    fp = np.add.reduceat(w * (ys == 0), starts, axis=1).cumsum(axis=1)
+    gain = np.diff(tp, axis=1, prepend=0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
+        return (gain * precision).sum(axis=1) / tp[:, -1]
+
+
+def auprc_interval(y: np.ndarray, p: np.ndarray, rng: np.random.Generator,
+                   n_boot: int = 500, confidence: float = 0.95) -> tuple[float, float]:
+    """Percentile interval of average precision over a class-stratified bootstrap
+    (resampling cases and controls separately, as for the AUROC comparisons)."""
+    y = np.asarray(y)
+    p = np.asarray(p, dtype=float)
+    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    if pos.size == 0 or neg.size == 0:
+        return float("nan"), float("nan")
+    weights = np.zeros((n_boot, y.size))
+    weights[:, pos] = rng.multinomial(pos.size, np.full(pos.size, 1 / pos.size), n_boot)
+    weights[:, neg] = rng.multinomial(neg.size, np.full(neg.size, 1 / neg.size), n_boot)
+    values = average_precision_weighted(y, p, weights)
+    lo, hi = np.quantile(values, [(1 - confidence) / 2, (1 + confidence) / 2])
+    return float(lo), float(hi)
+
+
+def merged_bins(y: np.ndarray, p: np.ndarray, n_bins: int, min_cell: int) \
+        -> list[tuple[float, float, int]]:
+    """Reliability points (mean predicted, observed fraction, subjects) from equal-width bins
+    merged left to right until each holds at least ``min_cell`` cases and controls, so no
+    point is built from a small class count (a short tail joins the last point)."""
     from kbtools.experiments.stats.calibration import calibration_bins
 
+    bins = calibration_bins(y, p, n_bins)
+    idx = np.clip((p * n_bins).astype(int), 0, n_bins - 1)
+    groups: list[list[int]] = []
+    current: list[int] = []
+    for b in range(len(bins.count)):
+        current.append(b)
+        inside = np.isin(idx, current)
+        if (y[inside] == 1).sum() >= min_cell and (y[inside] == 0).sum() >= min_cell:
+            groups.append(current)
+            current = []
+    if current and groups:
+        groups[-1] += current
+    points = []
+    for g in groups:
+        inside = np.isin(idx, g)
+        points.append((float(p[inside].mean()), float(y[inside].mean()), int(inside.sum())))
+    return points
+
+
+ARM_LABELS = {"gene": "Gene", "brain": "Brain", "fusion_early": "Fusion (early)",
+              "fusion_late": "Fusion (late)"}
+
+
+def _label(arm: str) -> str:
+    return ARM_LABELS.get(arm, arm)
+
+
+def _figures(arms: _Arms, y: pd.Series, p: dict[str, Any], summary: dict[str, Any]) \
+        -> dict[str, Any]:
+    """One ROC, precision-recall and calibration figure per model, drawn after the guard."""
     figs: dict[str, Any] = {}
     for model in p["models"]:
-        roc, pr, cal = new_figure(), new_figure(), new_figure()
-        ax_roc, ax_pr, ax_cal = roc.subplots(), pr.subplots(), cal.subplots()
+        figs[f"roc_{model}.png"] = _plot(arms, y, p, summary, model, "roc")
+        figs[f"pr_{model}.png"] = _plot(arms, y, p, summary, model, "pr")
+        figs[f"calibration_{model}.png"] = _plot(arms, y, p, summary, model, "calibration")
+    return figs
+
+
+def _plot(arms: _Arms, y: pd.Series, p: dict[str, Any], summary: dict[str, Any], model: str,
+          kind: str) -> Any:
+    def draw(shown: Any) -> Any:
+        from sklearn.metrics import precision_recall_curve, roc_curve
+
+        fig = new_figure(6.4, 5.0)
+        ax = fig.subplots()
+        withheld = []
+        prevalences: list[float] = []
         for (arm, m), series in arms.oof.items():
             if m != model:
                 continue
             s = series.dropna()
             yy = y.loc[s.index].to_numpy()
-            fpr, tpr, _ = roc_curve(yy, s.to_numpy())
-            ax_roc.plot(fpr, tpr, label=arm)
-            prec, rec, _ = precision_recall_curve(yy, s.to_numpy())
-            ax_pr.step(rec, prec, where="post", label=arm)
-            bins = calibration_bins(yy, s.to_numpy(), p["calibration_bins"])
-            ok = bins.count >= 10  # no point drawn from fewer than 10 subjects
-            ax_cal.plot(bins.mean_predicted[ok], bins.fraction_positive[ok], "o-", label=arm)
-        ax_roc.plot([0, 1], [0, 1], ":", color="grey")
-        ax_roc.set(xlabel="false positive rate", ylabel="true positive rate",
-                   title=f"ROC ({model}, pooled out-of-fold)")
-        ax_pr.set(xlabel="recall", ylabel="precision", title=f"Precision-recall ({model})")
-        ax_cal.plot([0, 1], [0, 1], ":", color="grey")
-        ax_cal.set(xlabel="mean predicted probability", ylabel="observed fraction",
-                   title=f"Calibration ({model}; bins with >= 10 subjects)")
-        for ax in (ax_roc, ax_pr, ax_cal):
-            ax.legend(loc="best", fontsize=8)
-        figs[f"roc_{model}.png"], figs[f"pr_{model}.png"] = roc, pr
-        figs[f"calibration_{model}.png"] = cal
-    return figs
+            stats = summary["arms"][arm]["models"][model]
+            if not shown.summary(f"summary.arms.{arm}") or not shown.enough(
+                    int(yy.sum()), int((1 - yy).sum())):
+                withheld.append(_label(arm))
+                continue
+            if kind == "roc":
+                fpr, tpr, _ = roc_curve(yy, s.to_numpy())
+                lo, hi = stats["auroc"].get("pooled_ci95", [np.nan, np.nan])
+                ax.plot(fpr, tpr, label=f"{_label(arm)}: AUC {stats['auroc']['pooled']:.3f} "
+                                        f"({lo:.3f}-{hi:.3f})")
+            elif kind == "pr":
+                prec, rec, _ = precision_recall_curve(yy, s.to_numpy())
+                lo, hi = stats["auprc"].get("pooled_ci95", [np.nan, np.nan])
+                ax.step(rec, prec, where="post",
+                        label=f"{_label(arm)}: AP {stats['auprc']['pooled']:.3f} "
+                              f"({lo:.3f}-{hi:.3f})")
+                prevalences.append(float(yy.mean()))
+            else:
+                pts = merged_bins(yy, s.to_numpy(), int(p["calibration_bins"]), shown.min_cell)
+                if pts:
+                    xs, fr, _ = zip(*pts, strict=True)
+                    ax.plot(xs, fr, "o-", label=f"{_label(arm)}: ECE "
+                                                f"{stats['ece']['pooled']:.3f}")
+        if kind == "roc":
+            ax.plot([0, 1], [0, 1], ":", color="grey", label="chance (AUC 0.5)")
+            ax.set(xlabel="false positive rate (1 - specificity)",
+                   ylabel="true positive rate (sensitivity)", xlim=(0, 1), ylim=(0, 1.01),
+                   title=f"ROC, {model}: pooled out-of-fold predictions\n"
+                         "legend: AUC (95% CI, DeLong)")
+        elif kind == "pr":
+            for prev in sorted({round(v, 3) for v in prevalences}):
+                ax.axhline(prev, color="grey", ls=":", label=f"prevalence {prev:.3f} "
+                                                            "(no-skill AP)")
+            ax.set(xlabel="recall (sensitivity)", ylabel="precision (PPV)", xlim=(0, 1),
+                   ylim=(0, 1.01), title=f"Precision-recall, {model}: pooled out-of-fold\n"
+                                         "legend: average precision (95% bootstrap CI)")
+        else:
+            ax.plot([0, 1], [0, 1], ":", color="grey", label="perfect calibration")
+            ax.set(xlabel="mean predicted probability", ylabel="observed fraction of cases",
+                   xlim=(0, 1), ylim=(0, 1),
+                   title=f"Calibration, {model}: pooled out-of-fold\nbins merged until each "
+                         f"holds >= {shown.min_cell} cases and controls")
+        if withheld:
+            ax.text(0.99, 0.01, "withheld (too few subjects): " + ", ".join(withheld),
+                    transform=ax.transAxes, ha="right", va="bottom", fontsize=7)
+        ax.legend(loc="lower right" if kind == "roc" else "best", fontsize=8)
+        return fig
+
+    return draw
