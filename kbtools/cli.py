@@ -39,12 +39,30 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="kbtools", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"kbtools {__version__}")
-    parser.add_argument("--kb-root", metavar="DIR",
-                        help="KB root folder (default: first folder upward with mkdocs.yml or kb/)")
+    parser.add_argument("--kb-root", metavar="DIR", help=KB_ROOT_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    _add_global_options(sub)
     return parser
+
+
+KB_ROOT_HELP = "KB root folder (default: first folder upward with mkdocs.yml or kb/)"
+
+
+def _add_global_options(subparsers: argparse._SubParsersAction) -> None:
+    """Accept the global options after the subcommand too (``kbtools validate --kb-root DIR``).
+
+    ``SUPPRESS`` as default keeps a value given before the subcommand when none comes after.
+    """
+    for parser in subparsers.choices.values():
+        known = {opt for action in parser._actions for opt in action.option_strings}
+        if "--kb-root" not in known:
+            parser.add_argument("--kb-root", metavar="DIR", default=argparse.SUPPRESS,
+                                help=KB_ROOT_HELP)
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _add_global_options(action)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

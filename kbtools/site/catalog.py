@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kbtools import layout
 from kbtools.kb import KINDS_BY_NAME, expected_id
 from kbtools.validation.problems import Problem
 from kbtools.yamlio import YAMLLoadError, load_file
@@ -186,9 +187,8 @@ def load_catalog(root: Path, cache_dir: Path | None = None) -> Catalog:
     for name in ("model", "paper", "dataset", "registry", "experiment", "run"):
         kind = KINDS_BY_NAME[name]
         found: dict[str, Card] = {}
-        for path in sorted(root.glob(kind.pattern)):
-            if not path.is_file() or any(part.startswith(".") for part in
-                                         path.relative_to(root).parts):
+        for path in layout.documents(root, name):  # template files are never cards
+            if any(part.startswith(".") for part in path.relative_to(root).parts):
                 continue  # hidden folders hold unfinished run directories
             data = read(path)
             rel = path.relative_to(root).as_posix()
@@ -201,6 +201,8 @@ def load_catalog(root: Path, cache_dir: Path | None = None) -> Catalog:
                                         "the document is not a YAML mapping of fields",
                                         hint="a card is a mapping: `key: value` lines"))
                 continue
+            if layout.is_template(data):
+                continue  # status: template cards are unfinished: not on the dashboards
             card_id = expected_id(kind, path)
             if not _SAFE_ID.match(card_id):
                 problems.append(Problem(rel, None, None, "site.unsafe-name",

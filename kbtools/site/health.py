@@ -8,7 +8,7 @@ import json
 import logging
 from pathlib import Path
 
-from kbtools import __version__
+from kbtools import __version__, layout
 from kbtools.kb import KINDS
 from kbtools.validation.problems import Problem
 
@@ -20,7 +20,7 @@ def kb_fingerprint(root: Path) -> str:
     """Changes whenever any document of the KB is added, removed, resized or touched."""
     digest = hashlib.sha256(f"{__version__}\0{dt.date.today()}".encode())
     for kind in KINDS:
-        for path in sorted(root.glob(kind.pattern)):
+        for path in layout.documents(root, kind.name):
             stat = path.stat()
             digest.update(f"{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n"
                           .encode())

@@ -18,7 +18,7 @@ from kbtools.validation.lint import lint
 from kbtools.validation.problems import Problem
 from kbtools.validation.references import Summary, summarize
 from kbtools.validation.schema_check import Extended, check_params, check_schema
-from kbtools.yamlio import MAX_BYTES, YAMLLoadError, decode, loads
+from kbtools.yamlio import MAX_BYTES, YAMLLoadError, decode, loads, read_text
 
 
 @dataclass(slots=True)
@@ -71,6 +71,20 @@ def check_file(root: Path, kind_name: str, path: Path, today: dt.date,
                             "this is a kbtools bug; please report it with this file")]
     return FileReport(rel, kind_name, to_problems(rel, findings, text),
                       summarize(kind_name, rel, stem, data))
+
+
+def check_template_file(root: Path, path: Path) -> list[Problem]:
+    """A template file (``template.yaml``, ``_template*``) is not a card: only its YAML is
+    checked, so a copy of it starts from a file that parses."""
+    rel = path.relative_to(root).as_posix()
+    try:
+        loads(read_text(path), string_keys=True)
+    except YAMLLoadError as exc:
+        return [Problem(rel, exc.line, exc.column, exc.rule, exc.message, hint=exc.hint)]
+    except OSError as exc:
+        return [Problem(rel, None, None, "yaml.encoding", f"cannot read the file: {exc.strerror}",
+                        hint="check that it is a readable file")]
+    return []
 
 
 def _document_findings(root: Path, kind: str, schema: str, stem: str, data: dict[str, Any],

@@ -11,10 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kbtools import layout
 from kbtools.errors import KBToolsError
-from kbtools.kb import KINDS, CardKind, expected_id, kind_of
+from kbtools.kb import KINDS, CardKind, expected_id
+from kbtools.layout import kind_of as layout_kind_of
 from kbtools.schemas.extensions import KBSchemas, load_kb_schemas
-from kbtools.validation.checks import FileReport, check_file
+from kbtools.validation.checks import FileReport, check_file, check_template_file
 from kbtools.validation.findings import Finding, to_problems
 from kbtools.validation.problems import Problem, sorted_problems
 from kbtools.validation.references import KBIndex, cross_check
@@ -54,25 +56,29 @@ def validate_kb(root: Path, paths: Sequence[Path] | None = None,
     # A card dated today in any time zone is not "in the future": allow the later of the
     # local and the UTC date.
     today = max(dt.date.today(), dt.datetime.now(dt.UTC).date())
-    layout = _scan(root)
+    scanned = _scan(root)
     kb_schemas = load_kb_schemas(root)
     notes: list[str] = []
     if paths is None:
-        targets = [(kind, path) for kind in KINDS for path in layout.files[kind.name].values()]
-        strays = layout.strays
+        targets = [(kind, path) for kind in KINDS for path in scanned.files[kind.name].values()]
+        strays, templates = scanned.strays, scanned.templates
     else:
-        targets, strays, notes = _select(root, paths, layout)
+        targets, strays, templates, notes = _select(root, paths, scanned)
     reports = _check_all(root, targets, today, jobs, kb_schemas.for_workers())
     problems = [p for r in reports for p in r.problems]
     problems.extend(_declaration_problems(root, kb_schemas))
     problems.extend(_stray_problem(root, path) for path in strays)
+    problems.extend(p for path in templates for p in check_template_file(root, path))
+    checked = {path for _, path in targets}
+    problems.extend(_clash_problem(root, path, other) for path, other in scanned.clashes
+                    if path in checked or other in checked)
     summaries = {(r.kind, _stem_of(r)): r.summary for r in reports}
-    index = KBIndex(root, {k: dict(v) for k, v in layout.files.items()}, summaries,
+    index = KBIndex(root, {k: dict(v) for k, v in scanned.files.items()}, summaries,
                     complete=paths is None)
     reported = [r.summary for r in reports if r.summary is not None]
     for rel, findings in cross_check(index, reported).items():
         problems.extend(to_problems(rel, findings, _read(root / rel)))
-    return ValidationResult(sorted_problems(problems), len(targets), notes)
+    return ValidationResult(sorted_problems(problems), len(targets) + len(templates), notes)
 
 
 def _stem_of(report: FileReport) -> str:
@@ -94,41 +100,54 @@ class _Layout:
     files: dict[str, dict[str, Path]]  # kind -> id (from the path) -> file
     strays: list[Path]  # YAML files in card folders that match no kind
     card_dirs: tuple[Path, ...]
+    templates: list[Path] = field(default_factory=list)  # template files (template.yaml, ...)
+    clashes: list[tuple[Path, Path]] = field(default_factory=list)  # same id, two folders
 
 
 def _scan(root: Path) -> _Layout:
     """Every document of every kind, by listing each card folder once."""
     files: dict[str, dict[str, Path]] = {}
     strays: list[Path] = []
+    templates: list[Path] = []
+    clashes: list[tuple[Path, Path]] = []
     card_dirs = []
     for kind in KINDS:
-        folder, _, name = kind.pattern.rpartition("/")
         found: dict[str, Path] = {}
-        if "*" not in folder and name == "*.yaml":  # a flat card folder
-            base = root / folder
-            card_dirs.append(base)
-            entries = sorted(os.scandir(base), key=lambda e: e.name) if base.is_dir() else []
-            for entry in entries:
-                if entry.is_file() and entry.name.endswith(".yaml"):
-                    found[entry.name[:-5]] = Path(entry.path)
-                elif entry.is_dir():
-                    strays.extend(p for p in sorted(Path(entry.path).rglob("*"))
-                                  if p.suffix in _YAML_SUFFIXES and p.is_file())
-                elif entry.name.endswith(".yml"):
-                    strays.append(Path(entry.path))
-        else:
-            for path in sorted(root.glob(kind.pattern)):
-                if path.is_file():
-                    found[expected_id(kind, path)] = path
+        for pattern in layout.patterns(kind.name):
+            folder, _, name = pattern.rpartition("/")
+            if "*" not in folder and name == "*.yaml":  # a flat card folder
+                base = root / folder
+                card_dirs.append(base)
+                entries = sorted(os.scandir(base), key=lambda e: e.name) if base.is_dir() else []
+                for entry in entries:
+                    if entry.is_file() and layout.is_template_file(entry.name):
+                        templates.append(Path(entry.path))
+                    elif entry.is_file() and entry.name.endswith(".yaml"):
+                        stem = entry.name[:-5]
+                        if stem in found:
+                            clashes.append((Path(entry.path), found[stem]))
+                        else:
+                            found[stem] = Path(entry.path)
+                    elif entry.is_dir():
+                        strays.extend(p for p in sorted(Path(entry.path).rglob("*"))
+                                      if p.suffix in _YAML_SUFFIXES and p.is_file())
+                    elif entry.name.endswith(".yml"):
+                        strays.append(Path(entry.path))
+            else:
+                for path in sorted(root.glob(pattern)):
+                    if path.is_file():
+                        found[expected_id(kind, path)] = path
         files[kind.name] = found
-    return _Layout(files, strays, tuple(card_dirs))
+    return _Layout(files, strays, tuple(card_dirs), templates, clashes)
 
 
-def _select(root: Path, paths: Sequence[Path], layout: _Layout
-            ) -> tuple[list[tuple[CardKind, Path]], list[Path], list[str]]:
-    """The documents among ``paths`` (files or folders), stray YAML files, and notes."""
+def _select(root: Path, paths: Sequence[Path], scanned: _Layout
+            ) -> tuple[list[tuple[CardKind, Path]], list[Path], list[Path], list[str]]:
+    """The documents among ``paths`` (files or folders), stray YAML files, template files,
+    and notes."""
     targets: dict[Path, CardKind] = {}
     strays: list[Path] = []
+    templates: list[Path] = []
     notes: list[str] = []
     for given in paths:
         path = Path(given).resolve()
@@ -138,21 +157,32 @@ def _select(root: Path, paths: Sequence[Path], layout: _Layout
         if path.is_dir():
             before = len(targets)
             for kind in KINDS:
-                for doc in layout.files[kind.name].values():
+                for doc in scanned.files[kind.name].values():
                     if path == doc or path in doc.parents:
                         targets.setdefault(doc, kind)
-            strays.extend(s for s in layout.strays if path in s.parents)
-            if len(targets) == before:
+            strays.extend(s for s in scanned.strays if path in s.parents)
+            templates.extend(t for t in scanned.templates if path in t.parents)
+            if len(targets) == before and not templates:
                 notes.append(f"{given}: no KB documents in this folder")
             continue
-        kind = kind_of(path, root)
-        if kind is not None:
+        kind = layout_kind_of(path, root)
+        if kind is not None and layout.is_template_file(path):
+            templates.append(path)
+        elif kind is not None:
             targets.setdefault(path, kind)
-        elif path.suffix in _YAML_SUFFIXES and any(d in path.parents for d in layout.card_dirs):
+        elif path.suffix in _YAML_SUFFIXES and any(d in path.parents for d in scanned.card_dirs):
             strays.append(path)
         else:
             notes.append(f"{given}: ignored (not a card, config or run log of this KB)")
-    return [(kind, path) for path, kind in targets.items()], sorted(set(strays)), notes
+    return ([(kind, path) for path, kind in targets.items()], sorted(set(strays)),
+            sorted(set(templates)), notes)
+
+
+def _clash_problem(root: Path, path: Path, other: Path) -> Problem:
+    rel, other_rel = (p.relative_to(root).as_posix() for p in (path, other))
+    return Problem(rel, None, None, "id.duplicate",
+                   f"id `{path.stem}` is also the id of {other_rel} (both are read as the "
+                   "same kind of card)", hint="rename one of the two files and its id")
 
 
 def _stray_problem(root: Path, path: Path) -> Problem:

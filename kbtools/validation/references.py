@@ -23,6 +23,9 @@ CARD_KINDS = ("model", "paper", "dataset", "registry", "experiment")
 #: Which field holds the reciprocal paper <-> model links.
 LINK_FIELD = {"model": "papers", "paper": "models"}
 _REGISTRY_TARGET = {"embedding_strategies": "strategy", "harmonization_methods": "harmonization"}
+#: Older integration cards keep entries as a mapping ``{id: {...}}`` under one of these keys
+#: (``strategies:`` in embedding_strategies.yaml, ``methods:`` in harmonization_methods.yaml).
+_ENTRY_MAPS = ("strategies", "methods", "entries")
 _NOUN = {"model": "model", "paper": "paper", "dataset": "dataset", "experiment": "experiment",
          "strategy": "embedding strategy", "harmonization": "harmonization method"}
 
@@ -40,6 +43,7 @@ class Summary:
     entries: list[tuple[str, Parts]] = field(default_factory=list)
     tables: frozenset[str] | None = None  # dataset tables; None when not declared or generated
     table_refs: list[tuple[Parts, str, str]] = field(default_factory=list)  # (where, ds, table)
+    template: bool = False  # status: template
 
 
 def _ids(data: Any, parts: Parts) -> Iterable[tuple[Parts, str]]:
@@ -59,7 +63,7 @@ def _get(data: Any, *keys: str) -> Any:
 
 def summarize(kind: str, rel: str, stem: str, data: dict[str, Any]) -> Summary:
     """The references of one parsed document (tolerant of schema-invalid shapes)."""
-    s = Summary(kind, rel, stem)
+    s = Summary(kind, rel, stem, template=data.get("status") == "template")
     refs = s.refs
 
     def add(target: str, value: Any, *keys: str) -> None:
@@ -85,7 +89,17 @@ def summarize(kind: str, rel: str, stem: str, data: dict[str, Any]) -> Summary:
             s.tables = frozenset(str(t) for t in tables)
     elif kind == "registry":
         s.registry = _REGISTRY_TARGET.get(str(data.get("registry")))
+        if s.registry is None and "registry" not in data:
+            # an integration card written before kbtools: the file name says what it holds
+            s.registry = _REGISTRY_TARGET.get(stem) or _REGISTRY_TARGET.get(str(data.get("id")))
         entries = data.get("entries")
+        for key in _ENTRY_MAPS:
+            mapped = data.get(key)
+            if isinstance(mapped, dict) and "registry" not in data:
+                for entry_id, entry in mapped.items():
+                    s.entries.append((str(entry_id), (key, str(entry_id))))
+                    if isinstance(entry, dict) and s.registry == "strategy":
+                        add("strategy", entry.get("inputs"), key, str(entry_id), "inputs")
         for index, entry in enumerate(entries if isinstance(entries, list) else ()):
             if not isinstance(entry, dict):
                 continue
@@ -240,8 +254,9 @@ def cross_check(index: KBIndex, reported: list[Summary]) -> dict[str, list[Findi
                         f"here does not include it", (field_name,),
                         f"add `{lister.stem}` to {field_name}, or remove `{s.stem}` from "
                         f"{lister.rel}"))
-        if s.kind in CARD_KINDS:
-            twins = [k for k in CARD_KINDS if k != s.kind and s.stem in stems_by_kind[k]]
+        if s.kind in CARD_KINDS and not s.template:
+            twins = [k for k in CARD_KINDS if k != s.kind and s.stem in stems_by_kind[k]
+                     and not _is_template(index, k, s.stem)]
             if twins:
                 found.append(Finding(
                     "id.duplicate", f"id `{s.stem}` is also used by a {' and a '.join(twins)} card",
@@ -259,20 +274,33 @@ def cross_check(index: KBIndex, reported: list[Summary]) -> dict[str, list[Findi
     return {rel: f for rel, f in out.items() if f}
 
 
+def _is_template(index: KBIndex, kind: str, stem: str) -> bool:
+    """Whether the card of ``kind`` named ``stem`` says ``status: template`` (known summaries
+    only: in path mode the other card is not parsed just for this)."""
+    summary = index._summaries.get((kind, stem))
+    return summary is not None and summary.template
+
+
 def _unknown(index: KBIndex, target: str, ident: str, parts: Parts) -> Finding:
     noun = _NOUN[target]
     close = difflib.get_close_matches(ident, list(index.known(target)), n=1, cutoff=0.75)
     if target in index.entries:
         registry = "embedding_strategies" if target == "strategy" else "harmonization_methods"
-        where = ", ".join(index.registries[target]) or (
-            f"no `registry: {registry}` file in kb/registries/")
-        message = f"unknown {noun} `{ident}` (not an entry of {where})"
-        fix = f"add an entry with id `{ident}` to the {registry} registry"
-    else:
-        folder = KINDS_BY_NAME[target].pattern.rsplit("/", 1)[0]
-        message = f"unknown {noun} `{ident}` (no {folder}/{ident}.yaml)"
-        fix = f"add {folder}/{ident}.yaml (kbtools new {target} {ident})" if target != \
-            "experiment" else f"restore {folder}/{ident}.yaml or fix the id"
+        files = index.registries[target]
+        if files:
+            message = f"unknown {noun} `{ident}` (not an entry of {', '.join(files)})"
+            fix = f"add an entry with id `{ident}` to {files[0]}"
+        else:
+            message = (f"unknown {noun} `{ident}`: the KB has no {noun} registry (a file in "
+                       f"kb/registries/ with `registry: {registry}`)")
+            fix = (f"create it with `kbtools new registry {registry}` and add an entry with "
+                   f"id `{ident}`")
+        hint = f"did you mean `{close[0]}`? Otherwise {fix}" if close else fix
+        return Finding(f"ref.{target}", message, parts, hint)
+    folder = KINDS_BY_NAME[target].pattern.rsplit("/", 1)[0]
+    message = f"unknown {noun} `{ident}` (no {folder}/{ident}.yaml)"
+    fix = f"add {folder}/{ident}.yaml (kbtools new {target} {ident})" if target != \
+        "experiment" else f"restore {folder}/{ident}.yaml or fix the id"
     hint = f"did you mean `{close[0]}`? Otherwise {fix}" if close else fix
     return Finding(f"ref.{target}", message, parts, hint)
 
