@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from kbtools.kb import KINDS_BY_NAME, expected_id
+from kbtools.schemas.extensions import DEFAULT_EXTENSION_FILE
 from kbtools.validation.findings import Finding, Parts, to_problems
+from kbtools.validation.hints import HintContext
 from kbtools.validation.lint import lint
 from kbtools.validation.problems import Problem
 from kbtools.validation.references import Summary, summarize
@@ -32,7 +34,8 @@ class FileReport:
 
 
 def check_file(root: Path, kind_name: str, path: Path, today: dt.date,
-               rel: str | None = None, extended: Extended | None = None) -> FileReport:
+               rel: str | None = None, extended: Extended | None = None,
+               declare_in: str = DEFAULT_EXTENSION_FILE) -> FileReport:
     """Every single-file check of one document (``rel``: its path relative to ``root``)."""
     kind = KINDS_BY_NAME[kind_name]
     if rel is None:
@@ -65,7 +68,7 @@ def check_file(root: Path, kind_name: str, path: Path, today: dt.date,
             hint="write `field: value` lines at the top level (id: ..., name: ...)")], None)
     try:
         findings = _document_findings(root, kind_name, kind.schema, stem, data, text, today,
-                                      extended)
+                                      extended, HintContext(kind_name, declare_in))
     except Exception as exc:  # a crashing check must not stop the others
         findings = [Finding("internal", f"a check crashed: {exc!r}", (),
                             "this is a kbtools bug; please report it with this file")]
@@ -88,8 +91,9 @@ def check_template_file(root: Path, path: Path) -> list[Problem]:
 
 
 def _document_findings(root: Path, kind: str, schema: str, stem: str, data: dict[str, Any],
-                       text: str, today: dt.date, extended: Extended | None) -> list[Finding]:
-    findings = check_schema(schema, data, extended)
+                       text: str, today: dt.date, extended: Extended | None,
+                       context: HintContext) -> list[Finding]:
+    findings = check_schema(schema, data, extended, context)
     schema_ok = not findings
     declared = data.get("id")
     if isinstance(declared, str) and declared != stem:

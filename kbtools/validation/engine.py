@@ -64,7 +64,8 @@ def validate_kb(root: Path, paths: Sequence[Path] | None = None,
         strays, templates = scanned.strays, scanned.templates
     else:
         targets, strays, templates, notes = _select(root, paths, scanned)
-    reports = _check_all(root, targets, today, jobs, kb_schemas.for_workers())
+    reports = _check_all(root, targets, today, jobs,
+                         (kb_schemas.for_workers(), kb_schemas.declare_in))
     problems = [p for r in reports for p in r.problems]
     problems.extend(_declaration_problems(root, kb_schemas))
     problems.extend(_stray_problem(root, path) for path in strays)
@@ -212,12 +213,12 @@ def _declaration_problems(root: Path, kb_schemas: KBSchemas) -> list[Problem]:
 
 
 def _check_all(root: Path, targets: list[tuple[CardKind, Path]], today: dt.date,
-               jobs: int | None, extended: Extended) -> list[FileReport]:
+               jobs: int | None, schemas: tuple[Extended, str]) -> list[FileReport]:
     jobs = default_jobs() if jobs is None else max(1, jobs)
     prefix = len(str(root)) + 1
     items = [(kind.name, path, str(path)[prefix:].replace(os.sep, "/")) for kind, path in targets]
     if jobs == 1 or len(items) < PARALLEL_MIN_FILES:
-        return _check_chunk((root, items, today, extended))
+        return _check_chunk((root, items, today, schemas))
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -225,16 +226,17 @@ def _check_all(root: Path, targets: list[tuple[CardKind, Path]], today: dt.date,
                if sys.platform.startswith("linux") else None)
     n_chunks = min(len(items), jobs * 8)
     chunks = [items[i::n_chunks] for i in range(n_chunks)]
-    _warm_up(targets, extended)
+    _warm_up(targets, schemas[0])
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        results = pool.map(_check_chunk, [(root, chunk, today, extended) for chunk in chunks])
+        results = pool.map(_check_chunk, [(root, chunk, today, schemas) for chunk in chunks])
         return [report for chunk in results for report in chunk]
 
 
-def _check_chunk(args: tuple[Path, list[tuple[str, Path, str]], dt.date, Extended]
+def _check_chunk(args: tuple[Path, list[tuple[str, Path, str]], dt.date, tuple[Extended, str]]
                  ) -> list[FileReport]:
-    root, items, today, extended = args
-    return [check_file(root, kind, path, today, rel, extended) for kind, path, rel in items]
+    root, items, today, (extended, declare_in) = args
+    return [check_file(root, kind, path, today, rel, extended, declare_in)
+            for kind, path, rel in items]
 
 
 def _warm_up(targets: list[tuple[CardKind, Path]], extended: Extended) -> None:

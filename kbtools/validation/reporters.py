@@ -22,7 +22,7 @@ def report_text(result: ValidationResult, out: TextIO) -> None:
         at = f" (at {p.json_path})" if p.json_path != "$" else ""
         out.write(f"{_where(p)}: {p.severity} [{p.rule}] {p.message}{at}\n")
         if p.hint:
-            out.write(f"    fix: {p.hint}\n")
+            out.write("    fix: " + p.hint.replace("\n", "\n         ") + "\n")
     files = f"{result.n_files} file{'s' if result.n_files != 1 else ''}"
     if not result.problems:
         out.write(f"checked {files}: no problems\n")

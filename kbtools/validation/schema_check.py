@@ -5,7 +5,6 @@ rewritten as short, friendly messages with a hint and the JSON path of the offen
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -14,6 +13,7 @@ import jsonschema_rs
 
 from kbtools.schemas import load_schema, method_params_schema
 from kbtools.validation.findings import Finding, Parts
+from kbtools.validation.hints import HintContext, really_close, unknown_field_hint, yaml_example
 
 #: Most schema problems reported for one document (the rest are summarised in one line).
 MAX_ERRORS = 25
@@ -57,10 +57,11 @@ def warm_up(schema_name: str, extended: Extended | None = None) -> None:
     _compiled(*_resolve(schema_name, extended))
 
 
-def check_schema(schema_name: str, data: Any, extended: Extended | None = None) -> list[Finding]:
+def check_schema(schema_name: str, data: Any, extended: Extended | None = None,
+                 context: HintContext | None = None) -> list[Finding]:
     """Findings for ``data`` against the named schema, or the KB's extension of it."""
     key, schema = _resolve(schema_name, extended)
-    return _check(key, schema, data, "schema", ())
+    return _check(key, schema, data, "schema", (), context)
 
 
 def check_params(method: str, params: Any) -> list[Finding]:
@@ -71,23 +72,24 @@ def check_params(method: str, params: Any) -> list[Finding]:
     if schema is None:
         return []
     return _check(f"method_params/{method}", schema, {} if params is None else params,
-                  "schema.params", ("params",))
+                  "schema.params", ("params",), None)
 
 
-def _check(key: str, schema: dict[str, Any], data: Any, rule: str, prefix: Parts) -> list[Finding]:
+def _check(key: str, schema: dict[str, Any], data: Any, rule: str, prefix: Parts,
+           context: HintContext | None) -> list[Finding]:
     try:
         if _compiled(key, schema).is_valid(data):
             return []
     except (ValueError, TypeError):  # values jsonschema-rs cannot take; python explains below
         pass
-    findings = _explain(key, schema, data, rule, prefix)
+    findings = _explain(key, schema, data, rule, prefix, context)
     if not findings:  # the two engines disagree (e.g. formats python cannot check): use rs
         findings = _rs_findings(key, schema, data, rule, prefix)
     return findings
 
 
 def _explain(key: str, schema: dict[str, Any], data: Any, rule: str,
-             prefix: Parts) -> list[Finding]:
+             prefix: Parts, context: HintContext | None) -> list[Finding]:
     from jsonschema import Draft202012Validator, FormatChecker  # only for failing documents
 
     validator = _explainers.get(key)
@@ -96,18 +98,70 @@ def _explain(key: str, schema: dict[str, Any], data: Any, rule: str,
     findings: list[Finding] = []
     seen: set[tuple[Parts, str]] = set()
     errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
-    for error in errors:
-        for finding in _friendly(error, prefix, rule):
+    explain = _Explainer(schema, data, prefix, rule, context)
+    for error, repeats in _group_repeats(errors):
+        for finding in explain.friendly(error):
             if (finding.parts, finding.message) not in seen:
                 seen.add((finding.parts, finding.message))
+                if repeats:
+                    finding.message += _repeat_note(finding.parts, repeats)
                 findings.append(finding)
-    findings = _merge_required(findings)
+    findings = _merge_unknown_repeats(_merge_required(findings))
     if len(findings) > MAX_ERRORS:
         extra = len(findings) - MAX_ERRORS
         findings = findings[:MAX_ERRORS]
         findings.append(Finding(rule, f"... and {extra} more schema problems", prefix,
                                 "fix the ones above and validate again"))
     return findings
+
+
+def _group_repeats(errors: list[Any]) -> list[tuple[Any, int]]:
+    """One error per problem repeated across the items of a list (``required_columns`` written
+    as plain names: one message, not one per name), with how many more items share it."""
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    order: list[tuple[Any, ...]] = []
+    for error in errors:
+        path = list(error.absolute_path)
+        if error.validator == "additionalProperties" or not any(isinstance(p, int)
+                                                                for p in path):
+            key: tuple[Any, ...] = ("single", id(error))
+        else:
+            wild = tuple("*" if isinstance(p, int) else p for p in path)
+            key = (error.validator, tuple(map(str, error.relative_schema_path)), wild)
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append(error)
+    return [(groups[k][0], len(groups[k]) - 1) for k in order]
+
+
+_INDEX = re.compile(r"\[\d+\]")
+
+
+def _merge_unknown_repeats(findings: list[Finding]) -> list[Finding]:
+    """The same unknown field in several items of a list: one finding."""
+    groups: dict[tuple[Any, ...], list[Finding]] = {}
+    for f in findings:
+        if f.message.startswith("unknown field ") and any(isinstance(p, int) for p in f.parts):
+            wild = tuple("*" if isinstance(p, int) else p for p in f.parts)
+            groups.setdefault((wild, _INDEX.sub("[]", f.message)), []).append(f)
+    out = []
+    for f in findings:
+        if f.message.startswith("unknown field ") and any(isinstance(p, int) for p in f.parts):
+            wild = tuple("*" if isinstance(p, int) else p for p in f.parts)
+            group = groups[(wild, _INDEX.sub("[]", f.message))]
+            if f is not group[0]:
+                continue
+            if len(group) > 1:
+                f.message += _repeat_note(f.parts, len(group) - 1)
+        out.append(f)
+    return out
+
+
+def _repeat_note(parts: Parts, repeats: int) -> str:
+    index = max((i for i, p in enumerate(parts) if isinstance(p, int)), default=None)
+    where = f" of `{parts[index - 1]}`" if index is not None and index > 0 else ""
+    return f" (the same in {repeats} more item{'s' if repeats != 1 else ''}{where})"
 
 
 def _merge_required(findings: list[Finding]) -> list[Finding]:
@@ -152,71 +206,178 @@ def _rs_findings(key: str, schema: dict[str, Any], data: Any, rule: str,
     return out
 
 
-def _friendly(error: Any, prefix: Parts, rule: str) -> Iterable[Finding]:
-    """One jsonschema error as findings with a plain message and a hint."""
-    from jsonschema.exceptions import best_match
+class _Explainer:
+    """Turns jsonschema errors of one document into findings with plain messages and hints."""
 
-    if error.validator in ("oneOf", "anyOf") and error.context:
-        yield from _friendly(best_match(error.context), prefix, rule)
-        return
-    parts: Parts = (*prefix, *error.absolute_path)
-    keyword, expected, value = error.validator, error.validator_value, error.instance
-    schema = error.schema
-    where = _where(parts)
-    description = schema.get("description") if isinstance(schema, dict) else None
-    if keyword == "required":
-        match = _REQUIRED.match(error.message)
-        name = match.group("name") if match else str(expected)
-        about = schema.get("properties", {}).get(name, {}).get("description")
-        yield Finding(rule, f"missing required field `{name}`{where}", parts,
-                      f"add `{name}:`" + (f" ({about})" if about else ""))
-    elif keyword == "additionalProperties" and isinstance(value, dict):
-        allowed = list(schema.get("properties", {}))
-        patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
-        for extra in value:
-            if extra in allowed or any(p.search(str(extra)) for p in patterns):
-                continue
-            close = difflib.get_close_matches(str(extra), allowed, n=1)
-            hint = (f"did you mean `{close[0]}`?" if close else
-                    "remove it; allowed here: " + ", ".join(allowed) if allowed else "remove it")
-            yield Finding(rule, f"unknown field `{extra}`{where}", (*parts, extra), hint)
-    elif keyword == "enum":
+    def __init__(self, schema: dict[str, Any], data: Any, prefix: Parts, rule: str,
+                 context: HintContext | None):
+        self.schema, self.data, self.prefix, self.rule = schema, data, prefix, rule
+        self.context = context
+        self.swaps: set[frozenset[str]] = set()  # field pairs already reported as swapped
+
+    def friendly(self, error: Any) -> Iterable[Finding]:
+        """One jsonschema error as findings with a plain message and a hint."""
+        from jsonschema.exceptions import best_match
+
+        if error.validator in ("oneOf", "anyOf") and error.context:
+            yield from self.friendly(best_match(error.context))
+            return
+        rule = self.rule
+        parts: Parts = (*self.prefix, *error.absolute_path)
+        keyword, expected, value = error.validator, error.validator_value, error.instance
+        schema = error.schema
+        where = _where(parts)
+        description = schema.get("description") if isinstance(schema, dict) else None
+        if keyword == "required":
+            match = _REQUIRED.match(error.message)
+            name = match.group("name") if match else str(expected)
+            about = schema.get("properties", {}).get(name, {}).get("description")
+            yield Finding(rule, f"missing required field `{name}`{where}", parts,
+                          f"add `{name}:`" + (f" ({about})" if about else ""))
+        elif keyword == "additionalProperties" and isinstance(value, dict):
+            allowed = list(schema.get("properties", {}))
+            patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
+            for extra in value:
+                if extra in allowed or any(p.search(str(extra)) for p in patterns):
+                    continue
+                hint = unknown_field_hint(str(extra), allowed, value[extra], parts,
+                                          self.context)
+                yield Finding(rule, f"unknown field `{extra}`{where}", (*parts, extra), hint)
+        elif keyword == "enum":
+            finding = self._enum(parts, expected, value, where)
+            if finding is not None:
+                yield finding
+        elif keyword == "const":
+            yield Finding(rule, f"{_short(value)} must be {_short(expected)}{where}", parts)
+        elif keyword == "type":
+            wanted = " or ".join(_TYPE_NAMES.get(t, t) for t in _as_list(expected))
+            yield Finding(rule, f"expected {wanted}{where}, got {_describe(value)}", parts,
+                          self._shape_hint(schema, parts, value))
+        elif keyword == "pattern":
+            yield Finding(rule, f"{_short(value)} is not in the expected form{where}", parts,
+                          _pattern_hint(str(expected), description))
+        elif keyword == "format":
+            yield Finding(rule,
+                          f"{_short(value)} is not {_FORMATS.get(expected, expected)}{where}",
+                          parts, _FORMAT_HINTS.get(expected, description))
+        elif keyword == "minLength" and expected == 1:
+            yield Finding(rule, f"empty text{where}", parts,
+                          "write a value or leave the field out" + (f" ({description})"
+                                                                     if description else ""))
+        elif keyword in ("minItems", "minProperties"):
+            noun = "item" if keyword == "minItems" else "entry"
+            yield Finding(rule, f"needs at least {expected} {noun}{'s' if expected != 1 else ''}"
+                          f"{where}", parts, description)
+        elif keyword == "uniqueItems":
+            dupes = sorted({_short(v) for i, v in enumerate(value) if v in value[:i]})
+            yield Finding(rule, f"lists {', '.join(dupes)} more than once{where}", parts,
+                          "keep each item once")
+        elif keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+            bound = {"minimum": "at least", "maximum": "at most",
+                     "exclusiveMinimum": "more than", "exclusiveMaximum": "less than"}[keyword]
+            yield Finding(rule,
+                          f"{_short(value)} is out of range{where}: must be {bound} {expected}",
+                          parts, description)
+        else:
+            yield Finding(rule, f"{error.message}{where}", parts, description)
+
+    def _shape_hint(self, schema: dict[str, Any], parts: Parts, value: Any) -> str:
+        """The expected shape as a short YAML example (list items shown inside their list)."""
+        if parts and isinstance(parts[-1], int) and len(parts) > 1 and isinstance(parts[-2],
+                                                                                   str):
+            example = yaml_example({"type": "array", "items": schema}, parts[-2], [value],
+                                   self.schema)
+        else:
+            name = parts[-1] if parts and isinstance(parts[-1], str) else None
+            example = yaml_example(schema, name, value, self.schema)
+        return "write it as:\n" + example
+
+    def _enum(self, parts: Parts, expected: list[Any], value: Any, where: str
+              ) -> Finding | None:
         choices = ", ".join(str(c) for c in expected)
-        close = difflib.get_close_matches(str(value), [str(c) for c in expected], n=1)
-        hint = f"did you mean `{close[0]}`?" if close else f"use one of: {choices}"
-        yield Finding(rule, f"{_short(value)} is not allowed{where}; expected one of: {choices}",
-                      parts, hint)
-    elif keyword == "const":
-        yield Finding(rule, f"{_short(value)} must be {_short(expected)}{where}", parts)
-    elif keyword == "type":
-        wanted = " or ".join(_TYPE_NAMES.get(t, t) for t in _as_list(expected))
-        hint = "quote the value to make it text" if "text" in wanted else description
-        yield Finding(rule, f"expected {wanted}{where}, got {_describe(value)}", parts, hint)
-    elif keyword == "pattern":
-        yield Finding(rule, f"{_short(value)} is not in the expected form{where}", parts,
-                      _pattern_hint(str(expected), description))
-    elif keyword == "format":
-        yield Finding(rule, f"{_short(value)} is not {_FORMATS.get(expected, expected)}{where}",
-                      parts, _FORMAT_HINTS.get(expected, description))
-    elif keyword == "minLength" and expected == 1:
-        yield Finding(rule, f"empty text{where}", parts,
-                      "write a value or leave the field out" + (f" ({description})"
-                                                                 if description else ""))
-    elif keyword in ("minItems", "minProperties"):
-        noun = "item" if keyword == "minItems" else "entry"
-        yield Finding(rule, f"needs at least {expected} {noun}{'s' if expected != 1 else ''}"
-                      f"{where}", parts, description)
-    elif keyword == "uniqueItems":
-        dupes = sorted({_short(v) for i, v in enumerate(value) if v in value[:i]})
-        yield Finding(rule, f"lists {', '.join(dupes)} more than once{where}", parts,
-                      "keep each item once")
-    elif keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        bound = {"minimum": "at least", "maximum": "at most",
-                 "exclusiveMinimum": "more than", "exclusiveMaximum": "less than"}[keyword]
-        yield Finding(rule, f"{_short(value)} is out of range{where}: must be {bound} {expected}",
-                      parts, description)
-    else:
-        yield Finding(rule, f"{error.message}{where}", parts, description)
+        message = f"{_short(value)} is not allowed{where}; expected one of: {choices}"
+        swap = self._sibling_with(parts, value)
+        if swap is not None:
+            sibling, sibling_value, mutual = swap
+            name = parts[-1]
+            if mutual:
+                pair = frozenset((str(name), sibling))
+                if pair in self.swaps:
+                    return None  # the other half of a swap already reported
+                self.swaps.add(pair)
+                return Finding(self.rule, f"`{name}` and `{sibling}` look swapped: `{value}` is "
+                               f"a value of `{sibling}` and `{sibling_value}` one of `{name}`",
+                               parts, f"write `{name}: {sibling_value}` and `{sibling}: {value}`")
+            return Finding(self.rule, message, parts,
+                           f"`{value}` is a value of `{sibling}`, not of `{name}`; `{name}` "
+                           f"takes one of: {choices}")
+        close = really_close(str(value), [str(c) for c in expected])
+        hint = f"did you mean `{close}`?" if close else f"use one of: {choices}"
+        return Finding(self.rule, message, parts, hint)
+
+    def _sibling_with(self, parts: Parts, value: Any) -> tuple[str, Any, bool] | None:
+        """A sibling field whose vocabulary holds ``value`` (and whether the swap is mutual)."""
+        if not parts or not isinstance(parts[-1], str):
+            return None
+        rel = parts[len(self.prefix):]
+        holder = _at(self.data, rel[:-1])
+        node = _schema_at(self.schema, rel[:-1])
+        if not isinstance(holder, dict) or node is None:
+            return None
+        props = node.get("properties", {})
+        own = _vocabulary(props.get(parts[-1]), self.schema)
+        for name, sub in props.items():
+            if name == parts[-1]:
+                continue
+            vocabulary = _vocabulary(sub, self.schema)
+            if value in vocabulary:
+                other = holder.get(name)
+                mutual = isinstance(other, str) and other in own and other not in vocabulary
+                return name, other, mutual
+        return None
+
+
+def _at(data: Any, parts: Parts) -> Any:
+    for part in parts:
+        found = (isinstance(data, dict) and part in data) or (
+            isinstance(data, list) and isinstance(part, int) and part < len(data))
+        if not found:
+            return None
+        data = data[part]
+    return data
+
+
+def _deref(node: Any, root: dict[str, Any]) -> Any:
+    if isinstance(node, dict) and isinstance(node.get("$ref"), str):
+        return root.get("$defs", {}).get(node["$ref"].rsplit("/", 1)[1], {})
+    return node
+
+
+def _schema_at(root: dict[str, Any], parts: Parts) -> dict[str, Any] | None:
+    node: Any = root
+    for part in parts:
+        node = _deref(node, root)
+        if not isinstance(node, dict):
+            return None
+        if isinstance(part, int):
+            node = node.get("items")
+        else:
+            props = node.get("properties", {})
+            node = props.get(part, node.get("additionalProperties"))
+    node = _deref(node, root)
+    return node if isinstance(node, dict) else None
+
+
+def _vocabulary(node: Any, root: dict[str, Any]) -> set[Any]:
+    node = _deref(node, root)
+    if not isinstance(node, dict):
+        return set()
+    out = set(node.get("enum", []))
+    for branch in node.get("oneOf", []) + node.get("anyOf", []):
+        out |= _vocabulary(branch, root)
+    if "items" in node:
+        out |= _vocabulary(node["items"], root)
+    return {v for v in out if isinstance(v, str)}
 
 
 def _where(parts: Parts) -> str:

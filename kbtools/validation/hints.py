@@ -1,0 +1,343 @@
+"""Hints that fix: what to write instead, as a short YAML example, and where a field can go.
+
+* :func:`really_close` suggests a known name only for a genuine near-miss (a typo, a plural,
+  another spelling of the same words), never for a merely similar-looking word;
+* :func:`unknown_field_hint` gives every unknown field a next step: the near-miss, the field an
+  older card format meant (``kbtools migrate`` converts it), or how to declare it as the KB's
+  own field;
+* :func:`yaml_example` writes the expected shape of a value as a few lines of YAML, reusing the
+  value the card has where it fits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+#: Most allowed names listed in a hint.
+MAX_LISTED = 12
+_COUNT = re.compile(r"^\s*~?\s*(\d+(?:[.,]\d+)?)\s*([kKmMbBtT])?\s*$")
+_SCALE = {"k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
+
+
+@dataclass(frozen=True)
+class HintContext:
+    """What a hint may mention besides the schema: the card kind and where the KB declares
+    its own fields."""
+
+    kind: str | None = None
+    declare_in: str = "kb/schemas/extensions.yaml"
+
+
+# ---------------------------------------------------------------------------------------------
+# near-misses
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def _singular(name: str) -> str:
+    if name.endswith("ies") and len(name) > 4:
+        return name[:-3] + "y"
+    if name.endswith("s") and not name.endswith("ss") and len(name) > 3:
+        return name[:-1]
+    return name
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance (insertions, deletions, substitutions, swaps)."""
+    if a == b:
+        return 0
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cost = ca != cb
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+def really_close(name: str, candidates: Sequence[str]) -> str | None:
+    """The candidate ``name`` is a near-miss of, or None.
+
+    A near-miss differs only in case and separators (``lastUpdated``), is the singular or
+    plural of it (``modalities``), or is one edit away (two for names of seven letters or more:
+    ``summmary``, ``weigths``, ``licence``). ``seed`` is not near ``scheme``, nor ``journal``
+    near ``url``, nor ``dtypes`` near ``phenotypes``.
+    """
+    target = _norm(name)
+    if not target:
+        return None
+    best: tuple[int, int, str] | None = None
+    for order, candidate in enumerate(candidates):
+        other = _norm(str(candidate))
+        if not other:
+            continue
+        if other == target or _singular(other) == _singular(target):
+            distance = 0
+        else:
+            shortest = min(len(target), len(other))
+            allowed = 1 if shortest < 7 else 2
+            if shortest < 3 or abs(len(target) - len(other)) > allowed:
+                continue
+            if shortest == 3 and len(target) == len(other):
+                continue  # three letters and one changed: too little to go on (url, uri)
+            distance = edit_distance(target, other)
+            if distance > allowed:
+                continue
+        if best is None or (distance, order) < best[:2]:
+            best = (distance, order, str(candidate))
+    return best[2] if best else None
+
+
+# ---------------------------------------------------------------------------------------------
+# unknown fields
+
+
+def unknown_field_hint(name: str, allowed: Sequence[str], value: Any,
+                       parts: Sequence[str | int], ctx: HintContext | None) -> str:
+    """A next step for the unknown field ``name`` found at ``parts`` (the object holding it)."""
+    close = really_close(name, allowed)
+    if close:
+        return f"did you mean `{close}`?"
+    ctx = ctx or HintContext()
+    older = _older_format_note(ctx.kind, [*_steps(parts), name])
+    if older:
+        return older
+    listed = ", ".join(allowed[:MAX_LISTED]) + (", ..." if len(allowed) > MAX_LISTED else "")
+    typo = f"if it is a typo, the fields allowed here are: {listed}" if allowed else \
+        "if it is a typo, remove it"
+    if ctx.kind is None:
+        return typo
+    example = declaration_example(ctx.kind, [*_steps(parts), name], value)
+    return (f"if `{name}` is this KB's own field, declare it in {ctx.declare_in} "
+            f"(then it is checked like the others):\n{example}\n{typo}")
+
+
+def _steps(parts: Sequence[str | int]) -> list[str]:
+    """JSON path steps as schema steps: list indices become ``[]``."""
+    return ["[]" if isinstance(p, int) else str(p) for p in parts]
+
+
+def declaration_example(kind: str, steps: Sequence[str], value: Any) -> str:
+    """The extension-file lines that declare the field at ``steps`` of a ``kind`` card."""
+    lines = [f"{kind}:"]
+    indent = "  "
+    for step in steps[:-1]:
+        if step == "[]":
+            lines.append(f"{indent}items:")
+        else:
+            lines.append(f"{indent}properties:")
+            indent += "  "
+            lines.append(f"{indent}{step}:")
+        indent += "  "
+    lines.append(f"{indent}properties:")
+    indent += "  "
+    lines.append(f"{indent}{steps[-1]}: {{type: {json_type(value)}, description: ...}}")
+    return "\n".join(lines)
+
+
+def json_type(value: Any) -> str:
+    """The JSON Schema type name of a parsed YAML value."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    if value is None:
+        return "\"null\""
+    return "string"
+
+
+def _older_format_note(kind: str | None, steps: list[str]) -> str | None:
+    """What ``kbtools migrate`` does with this field of an older card format, if it knows it."""
+    if kind is None:
+        return None
+    try:
+        from kbtools.migrate.mapping import describe_field
+    except ImportError:  # pragma: no cover - migrate is part of the package
+        return None
+    return describe_field(kind, steps)
+
+
+# ---------------------------------------------------------------------------------------------
+# expected shapes as YAML
+
+
+def yaml_example(schema: dict[str, Any], name: str | int | None, value: Any,
+                 root: dict[str, Any] | None = None) -> str:
+    """A short YAML example of a value matching ``schema``, reusing ``value`` where it fits."""
+    key = name if isinstance(name, str) else None
+    lines = _example_lines(_resolve(schema, root), key, value, root, 0)
+    return "\n".join(lines)
+
+
+def _resolve(schema: Any, root: dict[str, Any] | None) -> dict[str, Any]:
+    if not isinstance(schema, dict):
+        return {}
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/") and root is not None:
+        target = root.get("$defs", {}).get(ref.rsplit("/", 1)[1], {})
+        return {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+    for branch_key in ("oneOf", "anyOf"):
+        branches = schema.get(branch_key)
+        if isinstance(branches, list) and branches:
+            return _resolve(branches[0], root)
+    return schema
+
+
+def _kind(schema: dict[str, Any]) -> str:
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), kind[0])
+    if kind:
+        return str(kind)
+    if "properties" in schema:
+        return "object"
+    if "items" in schema:
+        return "array"
+    return "string"
+
+
+def _example_lines(schema: dict[str, Any], key: str | None, value: Any,
+                   root: dict[str, Any] | None, depth: int) -> list[str]:
+    pad = "  " * depth
+    head = f"{pad}{key}:" if key is not None else None
+    kind = _kind(schema)
+    if kind == "object" and ("properties" in schema or "additionalProperties" in schema):
+        body = _object_body(schema, value, root, depth + (1 if head else 0))
+        return ([head] if head else []) + body
+    if kind == "array":
+        item = _resolve(schema.get("items", {}), root)
+        first = value[0] if isinstance(value, list) and value else _first_leaf(value)
+        item_lines = _example_lines(item, None, first, root, 0)
+        inner = "  " * (depth + (1 if head else 0))
+        out = [head] if head else []
+        out.append(f"{inner}- {item_lines[0].strip()}")
+        out.extend(f"{inner}  {line}" for line in item_lines[1:])
+        return out
+    scalar = _scalar_example(schema, value)
+    return [f"{head} {scalar}" if head else f"{pad}{scalar}"]
+
+
+def _first_leaf(value: Any) -> Any:
+    """The first scalar inside ``value`` (``{core: [age, sex]}`` -> ``age``)."""
+    while isinstance(value, dict | list) and value:
+        value = next(iter(value.values())) if isinstance(value, dict) else value[0]
+    return None if isinstance(value, dict | list) else value
+
+
+def _object_body(schema: dict[str, Any], value: Any, root: dict[str, Any] | None,
+                 depth: int) -> list[str]:
+    props: dict[str, Any] = schema.get("properties", {})
+    if not props:
+        extra = _resolve(schema.get("additionalProperties", {}), root)
+        return _example_lines(extra, "name", None, root, depth)
+    if depth >= 2:  # deeper mappings: one line says enough
+        return [f"{'  ' * depth}{next(iter(props))}: ..."]
+    required = [n for n in schema.get("required", []) if n in props]
+    names = required + [n for n in props if n not in required]
+    shown = names[:max(2, len(required))] if len(names) > 2 else names
+    holder = _holder_for(value, props, names, root)
+    if holder and holder not in shown:
+        shown = [holder, *shown[:-1]] if len(shown) >= 2 else [holder]
+    out = []
+    for prop in shown:
+        fit = value if prop == holder else None
+        out.extend(_example_lines(_resolve(props[prop], root), prop, fit, root, depth))
+    return out
+
+
+def _holder_for(value: Any, props: dict[str, Any], names: list[str],
+                root: dict[str, Any] | None) -> str | None:
+    """The field a value most likely belongs in (``access: restricted`` -> ``level``, a list
+    of ids -> the first list field)."""
+    if isinstance(value, list):
+        return next((n for n in names if _kind(_resolve(props[n], root)) == "array"), None)
+    if value is None or isinstance(value, dict):
+        return None
+    for name in names:
+        sub = _resolve(props[name], root)
+        if "enum" in sub and value in sub["enum"]:
+            return name
+    for name in names:
+        sub = _resolve(props[name], root)
+        if _kind(sub) == json_type(value) and "enum" not in sub and "pattern" not in sub:
+            return name
+    return None
+
+
+def _scalar_example(schema: dict[str, Any], value: Any) -> str:
+    kind = _kind(schema)
+    pattern = schema.get("pattern")
+    if isinstance(value, str) and isinstance(pattern, str) and kind == "string" \
+            and "enum" not in schema and re.search(pattern, value):
+        return _yaml_scalar(value)
+    enum = schema.get("enum")
+    if enum:
+        if value in enum:
+            return _yaml_scalar(value)
+        return _yaml_scalar(enum[0]) + "  # " + ", ".join(map(str, enum[:8])) + (
+            ", ..." if len(enum) > 8 else "")
+    if kind in ("integer", "number"):
+        if isinstance(value, str):
+            count = parse_count(value)
+            if count is not None:
+                return str(count)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        return str(schema.get("minimum", 1))
+    if kind == "boolean":
+        return "true" if value in ("yes", "true", "True", 1) else "false"
+    if schema.get("format") == "date" or str(schema.get("pattern", "")).startswith("^\\d{4}-"):
+        return "2026-01-31"
+    if schema.get("format") == "uri" or schema.get("pattern") == "^https?://":
+        return "https://example.org/page"
+    if str(schema.get("pattern", "")).startswith("^[a-z0-9]"):
+        return "an_id"
+    if str(schema.get("pattern", "")).startswith("^10\\."):
+        return "10.1234/abcd"
+    if isinstance(value, str) and value:
+        return _yaml_scalar(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _yaml_scalar(str(value))
+    return "..."
+
+
+def _yaml_scalar(value: Any) -> str:
+    if isinstance(value, str):
+        plain = re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_ ./-]*", value) and value.strip() == value
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return shown if plain and len(value) <= 40 else '"' + shown.replace('"', '\\"') + '"'
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+def parse_count(text: str) -> int | None:
+    """``"650M"`` -> 650000000, ``"1.2B"`` -> 1200000000, ``"12,500"`` -> 12500; else None."""
+    match = _COUNT.match(text)
+    if not match:
+        return None
+    number, scale = match.groups()
+    if scale is None and "," in number:
+        number = number.replace(",", "")
+    elif "," in number:
+        return None
+    try:
+        amount = float(number)
+    except ValueError:
+        return None
+    return int(round(amount * _SCALE.get((scale or "").lower(), 1)))
