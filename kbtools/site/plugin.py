@@ -24,6 +24,7 @@ from kbtools.errors import KBToolsError
 from kbtools.site import extensions
 from kbtools.site.assets import MERMAID_URI, loads_mermaid, mermaid_path
 from kbtools.site.catalog import PREFIX
+from kbtools.site.escape import page_title
 from kbtools.site.render import ASSET_PREFIX, generate, make_environment
 from kbtools.site.sync import sync_folder
 from kbtools.validation.problems import Problem
@@ -165,6 +166,13 @@ class KBToolsPlugin(BasePlugin[KBToolsConfig]):
             log.info("%s from the KB replaces %s in docs_dir", file.src_uri, file.src_uri)
             files.remove(existing)
         files.append(file)
+
+    def on_page_content(self, html: str, /, *, page: Any, config: MkDocsConfig,
+                        files: Files) -> str:
+        """Every page's title becomes escaped text (themes print ``page.meta.title`` raw)."""
+        if self.config.enabled and page.title:
+            page.meta["title"] = page_title(page.title)
+        return html
 
     def on_serve(self, server: Any, /, *, config: MkDocsConfig, builder: Any) -> Any:
         if self.config.enabled:

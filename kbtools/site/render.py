@@ -13,14 +13,19 @@ import json
 import math
 import posixpath
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2 import nodes
+from jinja2.compiler import CodeGenerator, Frame
+from markupsafe import Markup
 
 from kbtools import __version__
+from kbtools.site import escape
 from kbtools.site.catalog import Card
 from kbtools.site.views import SiteData, common_context, plot_uri, site_pages
 from kbtools.validation.problems import Problem
@@ -51,14 +56,21 @@ def shipped_templates() -> Path:
 @functools.lru_cache(maxsize=8)
 def make_environment(templates_dir: Path | None = None,
                      bytecode_dir: Path | None = None) -> jinja2.Environment:
-    """The template environment; compiled templates are reused in-process and from disk."""
+    """The template environment; compiled templates are reused in-process and from disk.
+
+    Card values are data by construction: every ``{{ value }}`` that is not
+    :class:`~markupsafe.Markup` (made by a kbtools filter or a macro) is escaped with
+    :func:`kbtools.site.escape.inline`, inert for markdown and HTML alike. Joining values with
+    ``~`` or ``join`` escapes the plain parts the same way.
+    """
     loaders: list[jinja2.BaseLoader] = []
     if templates_dir is not None:
         loaders.append(jinja2.FileSystemLoader(str(templates_dir)))
     loaders.append(jinja2.FileSystemLoader(str(shipped_templates())))
-    env = jinja2.Environment(
+    env = _Environment(
         loader=jinja2.ChoiceLoader(loaders),
-        autoescape=False,  # the output is markdown; values are escaped with the filters below
+        autoescape=True,
+        finalize=_finalize,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -66,9 +78,81 @@ def make_environment(templates_dir: Path | None = None,
         bytecode_cache=_bytecode_cache(bytecode_dir),
     )
     env.globals["read_source"] = _read_source
-    env.filters.update(rel=_rel, fmt=fmt, cell=cell, text=text, params=params, delta=delta, url=url,
-                       fence=fence)
+    env.filters.update(
+        rel=_rel, fmt=fmt, cell=escape.inline, text=escape.inline, params=params, delta=delta,
+        url=escape.url, code=escape.code, codespans=escape.codespans, prose=escape.prose,
+        pre=escape.preformatted, mermaid=escape.mermaid_label, front_matter=escape.front_matter,
+        urlencode=escape.query, e=escape.inline, escape=escape.inline,
+        forceescape=escape.inline, join=_join, format=_format, replace=_replace,
+        tojson=_tojson, fence=fence)
+    env.filters.pop("urlize", None)  # it would keep card text's markdown live
     return env
+
+
+def _finalize(value: Any) -> Any:
+    """What ``{{ value }}`` prints: Markup as is, anything else escaped as inert text."""
+    if hasattr(value, "__html__"):
+        return value
+    if value is None or isinstance(value, jinja2.Undefined):
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return str(value)
+    return escape.inline(value)
+
+
+def _safe(value: Any) -> Markup:
+    return value if hasattr(value, "__html__") else escape.inline(value)
+
+
+def _concat(values: Iterable[Any]) -> Any:
+    """``a ~ b``: plain text stays plain (escaped on output); mixed with Markup, escaped now."""
+    values = list(values)
+    if any(hasattr(v, "__html__") for v in values):
+        return Markup("").join(_safe(v) for v in values)
+    return "".join(str(v) for v in values)
+
+
+def _join(values: Iterable[Any], separator: str = "", attribute: Any = None) -> Markup:
+    items = list(values)
+    if attribute is not None:
+        items = [getattr(v, attribute, None) if not isinstance(v, dict) else v.get(attribute)
+                 for v in items]
+    return _safe(separator).join(_safe(v) for v in items)
+
+
+def _format(template: Any, *args: Any, **kwargs: Any) -> Markup:
+    return _safe(template).format(*(_safe(a) for a in args),
+                                  **{k: _safe(v) for k, v in kwargs.items()})
+
+
+def _replace(value: Any, old: str, new: Any, count: int | None = None) -> Any:
+    if not hasattr(value, "__html__"):
+        text = str(value)
+        return text.replace(old, str(new), -1 if count is None else count)
+    return Markup(str(value).replace(str(_safe(old)), str(_safe(new)),
+                                     -1 if count is None else count))
+
+
+def _tojson(value: Any, indent: int | None = None) -> Markup:
+    return escape.inline(json.dumps(value, indent=indent, sort_keys=True, default=str))
+
+
+class _CodeGenerator(CodeGenerator):
+    """Compiles ``~`` to :func:`_concat`, so joining Markup with card text escapes the text."""
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        self.write("environment.kb_concat((")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write("))")
+
+
+class _Environment(jinja2.Environment):
+    code_generator_class = _CodeGenerator
+    kb_concat = staticmethod(_concat)
 
 
 def _bytecode_cache(folder: Path | None) -> jinja2.BytecodeCache | None:
@@ -96,9 +180,9 @@ def _read_source(context: jinja2.runtime.Context, rel: str) -> str:
 
 
 @jinja2.pass_context
-def _rel(context: jinja2.runtime.Context, target: str) -> str:
-    """``target`` (a site path) relative to the page being rendered."""
-    return relative(target, posixpath.dirname(context.get("page_path") or ""))
+def _rel(context: jinja2.runtime.Context, target: str) -> Markup:
+    """``target`` (a site path) relative to the page being rendered, percent-encoded."""
+    return escape.path(relative(str(target), posixpath.dirname(context.get("page_path") or "")))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -116,58 +200,47 @@ def relative(target: str, here: str) -> str:
     return "/".join([".."] * (len(base) - common) + goal[common:])
 
 
-def fmt(value: Any) -> str:
-    """A value as a reader wants to see it: thousands separators, 4 significant digits."""
+def fmt(value: Any) -> Markup:
+    """A value as a reader wants to see it: thousands separators, 4 significant digits.
+
+    Text is escaped (:func:`kbtools.site.escape.inline`); numbers are written by kbtools.
+    """
     if value is None or value == "" or isinstance(value, jinja2.Undefined):
-        return "–"
+        return Markup("–")
+    if hasattr(value, "__html__"):
+        return value
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return Markup("yes" if value else "no")
     if isinstance(value, int):
-        return f"{value:,}"
+        return Markup(f"{value:,}")
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
-            return str(value)
+            return Markup(str(value))
         if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e6):
-            return f"{value:.3e}"
-        return f"{value:.4g}"
+            return Markup(f"{value:.3e}")
+        return Markup(f"{value:.4g}")
     if isinstance(value, list):
-        return ", ".join(fmt(v) for v in value) if value else "–"
+        return Markup(", ").join(fmt(v) for v in value) if value else Markup("–")
     if isinstance(value, dict):
-        return "; ".join(f"{k}: {fmt(v)}" for k, v in value.items()) if value else "–"
-    return str(value)
+        return (Markup("; ").join(Markup("{}: {}").format(escape.inline(k), fmt(v))
+                                  for k, v in value.items()) if value else Markup("–"))
+    return escape.inline(value)
 
 
-def text(value: Any) -> str:
-    """Free text from a card, with raw HTML neutralised (markdown is kept)."""
-    return fmt(value).replace("<", "&lt;").replace(">", "&gt;")
-
-
-def cell(value: Any) -> str:
-    """A value safe inside a markdown table cell (one line, no pipes, no raw HTML)."""
-    return " ".join(text(value).split()).replace("|", "\\|")
-
-
-def params(value: Any) -> str:
+def params(value: Any) -> Markup:
     """A parameter count as 1.2B, 350M, 86K."""
     if not isinstance(value, int | float) or isinstance(value, bool):
         return fmt(value)
     for size, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
         if abs(value) >= size:
-            return f"{value / size:.3g}{suffix}"
+            return Markup(f"{value / size:.3g}{suffix}")
     return fmt(value)
 
 
-def url(value: Any) -> str:
-    """An http(s) URL safe as a markdown link target, or "" for anything else."""
-    if not isinstance(value, str) or not re.fullmatch(r"https?://[^\s<>\"]+", value.strip()):
-        return ""
-    return value.strip().replace("(", "%28").replace(")", "%29")
-
-
-def delta(value: Any) -> str:
+def delta(value: Any) -> Markup:
     if not isinstance(value, int | float) or isinstance(value, bool):
-        return ""
-    return f"{value:+.4g}"
+        return Markup("")
+    return Markup(f"{value:+.4g}")
 
 
 def fence(text_: str) -> str:
@@ -262,7 +335,8 @@ def generate(root: Path, *, templates_dir: Path | None = None, cache_dir: Path |
     from kbtools.site.catalog import load_catalog
     from kbtools.site.health import kb_fingerprint, merge, validation_problems
 
-    env = make_environment(templates_dir, cache_dir / "jinja" if cache_dir else None)
+    # compiled templates depend on the escaping code generator: a new name for a new scheme
+    env = make_environment(templates_dir, cache_dir / "jinja-inert" if cache_dir else None)
     memo = cache_dir / "rendered.json" if cache_dir else None
     snapshot_file = cache_dir / "snapshot.json" if cache_dir else None
     fingerprint = ""

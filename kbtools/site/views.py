@@ -6,6 +6,7 @@ renderer turns them into markdown with Jinja2.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -19,6 +20,7 @@ from kbtools.validation.problems import Problem
 #: Most runs shown side by side on a comparison page and in a lineage diagram.
 MAX_COMPARED_RUNS = 8
 MAX_LINEAGE_RUNS = 10
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\.png$")
 
 
 class Ref(NamedTuple):
@@ -40,7 +42,15 @@ def compare_page(experiment_id: str) -> str:
 
 
 def plot_uri(run_id: str, name: str) -> str:
-    """Where a run's plot is copied to in the site."""
+    """Where a run's plot is copied to in the site: a plain file name, whatever the original.
+
+    A name with characters outside ``[A-Za-z0-9_.-]`` is replaced by a slug plus a short hash
+    of the original, so file names never carry markup into a page or a URL.
+    """
+    if not _PLAIN_NAME.match(name):
+        stem = re.sub(r"[^A-Za-z0-9_-]+", "_", name.removesuffix(".png")).strip("_")[:40]
+        digest = hashlib.sha1(name.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+        name = f"{stem or 'plot'}-{digest}.png"
     return f"{PREFIX}/runs/{run_id}/{name}"
 
 
@@ -334,7 +344,7 @@ class SiteData:
         def node(kind: str, card_id: str, label: str) -> str:
             key = (kind, card_id)
             if key not in nodes:
-                nodes[key] = {"kind": kind, "id": card_id, "label": _mermaid_label(label),
+                nodes[key] = {"kind": kind, "id": card_id, "label": label,
                               "node": f"{kind[0]}{len(nodes)}",
                               "missing": self.catalog.find(kind, card_id) is None}
             return nodes[key]["node"]
@@ -474,13 +484,6 @@ def _differing(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if len(rows) > 1 and any(v != values[0] for v in values[1:]):
             out.append({"key": key, "by_run": values})
     return out
-
-
-def _mermaid_label(text: str, limit: int = 48) -> str:
-    text = re.sub(r"\s+", " ", str(text)).strip()
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return text.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
 
 
 def common_context(site: SiteData) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from kbtools.validation import unsafe_markup
 from kbtools.validation.findings import Finding
 
 _PLACEHOLDER_WORDS = ("TBD", "TODO", "FIXME", "XXX")
@@ -36,6 +37,8 @@ def lint(data: dict[str, Any], text: str, today: dt.date) -> list[Finding]:
                           and PLACEHOLDER.search(text) is not None)
     if check_placeholders or "doi" in text or _suspect_urls(text):
         _walk(data, [], findings, check_placeholders)
+    if unsafe_markup.MAY_HOLD_MARKUP.search(text):
+        findings.extend(_unsafe_markup(data))
     for parts in _DATE_FIELDS:
         value = _get(data, parts)
         if isinstance(value, str):
@@ -59,6 +62,20 @@ def lint(data: dict[str, Any], text: str, today: dt.date) -> list[Finding]:
                 "add verification.by (a role such as kb-maintainer) and verification.date, "
                 "or set verified: false"))
     return findings
+
+
+def _unsafe_markup(data: dict[str, Any]) -> list[Finding]:
+    """``text.unsafe-markup``: one finding per value (or key) carrying live markup."""
+    out = []
+    for parts, value in unsafe_markup.walk_strings(data):
+        what = unsafe_markup.unsafe_markup(value)
+        if what:
+            where = "key" if parts and parts[-1] == value else "value"
+            out.append(Finding(
+                "text.unsafe-markup",
+                f"{where} holds {what}: `{unsafe_markup.excerpt(value)}`", parts,
+                unsafe_markup.HINT))
+    return out
 
 
 def _suspect_urls(text: str) -> bool:

@@ -85,6 +85,11 @@ RULES: tuple[Rule, ...] = (
          "drop the https://doi.org/ or doi: prefix"),
     Rule("lint.verified", "error", "`verified: true` comes with verification.by and .date",
          "say who (a role) verified it and when, or set verified: false"),
+    Rule("text.unsafe-markup", "error",
+         "card text carries no live markup: javascript:/vbscript:/data: links, raw HTML that "
+         "runs script (<script>, <svg>, on...= handlers), {: on...=} attribute lists, "
+         "--8<-- snippet includes (entities decoded first)",
+         "write plain text; links only as https://, mailto: or relative paths"),
     Rule("kb.unknown-file", "warning",
          "YAML files in card folders follow the naming pattern (<id>.yaml)",
          "rename it to <id>.yaml or move it out of the card folder"),

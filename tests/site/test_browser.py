@@ -140,3 +140,90 @@ def test_dashboards_links_search_and_edits(served: tuple[Path, str], page, tmp_p
     expect(page.locator("article h1")).to_have_text("BrainViT Large")
     page.goto(f"{base}/registry/models/")
     expect(page.locator("article table")).to_contain_text("BrainViT Large")
+
+
+# -- the hostile-card corpus in a real browser -------------------------------------------------
+
+_LIVE_DOM = """() => {
+  const found = [];
+  for (const el of document.querySelectorAll("*")) {
+    for (const attr of el.attributes) {
+      const name = attr.name.toLowerCase();
+      const value = attr.value.replace(/[\\u0000-\\u0020]/g, "").toLowerCase();
+      if (name.startsWith("on")) found.push(`${el.tagName} ${name}`);
+      if (["href", "src", "action", "formaction", "xlink:href"].includes(name)
+          && /^(javascript|vbscript|data):/.test(value)) {
+        found.push(`${el.tagName} ${name}=${value}`);
+      }
+    }
+    if (el.tagName === "SCRIPT" && el.textContent.includes("alert(")) found.push("SCRIPT");
+  }
+  return found;
+}"""
+
+
+@pytest.fixture
+def hostile_served(hostile) -> Iterator[tuple[object, str]]:
+    _require_browser()
+    _build(hostile.root)
+    handler = functools.partial(_QuietHandler, directory=str(hostile.root / "site"))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield hostile, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_hostile_cards_run_nothing_in_the_browser(hostile_served, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    hostile, base = hostile_served
+    site = hostile.root / "site"
+    urls = sorted(f"{base}/{p.parent.relative_to(site).as_posix()}/".replace("/./", "/")
+                  for p in site.rglob("index.html"))
+    assert len(urls) > 20
+    dialogs: list[str] = []
+    live: dict[str, list[str]] = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        context.route("**/*", lambda route: route.continue_()
+                      if route.request.url.startswith(base) else route.abort())
+        tab = context.new_page()
+        tab.set_default_timeout(15_000)
+
+        def on_dialog(dialog) -> None:
+            dialogs.append(f"{tab.url}: {dialog.type} {dialog.message}")
+            dialog.dismiss()
+
+        tab.on("dialog", on_dialog)
+        try:
+            for url in urls:
+                tab.goto(url, wait_until="load")
+                tab.wait_for_timeout(150)  # let page scripts (filters, search, diagrams) run
+                # hover and focus everything, as a reader moving over the page would
+                tab.evaluate("""() => { for (const el of document.querySelectorAll(
+                    "article *")) { for (const t of ["mouseover", "focus", "click"]) {
+                    if (t === "click" && el.closest("a")) continue;
+                    el.dispatchEvent(new Event(t, {bubbles: true})); } } }""")
+                found = tab.evaluate(_LIVE_DOM)
+                if found:
+                    live[url] = found
+            tab.goto(f"{base}/registry/models/evil_model/")
+            tab.screenshot(path=str(tmp_path / "hostile-model.png"), full_page=True)
+            # the search box shows hostile titles in its results
+            box = tab.locator("input.md-search__input")
+            box.click()
+            box.press_sequentially("javascript", delay=20)
+            tab.wait_for_timeout(800)
+            found = tab.evaluate(_LIVE_DOM)
+            if found:
+                live["search"] = found
+        finally:
+            browser.close()
+    assert dialogs == []
+    assert live == {}

@@ -114,7 +114,7 @@ def test_render_command_writes_the_same_pages(kb_site: Path, tmp_path: Path,
     assert main(["--kb-root", str(kb_site), "render", "--out", str(out)]) == 0
     assert "18 pages and 2 plots" in capsys.readouterr().out
     page = out / "registry" / "models" / "genemamba.md"
-    assert page.read_text().startswith("---\n") is False and "# GeneMamba" in page.read_text()
+    assert page.read_text().startswith('---\ntitle: "GeneMamba"\n---\n\n# GeneMamba\n')
     assert (out / "registry" / "runs" / RUN_B / "null_distribution.png").is_file()
     assert (out / "assets" / "kbtools" / "kbtools.css").is_file()
     stamp = page.stat().st_mtime_ns

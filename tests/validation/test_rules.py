@@ -99,6 +99,8 @@ CASES: dict[str, Case] = {
     "lint.doi": (ALPHA, lambda kb, mp: kb.edit(ALPHA, lambda d: d["verification"].update(
         sources=["https://doi.org/abc"]))),
     "lint.verified": (BETA, lambda kb, mp: kb.edit(BETA, lambda d: d.pop("verification"))),
+    "text.unsafe-markup": (PAPER, lambda kb, mp: kb.edit(PAPER, lambda d: d.update(
+        summary="See [the code](javascript:alert(1)) for details."))),
     "kb.unknown-file": ("kb/model_cards/gamma.yml", lambda kb, mp: kb.write(
         "kb/model_cards/gamma.yml", "id: gamma\n")),
     "internal": (EXPERIMENT, lambda kb, mp: _fake_design_check("design.x", crash=True)),

@@ -1,0 +1,212 @@
+"""Card values are data, not markup: how a value is made safe for each place it reaches a page.
+
+Generated pages are markdown that MkDocs renders with whatever extensions a site enables
+(``attr_list``, ``md_in_html``, ``pymdownx.snippets``, ``arithmatex``...). A value from a card, a
+run log, a PDF or a file name is therefore made inert for markdown *and* HTML at once: HTML's
+special characters become entities, and every character that can open markdown or extension
+syntax becomes a numeric character reference. Python-Markdown passes references through
+untouched and the browser shows them as the characters they stand for, so the reader sees the
+text as written and nothing in it is ever parsed as syntax.
+
+Prose fields (:data:`PROSE_FIELDS`) are the only values read as markdown. They are rendered here,
+by markdown-it-py with raw HTML off, links limited to http, https, mailto and relative targets,
+and no attribute lists; the HTML it makes is escaped the same way, so MkDocs' own markdown
+extensions never see card text.
+
+Every function returns :class:`markupsafe.Markup`: the template environment
+(:func:`kbtools.site.render.make_environment`) escapes any value that is not ``Markup`` with
+:func:`inline`, so a card value that no filter touched still reaches the page escaped.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import json
+import re
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from markupsafe import Markup
+
+#: Card fields whose text is markdown (at any depth: ``verification.notes``, ``arch.notes``).
+#: Everything else is plain text.
+PROSE_FIELDS = frozenset({"summary", "description", "notes", "kb_relevance",
+                          "key_contributions"})
+
+#: Link schemes prose may use; a link without a scheme (relative, #anchor) is allowed too.
+LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+
+# Characters that open markdown or extension syntax anywhere in a line (links, images, code,
+# attribute lists, tables, raw HTML, entities, escapes, math, emphasis, sub/superscript).
+_ALWAYS = "\\`*{}[]<>#|~^$&\"'"
+_REFS = {c: f"&#{ord(c)};" for c in _ALWAYS}
+_REFS.update({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
+_TABLE = str.maketrans(_REFS)
+# ``_`` emphasises only at a word boundary and ``==`` marks text: inside a word, or single,
+# they stay readable (``n_test``, ``rho = 0.3``).
+_CONTEXTUAL = re.compile(r"(?<![^\W_])_|_(?![^\W_])|==+")
+# What a line may not start with: lists, headings, rules, definitions, setext underlines.
+_LINE_START = re.compile(r"^[ \t]*(?:[-+=:]|\d+[.)](?=\s|$))", re.MULTILINE)
+# Python-Markdown's placeholders (STX/ETX) and other control characters never reach a page.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+_HTTP_URL = re.compile(r"^https?://[^\s\x00-\x1f\x7f]+$", re.IGNORECASE)
+# Characters a URL keeps as they are; everything else (quotes, brackets, braces, blanks...)
+# is percent-encoded, so the URL can close neither a markdown link nor an HTML attribute.
+_URL_SAFE = "/:?#@!$&+,;=%~-._"
+_MERMAID_KEEP = re.compile(r"[\w .,:/()-]")
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return ""
+    return _CONTROLS.sub("", str(value))
+
+
+def _refs(text: str) -> str:
+    text = _CONTEXTUAL.sub(lambda m: "".join(f"&#{ord(c)};" for c in m[0]),
+                           text.translate(_TABLE))
+    return _LINE_START.sub(lambda m: m[0][:-1] + f"&#{ord(m[0][-1])};", text)
+
+
+def inline(value: Any) -> Markup:
+    """A value as one line of inert text: table cells, headings, link text, list items."""
+    return Markup(_refs(" ".join(_plain(value).split())))
+
+
+def multiline(value: Any) -> Markup:
+    """A value as inert text that keeps its lines (preformatted blocks)."""
+    return Markup(_refs(_plain(value).replace("\r\n", "\n")))
+
+
+def code(value: Any) -> Markup:
+    """A value as inline code: ``<code>`` with inert content, so backticks cannot close it."""
+    return Markup(f"<code>{inline(value)}</code>")
+
+
+_CODE_SPAN = re.compile(r"`([^`]+)`")
+
+
+def codespans(value: Any) -> Markup:
+    """Plain text whose `backticked` words are shown as code (validation messages, hints)."""
+    text = " ".join(_plain(value).split())
+    parts: list[str] = []
+    last = 0
+    for match in _CODE_SPAN.finditer(text):
+        parts += [Markup(_refs(text[last:match.start()])), code(match[1])]
+        last = match.end()
+    parts.append(Markup(_refs(text[last:])))
+    return Markup("").join(parts)
+
+
+def preformatted(value: Any, language: str = "") -> Markup:
+    """A block of text (a card's YAML source) as ``<pre><code>``, lines kept."""
+    lang = f' class="language-{language}"' if re.fullmatch(r"[a-z0-9]+", language) else ""
+    return Markup(f"<pre><code{lang}>{multiline(value)}</code></pre>")
+
+
+def url(value: Any) -> Markup:
+    """An http(s) URL, percent-encoded to be safe in a link target or attribute; "" otherwise."""
+    if not isinstance(value, str):
+        return Markup("")
+    value = value.strip()
+    if not _HTTP_URL.match(value) or not urlsplit(value).netloc:
+        return Markup("")
+    return Markup(quote(value, safe=_URL_SAFE))
+
+
+def path(value: Any) -> Markup:
+    """A site-relative path (``../runs/x/plot.png``) percent-encoded for a link target."""
+    return Markup(quote(_plain(value), safe="/#"))
+
+
+def query(value: Any) -> Markup:
+    """A value percent-encoded for a URL query string."""
+    return Markup(quote(_plain(value), safe=""))
+
+
+def mermaid_label(value: Any, limit: int = 48) -> Markup:
+    """Text for a quoted mermaid node label: one line, every other character as ``#NN;``.
+
+    Quotes, brackets, ``%%`` directives, backticks (markdown strings) and HTML cannot open
+    anything: mermaid turns ``#NN;`` back into the character only when it draws the label.
+    """
+    text = " ".join(_plain(value).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return Markup("".join(ch if _MERMAID_KEEP.fullmatch(ch) else f"#{ord(ch)};"
+                          for ch in text))
+
+
+def front_matter(value: Any) -> Markup:
+    """A YAML front-matter scalar holding the value as HTML-escaped text (page titles).
+
+    MkDocs themes put ``page.meta.title`` into ``<title>`` and the header unescaped, so the
+    value is stored already escaped, as a JSON string (valid YAML).
+    """
+    return Markup(json.dumps(str(html.escape(" ".join(_plain(value).split()), quote=True))))
+
+
+def page_title(title: str) -> str:
+    """A page title (front matter, nav or first heading) as escaped one-line text.
+
+    Entities are decoded before escaping, so a title that is already escaped stays the same
+    (the function is idempotent) and one holding raw HTML shows it as text.
+    """
+    return html.escape(" ".join(html.unescape(_plain(title)).split()), quote=True)
+
+
+# -- prose: markdown rendered by markdown-it-py ----------------------------------------------
+
+def link_allowed(target: str) -> bool:
+    """Whether a (normalised) link target may appear on a page: http(s), mailto, relative."""
+    target = "".join(ch for ch in html.unescape(target) if ch > " ")
+    match = _SCHEME.match(target)
+    if match:
+        return match[1].lower() in LINK_SCHEMES
+    # no scheme: relative, #anchor, //host. A colon in the first segment would be a scheme
+    # the browser reads differently (e.g. after percent-decoding); refuse it.
+    return ":" not in re.split(r"[/?#]", target, maxsplit=1)[0]
+
+
+def _render_text(self: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
+    return str(multiline(tokens[idx].content))
+
+
+def _render_code_inline(self: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
+    return str(code(tokens[idx].content))
+
+
+def _render_code_block(self: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
+    return str(preformatted(tokens[idx].content)) + "\n"
+
+
+@functools.lru_cache(maxsize=1)
+def _markdown() -> Any:
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.enable(["table", "strikethrough"])
+    md.validateLink = link_allowed  # type: ignore[method-assign]
+    for rule, fn in (("text", _render_text), ("code_inline", _render_code_inline),
+                     ("code_block", _render_code_block), ("fence", _render_code_block)):
+        md.add_render_rule(rule, fn)
+    return md
+
+
+def prose(value: Any) -> Markup:
+    """A prose field's markdown as HTML in a ``<div class="kb-prose">`` block.
+
+    Raw HTML is shown as text, links and images keep only allowed targets, and every text
+    node is escaped like :func:`inline`, so the block stays inert even where MkDocs' markdown
+    would read it again.
+    """
+    if isinstance(value, list):
+        text = "\n".join(f"- {' '.join(_plain(v).split())}" for v in value)
+    else:
+        text = _plain(value)
+    if not text.strip():
+        return Markup("")
+    rendered = _markdown().render(text).strip()
+    return Markup(f'<div class="kb-prose" markdown="0">\n{rendered}\n</div>')

@@ -1,0 +1,86 @@
+"""Card text that carries live markup: script links, raw HTML, event handlers, file includes.
+
+The site shows card text as text whatever it holds (:mod:`kbtools.site.escape`), so such text
+is never live there; it is still reported, because another renderer (a README, a notebook, a
+hub page) may not be as careful, and because no card needs it. Entities are decoded before
+checking, so ``&lt;script&gt;`` and ``&#106;avascript:`` are found too.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from typing import Any
+
+# Browsers drop ASCII tabs and newlines inside a URL and blanks or controls before it.
+_GAP = r"[\s\x00-\x1f]*"
+_SCHEME = "(?:" + "|".join(_GAP.join(word) for word in ("javascript", "vbscript", "data")) + ")"
+_SCRIPT_URL = re.compile(
+    r"(?:\]\(\s*<?|^\s*\[[^\]\n]+\]:\s*<?|<|\b(?:href|src|action|formaction|xlink:href|srcdoc"
+    r"|data|poster|background)\s*=\s*[\"']?)" + _GAP + _SCHEME + _GAP + ":",
+    re.IGNORECASE | re.MULTILINE)
+#: A value that is itself such a URL (``url: javascript:alert(1)``).
+_BARE_SCRIPT_URL = re.compile(r"\A" + _GAP + _SCHEME + _GAP + r":\S", re.IGNORECASE)
+_RAW_TAG = re.compile(r"</?(script|iframe|frame|frameset|object|embed|applet|svg|math|style|"
+                      r"link|meta|base|form|template)(?=[\s/>]|$)", re.IGNORECASE)
+_HANDLER_IN_TAG = re.compile(r"<[a-z][^<>]*?[\s\"'/]on[a-z]+\s*=", re.IGNORECASE)
+_HANDLER_IN_ATTR_LIST = re.compile(r"\{[^{}\n]*?(?<![\w-])on[a-z]+\s*=[^{}\n]*\}",
+                                   re.IGNORECASE)
+_SNIPPET = re.compile(r"-{1,}8<-{1,}")
+#: Cheap test of a whole file's text before its values are walked.
+MAY_HOLD_MARKUP = re.compile(r"[<{&\\]|script|data|8<", re.IGNORECASE)
+
+_CHECKS = (
+    (_SCRIPT_URL, "a javascript:, vbscript: or data: link"),
+    (_BARE_SCRIPT_URL, "a javascript:, vbscript: or data: URL"),
+    (_RAW_TAG, "raw HTML that can run script or load content ({tag})"),
+    (_HANDLER_IN_TAG, "HTML with an event-handler attribute (on...=)"),
+    (_HANDLER_IN_ATTR_LIST, "an attribute list that sets an event handler ({: on...=})"),
+    (_SNIPPET, "a snippet include (--8<--) that would pull another file into a page"),
+)
+
+HINT = ("write plain text: links only as https://, mailto: or relative paths, no HTML tags, "
+        "no {: ...} attribute lists (pages show card text as text, so markup only adds noise)")
+
+
+def _decoded(text: str) -> str:
+    for _ in range(3):  # "&amp;lt;" is decoded twice, as a careless renderer might
+        decoded = html.unescape(text)
+        if decoded == text:
+            break
+        text = decoded
+    return text
+
+
+def unsafe_markup(text: str) -> str | None:
+    """What live markup ``text`` carries (a short description), or None."""
+    text = _decoded(text)
+    for pattern, what in _CHECKS:
+        match = pattern.search(text)
+        if match:
+            tag = match.group(1).lower() if pattern is _RAW_TAG else ""
+            return what.replace("{tag}", f"<{tag}>")
+    return None
+
+
+def excerpt(text: str, limit: int = 60) -> str:
+    """A one-line excerpt of ``text`` for a message."""
+    text = " ".join(_decoded(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def walk_strings(value: Any, parts: tuple[str | int, ...] = ()
+                 ) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Every string of a parsed document with its JSON path (mapping keys included)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = (*parts, key)
+            if isinstance(key, str):
+                yield here, key
+            yield from walk_strings(item, here)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from walk_strings(item, (*parts, index))
+    elif isinstance(value, str):
+        yield parts, value
