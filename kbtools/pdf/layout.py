@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
 
 import numpy as np
 import pymupdf
@@ -28,7 +25,7 @@ TEXT_FLAGS = pymupdf.TEXT_MEDIABOX_CLIP
 _BOLD_NAME = re.compile(r"bold|black|heavy|semibold|demi|,b\b", re.IGNORECASE)
 _PAGE_NUMBER = re.compile(
     r"^(page\s*)?(\d{1,4}|[ivxlcdm]{1,6})(\s*(of|/)\s*\d{1,4})?$", re.IGNORECASE)
-_TABLE_CAPTION = re.compile(r"^\s*(table|tab\.)\s*[\dIVX]+", re.IGNORECASE)
+_TABLE_CAPTION = re.compile(r"^\s*(table|tab\.)\s*(S?\d+|[IVX]+)\b", re.IGNORECASE)
 
 
 @dataclass
@@ -148,78 +145,14 @@ def _inside(line: Line, box: Line) -> bool:
 
 
 def _find_tables(page: pymupdf.Page, number: int, captions: list[Line]) -> list[Paragraph]:
-    """Ruled tables next to a "Table N" caption.
+    """Tables next to a "Table N" caption (see kbtools.pdf.tables)."""
+    from kbtools.pdf import tables
 
-    ``find_tables`` on a whole page costs ~0.25 s; clipped to the cluster of vector drawings
-    beside a caption it costs ~15 ms, which keeps conversion near 100 pages/s.
-    """
-    found: list[Paragraph] = []
-    try:
-        clusters = page.cluster_drawings()
-    except Exception:  # noqa: BLE001 - no drawings to cluster
-        return found
-    near = [r for r in clusters if r.width >= 40 and r.height >= 15 and any(
-        -80 <= r.y0 - c.y1 <= 80 or -80 <= c.y0 - r.y1 <= 80 for c in captions)]
-    for rect in near:
-        found.extend(_tables_in(page, number, rect + (-3, -3, 3, 3)))
-    return found
-
-
-@contextmanager
-def _first_row_headers() -> Iterator[None]:
-    """Let find_tables take each table's first row as its header.
-
-    PyMuPDF's header search looks at the text above a table through ``get_textbox``, which
-    walks every character of the page in Python (~0.2 s per column); the markdown we write
-    uses the first row as the header anyway.
-    """
-    from pymupdf import table as tables_module
-
-    original = getattr(tables_module.Table, "_get_header", None)
-    if original is None or not hasattr(tables_module, "TableHeader"):
-        yield
-        return
-
-    def first_row(self: Any, y_tolerance: float = 3) -> Any:
-        if not self.rows:
-            return None
-        row = self.rows[0]
-        return tables_module.TableHeader(tuple(row.bbox), row.cells, self.extract()[0], False)
-
-    tables_module.Table._get_header = first_row
-    try:
-        yield
-    finally:
-        tables_module.Table._get_header = original
-
-
-def table_markdown(rows: list[list[str | None]]) -> str:
-    """A pipe table; the first row is the header."""
-    def cell(value: str | None) -> str:
-        return re.sub(r"\s+", " ", normalise(value or "")).replace("|", "\\|").strip()
-
-    lines = ["|" + "|".join(cell(c) for c in row) + "|" for row in rows]
-    lines.insert(1, "|" + "|".join("---" for _ in rows[0]) + "|")
-    return "\n".join(lines)
-
-
-def _tables_in(page: pymupdf.Page, number: int, clip: pymupdf.Rect) -> list[Paragraph]:
     found = []
-    try:
-        with _first_row_headers():
-            tables = page.find_tables(clip=clip)
-    except Exception:  # noqa: BLE001 - a table finder failure must not lose the page
-        return []
-    for tab in tables.tables:
-        if tab.row_count < 2 or tab.col_count < 2:
-            continue
-        try:
-            md = table_markdown(tab.extract())
-        except Exception:  # noqa: BLE001 - skip a table whose cells cannot be read
-            continue
+    for tab in tables.find(page, [(c.x0, c.y0, c.x1, c.y1) for c in captions]):
         x0, y0, x1, y1 = tab.bbox
         box = Line("", x0, y0, x1, y1, 0.0, False, number, kind="table")
-        para = Paragraph([box], number, kind="table", markdown=md)
+        para = Paragraph([box], number, kind="table", markdown=tables.table_markdown(tab.rows))
         box.table = para
         found.append(para)
     return found

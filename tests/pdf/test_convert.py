@@ -130,8 +130,8 @@ def test_abstract_caption_and_table(converted) -> None:
     assert any(c == synthetic.TABLE_CAPTION for c, _ in conv.structure.captions)
     tables = [p.markdown for p in conv.paragraphs if p.kind == "table"]
     assert len(tables) == 1
-    rows = [r for r in tables[0].splitlines() if not r.startswith("|---")]
-    assert rows == ["|" + "|".join(r) + "|" for r in synthetic.TABLE_ROWS]
+    rows = [r for r in tables[0].splitlines() if not r.startswith("| ---")]
+    assert rows == ["| " + " | ".join(r) + " |" for r in synthetic.TABLE_ROWS]
     full = _full_text(render(conv))
     assert "Gene only 0.61" not in full  # the table's cells are not repeated as prose
 
