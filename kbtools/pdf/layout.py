@@ -25,6 +25,7 @@ TEXT_FLAGS = pymupdf.TEXT_MEDIABOX_CLIP
 _BOLD_NAME = re.compile(r"bold|black|heavy|semibold|demi|,b\b", re.IGNORECASE)
 _PAGE_NUMBER = re.compile(
     r"^(page\s*)?(\d{1,4}|[ivxlcdm]{1,6})(\s*(of|/)\s*\d{1,4})?$", re.IGNORECASE)
+_SECTION_NUMBER = re.compile(r"^(\d{1,2}(\.\d{1,2}){0,3}\.?|[IVX]{1,5}\.|[A-H](\.\d{1,2})*\.?)$")
 _TABLE_CAPTION = re.compile(r"^\s*(table|tab\.)\s*(S?\d+|[IVX]+)\b", re.IGNORECASE)
 
 
@@ -164,9 +165,13 @@ def _merge_same_baseline(lines: list[Line]) -> list[Line]:
     merged: list[Line] = []
     for ln in lines:
         prev = merged[-1] if merged else None
-        if (prev is not None and abs(prev.y1 - ln.y1) < 0.5 * max(prev.size, ln.size)
-                and 0 <= ln.x0 - prev.x1 < 0.6 * max(prev.size, ln.size)
-                and abs(prev.size - ln.size) < 0.6 * max(prev.size, ln.size)):
+        size = max(prev.size, ln.size) if prev is not None else 0.0
+        reach = 0.6 * size
+        if prev is not None and _SECTION_NUMBER.match(prev.text) and prev.width < 4 * size:
+            reach = 2.5 * size  # "3.1" and its heading title, a quad apart
+        if (prev is not None and abs(prev.y1 - ln.y1) < 0.5 * size
+                and 0 <= ln.x0 - prev.x1 < reach
+                and abs(prev.size - ln.size) < 0.6 * size):
             sep = "" if ln.x0 - prev.x1 < 0.15 * prev.size else " "
             big = prev if prev.size >= ln.size else ln
             merged[-1] = Line(prev.text + sep + ln.text, prev.x0, min(prev.y0, ln.y0), ln.x1,
@@ -186,35 +191,58 @@ def _margin_key(line: Line) -> str:
     return re.sub(r"\d+", "#", line.text.lower()).strip()
 
 
-def strip_headers_footers(pages: list[PageText], margin: float = 0.12) -> int:
-    """Remove running headers/footers and margin page numbers in place; return lines removed."""
-    counts: Counter[tuple[str, int]] = Counter()
-    for page in pages:
-        seen = set()
-        for ln in page.lines:
-            if ln.y1 < margin * page.height or ln.y0 > (1 - margin) * page.height:
-                seen.add((_margin_key(ln), round(ln.y0 / 4)))
-        counts.update(seen)
+def _edge_rows(page: PageText, margin: float) -> list[list[Line]]:
+    """The two topmost and two lowest rows of lines on the page (lines sharing a baseline
+    form a row), when they sit within ``margin`` of the page's top or bottom edge."""
+    rows: list[list[Line]] = []
+    for ln in sorted(page.lines, key=lambda ln: ln.y1):
+        if rows and abs(rows[-1][0].y1 - ln.y1) < 3:
+            rows[-1].append(ln)
+        else:
+            rows.append([ln])
+    top = [r for r in rows[:2] if r[0].y0 < margin * page.height]
+    bottom = [r for r in rows[-2:] if r[0].y1 > (1 - margin) * page.height]
+    return top + [r for r in bottom if not any(r is t for t in top)]
+
+
+def strip_headers_footers(pages: list[PageText], margin: float = 0.2) -> int:
+    """Remove running headers/footers and page numbers in place; return lines removed.
+
+    Only the two outermost rows at the top and bottom of a page are candidates. A candidate
+    goes when it is a page number ("12", "xii", "Page 3 of 9"), or when the same text (digits
+    ignored) is an outermost line on at least 40% of the pages (at least two): running titles,
+    author names, journal lines. Lines sharing a row with a removed line go with it when short.
+    """
+    edges = {page.number: _edge_rows(page, margin) for page in pages}
+    counts: Counter[str] = Counter()
+    for rows in edges.values():
+        counts.update({_margin_key(ln) for row in rows for ln in row})
     threshold = max(2, int(0.4 * len(pages) + 0.5))
-    repeated = {key for key, n in counts.items() if n >= threshold}
+    repeated = {key for key, n in counts.items() if n >= threshold and key}
     removed = 0
     for page in pages:
-        keep = []
-        for ln in page.lines:
-            in_margin = ln.y1 < margin * page.height or ln.y0 > (1 - margin) * page.height
-            if in_margin and ((_margin_key(ln), round(ln.y0 / 4)) in repeated
-                              or _PAGE_NUMBER.match(ln.text.strip())):
-                removed += 1
-                continue
-            keep.append(ln)
-        page.lines = keep
+        drop: set[int] = set()
+        for row in edges[page.number]:
+            hits = [ln for ln in row if _margin_key(ln) in repeated
+                    or _PAGE_NUMBER.match(ln.text.strip())]
+            if hits:
+                drop.update(id(ln) for ln in row
+                            if ln in hits or len(ln.text.split()) <= 12)
+        removed += len(drop)
+        page.lines = [ln for ln in page.lines if id(ln) not in drop]
     return removed
 
 
 # -- columns and reading order -------------------------------------------------------------
 
 def find_gutters(items: list[Line], width: float) -> list[tuple[float, float]]:
-    """Vertical gutters between columns: x ranges almost no narrow line crosses."""
+    """Vertical gutters between columns: x ranges that few lines cross.
+
+    The coverage of narrow lines (under 60% of the text width) is projected on the x axis;
+    the least covered strip in the middle 20-80% of the text, at least 6 pt wide, is a gutter
+    when enough narrow lines lie wholly on each side of it and the lines crossing it (title,
+    author grids, full-width figures) are few next to those: they become bands of their own.
+    """
     if len(items) < 6:
         return []
     left = min(it.x0 for it in items)
@@ -229,26 +257,37 @@ def find_gutters(items: list[Line], width: float) -> list[tuple[float, float]]:
     for it in narrow:
         a, b = max(0, int(it.x0)), min(len(cover) - 1, int(it.x1) + 1)
         cover[a:b] += 1
-    allowed = max(1, int(0.06 * len(narrow)))
     lo, hi = int(left + 0.2 * span), int(left + 0.8 * span)
-    free = cover[lo:hi] <= allowed
-    gutters: list[tuple[float, float]] = []
-    start = None
-    for i, ok in enumerate(np.append(free, False)):
-        if ok and start is None:
-            start = i
-        elif not ok and start is not None:
-            if i - start >= 6:
-                gutters.append((lo + start, lo + i))
-            start = None
+    if hi - lo < 8:
+        return []
+    allowed = max(1, int(0.3 * len(narrow)))
     need = max(3, int(0.15 * len(narrow)))
-    good = []
-    for a, b in gutters:
-        n_left = sum(1 for it in narrow if it.x1 <= b and it.x0 < a)
-        n_right = sum(1 for it in narrow if it.x0 >= a and it.x1 > b)
-        if n_left >= need and n_right >= need:
-            good.append((a, b))
-    return good
+    gutters: list[tuple[float, float]] = []
+    for level in sorted(set(cover[lo:hi].tolist())):
+        if level > allowed:
+            break
+        free = np.append(cover[lo:hi] <= level, False)
+        start = None
+        for i, ok in enumerate(free):
+            if ok and start is None:
+                start = i
+            elif not ok and start is not None:
+                if i - start >= 6:
+                    gutters.append((lo + start, lo + i))
+                start = None
+        good = []
+        for a, b in gutters:
+            n_left = sum(1 for it in items if it.x1 <= b and it.x0 < a)
+            n_right = sum(1 for it in items if it.x0 >= a and it.x1 > b)
+            crossing = sum(1 for it in items if it.x0 < a - 2 and it.x1 > b + 2)
+            if (sum(1 for it in narrow if it.x1 <= b) >= need
+                    and sum(1 for it in narrow if it.x0 >= a) >= need
+                    and crossing <= 0.5 * min(n_left, n_right)):
+                good.append((a, b))
+        if good:
+            return good
+        gutters = []
+    return []
 
 
 def reading_order(items: list[Line], width: float) -> list[Line]:
