@@ -97,6 +97,8 @@ class Score:
     running_left: int = 0
     ids_found: int = 0
     ids_true: int = 0
+    year_ok: int = 0
+    venue_ok: int = 0
     missed_headings: list[str] = field(default_factory=list)
     extra_headings: list[str] = field(default_factory=list)
 
@@ -156,6 +158,9 @@ def score(md: str, truth: dict[str, Any], printed_numbers: list[str], *,
     running = {bare(r) for r in truth.get("running", [])}
     s.running_left = sum(1 for ln in md.splitlines()
                          if not ln.startswith("#") and bare(ln) in running)
+    if front is not None:
+        s.year_ok = int(front.get("year") == truth.get("year"))
+        s.venue_ok = int(front.get("venue") == truth.get("venue"))
     for key in ("doi", "arxiv"):
         if truth.get(key):
             s.ids_true += 1

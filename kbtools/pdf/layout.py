@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pymupdf
@@ -109,7 +110,8 @@ def read_page(page: pymupdf.Page, number: int, *, tables: bool = True) -> PageTe
             spans = [s for s in line["spans"] if s["text"].strip()]
             if not spans:
                 continue
-            text = normalise("".join(s["text"] for s in line["spans"])).strip()
+            pieces = _small_caps(line["spans"])
+            text = normalise(_spaced_out("".join(pieces))).strip()
             if not text:
                 continue
             dx, dy = line["dir"]
@@ -124,7 +126,9 @@ def read_page(page: pymupdf.Page, number: int, *, tables: bool = True) -> PageTe
                 if s["flags"] & 16 or _bold_font(s["font"]):
                     bold_chars += n
             size = weights.most_common(1)[0][0]
-            plain = " ".join(s["text"] for s in spans if s["size"] >= 0.8 * size)
+            plain = "".join(t if sp["size"] >= 0.8 * size or not t.strip() else " "
+                            for sp, t in zip(line["spans"], pieces, strict=True))
+            plain = _spaced_out(re.sub(r"\s+", " ", plain))
             x0, y0, x1, y1 = line["bbox"]
             raw.append(Line(text, x0, y0, x1, y1, size, bold_chars >= 0.8 * sum(weights.values()),
                             number, normalise(plain).strip()))
@@ -138,6 +142,33 @@ def read_page(page: pymupdf.Page, number: int, *, tables: bool = True) -> PageTe
             boxes = [t.lines[0] for t in out.tables]
             out.lines = [ln for ln in out.lines if not any(_inside(ln, b) for b in boxes)]
     return out
+
+
+def _small_caps(spans: list[dict[str, Any]]) -> list[str]:
+    """Span texts, with faked small capitals (upper case set smaller beside larger capitals)
+    turned back into lower case: "LONGEVAL" set as L-ONG-E-VAL reads "LongEval"."""
+    sizes = [sp["size"] for sp in spans if any(c.isalpha() for c in sp["text"])]
+    if not sizes:
+        return [sp["text"] for sp in spans]
+    big = max(sizes)
+    out = []
+    for sp in spans:
+        t = sp["text"]
+        letters = [c for c in t if c.isalpha()]
+        if (letters and 0.6 * big <= sp["size"] <= 0.9 * big and all(c.isupper() for c in letters)
+                and any(o["size"] > 0.95 * big and any(c.isupper() for c in o["text"])
+                        for o in spans)):
+            t = t.lower()
+        out.append(t)
+    return out
+
+
+_SPACED = re.compile(r"(?<![\w.])(?:[A-Za-z] ){3,}[A-Za-z](?![\w.])")
+
+
+def _spaced_out(text: str) -> str:
+    """Letter-spaced words ("L o n g E v a l") closed up again."""
+    return _SPACED.sub(lambda m: m.group(0).replace(" ", ""), text)
 
 
 def _inside(line: Line, box: Line) -> bool:

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from kbtools.pdf.layout import Line, PageText
-from kbtools.pdf.text import plain_text
+from kbtools.pdf.text import join_lines, plain_text, resolve_breaks
 
 DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>{}|\\^`\[\]]+)", re.IGNORECASE)
 ARXIV_STAMP = re.compile(
@@ -33,14 +34,14 @@ VENUES = {
     "aaai": "AAAI", "ijcai": "IJCAI", "kdd": "KDD", "miccai": "MICCAI", "ismb": "ISMB",
     "recomb": "RECOMB", "aistats": "AISTATS", "uai": "UAI", "colt": "COLT", "midl": "MIDL",
     "chil": "CHIL", "ml4h": "ML4H", "tmlr": "TMLR", "jmlr": "JMLR", "biorxiv": "bioRxiv",
-    "medrxiv": "medRxiv", "bioinformatics": "Bioinformatics", "neuroimage": "NeuroImage",
+    "medrxiv": "medRxiv", "chi": "CHI", "eacl": "EACL", "bioinformatics": "Bioinformatics", "neuroimage": "NeuroImage",
     "nature methods": "Nature Methods", "nature genetics": "Nature Genetics",
     "nature communications": "Nature Communications", "nature": "Nature", "science": "Science",
     "cell": "Cell", "plos": "PLOS", "elife": "eLife", "lancet": "The Lancet",
 }
 _VENUE_LINE = re.compile(
     r"(published|accepted|appear|proceedings|conference|workshop|journal|preprint|"
-    r"under review|in press|\bin:)", re.IGNORECASE)
+    r"under review|in press|submitted|\bin:)", re.IGNORECASE)
 #: DOI prefixes that name a venue.
 DOI_VENUES = {"10.1101": "bioRxiv", "10.48550": "arXiv", "10.1093/bioinformatics":
               "Bioinformatics", "10.1038/s41592": "Nature Methods", "10.1038/s41588":
@@ -105,6 +106,13 @@ def similar(a: str, b: str) -> bool:
     return difflib.SequenceMatcher(None, na, nb).ratio() >= 0.85
 
 
+def _extends(full: str, cut: str) -> bool:
+    """``full`` starts with ``cut`` and goes on: the layout kept only part of the title."""
+    nf = re.sub(r"[\W_]+", " ", full.lower()).strip()
+    nc = re.sub(r"[\W_]+", " ", cut.lower()).strip()
+    return bool(nc) and nf.startswith(nc) and len(nf) > len(nc) + 3 and len(nc.split()) >= 2
+
+
 def info_dict(doc: Any) -> dict[str, str]:
     """Every string entry of the PDF's Info dictionary, custom keys included."""
     out = {k: v for k, v in (doc.metadata or {}).items() if isinstance(v, str) and v}
@@ -137,7 +145,8 @@ def layout_title(page: PageText) -> tuple[str, list[Line]] | None:
                 run.append(ln)
             else:
                 break
-        text = re.sub(r"\s+", " ", " ".join(ln.plain or ln.text for ln in run)).strip()
+        text = join_lines([ln.plain or ln.text for ln in run])
+        text = re.sub(r"\s+", " ", resolve_breaks(text, Counter())).strip()
         words = text.split()
         if len(words) >= 2 and len(words) <= 40 and not re.match(r"^(arxiv|doi)", text, re.I):
             return text, run
@@ -145,23 +154,28 @@ def layout_title(page: PageText) -> tuple[str, list[Line]] | None:
 
 
 def authors_under(page: PageText, title_lines: list[Line]) -> list[str]:
-    """Names from the lines between the title and the abstract (markers and affiliations out)."""
+    """Names from the lines between the title and the abstract (markers and affiliations out).
+
+    Author blocks come in rows and columns (name, affiliation, e-mail under each name), so
+    every line down to the abstract, the first section heading or the first line of body text
+    is read, in rows from top to bottom and left to right.
+    """
     bottom = max(ln.y1 for ln in title_lines)
     below = sorted((ln for ln in page.lines if ln.y0 >= bottom - 1 and ln not in title_lines),
-                   key=lambda ln: (ln.y0, ln.x0))
+                   key=lambda ln: (round(ln.y0), ln.x0))
+    width = max((ln.x1 for ln in page.lines), default=page.width) - min(
+        (ln.x0 for ln in page.lines), default=0)
     names: list[str] = []
-    misses = 0
-    for ln in below[:12]:
-        if re.match(r"^\s*abstract\b", ln.text, re.IGNORECASE) or ln.y0 > bottom + 200:
+    for ln in below[:80]:
+        text = ln.plain or ln.text
+        if (re.match(r"^\s*(abstract|summary|keywords|index terms|a b s t r a c t)\b", text,
+                     re.IGNORECASE) or ln.y0 > bottom + 260
+                or re.match(r"^\s*(1|I)\.?\s+(introduction|background)\b", text, re.I)):
             break
-        found = _names(ln.plain or ln.text)
-        if found:
-            names.extend(n for n in found if n not in names)
-            misses = 0
-        else:
-            misses += 1
-            if names and misses >= 3:
-                break
+        found = _names(text)
+        if not found and ln.width > 0.6 * width and len(text.split()) >= 10:
+            break  # body text: the author block is over
+        names.extend(n for n in found if n not in names)
     return names
 
 
@@ -210,24 +224,99 @@ def find_arxiv(rotated: list[str], page1_text: str) -> tuple[re.Match[str], str]
     return None
 
 
-def venue_line(page: PageText, title_lines: list[Line]) -> tuple[str, int | None] | None:
-    """A line such as "Published as a conference paper at ICLR 2024" -> ("ICLR", 2024)."""
-    skip = {id(ln) for ln in title_lines}
-    cutoff = 0.45 * page.height
-    for ln in sorted(page.lines, key=lambda ln: ln.y0):
-        if id(ln) in skip or len(ln.text) > 160:
+#: Long venue names, as proceedings and journals print them, and the card's short name.
+LONG_VENUES = (
+    (r"european chapter of the association for computational linguistics", "EACL"),
+    (r"north american chapter of the association for computational linguistics", "NAACL"),
+    (r"annual meeting of the association for computational linguistics", "ACL"),
+    (r"empirical methods in natural language processing", "EMNLP"),
+    (r"human factors in computing systems", "CHI"),
+    (r"neural information processing systems", "NeurIPS"),
+    (r"international conference on learning representations", "ICLR"),
+    (r"international conference on machine learning", "ICML"),
+    (r"medical image computing and computer[- ]assisted intervention", "MICCAI"),
+    (r"aaai conference on artificial intelligence", "AAAI"),
+    (r"computer vision and pattern recognition", "CVPR"),
+    (r"knowledge discovery and data mining", "KDD"),
+)
+_MONTH = (r"(?:January|February|March|April|May|June|July|August|September|October|November|"
+          r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?")
+#: "Cell 179, 512-528, October 17, 2019", "NeuroImage 202 (2019) 116-130".
+_JOURNAL_LINE = re.compile(
+    r"^(?P<journal>[A-Z][A-Za-z&.\- ]{1,50}?)\s+(?P<volume>\d{1,4})(?:\s*\((?P<y1>(?:19|20)\d\d)\))?"
+    r",?\s*(?:\d+\s*[\u2013\u2014-]\s*\d+|e\d+)?,?\s*(?:" + _MONTH + r"\s+(?:\d{1,2},\s*)?)?"
+    r"(?P<y2>(?:19|20)\d\d)?")
+_SHORT_VENUE = re.compile(r"\b([A-Z][A-Za-z]{1,9})\s*['\u2019\u2018](\d\d)\b")
+_SUBMITTED = re.compile(r"(?:preprint submitted to|submitted to|to appear in|accepted (?:at|to|in|by)"
+                        r"|published (?:as [\w ]+? )?(?:in|at))\s+(?:the\s+)?(?P<venue>[A-Z][\w&\- ]{1,60}?)"
+                        r"(?=\s+(?:" + _MONTH + r"|\d|\(|$)|[.,;]|$)", re.IGNORECASE)
+_COPYRIGHT_YEAR = re.compile(r"(?:\u00a9|\(c\)|copyright)\s*((?:19|20)\d\d)", re.IGNORECASE)
+
+
+def _windows(page: PageText, skip: set[int]) -> list[str]:
+    """Each line of page 1 with the (up to two) lines right under it, as one text."""
+    lines = sorted((ln for ln in page.lines if id(ln) not in skip), key=lambda ln: (ln.y0, ln.x0))
+    out = []
+    for i, ln in enumerate(lines):
+        row = [o for o in lines if o is not ln and abs(o.y1 - ln.y1) < 2 and o.x0 > ln.x1]
+        parts = [ln.text] + [o.text for o in sorted(row, key=lambda o: o.x0)]
+        last = ln
+        for nxt in lines[i + 1:]:
+            if nxt in row:
+                continue
+            if nxt.y0 - last.y1 > 1.2 * max(last.size, 4) or len(parts) == 3:
+                break
+            if nxt.x0 < ln.x1 and nxt.x1 > ln.x0:
+                parts.append(nxt.text)
+                last = nxt
+        out.append(re.sub(r"\s+", " ", " ".join(parts)))
+    return out
+
+
+def _known(text: str) -> str | None:
+    low = text.lower()
+    for pattern, name in LONG_VENUES:
+        if re.search(pattern, low):
+            return name
+    return next((v for k, v in VENUES.items() if re.search(rf"\b{re.escape(k)}\b", low)), None)
+
+
+def venue_line(page: PageText, title_lines: list[Line]) -> tuple[str | None, int | None] | None:
+    """Venue and year from page 1: a journal line ("Cell 179, 512-528, October 17, 2019"),
+    a proceedings line ("Proceedings of the 62nd Annual Meeting of the ACL ... 2024"), a
+    submission line ("Preprint submitted to NeuroImage"), an ACM-style "CHI '24", or a
+    copyright year. Each window is a line and the lines right under it."""
+    windows = _windows(page, {id(ln) for ln in title_lines})
+    found_venue: str | None = None
+    found_year: int | None = None
+    for text in windows:
+        if len(text) > 400:
             continue
-        if ln.y0 > cutoff and ln.y0 < 0.88 * page.height:
-            continue  # venue lines sit in the title block or the first-page footer
-        text = ln.text
-        if not _VENUE_LINE.search(text):
+        m = _JOURNAL_LINE.match(text)
+        if m and (m.group("y1") or m.group("y2")) and _known(m.group("journal")):
+            return _known(m.group("journal")), int(m.group("y1") or m.group("y2"))
+    for text in windows:
+        if len(text) > 400 or not _VENUE_LINE.search(text):
             continue
-        low = text.lower()
-        name = next((v for k, v in VENUES.items() if re.search(rf"\b{re.escape(k)}\b", low)),
-                    None)
+        name = _known(text)
+        sub = _SUBMITTED.search(text)
+        if name is None and sub:
+            name = _known(sub.group("venue")) or sub.group("venue").strip()
         year_m = _YEAR.search(text)
-        if name or year_m:
-            return (name or _venue_phrase(text), int(year_m.group(1)) if year_m else None)
+        if name and (year_m or sub):
+            return name, int(year_m.group(1)) if year_m else None
+        if name is None and year_m and re.search(r"proceedings of", text, re.IGNORECASE):
+            return _venue_phrase(text), int(year_m.group(1))
+    for text in windows:
+        m = _SHORT_VENUE.search(text)
+        if m and _known(m.group(1)) and found_venue is None:
+            found_venue = _known(m.group(1))
+            found_year = 2000 + int(m.group(2))
+        c = _COPYRIGHT_YEAR.search(text)
+        if c and found_year is None:
+            found_year = int(c.group(1))
+    if found_venue or found_year:
+        return found_venue, found_year
     return None
 
 
@@ -281,6 +370,9 @@ def extract(doc: Any, first: PageText, file_stem: str, toc: list[list[Any]]) -> 
         if info_title:
             if is_slug_title(info_title, file_stem):
                 checks.append("info dict title rejected as a slug")
+            elif _extends(info_title, meta.title):
+                meta.title = info_title  # the layout cut the title (a line in another size)
+                checks.append("completed from the info dict")
             elif similar(info_title, meta.title):
                 checks.append("agrees with info dict")
             else:
