@@ -165,12 +165,20 @@ def analyse(paras: list[Paragraph], body: float) -> Structure:
 
 def _drop_side_by_side(found: list[tuple[Paragraph, int | None, bool]]
                        ) -> list[tuple[Paragraph, int | None, bool]]:
-    """Unnumbered "headings" sharing a baseline with another one are table or figure cells."""
-    rows: dict[tuple[int, int], int] = defaultdict(int)
+    """Unnumbered "headings" sharing a baseline with others close beside them are table or
+    figure cells (two headings a column apart, "Abstract" beside "1 Introduction", stay)."""
+    rows: dict[tuple[int, int], list[Paragraph]] = defaultdict(list)
     for p, _, _ in found:
-        rows[(p.page, round(p.lines[0].y1 / 3))] += 1
-    return [(p, d, numbered) for p, d, numbered in found
-            if numbered or rows[(p.page, round(p.lines[0].y1 / 3))] < 2]
+        rows[(p.page, round(p.lines[0].y1 / 3))].append(p)
+
+    def cell(p: Paragraph) -> bool:
+        others = [q for q in rows[(p.page, round(p.lines[0].y1 / 3))] if q is not p]
+        if len(others) >= 2:
+            return True
+        return any(min(abs(q.x0 - max(ln.x1 for ln in p.lines)),
+                       abs(p.x0 - max(ln.x1 for ln in q.lines))) < 4 * p.size for q in others)
+
+    return [(p, d, numbered) for p, d, numbered in found if numbered or not cell(p)]
 
 
 def _abstract(paras: list[Paragraph], st: Structure) -> None:
@@ -198,6 +206,35 @@ def _abstract(paras: list[Paragraph], st: Structure) -> None:
         st.abstract = " ".join(parts)
         st.abstract_labelled = True
         return
+    _unlabelled_abstract(paras, st)
+
+
+def _unlabelled_abstract(paras: list[Paragraph], st: Structure) -> None:
+    """No "Abstract" label: the first long paragraph right after the title block on page 1
+    (revtex sets it unlabelled, journals often in a box) when no heading comes first."""
+    start = None
+    for i, p in enumerate(paras):
+        if p.page > 1:
+            return
+        if p.kind in ("title", "front"):
+            start = i + 1
+            continue
+        if start is None:
+            continue
+        if p.kind == "heading":
+            return
+        if p.kind == "text" and len(p.text.split()) >= 50:
+            parts = []
+            for q in paras[i:]:
+                if q.kind != "text" or q.page > 1 or re.match(r"^(keywords|index terms)\b",
+                                                              q.text, re.I):
+                    break
+                parts.append(q.text)
+                q.kind = "abstract"
+                if sum(len(x.split()) for x in parts) > 300:
+                    break
+            st.abstract = " ".join(parts)
+            return
 
 
 # -- KB summaries rendered from markdown ---------------------------------------------------
