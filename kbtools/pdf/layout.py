@@ -23,10 +23,13 @@ from kbtools.pdf.text import normalise
 #: get_text flags: clip to the page, no images, ligatures expanded by MuPDF itself.
 TEXT_FLAGS = pymupdf.TEXT_MEDIABOX_CLIP
 
+_ITALIC_NAME = re.compile(r"italic|oblique|-it\b|\bit$|ital", re.IGNORECASE)
 _BOLD_NAME = re.compile(r"bold|black|heavy|semibold|demi|,b\b", re.IGNORECASE)
 _PAGE_NUMBER = re.compile(
     r"^(page\s*)?(\d{1,4}|[ivxlcdm]{1,6})(\s*(of|/)\s*\d{1,4})?$", re.IGNORECASE)
 _SECTION_NUMBER = re.compile(r"^(\d{1,2}(\.\d{1,2}){0,3}\.?|[IVX]{1,5}\.|[A-H](\.\d{1,2})*\.?)$")
+_FIGURE_CAPTION = re.compile(r"^\s*(fig(ure)?\.?)\s*S?\d+[a-z]?\s*[:.|\u2014\u2013-]",
+                             re.IGNORECASE)
 _TABLE_CAPTION = re.compile(r"^\s*(table|tab\.)\s*(S?\d+|[IVX]+)\b", re.IGNORECASE)
 
 
@@ -45,6 +48,8 @@ class Line:
     plain: str = ""  # text without superscript/subscript spans (for author lists)
     kind: str = "text"
     table: Paragraph | None = None  # for the placeholder line of a table
+    italic: bool = False
+    caps: bool = False  # every letter was set as a capital (small capitals included)
 
     @property
     def width(self) -> float:
@@ -71,6 +76,10 @@ class Paragraph:
         return bool(self.lines) and all(ln.bold for ln in self.lines)
 
     @property
+    def italic(self) -> bool:
+        return bool(self.lines) and all(ln.italic for ln in self.lines)
+
+    @property
     def x0(self) -> float:
         return min(ln.x0 for ln in self.lines)
 
@@ -93,6 +102,11 @@ class PageText:
 
 
 @lru_cache(maxsize=512)
+def _italic_font(name: str) -> bool:
+    return bool(_ITALIC_NAME.search(name))
+
+
+@lru_cache(maxsize=512)
 def _bold_font(name: str) -> bool:
     return bool(_BOLD_NAME.search(name))
 
@@ -110,6 +124,8 @@ def read_page(page: pymupdf.Page, number: int, *, tables: bool = True) -> PageTe
             spans = [s for s in line["spans"] if s["text"].strip()]
             if not spans:
                 continue
+            letters = [c for sp in spans for c in sp["text"] if c.isalpha()]
+            caps = bool(letters) and all(c.isupper() for c in letters)
             pieces = _small_caps(line["spans"])
             text = normalise(_spaced_out("".join(pieces))).strip()
             if not text:
@@ -119,22 +135,29 @@ def read_page(page: pymupdf.Page, number: int, *, tables: bool = True) -> PageTe
                 out.rotated.append(text)
                 continue
             weights: Counter[float] = Counter()
-            bold_chars = 0
+            bold_chars = italic_chars = 0
             for s in spans:
                 n = len(s["text"].strip())
                 weights[round(s["size"], 1)] += n
                 if s["flags"] & 16 or _bold_font(s["font"]):
                     bold_chars += n
+                if s["flags"] & 2 or _italic_font(s["font"]):
+                    italic_chars += n
             size = weights.most_common(1)[0][0]
             plain = "".join(t if sp["size"] >= 0.8 * size or not t.strip() else " "
                             for sp, t in zip(line["spans"], pieces, strict=True))
             plain = _spaced_out(re.sub(r"\s+", " ", plain))
             x0, y0, x1, y1 = line["bbox"]
-            raw.append(Line(text, x0, y0, x1, y1, size, bold_chars >= 0.8 * sum(weights.values()),
-                            number, normalise(plain).strip()))
+            total = sum(weights.values())
+            raw.append(Line(text, x0, y0, x1, y1, size, bold_chars >= 0.8 * total,
+                            number, normalise(plain).strip(),
+                            italic=italic_chars >= 0.8 * total, caps=caps))
     out.lines = _merge_same_baseline(raw)
     if sum(len(ln.text) for ln in out.lines) < 50:  # little text: is it a scan?
         out.n_images = len(page.get_images())
+    figures = [ln for ln in out.lines if _FIGURE_CAPTION.match(ln.text)]
+    if figures:
+        out.lines = _drop_figure_text(page, out.lines, figures)
     captions = [ln for ln in out.lines if _TABLE_CAPTION.match(ln.text)] if tables else []
     if captions:
         out.tables = _find_tables(page, number, captions)
@@ -142,6 +165,47 @@ def read_page(page: pymupdf.Page, number: int, *, tables: bool = True) -> PageTe
             boxes = [t.lines[0] for t in out.tables]
             out.lines = [ln for ln in out.lines if not any(_inside(ln, b) for b in boxes)]
     return out
+
+
+def _drop_figure_text(page: pymupdf.Page, lines: list[Line], captions: list[Line]
+                      ) -> list[Line]:
+    """Lines drawn inside a figure (labels of a diagram, axis ticks) leave the text flow.
+
+    A figure is a cluster of vector paths or images next to a "Figure N" caption; short lines
+    inside it (with a small margin, and down or up to its caption) are its labels.
+    """
+    rects = [pymupdf.Rect(r) for kind, r in page.get_bboxlog()
+             if "path" in kind or "image" in kind or "shade" in kind]
+    clusters: list[pymupdf.Rect] = []
+    for r in rects:
+        if r.width > 0.9 * page.rect.width and r.height < 3:
+            continue  # a page-wide rule
+        grown = r + (-8, -8, 8, 8)
+        hit = [c for c in clusters if c.intersects(grown)]
+        for c in hit:
+            clusters.remove(c)
+            r = r | c
+        clusters.append(pymupdf.Rect(r))
+    regions = []
+    for c in clusters:
+        if c.width < 30 or c.height < 15:
+            continue
+        for cap in captions:
+            if cap.x1 < c.x0 or cap.x0 > c.x1:
+                continue
+            if 0 <= cap.y0 - c.y1 <= 60:
+                regions.append(pymupdf.Rect(c.x0 - 10, c.y0 - 10, c.x1 + 10, cap.y0))
+            elif 0 <= c.y0 - cap.y1 <= 60:
+                regions.append(pymupdf.Rect(c.x0 - 10, cap.y1, c.x1 + 10, c.y1 + 10))
+    if not regions:
+        return lines
+
+    def inside(ln: Line) -> bool:
+        cx, cy = (ln.x0 + ln.x1) / 2, (ln.y0 + ln.y1) / 2
+        return len(ln.text.split()) <= 8 and any(
+            r.x0 <= cx <= r.x1 and r.y0 <= cy <= r.y1 for r in regions)
+
+    return [ln for ln in lines if not inside(ln)]
 
 
 def _small_caps(spans: list[dict[str, Any]]) -> list[str]:
@@ -198,7 +262,9 @@ def _merge_same_baseline(lines: list[Line]) -> list[Line]:
         prev = merged[-1] if merged else None
         size = max(prev.size, ln.size) if prev is not None else 0.0
         reach = 0.6 * size
-        if prev is not None and _SECTION_NUMBER.match(prev.text) and prev.width < 4 * size:
+        numbered = (prev is not None and _SECTION_NUMBER.match(prev.text) is not None
+                    and prev.width < 4 * size)
+        if numbered:
             reach = 2.5 * size  # "3.1" and its heading title, a quad apart
         if (prev is not None and abs(prev.y1 - ln.y1) < 0.5 * size
                 and 0 <= ln.x0 - prev.x1 < reach
@@ -206,9 +272,12 @@ def _merge_same_baseline(lines: list[Line]) -> list[Line]:
             sep = "" if ln.x0 - prev.x1 < 0.15 * prev.size else " "
             big = prev if prev.size >= ln.size else ln
             merged[-1] = Line(prev.text + sep + ln.text, prev.x0, min(prev.y0, ln.y0), ln.x1,
-                              max(prev.y1, ln.y1), big.size, prev.bold and ln.bold, prev.page,
+                              max(prev.y1, ln.y1), big.size,
+                              ln.bold if numbered else prev.bold and ln.bold, prev.page,
                               (prev.plain + " " + ln.plain).strip()
-                              if ln.size >= 0.8 * prev.size else prev.plain + " ")
+                              if ln.size >= 0.8 * prev.size else prev.plain + " ",
+                              italic=ln.italic if numbered else prev.italic and ln.italic,
+                              caps=ln.caps if numbered else prev.caps and ln.caps)
         else:
             merged.append(ln)
     for ln in merged:
@@ -385,6 +454,8 @@ def _starts_new(prev: Line, ln: Line, body: float, first: Line) -> bool:
     size = max(prev.size, ln.size)
     if abs(ln.size - prev.size) > 0.6 or ln.bold != prev.bold:
         return True
+    if ln.italic != prev.italic and (len(prev.text.split()) <= 12 or len(ln.text.split()) <= 12):
+        return True  # an italic heading line over upright text (or the reverse)
     gap = ln.y0 - prev.y1
     if gap > 0.45 * size or gap < -0.5 * size:
         return True

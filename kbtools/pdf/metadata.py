@@ -34,7 +34,8 @@ VENUES = {
     "aaai": "AAAI", "ijcai": "IJCAI", "kdd": "KDD", "miccai": "MICCAI", "ismb": "ISMB",
     "recomb": "RECOMB", "aistats": "AISTATS", "uai": "UAI", "colt": "COLT", "midl": "MIDL",
     "chil": "CHIL", "ml4h": "ML4H", "tmlr": "TMLR", "jmlr": "JMLR", "biorxiv": "bioRxiv",
-    "medrxiv": "medRxiv", "chi": "CHI", "eacl": "EACL", "bioinformatics": "Bioinformatics", "neuroimage": "NeuroImage",
+    "medrxiv": "medRxiv", "chi": "CHI", "eacl": "EACL", "bioinformatics": "Bioinformatics",
+    "neuroimage": "NeuroImage",
     "nature methods": "Nature Methods", "nature genetics": "Nature Genetics",
     "nature communications": "Nature Communications", "nature": "Nature", "science": "Science",
     "cell": "Cell", "plos": "PLOS", "elife": "eLife", "lancet": "The Lancet",
@@ -243,12 +244,14 @@ _MONTH = (r"(?:January|February|March|April|May|June|July|August|September|Octob
           r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?")
 #: "Cell 179, 512-528, October 17, 2019", "NeuroImage 202 (2019) 116-130".
 _JOURNAL_LINE = re.compile(
-    r"^(?P<journal>[A-Z][A-Za-z&.\- ]{1,50}?)\s+(?P<volume>\d{1,4})(?:\s*\((?P<y1>(?:19|20)\d\d)\))?"
-    r",?\s*(?:\d+\s*[\u2013\u2014-]\s*\d+|e\d+)?,?\s*(?:" + _MONTH + r"\s+(?:\d{1,2},\s*)?)?"
+    r"^(?P<journal>[A-Z][A-Za-z&.\- ]{1,50}?)\s+(?P<volume>\d{1,4})"
+    r"(?:\s*\((?P<y1>(?:19|20)\d\d)\))?,?\s*(?:\d+\s*[\u2013\u2014-]\s*\d+|e\d+)?,?\s*"
+    r"(?:" + _MONTH + r"\s+(?:\d{1,2},\s*)?)?"
     r"(?P<y2>(?:19|20)\d\d)?")
 _SHORT_VENUE = re.compile(r"\b([A-Z][A-Za-z]{1,9})\s*['\u2019\u2018](\d\d)\b")
-_SUBMITTED = re.compile(r"(?:preprint submitted to|submitted to|to appear in|accepted (?:at|to|in|by)"
-                        r"|published (?:as [\w ]+? )?(?:in|at))\s+(?:the\s+)?(?P<venue>[A-Z][\w&\- ]{1,60}?)"
+_SUBMITTED = re.compile(r"(?:preprint submitted to|submitted to|to appear in|"
+                        r"accepted (?:at|to|in|by)|published (?:as [\w ]+? )?(?:in|at))\s+"
+                        r"(?:the\s+)?(?P<venue>[A-Z][\w&\- ]{1,60}?)"
                         r"(?=\s+(?:" + _MONTH + r"|\d|\(|$)|[.,;]|$)", re.IGNORECASE)
 _COPYRIGHT_YEAR = re.compile(r"(?:\u00a9|\(c\)|copyright)\s*((?:19|20)\d\d)", re.IGNORECASE)
 

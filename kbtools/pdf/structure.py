@@ -36,6 +36,12 @@ KNOWN_SECTIONS = re.compile(
     r"future work|references|bibliography|acknowledge?ments?|appendix|appendices|supplementary"
     r" (material|information)|data availability|code availability|ethics statement|author "
     r"contributions|competing interests|broader impact)$", re.IGNORECASE)
+#: Labels of the front matter that are not sections.
+FRONT_LABELS = re.compile(r"^(keywords?|key words|index terms|ccs concepts|acm reference format|"
+                          r"highlights|in brief|graphical abstract|additional key words and "
+                          r"phrases)$", re.IGNORECASE)
+_AFFILIATION = re.compile(r"univ|institut|department|dept\.|hospital|cent(er|re)\b|laborator|"
+                          r"school of|college|@", re.IGNORECASE)
 REFERENCES = re.compile(r"^(references|bibliography|literature cited)$", re.IGNORECASE)
 
 
@@ -92,17 +98,22 @@ def heading_candidate(p: Paragraph, body: float) -> tuple[int | None, bool] | No
     numbered = _number_of(text)
     if numbered:
         num, title = numbered
-        if re.fullmatch(r"[A-H]", num) and not styled:
+        if re.fullmatch(r"[A-H]", num) and not (styled or p.italic):
             return None
         if num.isdigit() and int(num) > 30:
             return None  # "2024 Something" or a numeric cell, not a section
+        if "," in title and _AFFILIATION.search(title):
+            return None  # "1 University of ..., City": an affiliation with its marker
         shaped = (len(p.lines) == 1 and not title.rstrip().endswith(".") and len(words) <= 10
                   and not re.search(r"\d\s*$", title) and title[:1].isupper())
-        if styled or shaped:
+        if styled or shaped or (p.italic and len(p.lines) == 1 and len(words) <= 10):
             return _depth(num), True
         return None
     bare = text.rstrip(":.").strip()
-    if KNOWN_SECTIONS.match(bare) and (styled or bare.isupper()):
+    if FRONT_LABELS.match(bare):
+        return None
+    if KNOWN_SECTIONS.match(bare) and (styled or bare.isupper()
+                                       or all(ln.caps for ln in p.lines)):
         return None, False
     if styled and not text.endswith((".", ":")) and text[:1].isupper() and len(words) <= 12:
         return None, False

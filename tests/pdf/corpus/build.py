@@ -600,7 +600,7 @@ def truth(kind: str, p: Paper) -> dict:
         "arxiv": p.arxiv,
         "headings": [{"text": "Glossary", "level": 2}] * (kind == "cell")
         + [{"text": s.title, "level": s.level} for s in p.sections]
-        + [{"text": "References", "level": 1}],
+        + [{"text": "References", "level": 1}] * (kind != "revtex"),  # revtex sets none
         "tables": [{"caption": tab.caption, "header": tab.header, "rows": tab.rows}
                    for tab in tables],
         "figures": sum(1 for s in p.sections if s.figure),
