@@ -361,7 +361,7 @@ def find_gutters(items: list[Line], width: float) -> list[tuple[float, float]]:
     if hi - lo < 8:
         return []
     allowed = max(1, int(0.3 * len(narrow)))
-    need = max(3, int(0.15 * len(narrow)))
+    need = 3  # a column may hold only a few lines (the end of a paper); crossing lines decide
     gutters: list[tuple[float, float]] = []
     for level in sorted(set(cover[lo:hi].tolist())):
         if level > allowed:

@@ -25,8 +25,9 @@ _LETTER = re.compile(r"^(?:Appendix\s+)?(?P<num>[A-H](?:\.\d{1,2}){0,2})[.:]?\s+
                      r"(?P<title>[A-Z].{0,110})$")
 _LABEL = re.compile(r"^\s*(fig(?:ure)?s?|tab(?:le)?|algorithm|listing|eq(?:uation)?|box|"
                     r"panel|chart|plate|scheme)\.?\s*(S?\d+|[IVX]+)\b", re.IGNORECASE)
-_CAPTION = re.compile(r"^\s*(fig(?:ure)?\.?|table|tab\.|supplementary (?:figure|table))\s*"
-                      r"(S?\d+|[IVX]+)[a-z]?\s*[:.|\u2014\u2013-]\s*\S", re.IGNORECASE)
+_CAPTION = re.compile(r"^\s*(?:(?i:fig(?:ure)?\.?|table|tab\.|supplementary (?:figure|table))\s*"
+                      r"(?:S?\d+|[IVX]+)[a-z]?\s*[:.|\u2014\u2013-]\s*\S"
+                      r"|(?:TABLE|FIGURE|FIG\.)\s+(?:\d+|[IVX]+)\s+[A-Z(])")
 _BULLET = re.compile(r"^\s*([\u2022\u25e6\u25aa\u25cf\u2023\u2043\u00b7\u2219\u25a0\u25a1"
                      r"\u2013\u2014\u27a2\u2713\u2714\u25b8\u25ba*+>-]|\(?[a-z0-9ivx]{1,3}\))")
 KNOWN_SECTIONS = re.compile(
@@ -126,6 +127,7 @@ def analyse(paras: list[Paragraph], body: float) -> Structure:
     for p in paras:
         if p.kind == "text" and not p.text:
             p.text = paragraph_text(p)
+    _join_caption_labels(paras)
     found: list[tuple[Paragraph, int | None, bool]] = []
     for p in paras:
         if p.kind != "text":
@@ -174,6 +176,22 @@ def analyse(paras: list[Paragraph], body: float) -> Structure:
     return st
 
 
+_LABEL_ONLY = re.compile(r"^\s*(table|tab\.|fig(ure)?\.?)\s*(S?\d+|[IVX]+)[.:]?\s*$", re.I)
+
+
+def _join_caption_labels(paras: list[Paragraph]) -> None:
+    """"TABLE I" on a line of its own and the caption under it (IEEE) become one caption."""
+    i = 0
+    while i < len(paras) - 1:
+        p, q = paras[i], paras[i + 1]
+        if (p.kind == q.kind == "text" and p.page == q.page and _LABEL_ONLY.match(p.text)
+                and q.text and len(q.text.split()) <= 60 and 0 <= q.y0 - p.lines[-1].y1 < 20):
+            p.lines.extend(q.lines)
+            p.text = f"{p.text.strip().rstrip('.:')}: {q.text}"
+            del paras[i + 1]
+        i += 1
+
+
 def _drop_side_by_side(found: list[tuple[Paragraph, int | None, bool]]
                        ) -> list[tuple[Paragraph, int | None, bool]]:
     """Unnumbered "headings" sharing a baseline with others close beside them are table or
@@ -214,10 +232,15 @@ def _abstract(paras: list[Paragraph], st: Structure) -> None:
             q.kind = "abstract"
             if sum(len(x.split()) for x in parts) > 350:
                 break
-        st.abstract = " ".join(parts)
+        st.abstract = _cut_keywords(" ".join(parts))
         st.abstract_labelled = True
         return
     _unlabelled_abstract(paras, st)
+
+
+def _cut_keywords(text: str) -> str:
+    """The abstract without a keyword list run in after it ("Index Terms—...")."""
+    return re.split(r"\s(?:Index Terms|Keywords|Key words|KEYWORDS)\s*[\u2014\u2013:.-]", text)[0]
 
 
 def _unlabelled_abstract(paras: list[Paragraph], st: Structure) -> None:
@@ -244,7 +267,7 @@ def _unlabelled_abstract(paras: list[Paragraph], st: Structure) -> None:
                 q.kind = "abstract"
                 if sum(len(x.split()) for x in parts) > 300:
                     break
-            st.abstract = " ".join(parts)
+            st.abstract = _cut_keywords(" ".join(parts))
             return
 
 
