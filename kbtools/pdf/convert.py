@@ -184,10 +184,11 @@ def _ranges(numbers: list[int]) -> str:
 def _analyse(path: Path, sha: str, pages: list[layout.PageText], meta: Metadata,
              toc: list[list[Any]], info: dict[str, str]) -> Conversion:
     body = layout.body_font_size(pages)
+    gap = layout.line_gap_ratio(pages)
     paras: list[layout.Paragraph] = []
     for page in pages:
         items = page.lines + [t.lines[0] for t in page.tables]
-        paras.extend(layout.paragraphs(layout.reading_order(items, page.width), body))
+        paras.extend(layout.paragraphs(layout.reading_order(items, page.width), body, gap))
     for p in paras:
         if p.kind == "text":
             p.text = paragraph_text(p)

@@ -30,6 +30,7 @@ _PAGE_NUMBER = re.compile(
 _SECTION_NUMBER = re.compile(r"^(\d{1,2}(\.\d{1,2}){0,3}\.?|[IVX]{1,5}\.|[A-H](\.\d{1,2})*\.?)$")
 _FIGURE_CAPTION = re.compile(r"^\s*(fig(ure)?\.?)\s*S?\d+[a-z]?\s*[:.|\u2014\u2013-]",
                              re.IGNORECASE)
+_BULLET_ONLY = re.compile(r"^[\u2022\u25e6\u25aa\u25cf\u2023\u2043\u2219\u25a0\u25a1\u2013*-]$")
 _TABLE_CAPTION = re.compile(r"^\s*(table|tab\.)\s*(S?\d+|[IVX]+)\b", re.IGNORECASE)
 
 
@@ -266,8 +267,10 @@ def _merge_same_baseline(lines: list[Line]) -> list[Line]:
                     and prev.width < 4 * size)
         if numbered:
             reach = 2.5 * size  # "3.1" and its heading title, a quad apart
+        elif prev is not None and _BULLET_ONLY.match(prev.text):
+            reach = 3.0 * size  # a list marker set apart from its item
         if (prev is not None and abs(prev.y1 - ln.y1) < 0.5 * size
-                and 0 <= ln.x0 - prev.x1 < reach
+                and -0.2 * size <= ln.x0 - prev.x1 < reach
                 and abs(prev.size - ln.size) < 0.6 * size):
             sep = "" if ln.x0 - prev.x1 < 0.15 * prev.size else " "
             big = prev if prev.size >= ln.size else ln
@@ -425,8 +428,32 @@ _BULLET = re.compile(r"^\s*([\u2022\u25e6\u25aa\u25cf\u2023\u2043\u00b7\u2219\u2
                      r"|\(?[a-z0-9]\)|[0-9]+\.\s+[a-z])")
 
 
-def paragraphs(lines: list[Line], body_size: float) -> list[Paragraph]:
-    """Group ordered lines into paragraphs; tables stay paragraphs of their own."""
+def line_gap_ratio(pages: list[PageText]) -> float:
+    """The usual white gap between two lines of one paragraph, as a fraction of the font size.
+
+    LaTeX sets about 0.1-0.2; documents printed from markdown (WeasyPrint, browsers) often
+    0.5-0.8, more than the gap that separates paragraphs elsewhere. The median over pairs of
+    consecutive lines in the same column and size is the document's own measure.
+    """
+    ratios = []
+    for page in pages:
+        ordered = sorted(page.lines, key=lambda ln: (round(ln.x0 / 40), ln.y0))
+        for a, b in zip(ordered, ordered[1:], strict=False):
+            if (abs(a.size - b.size) < 0.3 and abs(a.x0 - b.x0) < 30 and a.size > 0
+                    and -0.3 * a.size < b.y0 - a.y1 < 1.5 * a.size):
+                ratios.append((b.y0 - a.y1) / a.size)
+    if len(ratios) < 4:
+        return 0.2
+    return float(np.median(ratios))
+
+
+def paragraphs(lines: list[Line], body_size: float, gap_ratio: float = 0.2
+               ) -> list[Paragraph]:
+    """Group ordered lines into paragraphs; tables stay paragraphs of their own.
+
+    ``gap_ratio`` is the document's usual gap between lines (see ``line_gap_ratio``); a gap
+    clearly wider than that starts a new paragraph.
+    """
     out: list[Paragraph] = []
     cur: list[Line] = []
 
@@ -441,14 +468,15 @@ def paragraphs(lines: list[Line], body_size: float) -> list[Paragraph]:
             assert ln.table is not None
             out.append(ln.table)
             continue
-        if cur and _starts_new(cur[-1], ln, body_size, cur[0]):
+        if cur and _starts_new(cur[-1], ln, body_size, cur[0], gap_ratio):
             close()
         cur.append(ln)
     close()
     return out
 
 
-def _starts_new(prev: Line, ln: Line, body: float, first: Line) -> bool:
+def _starts_new(prev: Line, ln: Line, body: float, first: Line, gap_ratio: float = 0.2
+                ) -> bool:
     if ln.page != prev.page:
         return not _continues(prev, ln)
     size = max(prev.size, ln.size)
@@ -457,7 +485,7 @@ def _starts_new(prev: Line, ln: Line, body: float, first: Line) -> bool:
     if ln.italic != prev.italic and (len(prev.text.split()) <= 12 or len(ln.text.split()) <= 12):
         return True  # an italic heading line over upright text (or the reverse)
     gap = ln.y0 - prev.y1
-    if gap > 0.45 * size or gap < -0.5 * size:
+    if gap > max(0.45, gap_ratio + 0.25) * size or gap < -0.5 * size:
         return True
     if ln.x0 > prev.x0 + 25 or ln.x1 < first.x0:  # jumped to another column
         return True

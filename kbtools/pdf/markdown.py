@@ -31,6 +31,7 @@ def front_matter(conv: Conversion) -> dict[str, Any]:
     return data
 
 
+_LIST_ITEM = re.compile(r"^[\u2022\u25e6\u25aa\u25cf\u2023\u2043\u2219\u25a0\u25a1]\s*(.+)$")
 _SPECIAL = re.compile(r"([\\`\[\]{}])")
 
 
@@ -97,7 +98,9 @@ def _flow(conv: Conversion, heading_offset: int) -> list[str]:
         elif p.kind == "abstract-label":
             out += [f"**{_escape(p.text)}**", ""]
         elif p.text:
-            out += [_escape(re.sub(r"\s+", " ", p.text)), ""]
+            text = re.sub(r"\s+", " ", p.text)
+            item = _LIST_ITEM.match(text)
+            out += [f"- {_escape(item.group(1))}" if item else _escape(text), ""]
     while page < conv.pages:
         page += 1
         out += [f'<a id="page-{page}"></a>**[page {page}]**', ""]

@@ -330,6 +330,29 @@ def _venue_phrase(text: str) -> str:
     return _YEAR.sub("", phrase).strip(" ,.()") or phrase
 
 
+_LABELLED = re.compile(
+    r"\b(?P<key>year|published|publication year|venue|journal|conference)\s*:\s*"
+    r"(?P<value>[^\n\u00b7|;]{1,80})", re.IGNORECASE)
+
+
+def _labelled(text: str) -> dict[str, str]:
+    """"Year: 2022", "Venue: NeurIPS" lines (the way KB summaries give their source)."""
+    out: dict[str, str] = {}
+    for m in _LABELLED.finditer(text):
+        key, value = m.group("key").lower(), m.group("value").strip().strip("*_ ")
+        year = _YEAR.search(value)
+        if key in ("year", "published", "publication year") and year and "year" not in out:
+            out["year"] = year.group(1)
+        elif key in ("venue", "journal", "conference") and value and "venue" not in out:
+            out["venue"] = _YEAR.sub("", value).strip(" ,.()")
+    if "year" not in out:
+        cited = re.search(r"\b(?:citation|reference|cite as)\s*:.{0,120}?\(((?:19|20)\d\d)\)",
+                          text, re.IGNORECASE | re.DOTALL)
+        if cited:
+            out["year"] = cited.group(1)
+    return out
+
+
 def year_from_arxiv(arxiv_id: str) -> int | None:
     m = re.match(r"(\d{2})(\d{2})\.", arxiv_id) or re.search(r"/(\d{2})(\d{2})\d{3}", arxiv_id)
     if not m:
@@ -413,6 +436,13 @@ def extract(doc: Any, first: PageText, file_stem: str, toc: list[list[Any]]) -> 
             meta.venue, meta.provenance["venue"] = name, "venue line"
         if year:
             meta.year, meta.provenance["year"] = year, "venue line"
+    if meta.year is None or meta.venue is None:
+        labelled = _labelled(page1_text)
+        if meta.year is None and "year" in labelled:
+            meta.year, meta.provenance["year"] = int(labelled["year"]), "labelled on page 1"
+        if meta.venue is None and "venue" in labelled:
+            meta.venue = _known(labelled["venue"]) or labelled["venue"]
+            meta.provenance["venue"] = "labelled on page 1"
     if meta.year is None and meta.arxiv and year_from_arxiv(meta.arxiv):
         meta.year, meta.provenance["year"] = year_from_arxiv(meta.arxiv), "arXiv id"
     if meta.year is None and meta.doi and year_from_doi(meta.doi):

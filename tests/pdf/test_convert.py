@@ -80,7 +80,7 @@ def test_bullets_and_figure_labels_never_become_headings(converted) -> None:
     texts = [h.text for h in converted("two_column").headings]
     assert not any(t.startswith("\u2022") or re.match(r"(Fig|Figure|Table)\b", t) for t in texts)
     md = render(converted("two_column"))
-    assert "\u2022 Sparse attention" in md  # still in the text, as a list item
+    assert "\n- Sparse attention" in md  # still in the text, as a markdown list item
     assert not re.search(r"^#+ .*(Sparse attention|Figure 1)", md, re.MULTILINE)
 
 

@@ -112,3 +112,44 @@ def test_the_markdown_reads_in_column_order() -> None:
     flat = norm(md)
     assert norm(truth["abstract"]) in flat  # in one piece, in order
     assert flat.index(norm(truth["abstract"])) < flat.index("introduction")
+
+
+# -- KB summaries printed from markdown (pandoc + WeasyPrint, and Chromium) ----------------
+
+SUMMARIES = Path(__file__).parent / "corpus" / "summaries"
+SUMMARY_TRUTH = json.loads((SUMMARIES / "truth.json").read_text("utf-8"))
+
+
+def _summary(name: str) -> Conversion:
+    key = f"summary:{name}"
+    if key not in _CACHE:
+        _CACHE[key] = convert(SUMMARIES / f"{name}.pdf")
+    return _CACHE[key]
+
+
+def _source_paragraphs(name: str) -> list[str]:
+    md = (SUMMARIES / f"{name}.md").read_text("utf-8")
+    blocks = [b.strip() for b in md.split("\n\n")]
+    return [" ".join(b.split()) for b in blocks
+            if b and not b.startswith(("#", "-", "|", "*", "1.", "---", "title:"))]
+
+
+@pytest.mark.parametrize("name", sorted(SUMMARY_TRUTH))
+def test_kb_summaries_are_recognised_with_title_sections_and_year(name: str) -> None:
+    conv, truth = _summary(name), SUMMARY_TRUTH[name]
+    assert conv.kind == "kb-summary"
+    assert conv.metadata.title == truth["title"]  # whole, over two lines; no "<h3>" literal
+    assert [h.text for h in conv.headings] == truth["headings"]  # two-line headings whole
+    assert conv.metadata.year == truth["year"]
+
+
+@pytest.mark.parametrize("name", sorted(SUMMARY_TRUTH))
+def test_kb_summary_paragraphs_are_not_cut_into_lines(name: str) -> None:
+    """Markdown printed with a line height larger than LaTeX's paragraph gap: every source
+    paragraph comes out as one paragraph."""
+    conv = _summary(name)
+    got = {" ".join(p.text.split()) for p in conv.paragraphs if p.kind == "text"}
+    for para in _source_paragraphs(name):
+        plain = re.sub(r"[*_`]", "", para)
+        if len(plain.split()) >= 12:
+            assert plain in got, plain[:60]
