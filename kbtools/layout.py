@@ -47,8 +47,9 @@ def documents(root: Path, kind: str) -> list[Path]:
     """Every document of ``kind`` in the KB (template files left out), sorted."""
     found: list[Path] = []
     for pattern in patterns(kind):
+        # symlinks too (dangling ones included): readers refuse those leading outside the KB
         found.extend(p for p in sorted(Path(root).glob(pattern))
-                     if p.is_file() and not is_template_file(p))
+                     if (p.is_file() or p.is_symlink()) and not is_template_file(p))
     return found
 
 
@@ -63,10 +64,15 @@ def template_files(root: Path) -> list[tuple[CardKind, Path]]:
 
 
 def kind_of(path: Path, root: Path) -> CardKind | None:
-    """The kind of the document at ``path`` (inside ``root``), or None if it is not one."""
-    try:
-        rel = Path(path).resolve().relative_to(Path(root).resolve())
-    except ValueError:
+    """The kind of the document at ``path`` (inside ``root``), or None if it is not one.
+
+    Where a file is *named* decides its kind (a symlinked card is still a card, so that it can
+    be refused when it leads outside the KB, see :func:`kbtools.kb.resolve_inside`).
+    """
+    from kbtools.kb import kb_relative
+
+    rel = kb_relative(root, path)
+    if rel is None:
         return None
     for kind in KINDS:
         for pattern in patterns(kind.name):

@@ -8,6 +8,7 @@ by each file's size and modification time, so a rebuild re-parses only the files
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -15,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from kbtools import layout
-from kbtools.kb import KINDS_BY_NAME, expected_id
+from kbtools.kb import KINDS_BY_NAME, InsideCheck, expected_id
 from kbtools.validation.problems import Problem
 from kbtools.yamlio import YAMLLoadError, load_file
+
+log = logging.getLogger("mkdocs.plugins.kbtools")
 
 #: Card kinds that get a page, in the order dashboards list them, with their site folder.
 PAGE_KINDS: dict[str, str] = {
@@ -184,12 +187,17 @@ def load_catalog(root: Path, cache_dir: Path | None = None) -> Catalog:
             return None
 
     cards: dict[str, dict[str, Card]] = {}
+    inside = InsideCheck(root)
     for name in ("model", "paper", "dataset", "registry", "experiment", "run"):
         kind = KINDS_BY_NAME[name]
         found: dict[str, Card] = {}
         for path in layout.documents(root, name):  # template files are never cards
             if any(part.startswith(".") for part in path.relative_to(root).parts):
                 continue  # hidden folders hold unfinished run directories
+            if not refuse_outside(path, inside, problems):
+                continue
+            if not path.is_file():
+                continue
             data = read(path)
             rel = path.relative_to(root).as_posix()
             if data is None and not any(p.path == rel for p in problems):
@@ -212,7 +220,7 @@ def load_catalog(root: Path, cache_dir: Path | None = None) -> Catalog:
                 continue
             card = Card(name, card_id, rel, data)
             if name == "run":
-                _load_run_files(card, path.parent, read)
+                _load_run_files(card, path.parent, read, inside, problems)
             folder = rel.rsplit("/", 1)[0]
             card.stamp = [stamps.get(f, [-1, -1]) for f in (
                 rel, f"{folder}/metrics.yaml", f"{folder}/config_used.yaml")]
@@ -222,13 +230,33 @@ def load_catalog(root: Path, cache_dir: Path | None = None) -> Catalog:
     return Catalog(root, cards, problems)
 
 
-def _load_run_files(card: Card, folder: Path, read: Any) -> None:
+def refuse_outside(path: Path, inside: InsideCheck, problems: list[Problem]) -> bool:
+    """True if ``path`` may be read; else records why not (its real file is outside the KB).
+
+    The site never reads, copies or publishes such a file; the problem shows on the health
+    page and as a warning in the build log.
+    """
+    error = inside(path)
+    if error is None:
+        return True
+    rel = path.relative_to(inside.root).as_posix()
+    problems.append(Problem(rel, None, None, error.rule, f"`{rel}` {error.message}",
+                            hint=error.hint))
+    log.warning("kbtools: not publishing %s: %s [%s]", rel, error.message, error.rule)
+    return False
+
+
+def _load_run_files(card: Card, folder: Path, read: Any, inside: InsideCheck,
+                    problems: list[Problem]) -> None:
     metrics = folder / "metrics.yaml"
-    if metrics.is_file():
+    if (metrics.is_file() or metrics.is_symlink()) and refuse_outside(metrics, inside, problems) \
+            and metrics.is_file():
         value = read(metrics)
         card.metrics = value if isinstance(value, dict) else None
     config = folder / "config_used.yaml"
-    if config.is_file():
+    if (config.is_file() or config.is_symlink()) and refuse_outside(config, inside, problems) \
+            and config.is_file():
         value = read(config)
         card.config_used = value if isinstance(value, dict) else None
-    card.plots = sorted(p.name for p in folder.glob("*.png") if p.is_file())
+    card.plots = sorted(p.name for p in folder.glob("*.png")
+                        if refuse_outside(p, inside, problems) and p.is_file())

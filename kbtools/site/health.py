@@ -21,13 +21,26 @@ def kb_fingerprint(root: Path) -> str:
     digest = hashlib.sha256(f"{__version__}\0{dt.date.today()}".encode())
     for kind in KINDS:
         for path in layout.documents(root, kind.name):
-            stat = path.stat()
-            digest.update(f"{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n"
-                          .encode())
-    for extra in sorted([*root.glob("kb/runs/*/config_used.yaml"), *root.glob("kb/runs/*/*.png")]):
-        stat = extra.stat()
-        digest.update(f"{extra.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+            digest.update(_stamp(root, path))
+    for extra in sorted([*root.glob("kb/runs/*/config_used.yaml"), *root.glob("kb/runs/*/*.png"),
+                         *root.glob("kb/runs/*/*.csv"), *root.glob("kb/.run-staging-*"),
+                         *root.glob("kb/runs/.run-staging-*")]):
+        digest.update(_stamp(root, extra))
     return digest.hexdigest()
+
+
+def _stamp(root: Path, path: Path) -> bytes:
+    """Name, size and time of a file and, for a symlink, of the link and where it leads."""
+    parts = [str(path.relative_to(root))]
+    for follow in (False, True):
+        try:
+            stat = path.stat(follow_symlinks=follow)
+            parts += [str(stat.st_size), str(stat.st_mtime_ns)]
+        except OSError:
+            parts += ["-", "-"]
+    if path.is_symlink():
+        parts.append(str(path.resolve()))
+    return ("\0".join(parts) + "\n").encode()
 
 
 def validation_problems(root: Path, cache_dir: Path | None = None) -> list[Problem]:

@@ -10,6 +10,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import logging
 import math
 import posixpath
 import re
@@ -25,10 +26,14 @@ from jinja2.compiler import CodeGenerator, Frame
 from markupsafe import Markup
 
 from kbtools import __version__
+from kbtools.errors import PathOutsideKB
+from kbtools.kb import InsideCheck, resolve_inside
 from kbtools.site import escape
 from kbtools.site.catalog import Card
 from kbtools.site.views import SiteData, common_context, plot_uri, site_pages
 from kbtools.validation.problems import Problem
+
+log = logging.getLogger("mkdocs.plugins.kbtools")
 
 #: Static files the dashboards use, copied into every site (path under templates/).
 ASSETS = ("assets/kbtools.css", "assets/kbtools.js")
@@ -170,8 +175,8 @@ def _read_source(context: jinja2.runtime.Context, rel: str) -> str:
     """A KB document's text (relative path), without its editor schema comment."""
     root = context.get("kb_root")
     try:
-        text = (Path(root) / rel).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError, TypeError):
+        text = resolve_inside(Path(root), rel).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError, TypeError, PathOutsideKB):
         return ""
     lines = text.rstrip().splitlines()
     while lines and lines[0].startswith("# yaml-language-server:"):
@@ -287,8 +292,28 @@ def render_site(site: SiteData, env: jinja2.Environment,
         folder = site.catalog.root / Path(run.path).parent
         for name in run.plots:
             files[plot_uri(run.id, name)] = folder / name
+    files = copyable(site.catalog.root, files)
     assets = {f"{ASSET_PREFIX}/{Path(a).name}": env.loader.get_source(env, a)[0] for a in ASSETS}
     return RenderedSite(pages, files, assets, len(site.problems), unchanged, list(site.problems))
+
+
+def copyable(root: Path, files: dict[str, Path]) -> dict[str, Path]:
+    """The files the site may copy: each one's real location is inside the KB root.
+
+    The catalog already leaves such files out; this is the last gate before MkDocs or
+    ``kbtools render`` copies anything (a file may have been replaced by a symlink since).
+    """
+    check = InsideCheck(root)
+    kept = {}
+    for target, source in files.items():
+        error = check(source)
+        if error is None:
+            kept[target] = source
+        else:
+            log.warning("kbtools: not copying %s: %s [%s]", source.relative_to(check.root)
+                        if source.is_relative_to(check.root) else source.name, error.message,
+                        error.rule)
+    return kept
 
 
 def _encode(value: Any) -> Any:
@@ -349,6 +374,7 @@ def generate(root: Path, *, templates_dir: Path | None = None, cache_dir: Path |
         fingerprint = digest.hexdigest()
         reused = _reuse(snapshot_file, memo, fingerprint, env)
         if reused is not None:
+            reused.files = copyable(Path(root).resolve(), reused.files)
             return reused
     catalog = load_catalog(root, cache_dir)
     problems = validation_problems(catalog.root, cache_dir) if validate else []

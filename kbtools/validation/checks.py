@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kbtools.kb import KINDS_BY_NAME, expected_id
+from kbtools.errors import PathOutsideKB
+from kbtools.kb import KINDS_BY_NAME, expected_id, resolve_inside
 from kbtools.schemas.extensions import DEFAULT_EXTENSION_FILE
 from kbtools.validation.findings import Finding, Parts, to_problems
 from kbtools.validation.hints import HintContext
@@ -140,7 +141,7 @@ def _check_path(root: Path, value: str, parts: Parts, *, relative_only: bool,
                         parts, "put links in `url`; give the local file relative to the KB root")]
     if os.path.isabs(value) or value.startswith("~"):
         if relative_only:
-            return [Finding("path.outside", f"`{value}` is an absolute path", parts,
+            return [Finding("path.outside-kb", f"`{value}` is an absolute path", parts,
                             "give the path relative to the KB root, for a file inside the KB")]
         return []  # data kept outside the KB (e.g. restricted cohorts) are named absolutely
     norm = os.path.normpath(value)
@@ -148,10 +149,19 @@ def _check_path(root: Path, value: str, parts: Parts, *, relative_only: bool,
         fix = ("keep the file inside the KB" if relative_only else
                "give data kept outside the KB an absolute path (e.g. /data/cohort/x.parquet), "
                "or pass it at run time with --data ROLE=PATH")
-        return [Finding("path.outside", f"`{value}` points outside the KB root", parts, fix)]
+        return [Finding("path.outside-kb", f"`{value}` points outside the KB root", parts, fix)]
+    if not os.path.lexists(root / norm):
+        if must_exist:
+            return [Finding("path.missing", f"`{value}` does not exist (paths are relative to "
+                                            "the KB root)", parts, "fix the path or add the file")]
+        return []
+    try:  # the file itself, or a folder on the way, may be a symlink leading out of the KB
+        resolve_inside(root, norm)
+    except PathOutsideKB as exc:
+        return [Finding(exc.rule, f"`{value}` {exc.message}", parts, exc.hint or "")]
     if must_exist and not (root / norm).exists():
-        return [Finding("path.missing", f"`{value}` does not exist (paths are relative to the "
-                                        "KB root)", parts, "fix the path or add the file")]
+        return [Finding("path.missing", f"`{value}` is a broken symlink", parts,
+                        "fix the link or put the file itself there")]
     return []
 
 

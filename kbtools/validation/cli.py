@@ -73,7 +73,7 @@ def _root(args: argparse.Namespace, near: Path | None = None) -> Path:
 
 def run_validate(args: argparse.Namespace) -> int:
     from kbtools.validation.engine import validate_kb
-    from kbtools.validation.reporters import REPORTERS
+    from kbtools.validation.reporters import REPORTERS, printable
 
     if args.jobs is not None and args.jobs < 0:
         raise KBToolsError("--jobs must be 0 (automatic) or more")
@@ -81,7 +81,7 @@ def run_validate(args: argparse.Namespace) -> int:
     result = validate_kb(root, args.paths or None, jobs=args.jobs or None)
     if args.format != "json":
         for note in result.notes:
-            print(f"note: {note}", file=sys.stderr)
+            print(printable(f"note: {note}"), file=sys.stderr)
     REPORTERS[args.format](result, sys.stdout)
     return EXIT_OK if result.ok else EXIT_PROBLEMS
 

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kbtools import layout
-from kbtools.errors import KBToolsError
-from kbtools.kb import KINDS, CardKind, expected_id
+from kbtools.errors import KBToolsError, PathOutsideKB
+from kbtools.experiments.staging import kb_leftovers
+from kbtools.kb import KINDS, CardKind, InsideCheck, expected_id, kb_relative
 from kbtools.layout import kind_of as layout_kind_of
 from kbtools.schemas.extensions import KBSchemas, load_kb_schemas
 from kbtools.validation.checks import FileReport, check_file, check_template_file
@@ -61,15 +62,18 @@ def validate_kb(root: Path, paths: Sequence[Path] | None = None,
     notes: list[str] = []
     if paths is None:
         targets = [(kind, path) for kind in KINDS for path in scanned.files[kind.name].values()]
-        strays, templates = scanned.strays, scanned.templates
+        strays, templates, refused = scanned.strays, scanned.templates, scanned.refused
     else:
-        targets, strays, templates, notes = _select(root, paths, scanned)
+        targets, strays, templates, refused, notes = _select(root, paths, scanned)
     reports = _check_all(root, targets, today, jobs,
                          (kb_schemas.for_workers(), kb_schemas.declare_in))
     problems = [p for r in reports for p in r.problems]
     problems.extend(_declaration_problems(root, kb_schemas))
     problems.extend(_stray_problem(root, path) for path in strays)
     problems.extend(p for path in templates for p in check_template_file(root, path))
+    problems.extend(_refused_problem(root, path, error) for path, error in refused.items())
+    if paths is None:  # leftovers are no file's problem: reported when the whole KB is checked
+        problems.extend(_staging_problem(root, path) for path in scanned.staging)
     checked = {path for _, path in targets}
     problems.extend(_clash_problem(root, path, other) for path, other in scanned.clashes
                     if path in checked or other in checked)
@@ -79,7 +83,8 @@ def validate_kb(root: Path, paths: Sequence[Path] | None = None,
     reported = [r.summary for r in reports if r.summary is not None]
     for rel, findings in cross_check(index, reported).items():
         problems.extend(to_problems(rel, findings, _read(root / rel)))
-    return ValidationResult(sorted_problems(problems), len(targets) + len(templates), notes)
+    return ValidationResult(sorted_problems(problems),
+                            len(targets) + len(templates) + len(refused), notes)
 
 
 def _stem_of(report: FileReport) -> str:
@@ -103,6 +108,13 @@ class _Layout:
     card_dirs: tuple[Path, ...]
     templates: list[Path] = field(default_factory=list)  # template files (template.yaml, ...)
     clashes: list[tuple[Path, Path]] = field(default_factory=list)  # same id, two folders
+    #: Documents (and run files) whose real file is outside the KB: reported, never read.
+    refused: dict[Path, PathOutsideKB] = field(default_factory=dict)
+    staging: list[Path] = field(default_factory=list)  # leftover kb/.run-staging-* folders
+
+
+#: Files of a run directory besides run.yaml and metrics.yaml that kbtools reads or copies.
+RUN_FILES = ("config_used.yaml", "*.png", "*.csv")
 
 
 def _scan(root: Path) -> _Layout:
@@ -112,6 +124,8 @@ def _scan(root: Path) -> _Layout:
     templates: list[Path] = []
     clashes: list[tuple[Path, Path]] = []
     card_dirs = []
+    refused: dict[Path, PathOutsideKB] = {}
+    check = InsideCheck(root)
     for kind in KINDS:
         found: dict[str, Path] = {}
         for pattern in layout.patterns(kind.name):
@@ -121,8 +135,16 @@ def _scan(root: Path) -> _Layout:
                 card_dirs.append(base)
                 entries = sorted(os.scandir(base), key=lambda e: e.name) if base.is_dir() else []
                 for entry in entries:
+                    if entry.is_symlink() and entry.name.endswith(".yaml"):
+                        error = check(Path(entry.path), True)
+                        if error is not None:  # a symlinked card (or template) leading out
+                            refused[Path(entry.path)] = error
+                            continue
                     if entry.is_file() and layout.is_template_file(entry.name):
                         templates.append(Path(entry.path))
+                    elif entry.is_file() and entry.name.endswith(".yaml") \
+                            and (error := check(Path(entry.path), False)) is not None:
+                        refused[Path(entry.path)] = error  # in a symlinked card folder
                     elif entry.is_file() and entry.name.endswith(".yaml"):
                         stem = entry.name[:-5]
                         if stem in found:
@@ -136,38 +158,62 @@ def _scan(root: Path) -> _Layout:
                         strays.append(Path(entry.path))
             else:
                 for path in sorted(root.glob(pattern)):
-                    if path.is_file():
+                    if _hidden(root, path):
+                        continue  # a run being staged inside kb/runs (a mount point of its own)
+                    error = check(path) if path.is_file() or path.is_symlink() else None
+                    if error is not None:
+                        refused[path] = error
+                    elif path.is_file():
                         found[expected_id(kind, path)] = path
         files[kind.name] = found
-    return _Layout(files, strays, tuple(card_dirs), templates, clashes)
+    for pattern in RUN_FILES:  # plots, tables and configs the site copies or reads
+        for path in sorted(root.glob(f"kb/runs/*/{pattern}")):
+            error = None if _hidden(root, path) else check(path)
+            if error is not None:
+                refused[path] = error
+    return _Layout(files, strays, tuple(card_dirs), templates, clashes, refused,
+                   kb_leftovers(root))
+
+
+def _hidden(root: Path, path: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
 def _select(root: Path, paths: Sequence[Path], scanned: _Layout
-            ) -> tuple[list[tuple[CardKind, Path]], list[Path], list[Path], list[str]]:
+            ) -> tuple[list[tuple[CardKind, Path]], list[Path], list[Path],
+                       dict[Path, PathOutsideKB], list[str]]:
     """The documents among ``paths`` (files or folders), stray YAML files, template files,
-    and notes."""
+    refused files (real file outside the KB) and notes."""
     targets: dict[Path, CardKind] = {}
     strays: list[Path] = []
     templates: list[Path] = []
+    refused: dict[Path, PathOutsideKB] = {}
     notes: list[str] = []
     for given in paths:
-        path = Path(given).resolve()
-        if not path.exists():
+        if not os.path.lexists(given):
             raise KBToolsError(f"no such file or folder: {given}",
                                hint="give paths of cards or configs inside the KB")
-        if path.is_dir():
-            before = len(targets)
+        rel = kb_relative(root, given)  # where it is named: a symlink is not followed
+        path = root / rel if rel is not None else Path(given).resolve()
+        if path.is_dir() and not path.is_symlink():
+            before = len(targets) + len(refused)
             for kind in KINDS:
                 for doc in scanned.files[kind.name].values():
                     if path == doc or path in doc.parents:
                         targets.setdefault(doc, kind)
+            refused.update((p, e) for p, e in scanned.refused.items() if path in p.parents)
             strays.extend(s for s in scanned.strays if path in s.parents)
             templates.extend(t for t in scanned.templates if path in t.parents)
-            if len(targets) == before and not templates:
+            if len(targets) + len(refused) == before and not templates:
                 notes.append(f"{given}: no KB documents in this folder")
             continue
+        if path in scanned.refused:
+            refused[path] = scanned.refused[path]
+            continue
         kind = layout_kind_of(path, root)
-        if kind is not None and layout.is_template_file(path):
+        if kind is not None and not path.is_file():  # a symlink to a folder, or dangling
+            refused[path] = _not_a_file(given)
+        elif kind is not None and layout.is_template_file(path):
             templates.append(path)
         elif kind is not None:
             targets.setdefault(path, kind)
@@ -176,7 +222,28 @@ def _select(root: Path, paths: Sequence[Path], scanned: _Layout
         else:
             notes.append(f"{given}: ignored (not a card, config or run log of this KB)")
     return ([(kind, path) for path, kind in targets.items()], sorted(set(strays)),
-            sorted(set(templates)), notes)
+            sorted(set(templates)), refused, notes)
+
+
+def _not_a_file(given: Path) -> PathOutsideKB:
+    error = PathOutsideKB("is a symlink that leads to no file inside the KB", path=str(given),
+                          hint="replace the symlink with the card file itself")
+    error.rule = "path.symlink-outside"
+    return error
+
+
+def _refused_problem(root: Path, path: Path, error: PathOutsideKB) -> Problem:
+    rel = path.relative_to(root).as_posix()
+    return Problem(rel, None, None, error.rule, f"`{rel}` {error.message}", hint=error.hint)
+
+
+def _staging_problem(root: Path, path: Path) -> Problem:
+    rel = path.relative_to(root).as_posix()
+    return Problem(rel, None, None, "kb.staging-leftover",
+                   "an unfinished run's staging folder was left behind (the run was killed "
+                   "before it could clean up)", hint=(
+                       "the next `kbtools run-experiment` removes it once its process is gone; "
+                       f"or delete it: rm -r {rel}"), severity="warning")
 
 
 def _clash_problem(root: Path, path: Path, other: Path) -> Problem:

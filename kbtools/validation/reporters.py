@@ -10,6 +10,25 @@ from kbtools.validation.engine import ValidationResult
 from kbtools.validation.problems import Problem
 
 
+def printable(text: str) -> str:
+    """``text`` safe to write to any UTF-8 stream.
+
+    File names that are not UTF-8 reach Python as lone surrogates (``caf\\udce9.yaml``), which
+    a UTF-8 stream refuses to encode; they are shown with their raw bytes escaped instead
+    (``caf\\xe9.yaml``), so the report names the file rather than crashing.
+    """
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        raw = text.encode("utf-8", "surrogateescape")  # the file name's original bytes
+    except UnicodeEncodeError:  # a surrogate that did not come from a byte
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
+
+
 def _where(p: Problem) -> str:
     if p.line is None:
         return p.path
@@ -20,9 +39,9 @@ def report_text(result: ValidationResult, out: TextIO) -> None:
     """``path:line:col: severity [rule] message (json path)`` plus an indented fix line."""
     for p in result.problems:
         at = f" (at {p.json_path})" if p.json_path != "$" else ""
-        out.write(f"{_where(p)}: {p.severity} [{p.rule}] {p.message}{at}\n")
+        out.write(printable(f"{_where(p)}: {p.severity} [{p.rule}] {p.message}{at}\n"))
         if p.hint:
-            out.write("    fix: " + p.hint.replace("\n", "\n         ") + "\n")
+            out.write(printable("    fix: " + p.hint.replace("\n", "\n         ") + "\n"))
     files = f"{result.n_files} file{'s' if result.n_files != 1 else ''}"
     if not result.problems:
         out.write(f"checked {files}: no problems\n")
@@ -68,7 +87,7 @@ def report_github(result: ValidationResult, out: TextIO) -> None:
         message = p.message + (f" (at {p.json_path})" if p.json_path != "$" else "")
         if p.hint:
             message += f"\nfix: {p.hint}"
-        out.write(f"::{p.severity} {','.join(props)}::{_escape_data(message)}\n")
+        out.write(printable(f"::{p.severity} {','.join(props)}::{_escape_data(message)}\n"))
     out.write(f"checked {result.n_files} files: {_count(result.n_errors, 'error')}, "
               f"{_count(result.n_warnings, 'warning')}\n")
 

@@ -49,6 +49,26 @@ def _params_schema(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(schema_check, "_validators", {})
 
 
+def _link_outside(kb: KB, rel: str) -> None:
+    """Replace a file the paper card names by a symlink to a file outside the KB."""
+    outside = kb.root.parent / f"{kb.root.name}-outside.md"
+    outside.write_text("secret\n")
+    kb.path(rel).unlink()
+    kb.path(rel).symlink_to(outside)
+
+
+def _old_staging_folder(kb: KB) -> None:
+    """A staging folder left by a run killed two days ago (no owner to ask)."""
+    import os
+    import time
+
+    folder = kb.path("kb/.run-staging-abc")
+    folder.mkdir()
+    (folder / "metrics.yaml").write_text("id: x\n")
+    old = time.time() - 48 * 3600
+    os.utime(folder, (old, old))
+
+
 # rule -> (file the problem is reported on, how to break the KB)
 Case = tuple[str, Callable[[KB, pytest.MonkeyPatch], object]]
 CASES: dict[str, Case] = {
@@ -84,8 +104,9 @@ CASES: dict[str, Case] = {
         "subjects"].update(table="subject"))),
     "path.missing": (PAPER, lambda kb, mp: kb.edit(PAPER, lambda d: d.update(
         pdf="docs/papers/missing.pdf"))),
-    "path.outside": (PAPER, lambda kb, mp: kb.edit(PAPER, lambda d: d.update(
+    "path.outside-kb": (PAPER, lambda kb, mp: kb.edit(PAPER, lambda d: d.update(
         summary_md_path="../notes/alpha.md"))),
+    "path.symlink-outside": (PAPER, lambda kb, mp: _link_outside(kb, "docs/papers/alpha.md")),
     "lint.todo": (ALPHA, lambda kb, mp: kb.edit(ALPHA, lambda d: d.update(
         summary="TODO describe the model"))),
     "lint.template": (ALPHA, lambda kb, mp: kb.edit(ALPHA, lambda d: d.update(
@@ -103,6 +124,7 @@ CASES: dict[str, Case] = {
         summary="See [the code](javascript:alert(1)) for details."))),
     "kb.unknown-file": ("kb/model_cards/gamma.yml", lambda kb, mp: kb.write(
         "kb/model_cards/gamma.yml", "id: gamma\n")),
+    "kb.staging-leftover": ("kb/.run-staging-abc", lambda kb, mp: _old_staging_folder(kb)),
     "internal": (EXPERIMENT, lambda kb, mp: _fake_design_check("design.x", crash=True)),
 }
 
@@ -126,7 +148,7 @@ def test_rule_fails(rule: str, kb: KB, monkeypatch: pytest.MonkeyPatch) -> None:
     problem = found[0]
     assert problem.severity == RULES_BY_ID[rule].severity
     assert problem.message and problem.hint
-    if rule not in ("yaml.too-large", "yaml.empty", "kb.unknown-file"):
+    if rule not in ("yaml.too-large", "yaml.empty", "kb.unknown-file", "kb.staging-leftover"):
         assert problem.line is not None, problem
 
 
@@ -202,7 +224,7 @@ def test_absolute_and_generated_table_paths_are_not_checked(kb: KB) -> None:
 
 def test_dataset_table_path_outside_root(kb: KB) -> None:
     kb.edit(DATASET, lambda d: d["storage"]["tables"]["subjects"].update(path="../x/s.csv"))
-    [problem] = problems_of(kb, DATASET, "path.outside")
+    [problem] = problems_of(kb, DATASET, "path.outside-kb")
     assert problem.json_path == "$.storage.tables.subjects.path"
 
 
