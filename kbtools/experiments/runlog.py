@@ -1,10 +1,11 @@
-"""Run logs: a run directory staged outside ``kb/runs`` and renamed into place when complete.
+"""Run logs: a run directory staged beside ``kb/runs`` and renamed into place when complete.
 
 ``kb/runs/<YYYYmmdd-HHMMSS>_<experiment id>_<6 hex chars>/`` holds run.yaml (provenance),
 config_used.yaml (the resolved config), metrics.yaml (aggregates per fold and summary),
-per_fold_metrics.csv and PNG plots. The staging folder is a sibling of ``kb/runs`` on the same
-filesystem (``kb/.run-staging-*``), so publishing is one atomic ``rename``; a failed or
-interrupted run removes it and never touches another run. The random suffix keeps runs started
+per_fold_metrics.csv and PNG plots. The staging folder is a sibling of the resolved ``kb/runs``
+on the same filesystem (``kb/.run-staging-<pid>-<host>-*``, see :mod:`.staging`), so publishing
+is one atomic ``rename``; a failed or interrupted run removes it and never touches another run,
+and a run killed outright leaves a folder the next run removes. The random suffix keeps runs started
 in the same second apart; the rename refuses to replace an existing directory.
 """
 
@@ -15,9 +16,7 @@ import datetime as dt
 import io
 import os
 import secrets
-import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import metadata
@@ -107,14 +106,15 @@ def per_fold_csv(rows: list[dict[str, Any]]) -> str:
 
 @contextmanager
 def staged_run_dir(runs_dir: Path) -> Iterator[Path]:
-    """A fresh staging folder next to ``runs_dir``; removed unless it was published."""
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".run-staging-", dir=runs_dir.parent))
-    try:
+    """A fresh staging folder next to ``runs_dir``; removed unless it was published.
+
+    See :mod:`kbtools.experiments.staging` (same filesystem as the resolved runs folder,
+    write errors as messages).
+    """
+    from kbtools.experiments.staging import staged_run_dir as _staged
+
+    with _staged(runs_dir) as staging:
         yield staging
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -133,5 +133,7 @@ def publish(staging: Path, runs_dir: Path, name: str) -> Path:
         # suffix make that a non-issue, and a non-empty target raises OSError.
         os.rename(staging, target)
     except OSError as exc:
-        raise KBToolsError(f"cannot publish run directory: {exc}", path=str(target)) from None
+        from kbtools.experiments.staging import write_error
+
+        raise write_error(exc, runs_dir) from None
     return target

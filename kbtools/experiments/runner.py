@@ -162,10 +162,26 @@ def validate_config(config: dict[str, Any], path: Path) -> None:
                                                "shows them with line numbers)")
 
 
+def _config_inside_kb(path: Path, kb_root: Path) -> None:
+    """A run records its config's path and hash, so the config must be a file of the KB."""
+    from kbtools.errors import PathOutsideKB
+    from kbtools.kb import resolve_inside
+
+    if not Path(path).exists():
+        return  # load_config says the file is missing
+    try:
+        resolve_inside(kb_root, Path(path).absolute())
+    except PathOutsideKB as exc:
+        raise ConfigError(f"the config {exc.message} [{exc.rule}]", path=str(path),
+                          hint="copy the config into configs/experiments/ of the KB and run "
+                               "that copy") from None
+
+
 def resolve(opts: RunOptions) -> tuple[dict[str, Any], list[str]]:
     """The resolved config and the design warnings; raises on anything that cannot run."""
     from kbtools.experiments import design_checks
 
+    _config_inside_kb(opts.config_path, opts.kb_root)
     raw = load_config(opts.config_path)
     if raw.get("status") == "template" or placeholders(raw):
         fields = placeholders(raw)
@@ -202,9 +218,10 @@ def _say(opts: RunOptions, text: str) -> None:
         print(text, file=sys.stderr)
 
 
-def plan(config: dict[str, Any], cohort: Any) -> str:
-    """A human-readable plan: subjects, folds, feature dimensions, permutations."""
-    from kbtools.experiments import cv
+def plan(config: dict[str, Any], cohort: Any, n_jobs: int | None = 1) -> str:
+    """A human-readable plan: subjects, folds, feature dimensions, permutations, and the
+    estimated peak memory and time."""
+    from kbtools.experiments import cv, estimate
 
     lines = [f"experiment {config['id']} ({config['method']}), seed {config['seed']}",
              f"subjects: {cohort.inventory['n_subjects']}, with every modality: "
@@ -239,7 +256,25 @@ def plan(config: dict[str, Any], cohort: Any) -> str:
     if "n_permutations" in params:
         lines.append(f"permutations per fold: {params['n_permutations']} "
                      f"(smallest p = {1 / (params['n_permutations'] + 1):.4g})")
+    lines += estimate.estimate(config, cohort, folds, n_jobs).lines()
     return "\n".join(lines)
+
+
+def check_memory(config: dict[str, Any], cohort: Any) -> None:
+    """Refuse, before computing, a plan whose estimated memory exceeds this machine's RAM."""
+    from kbtools.experiments import cv, estimate
+
+    ram = estimate.physical_memory()
+    if ram is None:
+        return
+    folds = cv.outer_folds(cohort, config.get("cv") or {}, config.get("outcome"),
+                           config["seed"])
+    need = estimate.estimate(config, cohort, folds, timed=False).memory_bytes
+    if need > ram:
+        raise KBToolsError(
+            f"the plan needs about {estimate.human_bytes(need)} of memory; this machine has "
+            f"{estimate.human_bytes(ram)}", hint="lower the counts (permutations, bootstraps, "
+            "PCA dimensions) or use a larger machine; --dry-run shows the estimate")
 
 
 def execute(opts: RunOptions) -> Path | None:
@@ -276,6 +311,7 @@ def _execute(opts: RunOptions) -> Path | None:
     from kbtools.experiments.cohort import load_cohort, source_record
     from kbtools.experiments.context import RunContext
     from kbtools.experiments.methods import get_method, preflight
+    from kbtools.experiments.staging import prepare as prepare_runs_dir
     from kbtools.yamlio import dump
 
     config, design_warnings = resolve(opts)
@@ -284,13 +320,20 @@ def _execute(opts: RunOptions) -> Path | None:
     seed = int(config["seed"])
     cohort = load_cohort(config, opts.kb_root, opts.data, seed, opts.id_columns)
     data_warnings = list(cohort.notes) + preflight(cohort, config)
+    # Before any computing: the run must be writable where it will be published.
+    runs_dir, stale = prepare_runs_dir(opts.runs_dir or (opts.kb_root / "kb" / "runs"),
+                                       opts.kb_root, dry_run=opts.dry_run)
+    if stale:
+        _say(opts, f"{'found' if opts.dry_run else 'removed'} {len(stale)} staging folder(s) "
+                   "left by killed runs: " + ", ".join(p.name for p in stale))
+    if not opts.dry_run:
+        check_memory(config, cohort)
     if opts.dry_run:
-        print(plan(config, cohort))
+        print(plan(config, cohort, opts.n_jobs))
         for w in design_warnings + data_warnings:
             print(f"warning: {w}")
         print("dry run: nothing computed, nothing written")
         return None
-    runs_dir = opts.runs_dir or (opts.kb_root / "kb" / "runs")
     started = runlog.utc_now()
     ctx = RunContext(seed=seed, n_jobs=opts.n_jobs, progress=not opts.quiet)
     _say(opts, f"running {config['id']} ({config['method']}) on "
