@@ -22,4 +22,8 @@ def _isolated_design_checks(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(design_checks, "_CHECKS", {})
     monkeypatch.setattr(schema_check, "_param_schemas", {})
+    # compiled validators and explainers of the shipped params schemas, cached by other tests
+    # in this worker, must not answer for the tests' own schemas
+    monkeypatch.setattr(schema_check, "_validators", {})
+    monkeypatch.setattr(schema_check, "_explainers", {})
     monkeypatch.setattr(schema_check, "method_params_schema", lambda method: None)
