@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "kbtools.experiments.cli",  # run-experiment, synth-cohort
     "kbtools.pdf.cli",  # pdf2md
     "kbtools.site.cli",  # render
+    "kbtools.migrate.cli",  # migrate
 )
 
 

@@ -183,6 +183,11 @@ def resolve(opts: RunOptions) -> tuple[dict[str, Any], list[str]]:
 
     _config_inside_kb(opts.config_path, opts.kb_root)
     raw = load_config(opts.config_path)
+    from kbtools.validation.runnable import not_runnable
+
+    plan_only = not_runnable(raw, opts.kb_root, str(opts.config_path))
+    if plan_only is not None:  # a plan (status: planning, no method or tables): say what it needs
+        raise plan_only
     if raw.get("status") == "template" or placeholders(raw):
         fields = placeholders(raw)
         raise ConfigError("this config is a template and cannot run"

@@ -109,7 +109,8 @@ def _document_findings(root: Path, kind: str, schema: str, stem: str, data: dict
     findings.extend(_local_paths(root, kind, data))
     # Templates are not runnable (runs refuse them): their design is checked once the status
     # says draft or complete.
-    if kind == "experiment" and schema_ok and data.get("status") != "template":
+    if kind == "experiment" and schema_ok and data.get("status") not in ("template", "planning") \
+            and "method" in data:
         findings.extend(check_params(data["method"], data.get("params")))
         findings.extend(_design(data))
     return findings

@@ -57,6 +57,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "template of KIND, with status: template. Never overwrites a file.")
     n.add_argument("kind", choices=("model", "paper", "dataset", "registry", "experiment"))
     n.add_argument("id", metavar="ID", help="the card id, which is also its file name")
+    n.add_argument("--method", metavar="METHOD",
+                   help="experiments: write a config that runs as it is (status: draft) for "
+                        "this analysis method: cca_permutation, prediction_baselines, "
+                        "logo_gene_attribution, partial_correlations, harmonization_ablation "
+                        "or pca_dimension_search")
     n.set_defaults(handler=run_new)
 
 
@@ -174,9 +179,13 @@ def run_new(args: argparse.Namespace) -> int:
     from kbtools.validation.scaffold import new_card
 
     root = _root(args)
-    path = new_card(root, args.kind, args.id)
-    print(f"wrote {path.relative_to(root).as_posix()} (status: template; fill it in, then set "
-          "status to draft or complete)")
+    path = new_card(root, args.kind, args.id, method=args.method)
+    rel = path.relative_to(root).as_posix()
+    if args.method:
+        print(f"wrote {rel} (status: draft; it runs as it is: kbtools run-experiment {rel})")
+    else:
+        print(f"wrote {rel} (status: template; fill it in, then set status to draft or "
+              "complete)")
     result = validate_kb(root, [path], jobs=1)
     errors = [p for p in result.problems if p.is_error]
     if errors:

@@ -27,7 +27,8 @@ _REGISTRY_TARGET = {"embedding_strategies": "strategy", "harmonization_methods":
 #: (``strategies:`` in embedding_strategies.yaml, ``methods:`` in harmonization_methods.yaml).
 _ENTRY_MAPS = ("strategies", "methods", "entries")
 _NOUN = {"model": "model", "paper": "paper", "dataset": "dataset", "experiment": "experiment",
-         "strategy": "embedding strategy", "harmonization": "harmonization method"}
+         "strategy": "embedding strategy", "harmonization": "harmonization method",
+         "integration": "integration registry entry"}
 
 
 @dataclass(slots=True)
@@ -73,6 +74,7 @@ def summarize(kind: str, rel: str, stem: str, data: dict[str, Any]) -> Summary:
         add("dataset", data.get("datasets"), "datasets")
         add("paper", data.get("papers"), "papers")
         add("strategy", _get(data, "integrations", "strategies"), "integrations", "strategies")
+        add("integration", _get(data, "integrations", "pipelines"), "integrations", "pipelines")
     elif kind == "paper":
         add("model", data.get("models"), "models")
         add("dataset", data.get("datasets"), "datasets")
@@ -152,10 +154,17 @@ class KBIndex:
             for stem in files.get("registry", {}):
                 self.summary("registry", stem)
         self.entries: dict[str, dict[str, list[tuple[str, Parts]]]] = {
-            "strategy": defaultdict(list), "harmonization": defaultdict(list)}
-        self.registries: dict[str, list[str]] = {"strategy": [], "harmonization": []}
+            "strategy": defaultdict(list), "harmonization": defaultdict(list),
+            "integration": defaultdict(list)}
+        self.registries: dict[str, list[str]] = {"strategy": [], "harmonization": [],
+                                                 "integration": []}
         for (kind, _stem), s in self._summaries.items():
-            if kind == "registry" and s is not None and s.registry:
+            if kind != "registry" or s is None:
+                continue
+            self.registries["integration"].append(s.rel)
+            for entry_id, parts in s.entries:  # any registry's entries (integrations.pipelines)
+                self.entries["integration"][entry_id].append((s.rel, parts))
+            if s.registry:
                 self.registries[s.registry].append(s.rel)
                 for entry_id, parts in s.entries:
                     self.entries[s.registry][entry_id].append((s.rel, parts))
@@ -284,6 +293,12 @@ def _is_template(index: KBIndex, kind: str, stem: str) -> bool:
 def _unknown(index: KBIndex, target: str, ident: str, parts: Parts) -> Finding:
     noun = _NOUN[target]
     close = difflib.get_close_matches(ident, list(index.known(target)), n=1, cutoff=0.75)
+    if target == "integration":
+        message = f"unknown {noun} `{ident}` (no registry in the KB has an entry with this id)"
+        fix = ("add an entry with this id to a registry (e.g. `registry: pipelines` in "
+               "kb/registries/ or kb/integration_cards/), or fix the id")
+        hint = f"did you mean `{close[0]}`? Otherwise {fix}" if close else fix
+        return Finding("ref.integration", message, parts, hint)
     if target in index.entries:
         registry = "embedding_strategies" if target == "strategy" else "harmonization_methods"
         files = index.registries[target]

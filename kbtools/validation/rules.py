@@ -58,6 +58,10 @@ RULES: tuple[Rule, ...] = (
     Rule("ref.strategy", "error",
          "embedding strategy ids are entries of the `registry: embedding_strategies` registry",
          "fix the id or add the entry"),
+    Rule("ref.integration", "error",
+         "model integrations.pipelines ids are entries of some registry (pipelines, alignment "
+         "strategies, preprocessing pipelines, ...)",
+         "fix the id or add the entry"),
     Rule("ref.harmonization", "error",
          "harmonization ids are entries of the `registry: harmonization_methods` registry",
          "fix the id or add the entry"),

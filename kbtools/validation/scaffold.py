@@ -12,6 +12,7 @@ import os
 import re
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from kbtools.errors import KBToolsError
 from kbtools.kb import KINDS_BY_NAME
@@ -53,8 +54,69 @@ def render(root: Path, kind: str, ident: str, today: dt.date) -> str:
     return text
 
 
-def new_card(root: Path, kind: str, ident: str, today: dt.date | None = None) -> Path:
-    """Write the card; refuse an invalid id or an existing file (:class:`KBToolsError`)."""
+def method_recipes() -> dict[str, Any]:
+    """Starting settings per analysis method (kbtools/templates/experiment_methods.yaml)."""
+    from kbtools.yamlio import loads
+
+    text = resources.files("kbtools").joinpath("templates", "experiment_methods.yaml")
+    return loads(text.read_text("utf-8"))
+
+
+def render_runnable_experiment(root: Path, ident: str, method: str, today: dt.date) -> str:
+    """A config that runs as written: the method, data roles on a dataset card that has the
+    tables the method reads, preprocessing, CV and modest parameters."""
+    from kbtools.yamlio import dump
+
+    recipes = method_recipes()
+    if method not in recipes:
+        raise KBToolsError(f"unknown method {method!r}",
+                           hint=f"methods: {', '.join(recipes)}")
+    recipe = recipes[method]
+    dataset = _dataset_with(root, set(recipe["roles"].values()))
+    config = {
+        "id": ident, "name": ident.replace("_", " "), "status": "draft",
+        "description": (f"{method} on the `{dataset}` dataset, with the starting settings of "
+                        "`kbtools new`. Say here which question the analysis answers, then "
+                        "adjust the roles, covariates and parameters."),
+        "method": method,
+        "data": {role: {"dataset": dataset, "table": table}
+                 for role, table in recipe["roles"].items()},
+        "preprocessing": recipe["preprocessing"], "cv": recipe["cv"],
+        "outcome": recipe["outcome"], "params": recipe["params"], "seed": 0,
+        "verified": False, "last_updated": today.isoformat(),
+    }
+    return dump(config)
+
+
+def _dataset_with(root: Path, tables: set[str]) -> str:
+    """The first dataset card (synthetic_cohort first) whose storage has all ``tables``."""
+    candidates = sorted((root / "kb" / "datasets").glob("*.yaml"))
+    candidates.sort(key=lambda p: p.stem != "synthetic_cohort")
+    for path in candidates:
+        try:
+            card = load_file(path)
+        except (OSError, YAMLLoadError):
+            continue
+        storage = card.get("storage") if isinstance(card, dict) else None
+        found = storage.get("tables") if isinstance(storage, dict) else None
+        if isinstance(found, dict) and tables <= set(map(str, found)):
+            return path.stem
+    raise KBToolsError(
+        f"no dataset card of this KB has the tables {', '.join(sorted(tables))}",
+        hint="add the synthetic cohort's card (kb/datasets/synthetic_cohort.yaml in the kbtools "
+             "repository), or write the config with `kbtools new experiment ID` and name "
+             "your own tables")
+
+
+def new_card(root: Path, kind: str, ident: str, today: dt.date | None = None,
+             method: str | None = None) -> Path:
+    """Write the card; refuse an invalid id or an existing file (:class:`KBToolsError`).
+
+    With ``method`` (experiments only) the config is complete and runnable, not a template.
+    """
+    if method is not None and kind != "experiment":
+        raise KBToolsError("--method is for experiment configs",
+                           hint="kbtools new experiment ID --method METHOD")
     if kind not in NEW_KINDS:
         raise KBToolsError(f"cannot create a {kind} with `new`",
                            hint=f"kinds: {', '.join(NEW_KINDS)} (runs come from run-experiment)")
@@ -66,8 +128,10 @@ def new_card(root: Path, kind: str, ident: str, today: dt.date | None = None) ->
     if path.exists():
         raise KBToolsError(f"{path.relative_to(root)} already exists; not overwriting it",
                            hint="pick another id, or edit the existing card")
-    text = schema_comment(root, path, KINDS_BY_NAME[kind].schema) + render(
-        root, kind, ident, today or dt.date.today())
+    day = today or dt.date.today()
+    body = render_runnable_experiment(root, ident, method, day) if method else render(
+        root, kind, ident, day)
+    text = schema_comment(root, path, KINDS_BY_NAME[kind].schema) + body
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with path.open("x", encoding="utf-8") as fh:  # "x": never overwrite, even in a race

@@ -105,7 +105,7 @@ def test_count_written_as_text_gets_the_number(kb: KB) -> None:
 
 
 @pytest.mark.parametrize("change", [
-    lambda d: d.update(journal="Nature Methods"),
+    lambda d: d.update(impact_note="read by the whole group"),
     lambda d: d.update(reading_notes=["read twice"]),
 ])
 def test_every_unknown_field_gets_a_next_step(kb: KB, change) -> None:  # noqa: ANN001
@@ -119,7 +119,7 @@ def test_every_unknown_field_gets_a_next_step(kb: KB, change) -> None:  # noqa: 
 
 
 def test_declaring_the_field_as_the_hint_says_makes_it_valid(kb: KB) -> None:
-    kb.edit(ALPHA, lambda d: d.update(arch={"type": "T", "special_features": ["x"]}))
+    kb.edit(ALPHA, lambda d: d.update(arch={"type": "T", "design_notes": ["x"]}))
     [p] = problems(kb, ALPHA)
     declaration = p.hint.split("\n", 1)[1].rsplit("\n", 1)[0].replace("description: ...",
                                                                        "description: mine")
@@ -146,3 +146,12 @@ def test_value_of_the_sibling_field_is_named(kb: KB) -> None:
     kb.edit(ALPHA, lambda d: d.update(modality="genetics"))
     [p] = problems(kb, ALPHA)
     assert "`genetics` is a value of `domain`" in p.hint
+
+
+def test_fields_of_the_older_format_point_at_migrate(kb: KB) -> None:
+    kb.edit(PAPER, lambda d: d.update(pdf_source="https://example.org/a.pdf",
+                                      how_we_read_it="twice"))
+    found = {p.json_path: p.hint for p in problems(kb, PAPER)}
+    assert "older card format's name for `url`" in found["$.pdf_source"]
+    assert "kbtools migrate --write" in found["$.pdf_source"]
+    assert "declare it in kb/schemas/extensions.yaml" in found["$.how_we_read_it"]

@@ -96,6 +96,8 @@ CASES: dict[str, Case] = {
     "ref.experiment": (RUN, lambda kb, mp: kb.edit(RUN, lambda d: d.update(experiment="exp_x"))),
     "ref.strategy": (ALPHA, lambda kb, mp: kb.edit(ALPHA, lambda d: d.update(
         integrations={"strategies": ["gene_pcaa"]}))),
+    "ref.integration": (ALPHA, lambda kb, mp: kb.edit(ALPHA, lambda d: d.update(
+        integrations={"strategies": ["gene_pca"], "pipelines": ["gene_export"]}))),
     "ref.harmonization": (EXPERIMENT, lambda kb, mp: kb.edit(EXPERIMENT, lambda d: d.update(
         harmonization="comba"))),
     "ref.backlink": (BETA, lambda kb, mp: kb.edit(BETA, lambda d: d.update(

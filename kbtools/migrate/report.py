@@ -1,0 +1,79 @@
+"""What a migration did not map one-to-one: notes per file, grouped for the reader."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Note categories, in the order the report lists them, with what each means.
+CATEGORIES: dict[str, str] = {
+    "missing": "required, but the card has no value for it: write it by hand",
+    "conflict": "the kbtools field already held a different value: both are kept",
+    "unresolved": "ids that name nothing in this KB: kept as the KB's own field",
+    "renamed": "the value does not fit the kbtools field: kept beside it as `kb_<name>`",
+    "lossy": "converted, and the original kept too because the conversion drops something",
+    "kept": "not converted: kept where it is, as the KB's own field",
+    "placeholder": "placeholder removed (the value was not known yet)",
+    "empty": "empty value removed",
+}
+
+
+@dataclass(frozen=True)
+class Note:
+    rel: str
+    category: str
+    path: str
+    message: str
+
+
+@dataclass
+class Report:
+    notes: list[Note] = field(default_factory=list)
+    defaults: Counter[tuple[str, str]] = field(default_factory=Counter)  # (field, value) -> n
+    declared: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # kind -> fields
+    changed: list[str] = field(default_factory=list)  # files whose content changes
+
+    def add(self, rel: str, category: str, path: str, message: str) -> None:
+        self.notes.append(Note(rel, category, path, message))
+
+    def add_default(self, rel: str, path: str, value: Any) -> None:
+        self.defaults[(path, str(value) if len(str(value)) < 30 else "(text)")] += 1
+
+    def of(self, category: str) -> list[Note]:
+        return [n for n in self.notes if n.category == category]
+
+    def text(self) -> str:
+        lines = [f"{len(self.changed)} file(s) to change"]
+        if self.declared:
+            total = sum(len(f) for f in self.declared.values())
+            lines.append(f"\n{total} field(s) kept as this KB's own (declared in the extension "
+                         "file):")
+            for kind, fields in self.declared.items():
+                shown = ", ".join(f"{name} ({n})" for name, n in fields)
+                lines.append(f"  {kind}: {shown}")
+        if self.defaults:
+            lines.append("\nvalues filled in (check them):")
+            for (path, value), n in sorted(self.defaults.items()):
+                lines.append(f"  {path}: {value}  ({n} card{'s' if n != 1 else ''})")
+        by_category: dict[str, list[Note]] = defaultdict(list)
+        for note in self.notes:
+            by_category[note.category].append(note)
+        for category, meaning in CATEGORIES.items():
+            notes = by_category.get(category)
+            if not notes:
+                continue
+            lines.append(f"\n{category} — {meaning}:")
+            for note in sorted(notes, key=lambda n: (n.rel, n.path)):
+                lines.append(f"  {note.rel}: {note.path}: {note.message}")
+        return "\n".join(lines) + "\n"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "changed": self.changed,
+            "declared": {k: [{"field": f, "cards": n} for f, n in v]
+                         for k, v in self.declared.items()},
+            "defaults": [{"field": p, "value": v, "cards": n}
+                         for (p, v), n in sorted(self.defaults.items())],
+            "notes": [n.__dict__ for n in self.notes],
+        }

@@ -1,0 +1,79 @@
+"""A plan is not a runnable config: run-experiment says what it needs, and
+`kbtools new experiment ID --method M` writes a config that runs as it is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kbtools.cli import main
+from kbtools.validation import validate_kb
+from kbtools.validation.runnable import methods
+from kbtools.yamlio import dump
+
+PLAN = {
+    "id": "gene_brain_plan", "name": "Gene vs brain, a plan", "status": "planning",
+    "description": "Do gene embeddings and ROI features share a canonical mode?",
+    "data": {"genetics": {"dataset": "synthetic_cohort"}},
+    "verified": False, "last_updated": "2026-11-01",
+}
+
+
+def test_a_plan_validates_but_run_lists_what_it_needs(small_kb, capsys) -> None:
+    root, _ = small_kb
+    config = root / "configs" / "experiments" / "gene_brain_plan.yaml"
+    config.write_text(dump(PLAN))
+    assert not [p for p in validate_kb(root, [config], jobs=1).problems if p.is_error]
+    assert main(["run-experiment", str(config), "--kb-root", str(root)]) == 1
+    err = capsys.readouterr().err
+    assert "a plan (status: planning) and cannot run yet" in err
+    assert "method: one of " + ", ".join(methods()) in err
+    assert "data.genetics: the table to read (`table:`) (tables of synthetic_cohort: " \
+           "gene_embeddings, smri_rois, subjects)" in err
+    assert "status: draft or complete" in err
+    assert "kbtools new experiment ID --method METHOD" in err
+    assert not list((root / "kb" / "runs").iterdir())  # nothing half-written
+
+
+def test_a_config_without_method_is_not_runnable_whatever_its_status(small_kb, capsys) -> None:
+    root, _ = small_kb
+    config = root / "configs" / "experiments" / "no_method.yaml"
+    config.write_text(dump({**PLAN, "id": "no_method", "status": "draft"}))
+    assert main(["run-experiment", str(config), "--kb-root", str(root)]) == 1
+    err = capsys.readouterr().err
+    assert "not complete and cannot run yet" in err and "method: one of" in err
+
+
+@pytest.mark.parametrize("method", methods())
+def test_new_experiment_with_method_validates_and_plans(method: str, small_kb, capsys) -> None:
+    root, _ = small_kb
+    ident = f"try_{method}"
+    assert main(["new", "experiment", ident, "--method", method, "--kb-root", str(root)]) == 0
+    path = root / "configs" / "experiments" / f"{ident}.yaml"
+    assert not [p for p in validate_kb(root, [path], jobs=1).problems if p.is_error]
+    capsys.readouterr()
+    assert main(["run-experiment", str(path), "--dry-run", "--kb-root", str(root)]) == 0
+
+
+def test_new_experiment_with_method_runs(small_kb, capsys) -> None:
+    root, _ = small_kb
+    assert main(["new", "experiment", "try_dims", "--method", "pca_dimension_search",
+                 "--kb-root", str(root)]) == 0
+    path = root / "configs" / "experiments" / "try_dims.yaml"
+    assert main(["run-experiment", str(path), "--quiet", "--kb-root", str(root)]) == 0
+    [run] = [p for p in (root / "kb" / "runs").iterdir() if "try_dims" in p.name]
+    assert (run / "run.yaml").is_file() and (run / "metrics.yaml").is_file()
+
+
+def test_method_is_only_for_experiments(small_kb, capsys) -> None:
+    root, _ = small_kb
+    assert main(["new", "model", "m1", "--method", "cca_permutation",
+                 "--kb-root", str(root)]) == 2
+    assert "--method is for experiment configs" in capsys.readouterr().err
+
+
+def test_unknown_method_is_refused(small_kb, capsys) -> None:
+    root, _ = small_kb
+    assert main(["new", "experiment", "x1", "--method", "nope", "--kb-root", str(root)]) == 2
+    assert not (Path(root) / "configs" / "experiments" / "x1.yaml").exists()
