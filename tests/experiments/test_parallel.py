@@ -51,3 +51,22 @@ def test_dask_backend_gives_identical_null() -> None:
         on_dask = _null(-1)
     np.testing.assert_array_equal(on_dask.null_first, sequential.null_first)
     np.testing.assert_array_equal(on_dask.exceed, sequential.exceed)
+
+
+def test_openmp_is_pinned_even_when_loaded_later() -> None:
+    """Gradient boosting loads scikit-learn's OpenMP runtime lazily; it must still run on one
+    thread (a fresh interpreter, so nothing is loaded before the limit is set)."""
+    import ast
+    import os
+    import subprocess
+    import sys
+
+    code = ("from kbtools.experiments.parallel import single_threaded_blas\n"
+            "with single_threaded_blas():\n"
+            "    from sklearn.ensemble import HistGradientBoostingClassifier  # noqa\n"
+            "    from threadpoolctl import threadpool_info\n"
+            "    print(sorted({(p['user_api'], p['num_threads']) for p in threadpool_info()}))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={**os.environ, "OMP_NUM_THREADS": "2"})
+    pools = ast.literal_eval(out.stdout.strip())
+    assert ("openmp", 1) in pools and all(n == 1 for _, n in pools)
