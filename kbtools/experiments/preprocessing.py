@@ -117,6 +117,22 @@ class Residualizer(TransformerMixin, BaseEstimator):
         return _frame(values, X.index, list(X.columns))
 
 
+def centre_by_group(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """``values`` (n or n x k) minus the mean of their group (e.g. each held-out site).
+
+    Under site-grouped CV a held-out site is new, so the training fold cannot tell where its
+    features or scores sit; centring each held-out site on its own mean uses only that site's
+    (unlabelled) values and leaves the within-site variation that the estimand is about.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    codes, inverse = np.unique(np.asarray(groups).astype(str), return_inverse=True)
+    flat = values.reshape(len(values), -1)
+    sums = np.zeros((len(codes), flat.shape[1]))
+    np.add.at(sums, inverse, flat)
+    means = sums / np.bincount(inverse, minlength=len(codes))[:, None]
+    return (flat - means[inverse]).reshape(values.shape)
+
+
 def numerical_rank(singular_values: np.ndarray, shape: tuple[int, int],
                    tol: float | None = None) -> int:
     """Rank from singular values with the LAPACK-style default tolerance."""
@@ -127,14 +143,29 @@ def numerical_rank(singular_values: np.ndarray, shape: tuple[int, int],
     return int(np.sum(singular_values > singular_values[0] * tol))
 
 
+#: ``pca: auto`` keeps one component per this many training subjects, split over two blocks.
+N_PER_COMPONENT = 10
+
+
+def auto_components(n_train: int, n_blocks: int = 2) -> int:
+    """Components per block for ``pca: auto``: ``n_train / (N_PER_COMPONENT * n_blocks)``.
+
+    CCA of p + q dimensions on N subjects has in-sample canonical correlations near 1 once
+    (p + q) approaches N, whatever the coupling; with N / (p + q) >= 10 the held-out
+    correlation of a planted mode stays close to its population value (calibration suite).
+    """
+    return max(1, int(n_train) // (N_PER_COMPONENT * n_blocks))
+
+
 class CappedPCA(TransformerMixin, BaseEstimator):
     """PCA to ``n_components``, capped at the training data's rank with a :class:`DesignWarning`.
 
     The rank is that of the centred training fold (at most ``n_train - 1``).
+    ``n_components="auto"`` takes :func:`auto_components` of the training size.
     ``n_components_`` holds the number kept and ``capped_`` whether it was lowered.
     """
 
-    def __init__(self, n_components: int = 10, prefix: str = "pc"):
+    def __init__(self, n_components: int | str = 10, prefix: str = "pc"):
         self.n_components = n_components
         self.prefix = prefix
 
@@ -144,8 +175,10 @@ class CappedPCA(TransformerMixin, BaseEstimator):
         _, s, vt = thin_svd(values - self.mean_)
         rank = numerical_rank(s, values.shape)
         self.rank_ = rank
-        self.n_components_ = min(int(self.n_components), rank)
-        self.capped_ = self.n_components_ < int(self.n_components)
+        auto = self.n_components == "auto"
+        wanted = auto_components(len(values)) if auto else int(self.n_components)
+        self.n_components_ = min(wanted, rank)
+        self.capped_ = not auto and self.n_components_ < wanted
         if self.capped_:
             warnings.warn(f"PCA asked for {self.n_components} components but the training data "
                           f"have rank {rank}: using {self.n_components_}", DesignWarning,
@@ -174,7 +207,8 @@ def fold_imputer(strategy: str) -> Any:
 
 
 def build_pipeline(role: str, preprocessing: dict[str, Any] | None, subjects: pd.DataFrame,
-                   *, site_column: str = "site", pca: bool = True) -> Pipeline:
+                   *, site_column: str = "site", pca: bool = True,
+                   default_pca: int | str | None = None) -> Pipeline:
     """The per-role pipeline from a config's ``preprocessing`` section.
 
     Steps, in order, each only if configured: ``impute`` (``preprocessing.impute: mean|median``;
@@ -182,7 +216,8 @@ def build_pipeline(role: str, preprocessing: dict[str, Any] | None, subjects: pd
     ``residualize`` on ``covariates`` and site effects (``site_onehot``) unless
     ``covariate_method`` is ``none`` (``huh_jhun`` residualizes too; the permutation test then
     projects, see permutation.py);
-    ``pca`` to ``preprocessing.pca[role]`` components, capped at the training rank.
+    ``pca`` to ``preprocessing.pca[role]`` components (a number or ``auto``; ``default_pca``
+    when the config names none), capped at the training rank.
     An empty pipeline passes data through.
     """
     pre = preprocessing or {}
@@ -195,9 +230,10 @@ def build_pipeline(role: str, preprocessing: dict[str, Any] | None, subjects: pd
     site = bool(pre.get("site_onehot", False))
     if pre.get("covariate_method", "residualize") != "none" and (covariates or site):
         steps.append(("residualize", Residualizer(subjects, covariates, site, site_column)))
-    n_pc = (pre.get("pca") or {}).get(role)
+    n_pc = (pre.get("pca") or {}).get(role, default_pca)
     if pca and n_pc:
-        steps.append(("pca", CappedPCA(int(n_pc), prefix=f"{role}_pc")))
+        steps.append(("pca", CappedPCA(n_pc if n_pc == "auto" else int(n_pc),
+                                       prefix=f"{role}_pc")))
     if not steps:
         steps.append(("identity", "passthrough"))
     return Pipeline(steps)

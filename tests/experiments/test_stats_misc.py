@@ -115,9 +115,34 @@ def test_partial_pearson_equals_statsmodels_ols() -> None:
         [rankdata(x), np.apply_along_axis(rankdata, 0, z)]))).fit()
     assert rs.p_value == pytest.approx(fr.pvalues[1])
     # Spearman CI is wider (rank-based SE) than Pearson's at the same r
-    pe = correlation_with_ci(x, y)
-    sp = correlation_with_ci(x, y, method="spearman")
+    pe = correlation_with_ci(x, y, n_covariates=0)
+    sp = correlation_with_ci(x, y, n_covariates=0, method="spearman")
     assert sp.ci_high - sp.ci_low > pe.ci_high - pe.ci_low - 0.02
+
+
+def test_correlation_with_ci_counts_covariate_degrees_of_freedom() -> None:
+    """Residuals of k covariates have n - 2 - k df: the p-value equals OLS's t-test of x in
+    y ~ 1 + x + z (statsmodels), and it needs to be told k (no default)."""
+    import statsmodels.api as sm
+
+    from kbtools.experiments.stats.partial import residualize
+
+    rng = np.random.default_rng(5)
+    n, k = 40, 12  # few subjects, many covariates: the df matter
+    z = rng.normal(size=(n, k))
+    x = z @ rng.normal(0, 0.3, k) + rng.normal(size=n)
+    y = 0.35 * x + z @ rng.normal(0, 0.3, k) + rng.normal(size=n)
+    res = correlation_with_ci(residualize(x, z), residualize(y, z), n_covariates=k)
+    fit = sm.OLS(y, sm.add_constant(np.column_stack([x, z]))).fit()
+    assert res.df == fit.df_resid == n - 2 - k
+    assert res.p_value == pytest.approx(fit.pvalues[1], rel=1e-10)
+    naive = correlation_with_ci(residualize(x, z), residualize(y, z), n_covariates=0)
+    assert naive.p_value < res.p_value  # ignoring k overstates the evidence
+    with pytest.raises(TypeError):
+        correlation_with_ci(x, y)  # type: ignore[call-arg]
+    # a collinear covariate column costs no extra degree of freedom
+    dup = partial_correlation(x, y, np.column_stack([z, z[:, :1] * 2.0]))
+    assert dup.df == n - 2 - k and dup.p_value == pytest.approx(fit.pvalues[1], rel=1e-8)
 
 
 def test_partial_correlation_ci_covers_planted_value() -> None:
@@ -125,7 +150,7 @@ def test_partial_correlation_ci_covers_planted_value() -> None:
     hits = 0
     for _ in range(200):
         xy = rng.multivariate_normal([0, 0], [[1, 0.4], [0.4, 1]], size=80)
-        res = correlation_with_ci(xy[:, 0], xy[:, 1])
+        res = correlation_with_ci(xy[:, 0], xy[:, 1], n_covariates=0)
         hits += res.ci_low <= 0.4 <= res.ci_high
     assert 0.90 <= hits / 200 <= 0.99
 

@@ -4,6 +4,14 @@ ECE binning (documented choice): ``n_bins`` equal-width bins on [0, 1]; bin b ho
 probabilities in [b/K, (b+1)/K), the last bin also holds 1.0. ECE = sum_b (n_b / N) *
 |mean(y in b) - mean(p in b)|, i.e. weighted by bin counts; empty bins contribute nothing and
 are reported with count 0 (scikit-learn's ``calibration_curve`` silently drops them).
+
+ECE is biased upwards in finite samples: even perfectly calibrated probabilities give a
+positive ECE. :func:`ece_if_calibrated` measures that floor for the same probabilities (labels
+drawn from them), so a run can say how far an observed ECE is above it.
+
+Class-weighted (e.g. ``balanced``) models estimate probabilities for a reweighted population;
+:func:`prior_shift` maps them back to the training class balance (the prior correction of
+weighted logistic regression: add log(n1/n0) - log(w1 n1 / (w0 n0)) to the logit).
 """
 
 from __future__ import annotations
@@ -69,3 +77,25 @@ def binary_metrics(y_true: np.ndarray, prob: np.ndarray, n_bins: int = 10) -> di
         "brier": float(brier_score_loss(y, p)),
         "ece": expected_calibration_error(y, p, n_bins),
     }
+
+
+def ece_if_calibrated(prob: np.ndarray, n_bins: int = 10, n_draws: int = 200,
+                      rng: np.random.Generator | int | None = 0) -> float:
+    """Mean ECE of ``prob`` when labels are drawn from ``prob`` itself (perfect calibration)."""
+    p = np.asarray(prob, dtype=float)
+    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    draws = gen.uniform(size=(n_draws, p.size)) < p
+    return float(np.mean([expected_calibration_error(d.astype(float), p, n_bins)
+                          for d in draws]))
+
+
+def prior_shift(prob: np.ndarray, train_odds: float, weighted_odds: float = 1.0) -> np.ndarray:
+    """Probabilities of a model trained with class weights, moved back to the training odds.
+
+    ``train_odds`` is n_positive / n_negative of the training data and ``weighted_odds`` the
+    same ratio after weighting (1 for ``balanced``). The logit moves by their log ratio; the
+    ranking (hence AUROC) is unchanged.
+    """
+    p = np.clip(np.asarray(prob, dtype=float), 1e-12, 1 - 1e-12)
+    logit = np.log(p / (1 - p)) + np.log(train_odds / weighted_odds)
+    return 1.0 / (1.0 + np.exp(-logit))

@@ -25,6 +25,8 @@ class CorrelationResult:
     p_value: float
     n: int
     method: str
+    df: int
+    """Degrees of freedom of the t-test: n - 2 - (number of covariate terms)."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,8 @@ def _result(r: float, n: int, k: int, method: str, confidence: float) -> Correla
     fz = np.arctanh(np.clip(r, -1 + 1e-15, 1 - 1e-15))
     return CorrelationResult(r=r, ci_low=float(np.tanh(fz - zc * se)),
                              ci_high=float(np.tanh(fz + zc * se)),
-                             p_value=float(2 * stats.t.sf(abs(t), df)), n=n, method=method)
+                             p_value=float(2 * stats.t.sf(abs(t), df)), n=n, method=method,
+                             df=int(df))
 
 
 def _check_method(method: str) -> None:
@@ -76,11 +79,16 @@ def _check_method(method: str) -> None:
         raise ValueError(f"method must be pearson or spearman, not {method!r}")
 
 
-def correlation_with_ci(x: np.ndarray, y: np.ndarray, *,
+def correlation_with_ci(x: np.ndarray, y: np.ndarray, *, n_covariates: int,
                         method: Literal["pearson", "spearman"] = "pearson",
-                        n_covariates: int = 0, confidence: float = 0.95) -> CorrelationResult:
+                        confidence: float = 0.95) -> CorrelationResult:
     """Correlation of ``x`` and ``y`` (already adjusted for ``n_covariates`` columns) with a
-    Fisher-z CI and a t-test p-value on n - 2 - n_covariates degrees of freedom."""
+    Fisher-z CI and a t-test p-value on n - 2 - n_covariates degrees of freedom.
+
+    ``n_covariates`` has no default: residuals of a regression on k terms have k fewer degrees
+    of freedom, and forgetting them makes the test anti-conservative. Pass 0 for raw values."""
+    if n_covariates < 0:
+        raise ValueError("n_covariates must be >= 0")
     _check_method(method)
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -103,7 +111,8 @@ def partial_correlation(x: np.ndarray, y: np.ndarray, z: np.ndarray | None = Non
         x, y = stats.rankdata(x), stats.rankdata(y)
         if zz is not None:
             zz = stats.rankdata(zz, axis=0)
-    k = 0 if zz is None else zz.shape[1]
+    # covariate terms = rank of [1, z] minus the intercept (collinear columns cost nothing)
+    k = int(np.linalg.matrix_rank(_design(zz, n))) - 1
     r = float(np.corrcoef(residualize(x, zz), residualize(y, zz))[0, 1])
     return _result(r, n, k, method, confidence)
 

@@ -1,0 +1,124 @@
+"""Per-fold combination tests (statsmodels oracle), calibration helpers and held-out centring."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from kbtools.experiments.preprocessing import CappedPCA, auto_components, centre_by_group
+from kbtools.experiments.stats.calibration import (
+    ece_if_calibrated,
+    expected_calibration_error,
+    prior_shift,
+)
+from kbtools.experiments.stats.fold_combination import (
+    dersimonian_laird_tau2,
+    fixed_effect,
+    hartung_knapp,
+)
+
+
+def _folds(seed: int, k: int = 5, spread: float = 0.02) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    var = rng.uniform(2e-4, 8e-4, k)
+    d = 0.01 + rng.normal(0, spread, k) + rng.normal(0, np.sqrt(var))
+    return d, var
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_fixed_and_random_effects_equal_statsmodels(seed: int) -> None:
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    d, var = _folds(seed, spread=0.0 if seed == 0 else 0.03)
+    oracle = combine_effects(d, var, method_re="dl")
+    fe = fixed_effect(d, var, "two-sided")
+    assert fe.estimate == pytest.approx(oracle.mean_effect_fe, rel=1e-12)
+    assert fe.se == pytest.approx(oracle.sd_eff_w_fe, rel=1e-12)
+    assert fe.p_value == pytest.approx(2 * stats.norm.sf(abs(fe.estimate / fe.se)))
+    tau2 = dersimonian_laird_tau2(d, var)
+    assert tau2 == pytest.approx(max(0.0, oracle.tau2), abs=1e-15)
+    hk = hartung_knapp(d, var, "two-sided", truncate=False)
+    if oracle.tau2 > 0:  # statsmodels keeps a negative DL estimate in its weights; we clip
+        assert hk.estimate == pytest.approx(oracle.mean_effect_re, rel=1e-10)
+        assert hk.se == pytest.approx(oracle.sd_eff_w_re_hksj, rel=1e-10)
+    assert hk.df == 4 and hk.p_value == pytest.approx(
+        2 * stats.t.sf(abs(hk.estimate / hk.se), 4))
+    trunc = hartung_knapp(d, var, "two-sided")
+    assert trunc.se >= hk.se - 1e-15 and trunc.se >= np.sqrt(1 / (1 / (var + tau2)).sum())
+
+
+def test_one_sided_p_values_and_degenerate_folds() -> None:
+    d, var = np.array([0.02, 0.03, 0.01, 0.025]), np.array([1e-4, 1e-4, 2e-4, 1e-4])
+    two = hartung_knapp(d, var, "two-sided")
+    greater = hartung_knapp(d, var, "greater")
+    assert greater.p_value == pytest.approx(two.p_value / 2)
+    assert hartung_knapp(d, var, "less").p_value == pytest.approx(1 - greater.p_value)
+    # a fold whose two models rank identically (variance 0, difference 0) still counts
+    res = fixed_effect(np.array([0.0, 0.02]), np.array([0.0, 1e-4]))
+    assert res.n_folds == 2 and res.estimate == pytest.approx(0.01)
+    with pytest.raises(ValueError):
+        hartung_knapp(np.array([0.1]), np.array([0.01]))
+
+
+def test_hartung_knapp_holds_its_level_when_folds_disagree_more_than_delong_says() -> None:
+    """Fold differences with true between-fold spread (refitting) and zero mean: the fixed-effect
+    z-test rejects far too often, the truncated Hartung-Knapp test holds alpha."""
+    rng = np.random.default_rng(11)
+    n = 2000
+    var = np.full(5, 2e-4)
+    d = rng.normal(0, 0.03, (n, 5)) + rng.normal(0, np.sqrt(var), (n, 5))
+    fe = np.mean([fixed_effect(row, var).p_value <= 0.05 for row in d])
+    hk = np.mean([hartung_knapp(row, var).p_value <= 0.05 for row in d])
+    assert fe > 0.3
+    assert hk <= 0.06
+
+
+def test_prior_shift_recovers_unweighted_cell_rates() -> None:
+    """Balanced class weights on a saturated model (one binary feature, no penalty): shifting
+    the logit back by log(n1/n0) gives exactly the observed case rate of each cell."""
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 2, 3000)
+    y = (rng.uniform(size=3000) < np.where(x == 1, 0.35, 0.12)).astype(int)
+    model = LogisticRegression(C=np.inf, class_weight="balanced", tol=1e-12,
+                               max_iter=1000).fit(x[:, None], y)
+    raw = model.predict_proba(np.array([[0], [1]]))[:, 1]
+    fixed = prior_shift(raw, y.mean() / (1 - y.mean()))
+    observed = [y[x == 0].mean(), y[x == 1].mean()]
+    np.testing.assert_allclose(fixed, observed, atol=1e-5)
+    assert abs(raw[0] - observed[0]) > 0.15  # the weighted probabilities meant something else
+
+
+def test_ece_if_calibrated_is_the_floor_of_a_calibrated_model() -> None:
+    rng = np.random.default_rng(4)
+    p = rng.beta(2, 5, 400)
+    floor = ece_if_calibrated(p, 10, n_draws=300, rng=1)
+    draws = [expected_calibration_error((rng.uniform(size=400) < p).astype(float), p)
+             for _ in range(300)]
+    assert floor == pytest.approx(np.mean(draws), abs=0.005)
+    assert 0.01 < floor < 0.08  # positive even though p is perfectly calibrated
+
+
+def test_centre_by_group_removes_each_group_mean() -> None:
+    rng = np.random.default_rng(5)
+    groups = np.array(["a", "b", "a", "c", "b", "a"])
+    values = rng.normal(size=(6, 2)) + np.where(groups == "a", 5.0, 0.0)[:, None]
+    out = centre_by_group(values, groups)
+    for g in "abc":
+        np.testing.assert_allclose(out[groups == g].mean(axis=0), 0, atol=1e-12)
+        shift = out[groups == g] - values[groups == g]
+        np.testing.assert_allclose(shift, np.broadcast_to(-values[groups == g].mean(axis=0),
+                                                          shift.shape), atol=1e-12)
+    np.testing.assert_allclose(centre_by_group(values[:, 0], groups), out[:, 0])
+
+
+def test_auto_pca_fits_the_number_of_training_subjects() -> None:
+    rng = np.random.default_rng(6)
+    x = pd.DataFrame(rng.normal(size=(304, 176)))
+    pca = CappedPCA("auto").fit(x)
+    assert pca.n_components_ == auto_components(304) == 15 and not pca.capped_
+    assert CappedPCA(512).fit(x).n_components_ == 176  # rank-capped, reduces nothing
+    assert CappedPCA("auto").fit(x.iloc[:25]).n_components_ == 1
