@@ -36,12 +36,26 @@ def design_check(*methods: str) -> Callable[[DesignCheck], DesignCheck]:
     return register
 
 
-def check_design(config: dict[str, Any]) -> list[DesignIssue]:
-    """All design issues of one (schema-valid) experiment config."""
+def check_design(config: dict[str, Any], *, n_subjects: int | None = None) -> list[DesignIssue]:
+    """All design issues of one (schema-valid) experiment config.
+
+    ``n_subjects`` (when known, e.g. once the cohort is loaded) lets checks that depend on the
+    sample size decide; without it they assume the worst and say what to check.
+    """
     issues: list[DesignIssue] = []
     for fn in _CHECKS.get(str(config.get("method")), []):
-        issues.extend(fn(config))
+        issues.extend(fn(config, n_subjects) if fn in _SIZED else fn(config))
     return issues
+
+
+_SIZED: set[Callable[..., list[DesignIssue]]] = set()
+
+
+def sized(fn: Callable[[dict[str, Any], int | None], list[DesignIssue]]
+          ) -> Callable[[dict[str, Any], int | None], list[DesignIssue]]:
+    """Mark a check that also takes the number of subjects (None when unknown)."""
+    _SIZED.add(fn)
+    return fn
 
 
 # ---------------------------------------------------------------------------------------------
@@ -83,13 +97,46 @@ def within_site_needs_row_exchangeability(config: dict[str, Any]) -> list[Design
     pre = config.get("preprocessing")
     pre = pre if isinstance(pre, dict) else {}
     if _params(config).get("permute_within") == "site" \
-            and pre.get("covariate_method", "residualize") == "huh_jhun":
+            and pre.get("covariate_method", CCA_DEFAULT_COVARIATE_METHOD) == "huh_jhun":
         return [DesignIssue(["params", "permute_within"], "design.blocks-with-huh-jhun",
                             "permutation within sites cannot be combined with the Huh-Jhun "
                             "projection: the projected rows mix subjects across sites",
                             "set preprocessing.covariate_method: residualize (with site "
                             "effects removed) or params.permute_within: none")]
     return []
+
+
+#: Default covariate handling of the CCA permutation test (the calibrated one).
+CCA_DEFAULT_COVARIATE_METHOD = "huh_jhun"
+#: residualize-then-permute is flagged unless N - R is at least this multiple of R.
+RESIDUALIZE_MIN_SPARE = 20
+
+
+@design_check("cca_permutation")
+@sized
+def residualize_then_permute(config: dict[str, Any], n_subjects: int | None) -> list[DesignIssue]:
+    """Permuting residuals is anti-conservative when N - R is small (the calibration suite
+    measured 48% false positives at N = 60 with R = 21 nuisance columns)."""
+    pre = config.get("preprocessing")
+    pre = pre if isinstance(pre, dict) else {}
+    if pre.get("covariate_method", CCA_DEFAULT_COVARIATE_METHOD) != "residualize":
+        return []
+    covs = pre.get("covariates") if isinstance(pre.get("covariates"), list) else []
+    r = 1 + len(covs)
+    sites = " + (sites - 1)" if pre.get("site_onehot") else ""
+    if n_subjects is not None and not pre.get("site_onehot") \
+            and n_subjects - r >= RESIDUALIZE_MIN_SPARE * r:
+        return []
+    size = (f"N = {n_subjects}" if n_subjects is not None
+            else "N is not known until the data are loaded")
+    return [DesignIssue(
+        ["preprocessing", "covariate_method"], "design.residualize-then-permute",
+        f"covariate_method residualize permutes residuals of R = {r}{sites} nuisance columns; "
+        f"residuals are not exchangeable, so the test is anti-conservative unless N - R is "
+        f"large (at least {RESIDUALIZE_MIN_SPARE} x R; {size}). At N = 60 with R = 21 it "
+        "rejected 48% of null datasets",
+        "use covariate_method: huh_jhun (exact at any N; the default), or permute_within: site "
+        "with residualize only when N is large", severity="warning")]
 
 
 @design_check("cca_permutation")

@@ -39,7 +39,23 @@ def test_within_site_permutation_with_huh_jhun_is_refused(repo_config) -> None:
     assert rules == {"design.blocks-with-huh-jhun": "error"}
     config = _config(repo_config, permute_within="site")
     config["preprocessing"]["covariate_method"] = "residualize"
-    assert _rules(config) == {}
+    assert _rules(config) == {"design.residualize-then-permute": "warning"}
+
+
+def test_residualize_then_permute_is_flagged_unless_n_is_large(repo_config) -> None:
+    config = load_file(repo_config)
+    config["preprocessing"].pop("covariate_method", None)
+    assert _rules(config) == {}  # the default is the calibrated Huh-Jhun projection
+    config["preprocessing"]["covariate_method"] = "residualize"
+    (issue,) = check_design(config)
+    assert issue.rule == "design.residualize-then-permute" and issue.severity == "warning"
+    assert "N is not known" in issue.message and "huh_jhun" in issue.hint
+    (small,) = check_design(config, n_subjects=60)
+    assert "N = 60" in small.message
+    config["preprocessing"]["site_onehot"] = False  # R = 4: 20 x R spare needs N >= 84
+    assert check_design(config, n_subjects=84) == []
+    assert [i.rule for i in check_design(config, n_subjects=83)] == [
+        "design.residualize-then-permute"]
 
 
 def test_modalities_must_name_data_roles(repo_config) -> None:

@@ -69,9 +69,21 @@ def test_fusion_beats_single_modalities_on_planted_data(stacked_impute) -> None:
     assert verdict["fusion"] == "fusion_late" and verdict["model"] == "logistic"
     # the synthetic MDD liability has independent gene and brain parts: fusion must win
     assert verdict["auroc_fusion"] > verdict["auroc_best_single"]
-    assert verdict["escalate"] is (verdict["delong_p"] < 0.05)
+    # the verdict is the intersection-union of the one-sided fold-combined tests
+    by_single = {c["single"]: c for c in res.summary["comparisons"]
+                 if c["model"] == "logistic" and c["fusion"] == "fusion_late"}
+    assert verdict["p"] == max(c["fold_test"]["p"] for c in by_single.values())
+    assert verdict["escalate"] is (verdict["p"] <= 0.05) and verdict["escalate"]
+    assert verdict["test"] == "hartung_knapp" and verdict["alternative"] == "greater"
+    for c in by_single.values():
+        assert len(c["fold_differences"]) == 3 == c["fold_test"]["n_folds"]
     assert res.headline["escalate"] == verdict["escalate"]
     assert any("fusion_late" in w for w in res.warnings)
+    # probabilities that mean what they say: unweighted logistic fits, and ECE near the floor
+    # a perfectly calibrated model shows at this size
+    assert "unweighted" in res.summary["calibration"]["probabilities"]
+    ece = res.summary["arms"]["gene"]["models"]["logistic"]["ece"]
+    assert ece["pooled"] < ece["pooled_if_calibrated"] + 0.05
     logistic = res.summary["arms"]["gene"]["models"]["logistic"]
     assert logistic["auroc"]["mean"] > 0.5 and len(logistic["chosen_C"]) == 3
     assert {"roc_logistic.png", "pr_hgb.png", "calibration_logistic.png"} <= set(res.figures)

@@ -192,9 +192,15 @@ class ConcatFeaturizer:
 # models
 
 
-def logistic(c: float, max_iter: int = 500) -> LogisticRegression:
-    """L2 logistic regression with balanced class weights (lbfgs)."""
-    return LogisticRegression(C=c, class_weight="balanced", max_iter=max_iter)
+def logistic(c: float, max_iter: int = 500,
+             class_weight: str | None = "balanced") -> LogisticRegression:
+    """L2 logistic regression (lbfgs), by default with balanced class weights.
+
+    Balanced weights change the intercept (and, through the penalty, the slopes) so that the
+    probabilities describe a 50:50 population: fine for ranking (AUROC), wrong for calibration.
+    Methods that report calibration pass ``class_weight=None``.
+    """
+    return LogisticRegression(C=c, class_weight=class_weight, max_iter=max_iter)
 
 
 def hgb(params: dict[str, Any], seed: int) -> Any:
@@ -280,7 +286,8 @@ Coefs = list[list[tuple[np.ndarray, np.ndarray]]]
 
 def tune_c(inner: list[InnerFold], grid: list[float], cols: np.ndarray | None = None,
            n_train: int | None = None, *, record: Coefs | None = None,
-           start: Coefs | None = None) -> tuple[float, list[float], np.ndarray | None]:
+           start: Coefs | None = None, class_weight: str | None = "balanced"
+           ) -> tuple[float, list[float], np.ndarray | None]:
     """C with the best mean inner AUC; also the inner out-of-fold probabilities at that C
     (over ``n_train`` outer-training rows) when ``n_train`` is given.
 
@@ -294,7 +301,7 @@ def tune_c(inner: list[InnerFold], grid: list[float], cols: np.ndarray | None = 
     for i, f in enumerate(inner):
         a = f.xa if cols is None else f.xa[:, cols]
         b = f.xb if cols is None else f.xb[:, cols]
-        model = logistic(grid[path[0]])
+        model = logistic(grid[path[0]], class_weight=class_weight)
         model.warm_start = True  # walk the C path from strong to weak penalty, warm-started
         fitted: list[tuple[np.ndarray, np.ndarray]] = [None] * len(grid)  # type: ignore[list-item]
         for j in path:

@@ -1,10 +1,25 @@
-"""CCA between two modalities with stepwise permutation inference in every outer fold.
+"""CCA between two modalities: one stepwise permutation test, out-of-sample correlations by CV.
 
-Per outer fold: fit each role's preprocessing (z-score, residualize, PCA) and the CCA on the
-training subjects that have both modalities; report in-sample canonical correlations, the
-out-of-sample ones (correlation of the held-out fold's canonical scores), the top loadings of
-both modalities, and stepwise permutation p-values computed within the training
-fold (see :mod:`kbtools.experiments.permutation`).
+Inference (the headline): one stepwise permutation test (Roy's largest root, FWER-controlled,
+see :mod:`kbtools.experiments.permutation`) on every subject with both modalities, after
+preprocessing fit on those subjects. Its family-wise error rate is the nominal alpha whatever
+the number of folds, and ``n_modes_significant`` is the number of modes it rejects. Requiring
+a mode to be significant in every fold instead (the earlier rule) has no stated error rate and
+throws away power: a planted mode significant in 4 of 5 folds was reported as no mode.
+
+Effect size: outer cross-validation. Per fold, each role's preprocessing (z-score,
+residualization, PCA) and the CCA are fit on the training subjects with both modalities; the
+held-out fold gives out-of-sample canonical correlations (correlation of held-out canonical
+scores). With ``site_onehot`` the estimand is the within-site coupling: each held-out site's
+scores are centred on their own mean (unlabelled features only), because a site the training
+fold never saw keeps its offset after the average training-site correction, and offsets shared
+by both modalities would otherwise pass for coupling (or hide it).
+
+Projection: ``preprocessing.pca.<role>`` may be a number or ``auto``; unset means ``auto`` for
+this method, which keeps at most one component per ``N_PER_COMPONENT`` training subjects (see
+:func:`kbtools.experiments.preprocessing.auto_components`). A number that leaves more
+dimensions than that is used but flagged: in-sample canonical correlations then approach 1
+whatever the data.
 """
 
 from __future__ import annotations
@@ -17,9 +32,19 @@ import pandas as pd
 
 from kbtools.experiments import cv
 from kbtools.experiments.cca import fit_cca
+from kbtools.experiments.design_checks import (
+    CCA_DEFAULT_COVARIATE_METHOD as DEFAULT_COVARIATE_METHOD,
+)
+from kbtools.experiments.design_checks import RESIDUALIZE_MIN_SPARE
 from kbtools.experiments.methods import MethodResult
 from kbtools.experiments.permutation import stepwise_permutation_test
-from kbtools.experiments.preprocessing import DesignWarning, build_pipeline, nuisance_design
+from kbtools.experiments.preprocessing import (
+    N_PER_COMPONENT,
+    DesignWarning,
+    auto_components,
+    build_pipeline,
+    nuisance_design,
+)
 
 DEFAULTS: dict[str, Any] = {
     "n_permutations": 1000,
@@ -73,22 +98,22 @@ def preflight(cohort: Any, config: dict[str, Any]) -> list[str]:
         n_sites = cohort.subjects.loc[train, site_col].nunique() \
             if pre.get("site_onehot") and site_col in cohort.subjects.columns else 1
         r = 1 + n_cov + (n_sites - 1 if pre.get("site_onehot") else 0) \
-            if pre.get("covariate_method", "residualize") != "none" else 1
+            if pre.get("covariate_method", DEFAULT_COVARIATE_METHOD) != "none" else 1
         n_eff = len(train) - r
         dims = {}
         for role in (xr, yr):
-            n_pc = (pre.get("pca") or {}).get(role)
+            n_pc = (pre.get("pca") or {}).get(role, "auto")
             width = cohort.blocks[role].shape[1]
-            dims[role] = min(int(n_pc) if n_pc else width, width, max(n_eff, 0))
+            wanted = auto_components(len(train)) if n_pc == "auto" else int(n_pc)
+            dims[role] = min(wanted, width, max(n_eff, 0))
         if n_eff < 3 or dims[xr] + dims[yr] > n_eff:
             raise DataError(
                 f"CCA cannot be estimated in outer fold {k + 1}: {dims[xr]} {xr} + {dims[yr]} "
                 f"{yr} dimensions for {len(train)} training subjects with every modality "
                 f"({n_eff} after removing {r} covariate and site terms); with more dimensions "
                 "than subjects every canonical correlation is 1",
-                hint=f"reduce the blocks (e.g. --set preprocessing.pca.{xr}="
-                     f"{max(1, n_eff // 4)} --set preprocessing.pca.{yr}={max(1, n_eff // 4)}) "
-                     "or use more subjects")
+                hint=f"reduce the blocks (--set preprocessing.pca.{xr}=auto --set "
+                     f"preprocessing.pca.{yr}=auto, or smaller numbers) or use more subjects")
     return []
 
 
@@ -132,90 +157,111 @@ def _top(loadings: pd.DataFrame, n: int, sep: str) -> dict[str, Any]:
     return out
 
 
+def _fit_pipelines(cohort: Any, roles: tuple[str, str], pre: dict[str, Any], site_col: str,
+                   train: pd.Index, test: pd.Index | None = None
+                   ) -> tuple[dict[str, Any], dict[str, tuple[pd.DataFrame, pd.DataFrame | None]],
+                              list[str]]:
+    """Fit each role's pipeline on ``train``; transformed train (and test) frames; warnings."""
+    frames = {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DesignWarning)
+        pipes = {r: build_pipeline(r, pre, cohort.subjects, site_column=site_col,
+                                   default_pca="auto") for r in roles}
+        for r, pipe in pipes.items():
+            block = cohort.blocks[r]
+            tr = pipe.fit_transform(block.loc[train])
+            frames[r] = (tr, None if test is None else pipe.transform(block.loc[test]))
+    notes = [str(w.message) for w in caught if issubclass(w.category, DesignWarning)]
+    return pipes, frames, notes
+
+
 def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
+    from kbtools.experiments.cca import columnwise_corr
+    from kbtools.experiments.preprocessing import centre_by_group
+
     config = cv.resolve_columns(config)
     preflight(cohort, config)
     params = {**DEFAULTS, **(config.get("params") or {})}
     pre = config.get("preprocessing") or {}
-    cov_method = pre.get("covariate_method", "residualize")
+    cov_method = pre.get("covariate_method", DEFAULT_COVARIATE_METHOD)
     xr, yr = _roles(cohort, params)
     cv_cfg = config.get("cv") or {}
     site_col = cv.site_column(config)
+    site_adjusted = bool(pre.get("site_onehot", False))
     outcome = config.get("outcome")
-    folds = cv.outer_folds(cohort, cv_cfg, outcome, ctx.seed)
-    complete = set(cohort.complete_ids([xr, yr]))
+    n_splits = int(cv_cfg.get("n_splits", 5))
+    folds = cv.outer_folds(cohort, cv_cfg, outcome, ctx.seed)[:n_splits]
+    complete_ids = cohort.complete_ids([xr, yr])
+    complete = set(complete_ids)
     n_modes = int(params["n_components"])
     alpha = float(params["alpha"])
+    n_perm = int(params["n_permutations"])
     sep = str(params["group_separator"])
     per_fold: list[dict[str, Any]] = []
     fold_details: list[dict[str, Any]] = []
-    nulls: list[tuple[np.ndarray, np.ndarray]] = []
     loads: dict[str, list[pd.DataFrame]] = {xr: [], yr: []}
     notes: dict[str, list[int]] = {}
-    seeds = ctx.child_seeds(len(folds))
+    ids = cohort.subjects.index
     for i, (train_pos, test_pos) in enumerate(folds):
-        ids = cohort.subjects.index
         train = pd.Index([s for s in ids[train_pos] if s in complete], name=ids.name)
         test = pd.Index([s for s in ids[test_pos] if s in complete], name=ids.name)
-        frames = {}
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", DesignWarning)
-            pipes = {r: build_pipeline(r, pre, cohort.subjects, site_column=site_col)
-                     for r in (xr, yr)}
-            for r, pipe in pipes.items():
-                block = cohort.blocks[r]
-                tr = pipe.fit_transform(block.loc[train])
-                frames[r] = (tr, pipe.transform(block.loc[test]))
-        for w in caught:
-            if issubclass(w.category, DesignWarning):
-                notes.setdefault(str(w.message), []).append(i + 1)
+        pipes, frames, caught = _fit_pipelines(cohort, (xr, yr), pre, site_col, train, test)
+        for msg in caught:
+            notes.setdefault(msg, []).append(i + 1)
         (x_tr, x_te), (y_tr, y_te) = frames[xr], frames[yr]
         fit = fit_cca(x_tr.to_numpy(), y_tr.to_numpy(), n_modes)
         k = len(fit.rho)
-        rho_out = fit.score_correlations(x_te.to_numpy(), y_te.to_numpy())
-        nuisance = nuisance_design(pipes[xr], train) if cov_method != "none" else None
-        blocks = (cohort.subjects.loc[train, site_col].to_numpy()
-                  if params["permute_within"] == "site" else None)
-        test_res = stepwise_permutation_test(
-            x_tr.to_numpy(), y_tr.to_numpy(), int(params["n_permutations"]), n_modes=k,
-            nuisance=nuisance, covariate_method=cov_method, blocks=blocks, n_jobs=ctx.n_jobs,
-            seed=seeds[i], chunk_size=int(params["chunk_size"]), progress=ctx.progress)
+        u_te, v_te = fit.transform(x_te.to_numpy(), y_te.to_numpy())
+        if site_adjusted:  # within-site estimand: centre each held-out site on its own mean
+            test_sites = cohort.subjects.loc[test, site_col].to_numpy()
+            u_te, v_te = centre_by_group(u_te, test_sites), centre_by_group(v_te, test_sites)
+        rho_out = columnwise_corr(u_te, v_te)
         u, v = fit.transform(x_tr.to_numpy(), y_tr.to_numpy())
         lx = _structure(_pre_pca(pipes[xr], cohort.blocks[xr].loc[train]), u)
         ly = _structure(_pre_pca(pipes[yr], cohort.blocks[yr].loc[train]), v)
         loads[xr].append(lx)
         loads[yr].append(ly)
-        nulls.append((test_res.null_first, test_res.rho))
         row: dict[str, Any] = {"fold": i + 1, "n_train": len(train), "n_test": len(test),
-                               f"dim_{xr}": x_tr.shape[1], f"dim_{yr}": y_tr.shape[1],
-                               "n_rows_permuted": test_res.n_rows}
+                               f"dim_{xr}": x_tr.shape[1], f"dim_{yr}": y_tr.shape[1]}
         for m in range(k):
             row[f"rho_in_{m + 1}"] = round(float(fit.rho[m]), 4)
             row[f"rho_out_{m + 1}"] = round(float(rho_out[m]), 4)
-            row[f"p_fwer_{m + 1}"] = round(float(test_res.p_fwer[m]), 5)
-            row[f"p_uncorrected_{m + 1}"] = round(float(test_res.p_uncorrected[m]), 5)
-        row["null_rho1_q95"] = round(float(np.quantile(test_res.null_first, 0.95)), 4)
         per_fold.append(row)
         fold_details.append({"fold": i + 1,
                              "top_loadings": {xr: _top(lx, int(params["top_loadings"]), sep),
                                               yr: _top(ly, int(params["top_loadings"]), sep)}})
-    k = min(sum(1 for key in row if key.startswith("rho_in_")) for row in per_fold)
+
+    # the headline test: one stepwise permutation test on every complete subject
+    pipes, frames, caught = _fit_pipelines(cohort, (xr, yr), pre, site_col, complete_ids)
+    for msg in caught:
+        notes.setdefault(msg, []).append(0)
+    x_all, y_all = frames[xr][0].to_numpy(), frames[yr][0].to_numpy()
+    nuisance = nuisance_design(pipes[xr], complete_ids) if cov_method != "none" else None
+    blocks = (cohort.subjects.loc[complete_ids, site_col].to_numpy()
+              if params["permute_within"] == "site" else None)
+    test_res = stepwise_permutation_test(
+        x_all, y_all, n_perm, n_modes=n_modes, nuisance=nuisance, covariate_method=cov_method,
+        blocks=blocks, n_jobs=ctx.n_jobs, seed=ctx.child_seeds(1)[0],
+        chunk_size=int(params["chunk_size"]), progress=ctx.progress)
+    k = min(len(test_res.rho), *(sum(1 for key in r if key.startswith("rho_in_"))
+                                 for r in per_fold))
     df = pd.DataFrame(per_fold)
     modes = []
     for m in range(1, k + 1):
-        p = df[f"p_fwer_{m}"]
         modes.append({
             "mode": m,
+            "rho_all_subjects": round(float(test_res.rho[m - 1]), 4),
             "rho_in_sample": {"mean": round(float(df[f"rho_in_{m}"].mean()), 4),
                               "sd": round(float(df[f"rho_in_{m}"].std(ddof=1)), 4)},
             "rho_out_of_sample": {"mean": round(float(df[f"rho_out_{m}"].mean()), 4),
                                   "sd": round(float(df[f"rho_out_{m}"].std(ddof=1)), 4)},
-            "p_fwer": {"median": round(float(p.median()), 5), "max": round(float(p.max()), 5)},
-            "folds_significant": int((p <= alpha).sum()),
+            "p_fwer": round(float(test_res.p_fwer[m - 1]), 5),
+            "p_uncorrected": round(float(test_res.p_uncorrected[m - 1]), 5),
+            "significant": bool(test_res.p_fwer[m - 1] <= alpha),
         })
-    n_sig_all = next((m for m in range(k) if modes[m]["folds_significant"] < len(folds)), k)
-    n_perm = int(params["n_permutations"])
+    n_sig = sum(1 for mode in modes if mode["significant"])  # p_fwer is monotone
     min_p = 1 / (n_perm + 1)
+    dims = {r: frames[r][0].shape[1] for r in (xr, yr)}
     summary = {
         "modalities": {"x": xr, "y": yr},
         "n_folds": len(folds),
@@ -225,27 +271,60 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
         "statistic": "roy_largest_root",
         "covariate_method": cov_method,
         "permute_within": params["permute_within"],
+        "test": {"data": "every subject with both modalities (one test, not per fold)",
+                 "n_subjects": len(complete_ids), "n_rows_permuted": test_res.n_rows,
+                 "dims": dims, "error_rate": f"family-wise error rate <= {alpha} over modes",
+                 "null_rho1_q95": round(float(np.quantile(test_res.null_first, 0.95)), 4)
+                 if n_perm else None},
+        "rho_out_of_sample": ("within held-out sites (each centred on its own mean)"
+                              if site_adjusted else "held-out subjects as measured"),
         "modes": modes,
-        "n_modes_significant_all_folds": n_sig_all,
+        "n_modes_significant": n_sig,
         "top_loadings": _mean_top(loads, int(params["top_loadings"]), sep),
         "per_fold_top_loadings": fold_details,
     }
-    result_warnings = [f"fold(s) {', '.join(map(str, sorted(set(f))))}: {msg}"
-                       for msg, f in notes.items()]
+    result_warnings = [f"{_where(f)}: {msg}" for msg, f in notes.items()]
+    result_warnings += _design_warnings(cov_method, len(complete_ids), nuisance, dims)
     if min_p > alpha:
         result_warnings.append(f"{n_perm} permutations cannot reach alpha={alpha} "
                                f"(smallest p is {min_p:.4g})")
     headline = {"rho1_out_of_sample": modes[0]["rho_out_of_sample"]["mean"],
-                "p1_fwer_max": modes[0]["p_fwer"]["max"],
-                "n_modes_significant": n_sig_all}
+                "p1_fwer": modes[0]["p_fwer"], "n_modes_significant": n_sig}
     counts = {"n_subjects": int(cohort.inventory.get("n_subjects", len(cohort.subjects))),
               "n_complete": len(complete),
               "n_train_min": int(df["n_train"].min()), "n_test_min": int(df["n_test"].min())}
     figures = {}
     if (config.get("outputs") or {}).get("plots", True):
-        figures = _figures(nulls, loads, alpha, sep)
+        figures = _figures(test_res.null_first, test_res.rho, loads, alpha, sep)
     return MethodResult(summary=summary, per_fold=per_fold, headline=headline, counts=counts,
                         warnings=result_warnings, figures=figures)
+
+
+def _where(folds: list[int]) -> str:
+    """Fold numbers of a warning (0: the all-subjects fit of the test)."""
+    named = sorted(set(folds) - {0})
+    parts = (["fold(s) " + ", ".join(map(str, named))] if named else []) + (
+        ["all subjects"] if 0 in folds else [])
+    return " and ".join(parts)
+
+
+def _design_warnings(cov_method: str, n: int, nuisance: np.ndarray | None,
+                     dims: dict[str, int]) -> list[str]:
+    """Designs the calibration suite found unsafe, stated with this run's numbers."""
+    out = []
+    r = 0 if nuisance is None else int(np.linalg.matrix_rank(nuisance))
+    if cov_method == "residualize" and r and n - r < RESIDUALIZE_MIN_SPARE * r:
+        out.append(f"covariate_method residualize permutes residuals of {r} nuisance columns "
+                   f"with N = {n}: residuals are not exchangeable and with N - R = {n - r} "
+                   f"the test is anti-conservative (48% false positives at N = 60, R = 21); "
+                   "use covariate_method: huh_jhun")
+    total = sum(dims.values())
+    if total * N_PER_COMPONENT > n:
+        out.append(f"CCA of {' + '.join(map(str, dims.values()))} dimensions on {n} "
+                   f"subjects: fewer than {N_PER_COMPONENT} subjects per dimension, so in-sample "
+                   "canonical correlations are inflated and held-out ones shrink; set "
+                   "preprocessing.pca.<role>: auto (or a smaller number)")
+    return out
 
 
 def _aligned_mean(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -277,50 +356,39 @@ def hist_bins(values: np.ndarray, bins: int = 30) -> tuple[int, tuple[float, flo
     return max(1, min(bins, len(np.unique(values)))), (lo, hi)
 
 
-def _figures(nulls: list[tuple[np.ndarray, np.ndarray]], loads: dict[str, list[pd.DataFrame]],
+def _figures(null: np.ndarray, rho: np.ndarray, loads: dict[str, list[pd.DataFrame]],
              alpha: float, sep: str) -> dict[str, Any]:
-    """The null-distribution figure and one loadings heatmap per modality (drawn after the
-    disclosure guard: withheld folds are left out)."""
-    figs: dict[str, Any] = {"null_distributions.png": lambda shown: _null_figure(nulls, alpha,
-                                                                                 shown)}
+    """The null-distribution figure of the one test and a loadings heatmap per modality
+    (drawn after the disclosure guard)."""
+    figs: dict[str, Any] = {"null_distributions.png": lambda shown: _null_figure(null, rho,
+                                                                                 alpha)}
     for role, frames in loads.items():
         figs[f"loadings_{role}.png"] = (lambda shown, role=role, frames=frames:
                                         _loadings_figure(role, frames, sep, shown))
     return figs
 
 
-def _null_figure(nulls: list[tuple[np.ndarray, np.ndarray]], alpha: float, shown: Any) -> Any:
+def _null_figure(null: np.ndarray, rho: np.ndarray, alpha: float) -> Any:
     from matplotlib.figure import Figure
 
-    folds = [(i, null, rho) for i, (null, rho) in enumerate(nulls, 1) if shown.fold(i)]
-    if not folds:
+    if not len(null):
         return None
-    n = len(folds)
-    cols = min(n, 5)
-    rows = -(-n // cols)
-    fig = Figure(figsize=(3.0 * cols + 0.4, 2.9 * rows + 0.9), layout="constrained")
-    axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    for ax, (i, null, rho) in zip(axes, folds, strict=False):
-        bins, span = hist_bins(null)
-        ax.hist(null, bins=bins, range=span, color="0.75", label="permutation null, mode 1")
-        ax.axvline(np.quantile(null, 1 - alpha), color="0.25", ls=":",
-                   label=f"null {1 - alpha:.0%} quantile")
-        for m, r in enumerate(rho):
-            ax.axvline(r, color="C3" if m == 0 else "C1", lw=1.6 if m == 0 else 0.8,
-                       label="observed mode 1" if m == 0 else ("observed later modes"
-                                                               if m == 1 else None))
-        ax.set_title(f"fold {i}", fontsize=9)
-        ax.set_xlabel("canonical correlation (training fold)", fontsize=8)
-        ax.tick_params(labelsize=7)
-    for ax in axes[len(folds):]:
-        ax.set_visible(False)
-    axes[0].set_ylabel("permutations", fontsize=8)
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=4, fontsize=7, frameon=False)
-    hidden = len(nulls) - n
-    fig.suptitle("Observed canonical correlations against the mode-1 permutation null"
-                 + (f" ({hidden} fold(s) withheld: too few subjects)" if hidden else ""),
-                 fontsize=10)
+    fig = Figure(figsize=(5.6, 3.6), layout="constrained")
+    ax = fig.subplots()
+    bins, span = hist_bins(null)
+    ax.hist(null, bins=bins, range=span, color="0.75", label="permutation null, mode 1")
+    ax.axvline(np.quantile(null, 1 - alpha), color="0.25", ls=":",
+               label=f"null {1 - alpha:.0%} quantile")
+    for m, r in enumerate(rho):
+        ax.axvline(r, color="C3" if m == 0 else "C1", lw=1.6 if m == 0 else 0.8,
+                   label="observed mode 1" if m == 0 else ("observed later modes"
+                                                           if m == 1 else None))
+    ax.set_xlabel("canonical correlation (all subjects with both modalities)", fontsize=8)
+    ax.set_ylabel("permutations", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=7, frameon=False)
+    ax.set_title("Observed canonical correlations against the mode-1 permutation null",
+                 fontsize=9)
     return fig
 
 

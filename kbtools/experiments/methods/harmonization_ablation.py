@@ -141,10 +141,12 @@ def preflight(cohort: Any, config: dict[str, Any]) -> list[str]:
 
 
 def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
-    from kbtools.experiments.cca import fit_cca
+    from kbtools.experiments.cca import columnwise_corr, fit_cca
     from kbtools.experiments.cv import outer_folds, resolve_columns, site_column
+    from kbtools.experiments.preprocessing import centre_by_group
     from kbtools.experiments.stats.bootstrap import paired_bootstrap_auc_difference
     from kbtools.experiments.stats.delong import delong_test
+    from kbtools.experiments.stats.fold_combination import hartung_knapp
 
     config = resolve_columns(config)
     preflight(cohort, config)
@@ -152,6 +154,7 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     pre = config.get("preprocessing") or {}
     cv_cfg = config.get("cv") or {}
     site_col = site_column(config)
+    site_adjusted = bool(pre.get("site_onehot", False))
     combat = dict(p["combat"])
     covariates = _combat_covariates(config)
     outcome = config.get("outcome")
@@ -166,8 +169,10 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
             return lambda: HarmonizedFeaturizer(cohort, role, pre, combat, site_col, covariates)
         return lambda: RoleFeaturizer(cohort, role, pre)
 
-    folds = outer_folds(cohort, cv_cfg, outcome, ctx.seed)
+    # first CV repeat: each subject held out once, so per-fold tests are independent
+    folds = outer_folds(cohort, cv_cfg, outcome, ctx.seed)[:int(cv_cfg.get("n_splits", 5))]
     rows: list[dict[str, Any]] = []
+    fold_delta: list[tuple[float, float]] = []  # per fold: AUROC(combat) - AUROC(none), var
     oof = {arm: pd.Series(np.nan, index=ids_all) for arm in arms}
     notes: set[str] = set()
     for k, (tr_pos, te_pos) in enumerate(ctx.progress_bar(folds, desc="outer folds",
@@ -186,8 +191,11 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
             notes.update(fa.warnings_ + fb.warnings_)
             cca = fit_cca(fa.transform(tr), fb.transform(tr), 1)
             row[f"rho1_train__{arm}"] = r6(cca.rho[0])
-            row[f"rho1_test__{arm}"] = r6(cca.score_correlations(fa.transform(te),
-                                                                 fb.transform(te))[0])
+            u_te, v_te = cca.transform(fa.transform(te), fb.transform(te))
+            if site_adjusted:  # within-site estimand, as in cca_permutation
+                sites_te = cohort.subjects.loc[te, site_col].to_numpy()
+                u_te, v_te = centre_by_group(u_te, sites_te), centre_by_group(v_te, sites_te)
+            row[f"rho1_test__{arm}"] = r6(columnwise_corr(u_te, v_te)[0])
             arrays = featurize_fold(maker(p["predict_role"], arm), tr, te, y, splits)
             notes.update(arrays.warnings)
             c, _, _ = tune_c(arrays.inner, grid)
@@ -195,6 +203,10 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
             oof[arm].loc[te] = prob
             row[f"auroc__{arm}"] = r6(safe_auc(arrays.yte, prob))
             row[f"C__{arm}"] = c
+        if set(arms) == {"none", "combat"} and np.unique(y.loc[te]).size == 2:
+            dl = delong_test(y.loc[te].to_numpy(), oof["combat"].loc[te].to_numpy(),
+                             oof["none"].loc[te].to_numpy())
+            fold_delta.append((dl.difference, dl.se**2))
         if unseen and "combat" in arms:
             notes.add("test folds hold sites unseen in training: ComBat estimated their "
                       "location/scale from their own held-out features (labels unused)")
@@ -214,24 +226,36 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
         d_auc = [r["auroc__combat"] - r["auroc__none"] for r in rows]
         scored = oof["combat"].dropna().index.intersection(oof["none"].dropna().index)
         yy = y.loc[scored].to_numpy()
-        dl = delong_test(yy, oof["combat"].loc[scored].to_numpy(),
-                         oof["none"].loc[scored].to_numpy())
+        pooled_diff = (safe_auc(yy, oof["combat"].loc[scored].to_numpy())
+                       - safe_auc(yy, oof["none"].loc[scored].to_numpy()))
         bs = paired_bootstrap_auc_difference(yy, oof["combat"].loc[scored].to_numpy(),
                                              oof["none"].loc[scored].to_numpy(),
                                              n_boot=int(p["n_boot"]), rng=ctx.rng())
         summary["delta"] = {
             "rho1_test_folds": mean_sd(d_rho), "auroc_folds": mean_sd(d_auc),
-            "auroc_pooled": r6(dl.difference), "delong_p": float(f"{dl.p_value:.4g}"),
+            "auroc_pooled": r6(pooled_diff),
+            "auroc_test": _delta_test(fold_delta, hartung_knapp),
             "bootstrap_ci": [r6(bs.ci_low), r6(bs.ci_high)], "n_subjects": len(scored)}
         headline = {"delta_rho1": summary["delta"]["rho1_test_folds"]["mean"],
                     "delta_auroc": summary["delta"]["auroc_pooled"],
-                    "delong_p": summary["delta"]["delong_p"]}
+                    "delta_auroc_p": summary["delta"]["auroc_test"]["p"]}
     figures = {}
     if (config.get("outputs") or {}).get("plots", True):
         figures["harmonization_ablation.png"] = lambda shown: _figure(rows, arms, shown)
     return MethodResult(summary=summary, per_fold=rows, headline=headline,
                         counts={"n_subjects": len(ids_all)}, warnings=sorted(notes),
                         figures=figures)
+
+
+def _delta_test(fold_delta: list[tuple[float, float]], hartung_knapp: Any) -> dict[str, Any]:
+    """Two-sided test of AUROC(combat) - AUROC(none) combining the folds' DeLong differences."""
+    if len(fold_delta) < 2:
+        return {"method": "hartung_knapp", "p": float("nan"), "n_folds": len(fold_delta)}
+    res = hartung_knapp(np.array([d for d, _ in fold_delta]),
+                        np.array([v for _, v in fold_delta]), "two-sided")
+    return {"method": "hartung_knapp over per-fold DeLong differences",
+            "estimate": r6(res.estimate), "se": r6(res.se), "t": r6(res.statistic),
+            "df": res.df, "p": float(f"{res.p_value:.4g}"), "n_folds": res.n_folds}
 
 
 def _figure(rows: list[dict[str, Any]], arms: list[str], shown: Any) -> Any:

@@ -249,7 +249,7 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
                       "p_corrected_t": float(f"{p_corrected[i]:.4g}"),
                       "p_delong": float(f"{p_delong[i]:.4g}"),
                       "p_wilcoxon": float(f"{p_wilcoxon[i]:.4g}"),
-                      "q": float(f"{q[i]:.4g}"), "significant": bool(q[i] < alpha)})
+                      "q": float(f"{q[i]:.4g}"), "significant": bool(q[i] <= alpha)})
     called = [r["gene"] for r in table if r["significant"]]
     auc_full_pooled = safe_auc(yy, oof_full.loc[scored].to_numpy())
     for k, row in enumerate(fold_rows):

@@ -2,15 +2,21 @@
 
 Axes: with ``axes: cca`` the first k canonical variates of two roles (CCA fit on each
 training fold, scores computed for the held-out fold); with ``axes: pca`` the first k
-principal components of each listed role. Every step is fit on the training fold only:
-preprocessing, the CCA/PCA, and the residualization of scores and continuous outcomes on the
-covariates (``preprocessing.covariates`` plus site effects when ``site_onehot``). The sign of
-an axis is fixed per fold from training data only (its loadings on the raw features agree with
-the first fold's), so held-out scores can be pooled. On the pooled held-out residuals:
-continuous outcomes get Pearson and Spearman correlations with Fisher-z CIs (a wider rank-based SE
-for Spearman); binary outcomes get a logistic regression on the axis (per SD) adjusted for the
-covariates, with odds ratio, Wald CI and p. Benjamini–Hochberg runs across axes within each
-outcome and statistic.
+principal components of each listed role. Preprocessing and the CCA/PCA are fit on the
+training fold only. The sign of an axis is fixed per fold from training data only (its loadings
+on the raw features agree with the first fold's) and scores are scaled by their training SD,
+so held-out scores of the folds can be pooled (first CV repeat: each subject once).
+
+Estimand: the association of an axis with an outcome *within sites*, adjusted for the
+covariates, in subjects the axis was not fit on. Under site-grouped CV every held-out site is
+new, so the training fold cannot say where a held-out site's scores or outcomes sit; the
+held-out model therefore contains the covariates and one indicator per held-out site (per fold
+when ``site_onehot`` is false, so the folds' different fitted axes are not mixed), estimated on
+the pooled held-out data with the degrees of freedom they cost. Continuous outcomes: partial
+Pearson and Spearman correlations (t-test on n - 2 - k df, Fisher-z CI; Spearman with the
+rank-based SE); binary outcomes: logistic regression on the axis (per SD) and the same terms,
+odds ratio with Wald CI and p. Benjamini–Hochberg runs across axes within each outcome and
+statistic; a call is q <= alpha.
 """
 
 from __future__ import annotations
@@ -49,17 +55,14 @@ def _raw_loadings(block: pd.DataFrame, ids: pd.Index, scores: np.ndarray) -> np.
     return (x.T @ s) / np.where(den > 0, den, 1.0)
 
 
-def _covariate_design(cohort: Any, config: dict[str, Any], ids: pd.Index,
-                      levels: list[Any]) -> np.ndarray:
-    pre = config.get("preprocessing") or {}
-    rows = cohort.subjects.loc[ids]
-    parts = [rows[list(pre.get("covariates") or [])].to_numpy(dtype=np.float64)]
-    if pre.get("site_onehot"):
-        from kbtools.experiments.cv import site_column
-
-        site = rows[site_column(config)]
-        parts.append(np.column_stack([(site == lv).to_numpy(float) for lv in levels[1:]])
-                     if len(levels) > 1 else np.zeros((len(ids), 0)))
+def heldout_design(subjects: pd.DataFrame, ids: pd.Index, covariates: tuple[str, ...],
+                   groups: pd.Series) -> np.ndarray:
+    """Covariates and one indicator per group but the first (held-out model terms)."""
+    parts = [subjects.loc[ids, list(covariates)].to_numpy(dtype=np.float64)]
+    labels = groups.loc[ids].astype(str).to_numpy()
+    levels = sorted(set(labels))
+    parts.append(np.column_stack([(labels == lv).astype(float) for lv in levels[1:]])
+                 if len(levels) > 1 else np.zeros((len(ids), 0)))
     return np.hstack(parts)
 
 
@@ -108,11 +111,11 @@ def preflight(cohort: Any, config: dict[str, Any]) -> list[str]:
 
 
 def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
-    from kbtools.experiments.cca import fit_cca
+    from kbtools.experiments.cca import columnwise_corr, fit_cca
     from kbtools.experiments.cv import outer_folds, resolve_columns, site_column
-    from kbtools.experiments.preprocessing import Residualizer
+    from kbtools.experiments.preprocessing import centre_by_group
     from kbtools.experiments.stats.fdr import bh_qvalues
-    from kbtools.experiments.stats.partial import correlation_with_ci, logistic_odds_ratio
+    from kbtools.experiments.stats.partial import logistic_odds_ratio, partial_correlation
 
     config = resolve_columns(config)
     preflight(cohort, config)
@@ -125,9 +128,12 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     site_onehot = bool(pre.get("site_onehot"))
     site_col = site_column(config)
     ids_all = cohort.complete_ids(roles)
-    folds = outer_folds(cohort, config.get("cv"), config.get("outcome"), ctx.seed)
+    n_splits = int((config.get("cv") or {}).get("n_splits", 5))
+    # first CV repeat only: every subject is held out once, so pooled rows are subjects
+    folds = outer_folds(cohort, config.get("cv"), config.get("outcome"), ctx.seed)[:n_splits]
     axis_names: list[str] = []
-    pooled = []  # (test ids, residualised scores DataFrame)
+    pooled = []  # held-out scores of each fold
+    fold_of = pd.Series(0, index=cohort.subjects.index)
     ref_loadings: dict[str, np.ndarray] = {}
     fold_rows = []
     notes: set[str] = set()
@@ -147,7 +153,12 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
             kk = len(fit.rho)
             ua, ub = fit.transform(feats[a].transform(tr), feats[b].transform(tr))
             va, vb = fit.transform(feats[a].transform(te), feats[b].transform(te))
-            held = fit.score_correlations(feats[a].transform(te), feats[b].transform(te))
+            if site_onehot:  # within-site estimand: each held-out site centred on its own mean
+                test_sites = cohort.subjects.loc[te, site_col].to_numpy()
+                held = columnwise_corr(centre_by_group(va, test_sites),
+                                       centre_by_group(vb, test_sites))
+            else:
+                held = columnwise_corr(va, vb)
             for j in range(kk):
                 row[f"cca{j + 1}_rho_train"] = r6(fit.rho[j])
                 row[f"cca{j + 1}_rho_test"] = r6(held[j])
@@ -184,42 +195,30 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
             te_df[name] *= sign / sd
         if not axis_names:
             axis_names = list(tr_df.columns)
-        if covs or site_onehot:
-            res = Residualizer(cohort.subjects, covs, site_onehot, site_col).fit(tr_df)
-            te_df = res.transform(te_df)
-        out = pd.DataFrame(index=te)
-        for o in outcomes:
-            col = o["column"]
-            if o.get("type", "continuous") == "continuous":
-                yv = cohort.subjects.loc[:, [col]].astype(float)
-                if covs or site_onehot:
-                    ry = Residualizer(cohort.subjects, covs, site_onehot, site_col).fit(
-                        yv.loc[tr])
-                    out[col] = ry.transform(yv.loc[te])[col]
-                else:
-                    out[col] = yv.loc[te, col] - yv.loc[tr, col].mean()
-        pooled.append((te, te_df[axis_names], out))
+        fold_of.loc[te] = f + 1
+        pooled.append(te_df[axis_names])
         fold_rows.append(row)
-    scores = pd.concat([s for _, s, _ in pooled])
-    resid_out = pd.concat([o for _, _, o in pooled])
-    levels = sorted(pd.unique(cohort.subjects.loc[scores.index, site_col]).tolist(), key=str)
+    scores = pd.concat(pooled)
+    groups = cohort.subjects[site_col] if site_onehot else fold_of
+    z = heldout_design(cohort.subjects, scores.index, covs, groups)
+    n_terms = int(np.linalg.matrix_rank(np.column_stack([np.ones(len(z)), z]))) - 1
     results: list[dict[str, Any]] = []
     for o in outcomes:
         col, kind = o["column"], o.get("type", "continuous")
         if kind == "continuous":
+            yv = cohort.subjects.loc[scores.index, col].to_numpy(dtype=np.float64)
             for stat in ("pearson", "spearman"):
                 family = []
                 for axis in axis_names:
-                    c = correlation_with_ci(scores[axis].to_numpy(), resid_out[col].to_numpy(),
+                    c = partial_correlation(scores[axis].to_numpy(), yv, z if z.size else None,
                                             method=stat, confidence=p["confidence"])
                     family.append({"outcome": col, "axis": axis, "statistic": stat,
                                    "estimate": r6(c.r), "ci": [r6(c.ci_low), r6(c.ci_high)],
-                                   "p": c.p_value, "n_subjects": c.n})
+                                   "p": c.p_value, "n_subjects": c.n, "df": c.df})
                 _add_q(family, bh_qvalues, p["alpha"])
                 results += family
         elif kind == "binary":
             yv = cohort.subjects.loc[scores.index, col].astype(int).to_numpy()
-            z = _covariate_design(cohort, config, scores.index, levels)
             family = []
             for axis in axis_names:
                 lr = logistic_odds_ratio(yv, scores[axis].to_numpy(), z if z.size else None,
@@ -237,6 +236,11 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
             raise DataError(f"outcome type {kind!r} unknown", hint="use continuous or binary")
     summary: dict[str, Any] = {"axes": p["axes"], "roles": roles, "axis_names": axis_names,
                                "covariates": list(covs), "site_adjusted": site_onehot,
+                               "heldout_model": {
+                                   "terms": list(covs) + [f"{'site' if site_onehot else 'fold'}"
+                                                          " indicators"],
+                                   "n_terms": n_terms,
+                                   "groups": int(groups.loc[scores.index].nunique())},
                                "confidence": p["confidence"], "fdr": "benjamini-hochberg",
                                "results": results}
     if p["axes"] == "cca":
@@ -261,7 +265,7 @@ def _add_q(family: list[dict[str, Any]], bh: Any, alpha: float) -> None:
     for r, qq in zip(family, q, strict=True):
         r["p"] = float(f"{r['p']:.4g}")
         r["q"] = float(f"{qq:.4g}")
-        r["significant"] = bool(qq < alpha)
+        r["significant"] = bool(qq <= alpha)
 
 
 def _figure(results: list[dict[str, Any]], shown: Any, confidence: float) -> Any:

@@ -55,8 +55,11 @@ DEFAULTS: dict[str, Any] = {
     "n_boot": 1000,
     "alpha": 0.05,
     "calibration_bins": 10,
+    "comparison_test": "hartung_knapp",
+    "class_weight": "none",
 }
 METRICS = ("auroc", "auprc", "brier", "ece")
+FUSION_ARMS = ("fusion_late", "fusion_early")
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -72,11 +75,40 @@ class _Arms:
         self.ids = ids
         self.fold_rows: list[dict[str, Any]] = []
         self.chosen_c: dict[tuple[str, str], list[float]] = {}
+        #: (model, fusion arm, single arm) -> per fold (AUC difference, DeLong variance, n)
+        self.fold_comparisons: dict[tuple[str, str, str], list[tuple[float, float, int]]] = {}
 
     def add(self, arm: str, model: str, ids: pd.Index, prob: np.ndarray) -> None:
         key = (arm, model)
         s = self.oof.setdefault(key, pd.Series(np.nan, index=self.ids))
         s.loc[ids] = prob
+
+    def compare_fold(self, test_ids: pd.Index, y: pd.Series, models: list[str],
+                     singles: list[str]) -> None:
+        """DeLong of each fusion arm against each single arm within one outer fold.
+
+        Compared on the fold's test subjects that the fusion arm and every single arm scored
+        (the same subjects for both comparisons). A fold without both classes among them is
+        skipped.
+        """
+        from kbtools.experiments.stats.delong import delong_test
+
+        for model in models:
+            for farm in FUSION_ARMS:
+                if (farm, model) not in self.oof:
+                    continue
+                common = self.oof[(farm, model)].loc[test_ids].dropna().index
+                for other in singles:
+                    common = common.intersection(
+                        self.oof[(other, model)].loc[test_ids].dropna().index)
+                yy = y.loc[common].to_numpy()
+                for single in singles:
+                    rows = self.fold_comparisons.setdefault((model, farm, single), [])
+                    if np.unique(yy).size < 2:
+                        continue
+                    dl = delong_test(yy, self.oof[(farm, model)].loc[common].to_numpy(),
+                                     self.oof[(single, model)].loc[common].to_numpy())
+                    rows.append((dl.difference, dl.se**2, len(common)))
 
 
 def _arm_subjects(cohort: Any, p: dict[str, Any]) -> dict[str, pd.Index]:
@@ -111,7 +143,7 @@ def preflight(cohort: Any, config: dict[str, Any]) -> list[str]:
 
 def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     from kbtools.experiments.cv import outer_folds, resolve_columns
-    from kbtools.experiments.stats.calibration import binary_metrics
+    from kbtools.experiments.stats.calibration import binary_metrics, prior_shift
 
     config = resolve_columns(config)
     preflight(cohort, config)
@@ -125,6 +157,7 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     grid = [float(c) for c in p["C_grid"]]
     models = list(p["models"])
     stacked = fusion.get("late") == "stacked"
+    class_weight = None if p["class_weight"] == "none" else p["class_weight"]
     notes: set[str] = set()
 
     def role_feat(role: str) -> Any:
@@ -156,14 +189,18 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
             want_oof = stacked and arm in modalities
             for model in models:
                 if model == "logistic":
-                    c, _, oof = tune_c(fa.inner, grid, n_train=len(tr) if want_oof else None)
-                    fitted = fit_quiet(logistic(c), fa.xtr, fa.ytr)
+                    c, _, oof = tune_c(fa.inner, grid, n_train=len(tr) if want_oof else None,
+                                       class_weight=class_weight)
+                    fitted = fit_quiet(logistic(c, class_weight=class_weight), fa.xtr, fa.ytr)
                     arms.chosen_c.setdefault((arm, model), []).append(c)
                 else:
                     fitted = hgb(p["hgb"], seed_k).fit(fa.xtr, fa.ytr)
                     oof = (hgb_inner_oof(fa.inner, p["hgb"], seed_k, len(tr))
                            if want_oof else None)
                 prob = fitted.predict_proba(fa.xte)[:, 1]
+                if model == "logistic" and class_weight == "balanced":
+                    # probabilities that mean what they say: back to the training odds
+                    prob = prior_shift(prob, fa.ytr.mean() / (1 - fa.ytr.mean()))
                 arms.add(arm, model, te, prob)
                 if arm in modalities:
                     single_prob[model][arm] = pd.Series(prob, index=te)
@@ -173,6 +210,7 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
             for model in models:
                 te_ids, prob = _late(single_prob[model], single_oof[model], y, stacked)
                 arms.add("fusion_late", model, te_ids, prob)
+        arms.compare_fold(te_all, y, models, list(modalities))
         row: dict[str, Any] = {"fold": k + 1, "n_train": len(tr_pos), "n_test": len(te_pos),
                                **class_counts(y.loc[te_all])}
         for arm in dict.fromkeys(a for a, _ in arms.oof):
@@ -190,6 +228,14 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     summary, headline, counts, extra = _summarise(arms, y, p, ctx, modalities)
     summary["outcome"] = outcome
     summary["n_folds"] = len(folds)
+    summary["calibration"] = {
+        "probabilities": ("logistic: unweighted fit (class_weight none), probabilities as fitted"
+                          if class_weight is None else
+                          "logistic: balanced class weights, probabilities moved back to the "
+                          "training class odds (prior correction) before fusion and metrics"),
+        "hgb": "unweighted", "ece_bins": p["calibration_bins"],
+        "ece_reference": "pooled_if_calibrated: mean ECE of the same probabilities with labels "
+                         "drawn from them (the floor a perfectly calibrated model would show)"}
     summary["missing_modality"] = {"inventory": {r: cohort.inventory.get("roles", {}).get(r, {})
                                                  for r in modalities.values()},
                                    "early_fusion": fusion.get("missing", "drop"),
@@ -222,7 +268,7 @@ def _late(prob: dict[str, pd.Series], oof: dict[str, pd.Series], y: pd.Series,
 def _summarise(arms: _Arms, y: pd.Series, p: dict[str, Any], ctx: Any,
                modalities: dict[str, str]) -> tuple[dict, dict, dict, list[str]]:
     from kbtools.experiments.stats.bootstrap import paired_bootstrap_auc_difference
-    from kbtools.experiments.stats.calibration import binary_metrics
+    from kbtools.experiments.stats.calibration import binary_metrics, ece_if_calibrated
     from kbtools.experiments.stats.delong import delong_test
 
     summary: dict[str, Any] = {"arms": {}, "comparisons": []}
@@ -248,32 +294,42 @@ def _summarise(arms: _Arms, y: pd.Series, p: dict[str, Any], ctx: Any,
             stats[name] = {**mean_sd(folds), "pooled": r6(pooled[name])}
             if name in intervals:
                 stats[name]["pooled_ci95"] = [r6(v) for v in intervals[name]]
+        stats["ece"]["pooled_if_calibrated"] = r6(ece_if_calibrated(
+            s.to_numpy(), p["calibration_bins"], rng=fold_seed(ctx.seed, 99)))
         if (arm, model) in arms.chosen_c:
             stats["chosen_C"] = arms.chosen_c[(arm, model)]
         entry["models"][model] = stats
     singles = list(modalities)
     rng = ctx.rng()
     verdict: dict[str, Any] | None = None
-    fusion_arms = [a for a in ("fusion_late", "fusion_early") if any(k[0] == a for k in arms.oof)]
+    fusion_arms = [a for a in FUSION_ARMS if any(k[0] == a for k in arms.oof)]
+    ratio = float(np.mean([r["n_test"] / r["n_train"] for r in arms.fold_rows]))
     for model in p["models"]:
         for farm in fusion_arms:
             f = arms.oof[(farm, model)]
+            common = f.dropna().index  # subjects scored by fusion and every single arm
+            for other in singles:
+                common = common.intersection(arms.oof[(other, model)].dropna().index)
+            yy = y.loc[common].to_numpy()
             for single in singles:
                 s = arms.oof[(single, model)]
-                common = f.dropna().index  # subjects scored by fusion and every single arm
-                for other in singles:
-                    common = common.intersection(arms.oof[(other, model)].dropna().index)
-                yy = y.loc[common].to_numpy()
                 dl = delong_test(yy, f.loc[common].to_numpy(), s.loc[common].to_numpy())
                 bs = paired_bootstrap_auc_difference(yy, f.loc[common].to_numpy(),
                                                      s.loc[common].to_numpy(),
                                                      n_boot=int(p["n_boot"]), rng=rng)
+                folds = arms.fold_comparisons.get((model, farm, single), [])
+                d = np.array([r[0] for r in folds])
+                v = np.array([r[1] for r in folds])
                 summary["comparisons"].append({
                     "model": model, "fusion": farm, "single": single, "n_subjects": len(common),
                     "n_cases": int(yy.sum()), "n_controls": int((1 - yy).sum()),
                     "auroc_fusion": r6(dl.auc_a), "auroc_single": r6(dl.auc_b),
-                    "difference": r6(dl.difference), "delong_z": r6(dl.z),
-                    "delong_p": float(f"{dl.p_value:.4g}"),
+                    "difference": r6(dl.difference),
+                    "fold_differences": [r6(x) for x in d],
+                    "fold_test": _fold_test(d, v, ratio, p["comparison_test"]),
+                    "fold_tests_all": {m: _fold_test(d, v, ratio, m) for m in FOLD_TESTS},
+                    "pooled_delong_z": r6(dl.z),
+                    "pooled_delong_p": float(f"{dl.p_value:.4g}"),
                     "bootstrap_ci": [r6(bs.ci_low), r6(bs.ci_high)],
                     "bootstrap_confidence": bs.confidence, "n_boot": bs.n_boot})
                 counts[f"compared_subjects_{model}"] = len(common)
@@ -282,19 +338,7 @@ def _summarise(arms: _Arms, y: pd.Series, p: dict[str, Any], ctx: Any,
     rows = [c for c in summary["comparisons"] if c["fusion"] == primary and c["model"] == model]
     extra: list[str] = []
     if rows:
-        best = max(rows, key=lambda c: c["auroc_single"])
-        win = best["difference"] > 0 and best["delong_p"] < p["alpha"]
-        verdict = {
-            "fusion": primary, "model": model, "best_single": best["single"],
-            "auroc_fusion": best["auroc_fusion"], "auroc_best_single": best["auroc_single"],
-            "difference": best["difference"], "delong_p": best["delong_p"],
-            "bootstrap_ci": best["bootstrap_ci"], "alpha": p["alpha"], "escalate": bool(win),
-            "statement": (
-                f"{primary} ({model}) {'beats' if win else 'does not beat'} the better single "
-                f"modality ({best['single']}): AUROC {best['auroc_fusion']:.3f} vs "
-                f"{best['auroc_single']:.3f}, DeLong p = {best['delong_p']:.3g} "
-                f"({'<' if best['delong_p'] < p['alpha'] else '>='} {p['alpha']}); "
-                + ("escalate beyond late fusion." if win else "stay with the simpler design."))}
+        verdict = _verdict(rows, primary, model, p)
         summary["escalation"] = verdict
         extra.append(verdict["statement"])
     headline = {}
@@ -303,6 +347,55 @@ def _summarise(arms: _Arms, y: pd.Series, p: dict[str, Any], ctx: Any,
                     "best_single_auroc": verdict["auroc_best_single"],
                     "escalate": verdict["escalate"]}
     return summary, headline, counts, extra
+
+
+FOLD_TESTS = ("hartung_knapp", "fixed_effect", "corrected_t")
+
+
+def _fold_test(d: np.ndarray, var: np.ndarray, ratio: float, method: str) -> dict[str, Any]:
+    """One-sided test (fusion better) combining the per-fold AUC differences."""
+    from kbtools.experiments.stats.fold_combination import fixed_effect, hartung_knapp
+    from kbtools.experiments.stats.resampled_t import corrected_resampled_t
+
+    if len(d) < 2:
+        return {"method": method, "p": float("nan"), "n_folds": len(d)}
+    if method == "corrected_t":
+        t, pv = corrected_resampled_t(d, ratio, "greater")
+        return {"method": method, "estimate": r6(np.mean(d)), "statistic": r6(t),
+                "df": len(d) - 1, "p": float(f"{pv:.4g}"), "n_folds": len(d)}
+    res = (hartung_knapp(d, var, "greater") if method == "hartung_knapp"
+           else fixed_effect(d, var, "greater"))
+    return {"method": method, "estimate": r6(res.estimate), "se": r6(res.se),
+            "statistic": r6(res.statistic),
+            "df": None if not np.isfinite(res.df) else res.df, "tau2": r6(res.tau2),
+            "p": float(f"{res.p_value:.4g}"), "n_folds": res.n_folds}
+
+
+def _verdict(rows: list[dict[str, Any]], primary: str, model: str,
+             p: dict[str, Any]) -> dict[str, Any]:
+    """Escalate only if fusion beats every single modality (intersection-union test).
+
+    Each comparison is the one-sided fold-combined test; the verdict's p-value is the largest
+    of them, so its false-positive rate is at most alpha whichever single modality is better.
+    """
+    alpha = float(p["alpha"])
+    worst = max(rows, key=lambda c: (np.nan_to_num(c["fold_test"]["p"], nan=1.0)))
+    best = max(rows, key=lambda c: c["auroc_single"])
+    p_verdict = float(np.nan_to_num(worst["fold_test"]["p"], nan=1.0))
+    win = p_verdict <= alpha
+    test = worst["fold_test"]["method"]
+    return {
+        "fusion": primary, "model": model, "best_single": best["single"],
+        "auroc_fusion": best["auroc_fusion"], "auroc_best_single": best["auroc_single"],
+        "difference": best["difference"], "test": test, "alternative": "greater",
+        "p": p_verdict, "p_by_single": {c["single"]: c["fold_test"]["p"] for c in rows},
+        "alpha": alpha, "escalate": bool(win),
+        "statement": (
+            f"{primary} ({model}) {'beats' if win else 'does not beat'} every single modality: "
+            f"pooled AUROC {best['auroc_fusion']:.3f} vs {best['auroc_single']:.3f} for the "
+            f"better one ({best['single']}); one-sided {test} test over folds, largest p = "
+            f"{p_verdict:.3g} ({'<=' if win else '>'} {alpha}); "
+            + ("escalate beyond late fusion." if win else "stay with the simpler design."))}
 
 
 def auroc_interval(y: np.ndarray, p: np.ndarray, confidence: float = 0.95) \
