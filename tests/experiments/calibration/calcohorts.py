@@ -1,0 +1,180 @@
+"""Null, confounded and planted cohorts for the calibration suite, shaped like a user's tables.
+
+Written independently of :mod:`kbtools.experiments.synth` (different model, names and scales),
+so that the methods are not checked only against the generator they were developed on.
+
+Every cohort is built from independent standard normals through known linear maps, so the
+population truth is exact:
+
+* a subjects table keyed by UK Biobank-like 7-digit ``eid`` values with an assessment-centre
+  column (numeric codes, unequal sizes), age in years, sex 0/1, intracranial volume in mm^3,
+  MDD (0/1) and PHQ-9 (integers 0-27, so rank statistics meet ties);
+* a gene block (``n_genes`` genes x ``gene_dim`` embedding dimensions, columns ``GENE__eN``,
+  correlated within a gene, embedding-like scale) and a brain block (ROI thickness / area /
+  volume in raw units with a shared "head size" factor);
+* confounding: each centre shifts every feature of both modalities, the MDD liability and
+  PHQ-9; age drives both modalities and both outcomes; ICV drives areas and volumes;
+* missing modalities: ``missing`` of the subjects lack one block (half gene, half brain), at
+  rates that differ between centres;
+* planted effects only where a scenario asks for them: gene-brain coupling modes, genes and a
+  brain factor raising MDD liability, PHQ-9 tracking the first coupling mode, and extra
+  brain-only centre effects (offsets and scales) that harmonization should remove.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kbtools.experiments.cohort import Cohort
+
+GENE_NAMES = ("ARX1", "BTL2", "CMP7", "DRQ4", "EFN3", "FGL9", "GHT2", "HMS5", "IKR8", "JNV1",
+              "KLP6", "LMX3")
+ROI_REGIONS = ("frontal", "parietal", "temporal", "occipital", "cingulate", "insula",
+               "hippocampus", "amygdala", "thalamus", "caudate", "putamen", "pallidum")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One kind of cohort. Effects are in SD units of the feature or liability they act on."""
+
+    name: str
+    n: int = 600
+    n_sites: int = 6
+    site_shift: float = 0.5
+    """SD of each centre's offset on every feature of both blocks."""
+    site_outcome: float = 0.5
+    """SD of each centre's shift of the MDD liability (logit) and of PHQ-9 (in its SDs)."""
+    age_effect: float = 0.4
+    """Loading of standardised age on every feature and on both outcomes."""
+    missing: float = 0.10
+    coupling: tuple[float, ...] = ()
+    """Loadings of planted gene-brain modes (one latent each; 0.6 gives rho about 0.3)."""
+    gene_mdd: tuple[float, ...] = ()
+    """Log-odds of MDD per SD of each planted gene's score (genes 1, 2, ...)."""
+    brain_mdd: float = 0.0
+    """Log-odds of MDD per SD of a brain factor shown by a few ROIs."""
+    phq9_mode: float = 0.0
+    """Correlation-scale effect of the first coupling latent on PHQ-9."""
+    brain_site_noise: float = 0.0
+    """Extra brain-only centre offsets (SD) and log-scales (SD/2): what ComBat should remove."""
+    n_genes: int = 8
+    gene_dim: int = 4
+    n_rois: int = 24
+    site_column: str = "centre"
+    id_name: str = "eid"
+
+    def but(self, **changes: Any) -> Scenario:
+        return replace(self, **changes)
+
+
+@dataclass
+class CalCohort:
+    cohort: Cohort
+    truth: dict[str, Any] = field(default_factory=dict)
+
+
+def _site_sizes(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
+    share = rng.dirichlet(np.full(k, 3.0))
+    floor = max(15, n // (4 * k))
+    sizes = floor + np.floor(share * (n - floor * k)).astype(int)
+    sizes[np.argmax(sizes)] += n - sizes.sum()
+    return sizes
+
+
+def generate(sc: Scenario, seed: int) -> CalCohort:
+    """One cohort of scenario ``sc``; identical for identical ``seed``."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 7_112_026]))
+    n, k = sc.n, sc.n_sites
+    p, q = sc.n_genes * sc.gene_dim, sc.n_rois
+
+    # subjects: centres of unequal size, age in years, sex, ICV in mm^3
+    codes = 11_001 + rng.choice(30, size=k, replace=False)
+    site_idx = np.repeat(np.arange(k), _site_sizes(rng, n, k))
+    rng.shuffle(site_idx)
+    age = 40 + 30 * rng.beta(2.0, 2.0, n) + rng.normal(0, 2.0, k)[site_idx]
+    age_z = (age - 55.0) / 6.5
+    sex = rng.integers(0, 2, n)
+    icv = 1.45e6 + 1.2e5 * sex + rng.normal(0, 1.1e5, n)
+    icv_z = (icv - 1.51e6) / 1.25e5
+
+    # latents: coupling modes, MDD gene scores, a brain MDD factor, a head-size factor
+    z = rng.standard_normal((n, len(sc.coupling)))
+    u = rng.standard_normal((n, len(sc.gene_mdd)))
+    b_mdd = rng.standard_normal(n)
+
+    # gene block: per gene, correlated dimensions; planted signals on each gene's direction 0
+    gene = np.empty((n, p))
+    for g in range(sc.n_genes):
+        mix = rng.normal(0, 0.5, (sc.gene_dim, sc.gene_dim)) + np.eye(sc.gene_dim)
+        gene[:, g * sc.gene_dim:(g + 1) * sc.gene_dim] = rng.standard_normal((n, sc.gene_dim)) @ mix
+    for m, load in enumerate(sc.coupling):  # mode m on genes m and m + 3, dim 0
+        for g in (m, m + 3):
+            gene[:, ((g % sc.n_genes) * sc.gene_dim)] += load * z[:, m]
+    for j, _ in enumerate(sc.gene_mdd):     # MDD genes: the last ones, dim 1
+        gene[:, (sc.n_genes - 1 - j) * sc.gene_dim + 1] += 1.0 * u[:, j]
+
+    # brain block: a shared factor plus noise; planted ROIs for modes and the MDD factor
+    rois = [f"{h}_{r}_{m}" for r in ROI_REGIONS for h in ("lh", "rh")
+            for m in ("thickness",)][:q // 2]
+    rois += [f"{h}_{r}_{m}" for r in ROI_REGIONS for h in ("lh", "rh")
+             for m in ("volume",)][:q - len(rois)]
+    is_vol = np.array([r.endswith("volume") for r in rois])
+    head = rng.standard_normal(n)
+    brain = np.outer(head, rng.normal(0.5, 0.15, q)) + rng.standard_normal((n, q))
+    for m, load in enumerate(sc.coupling):  # mode m on ROIs 2m and 2m + 1
+        brain[:, [2 * m, 2 * m + 1]] += load * z[:, [m]]
+    if sc.brain_mdd:
+        brain[:, q - 4:] += 0.8 * b_mdd[:, None]
+
+    # confounders: centre offsets and age on both blocks, ICV on volumes
+    gene += rng.normal(0, sc.site_shift, (k, p))[site_idx]
+    brain += rng.normal(0, sc.site_shift, (k, q))[site_idx]
+    gene += np.outer(age_z, rng.normal(sc.age_effect, 0.1, p))
+    brain += np.outer(age_z, rng.normal(-sc.age_effect, 0.1, q))
+    brain += np.outer(icv_z, np.where(is_vol, 0.6, 0.0))
+    if sc.brain_site_noise:
+        brain += rng.normal(0, sc.brain_site_noise, (k, q))[site_idx]
+        brain *= np.exp(rng.normal(0, sc.brain_site_noise / 2, (k, q)))[site_idx]
+
+    # outcomes
+    liability = (-1.1 + u @ np.asarray(sc.gene_mdd, float) + sc.brain_mdd * b_mdd
+                 + sc.age_effect * age_z + rng.normal(0, sc.site_outcome, k)[site_idx])
+    mdd = (rng.uniform(size=n) < 1 / (1 + np.exp(-liability))).astype(int)
+    phq = (0.8 * mdd + sc.age_effect * age_z + rng.normal(0, sc.site_outcome, k)[site_idx]
+           + rng.standard_normal(n))
+    if sc.phq9_mode and sc.coupling:
+        phq += sc.phq9_mode * z[:, 0]
+    phq9 = np.clip(np.round(6 + 3.5 * phq), 0, 27).astype(int)
+
+    # user-shaped tables: ids, raw units, column names
+    eids = pd.Index((1_000_000 + rng.choice(5_500_000, size=n, replace=False)).astype(str),
+                    name=sc.id_name)
+    subjects = pd.DataFrame({sc.site_column: codes[site_idx], "age": np.round(age, 1),
+                             "sex": sex, "icv": np.round(icv), "mdd": mdd, "phq9": phq9},
+                            index=eids)
+    gene_cols = [f"{GENE_NAMES[g]}__e{d}" for g in range(sc.n_genes) for d in range(sc.gene_dim)]
+    gene_df = pd.DataFrame(0.08 * gene + rng.normal(0, 0.02, p), index=eids, columns=gene_cols)
+    unit = np.where(is_vol, 450.0, 0.12)
+    centre = np.where(is_vol, 4200.0, 2.6)
+    brain_df = pd.DataFrame(centre + unit * brain, index=eids, columns=rois)
+
+    # missing modality: rates differ between centres (mean = sc.missing)
+    rate = np.clip(sc.missing * rng.uniform(0.5, 1.5, k), 0, 0.4)[site_idx]
+    lacks = rng.uniform(size=n) < rate
+    which = rng.integers(0, 2, n)
+    gene_df = gene_df[~(lacks & (which == 0))]
+    brain_df = brain_df[~(lacks & (which == 1))]
+    cohort = Cohort(subjects=subjects, blocks={"gene": gene_df, "brain": brain_df})
+    cohort.inventory = {"n_subjects": n, "n_complete": len(cohort.complete_ids()),
+                        "roles": {r: {"present": len(b), "missing": n - len(b),
+                                      "features": b.shape[1]}
+                                  for r, b in cohort.blocks.items()}}
+    truth = {"coupling_genes": [[GENE_NAMES[m % sc.n_genes], GENE_NAMES[(m + 3) % sc.n_genes]]
+                                for m in range(len(sc.coupling))],
+             "mdd_genes": [GENE_NAMES[sc.n_genes - 1 - j] for j in range(len(sc.gene_mdd))],
+             "n_modes": len(sc.coupling)}
+    return CalCohort(cohort, truth)
