@@ -22,7 +22,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import Pipeline
 
 from kbtools.errors import DataError
-from kbtools.experiments.linalg import thin_svd
+from kbtools.experiments.linalg import leading_components, thin_svd
 
 
 class DesignWarning(UserWarning):
@@ -49,22 +49,28 @@ class ZScore(TransformerMixin, BaseEstimator):
         return _frame(values, X.index, list(X.columns))
 
 
-def site_effect_coding(sites: pd.Series, levels: list[Any],
+def site_effect_coding(sites: pd.Series | np.ndarray, levels: list[Any],
                        unseen_sites: str = "average") -> np.ndarray:
     """Sum-to-zero coding of ``sites`` with training ``levels`` (K levels -> K-1 columns).
 
     Rows of unseen levels are zero (the average training site) or raise, per ``unseen_sites``.
     """
-    k = len(levels)
-    lookup = {level: i for i, level in enumerate(levels)}
-    codes = np.array([lookup.get(s, -1) for s in sites], dtype=int)
-    out = np.zeros((len(sites), max(k - 1, 0)))
-    for j in range(k - 1):
-        out[codes == j, j] = 1.0
+    values = np.asarray(sites, dtype=object)
+    codes = pd.Index(list(levels), dtype=object).get_indexer(values) if len(values) else \
+        np.zeros(0, dtype=int)
+    return _effect_columns(codes, len(levels), values, unseen_sites)
+
+
+def _effect_columns(codes: np.ndarray, k: int, values: np.ndarray,
+                    unseen_sites: str) -> np.ndarray:
+    """Effect-coding columns from level positions (-1: unseen)."""
+    out = np.zeros((len(codes), max(k - 1, 0)))
+    inside = (codes >= 0) & (codes < k - 1)
+    out[np.flatnonzero(inside), codes[inside]] = 1.0
     out[codes == k - 1, :] = -1.0
     unseen = codes < 0
     if unseen.any() and unseen_sites == "error":
-        names = sorted(map(str, pd.unique(np.asarray(sites)[unseen])))
+        names = sorted(map(str, pd.unique(values[unseen])))
         raise DataError(f"{len(names)} site(s) not seen in the training fold: {', '.join(names)}",
                         hint="use unseen_sites='average' or site-stratified folds")
     return out
@@ -75,7 +81,8 @@ class Residualizer(TransformerMixin, BaseEstimator):
 
     ``subjects`` is the cohort's subjects table; rows are looked up by the index of ``X``.
     The design is ``[1, covariates, site effect coding]``; :meth:`design` returns it for any
-    index (used by the Huh-Jhun projection of the permutation test).
+    index (used by the Huh-Jhun projection of the permutation test). The covariate and site
+    columns are read into arrays once per fit, so building designs for many folds stays cheap.
     """
 
     def __init__(self, subjects: pd.DataFrame | None = None, covariates: tuple[str, ...] = (),
@@ -87,26 +94,41 @@ class Residualizer(TransformerMixin, BaseEstimator):
         self.site_column = site_column
         self.unseen_sites = unseen_sites
 
+    def _positions(self, index: pd.Index) -> np.ndarray:
+        pos = self.subjects.index.get_indexer(index)
+        if (pos < 0).any():
+            missing = list(index[pos < 0][:3])
+            raise KeyError(f"subjects not in the subjects table: {missing}")
+        return pos
+
     def design(self, index: pd.Index) -> np.ndarray:
         """Design matrix (intercept, covariates, site coding) of the subjects in ``index``."""
-        rows = self.subjects.loc[index]
-        parts = [np.ones((len(rows), 1))]
+        pos = self._positions(index)
+        parts = [np.ones((len(pos), 1))]
         if self.covariates:
-            cov = rows[list(self.covariates)].to_numpy(dtype=np.float64)
-            parts.append(cov - self.cov_mean_)
+            parts.append(self.cov_all_[pos] - self.cov_mean_)
         if self.site_onehot:
-            parts.append(site_effect_coding(rows[self.site_column], self.site_levels_,
-                                            self.unseen_sites))
+            parts.append(_effect_columns(self.site_level_of_[self.site_codes_[pos]],
+                                         len(self.site_levels_), self.site_values_[pos],
+                                         self.unseen_sites))
         return np.hstack(parts)
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> Residualizer:
         if self.subjects is None:
             raise ValueError("Residualizer needs the subjects table")
-        rows = self.subjects.loc[X.index]
-        self.cov_mean_ = (rows[list(self.covariates)].to_numpy(dtype=np.float64).mean(axis=0)
-                          if self.covariates else np.zeros(0))
-        self.site_levels_ = (sorted(pd.unique(rows[self.site_column]).tolist(), key=str)
-                             if self.site_onehot else [])
+        pos = self._positions(X.index)
+        self.cov_all_ = (self.subjects[list(self.covariates)].to_numpy(dtype=np.float64)
+                         if self.covariates else np.zeros((len(self.subjects), 0)))
+        self.cov_mean_ = self.cov_all_[pos].mean(axis=0) if self.covariates else np.zeros(0)
+        if self.site_onehot:
+            self.site_values_ = self.subjects[self.site_column].to_numpy(dtype=object)
+            self.site_codes_, uniques = pd.factorize(self.site_values_)
+            train_codes = np.unique(self.site_codes_[pos])
+            self.site_levels_ = sorted((uniques[c] for c in train_codes), key=str)
+            rank = {level: i for i, level in enumerate(self.site_levels_)}
+            self.site_level_of_ = np.array([rank.get(u, -1) for u in uniques], dtype=int)
+        else:
+            self.site_levels_ = []
         design = self.design(X.index)
         self.coef_, *_ = np.linalg.lstsq(design, np.asarray(X, dtype=np.float64), rcond=None)
         self.rank_ = int(np.linalg.matrix_rank(design))
@@ -162,7 +184,10 @@ class CappedPCA(TransformerMixin, BaseEstimator):
 
     The rank is that of the centred training fold (at most ``n_train - 1``).
     ``n_components="auto"`` takes :func:`auto_components` of the training size.
-    ``n_components_`` holds the number kept and ``capped_`` whether it was lowered.
+    ``n_components_`` holds the number kept and ``capped_`` whether it was lowered; ``rank_``
+    the training rank when it was computed (an exact SVD; None when k components were taken
+    from the Gram matrix, which happens when k is at most half the smaller dimension and all k
+    are clearly nonzero).
     """
 
     def __init__(self, n_components: int | str = 10, prefix: str = "pc"):
@@ -172,11 +197,19 @@ class CappedPCA(TransformerMixin, BaseEstimator):
     def fit(self, X: pd.DataFrame, y: Any = None) -> CappedPCA:
         values = np.asarray(X, dtype=np.float64)
         self.mean_ = values.mean(axis=0)
-        _, s, vt = thin_svd(values - self.mean_)
-        rank = numerical_rank(s, values.shape)
-        self.rank_ = rank
+        xc = values - self.mean_
         auto = self.n_components == "auto"
         wanted = auto_components(len(values)) if auto else int(self.n_components)
+        fast = leading_components(xc, wanted)
+        if fast is not None:  # k well inside the rank: the Gram route gives the same subspace
+            s, vt = fast
+            rank = wanted  # every one of the k is clearly nonzero: the rank is at least k
+            total = float((xc**2).sum()) / max(len(values) - 1, 1)
+        else:
+            _, s, vt = thin_svd(xc)
+            rank = numerical_rank(s, values.shape)
+            total = float((s**2).sum()) / max(len(values) - 1, 1)
+        self.rank_ = None if fast is not None else rank
         self.n_components_ = min(wanted, rank)
         self.capped_ = not auto and self.n_components_ < wanted
         if self.capped_:
@@ -186,7 +219,6 @@ class CappedPCA(TransformerMixin, BaseEstimator):
         self.components_ = vt[: self.n_components_]
         var = s**2 / max(len(values) - 1, 1)
         self.explained_variance_ = var[: self.n_components_]
-        total = var.sum()
         self.explained_variance_ratio_ = self.explained_variance_ / total if total else var[:0]
         return self
 

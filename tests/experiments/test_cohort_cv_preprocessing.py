@@ -153,6 +153,21 @@ def test_unseen_sites_get_the_average_site_effect() -> None:
     np.testing.assert_allclose(out.to_numpy().T @ res.design(train), 0, atol=1e-8)
 
 
+def test_residualizer_design_equals_statsmodels_sum_coding() -> None:
+    """Sum-to-zero site coding and centred covariates: residuals equal OLS residuals of the
+    same model written as a statsmodels formula with C(site, Sum)."""
+    import statsmodels.formula.api as smf
+
+    subjects, x = _toy()
+    res = Residualizer(subjects, ("age",), True).fit(x)
+    frame = subjects.assign(v=x.iloc[:, 0])
+    ols = smf.ols("v ~ age + C(site, Sum)", data=frame).fit()
+    np.testing.assert_allclose(res.transform(x).iloc[:, 0], ols.resid, atol=1e-10)
+    design = res.design(subjects.index)
+    np.testing.assert_allclose(design[:, 2:], ols.model.exog[:, 1:4], atol=0)  # patsy: sites first
+    np.testing.assert_allclose(design[:, 1], subjects["age"] - subjects["age"].mean())
+
+
 def test_capped_pca_warns_and_caps_at_rank() -> None:
     _, x = _toy(20)
     with warnings.catch_warnings(record=True) as caught:

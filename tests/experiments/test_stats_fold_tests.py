@@ -122,3 +122,33 @@ def test_auto_pca_fits_the_number_of_training_subjects() -> None:
     assert pca.n_components_ == auto_components(304) == 15 and not pca.capped_
     assert CappedPCA(512).fit(x).n_components_ == 176  # rank-capped, reduces nothing
     assert CappedPCA("auto").fit(x.iloc[:25]).n_components_ == 1
+
+
+@pytest.mark.parametrize(("n", "p", "k"), [(300, 120, 20), (80, 200, 10), (300, 120, 100),
+                                           (60, 40, 30)])
+def test_capped_pca_equals_scikit_learn_on_both_routes(n: int, p: int, k: int) -> None:
+    """Few components come from the Gram matrix, many from a full SVD; both give
+    scikit-learn's PCA scores (up to each component's sign) and explained variance."""
+    from sklearn.decomposition import PCA
+
+    rng = np.random.default_rng(n + p + k)
+    x = rng.normal(size=(n, p)) @ np.diag(np.linspace(3.0, 0.2, p))
+    x[:, :5] += rng.normal(size=(n, 1)) * 4.0  # one dominant direction
+    ours = CappedPCA(k).fit(pd.DataFrame(x))
+    oracle = PCA(k, svd_solver="full").fit(x)
+    a = ours.transform(pd.DataFrame(x)).to_numpy()
+    b = oracle.transform(x)
+    signs = np.sign((a * b).sum(axis=0))
+    np.testing.assert_allclose(a * signs, b, atol=1e-6 * np.abs(b).max())
+    np.testing.assert_allclose(ours.explained_variance_ratio_, oracle.explained_variance_ratio_,
+                               rtol=1e-8)
+    assert (ours.rank_ is None) == (2 * k <= min(n, p))
+
+
+def test_capped_pca_gram_route_defers_to_svd_on_rank_deficient_data() -> None:
+    rng = np.random.default_rng(9)
+    base = rng.normal(size=(200, 6))
+    x = pd.DataFrame(base @ rng.normal(size=(6, 50)))  # rank 6 of 50
+    with pytest.warns(UserWarning, match="rank 6"):
+        pca = CappedPCA(10).fit(x)
+    assert pca.n_components_ == 6 and pca.rank_ == 6 and pca.capped_

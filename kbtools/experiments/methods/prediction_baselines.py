@@ -160,11 +160,14 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     class_weight = None if p["class_weight"] == "none" else p["class_weight"]
     notes: set[str] = set()
 
+    fits: dict[Any, Any] = {}  # fitted pipelines by (role, subjects): fusion reuses them
+
     def role_feat(role: str) -> Any:
-        return lambda: RoleFeaturizer(cohort, role, pre)
+        return lambda: RoleFeaturizer(cohort, role, pre, cache=fits)
 
     def early_feat() -> ConcatFeaturizer:
-        return ConcatFeaturizer([RoleFeaturizer(cohort, r, pre) for r in modalities.values()],
+        return ConcatFeaturizer([RoleFeaturizer(cohort, r, pre, cache=fits)
+                                 for r in modalities.values()],
                                 impute=fusion.get("missing") == "impute")
 
     arm_ids = {arm: cohort.blocks[role].index for arm, role in modalities.items()}
