@@ -160,12 +160,23 @@ def _shape(config: dict[str, Any], cohort: Any, folds: list[Any], n_jobs: int | 
     n_train = max((len(tr) for tr, _ in folds), default=len(cohort.subjects))
     pca = (config.get("preprocessing") or {}).get("pca") or {}
     raw = {role: int(block.shape[1]) for role, block in cohort.blocks.items()}
-    dims = {role: min(int(pca.get(role) or p), n_train, p) for role, p in raw.items()}
+    default = "auto" if config.get("method") == "cca_permutation" else None
+    dims = {role: min(_components(pca.get(role, default), n_train, p), n_train, p)
+            for role, p in raw.items()}
     data = float(cohort.subjects.memory_usage(deep=True).sum()) + sum(
         float(block.memory_usage(deep=False).sum()) for block in cohort.blocks.values())
     columns = {role: [str(c) for c in block.columns] for role, block in cohort.blocks.items()}
     return _Shape(len(cohort.subjects), n_train, len(folds), dims, raw,
                   max(1, int(effective_n_jobs(n_jobs))), data, columns, timed)
+
+
+def _components(setting: Any, n_train: int, width: int) -> int:
+    """Features after ``preprocessing.pca`` (a number, ``auto`` or unset)."""
+    from kbtools.experiments.preprocessing import auto_components
+
+    if setting == "auto":
+        return auto_components(n_train)
+    return int(setting or width)
 
 
 def _defaults(method: str) -> dict[str, Any]:
@@ -194,14 +205,15 @@ def _cca(config: dict[str, Any], s: _Shape) -> tuple[float, float, list[str]]:
     roles = list(p.get("modalities") or [r for r in s.dims][:2])
     rx, ry = (s.dims.get(r, 1) for r in roles[:2])
     n_perm, chunk = int(p["n_permutations"]), max(1, int(p.get("chunk_size", 50)))
-    unit = s.unit(permutation_seconds, s.n_train, rx, ry)
-    seconds = s.n_folds * n_perm * unit / s.jobs
-    memory = (s.n_folds * n_perm * 8.0 + math.ceil(n_perm / chunk) * _CHUNK_OVERHEAD
-              + s.jobs * s.n_train * (rx + ry) * 8.0 + chunk * rx * ry * 8.0)
+    # one permutation test on every subject (the folds only refit the CCA)
+    unit = s.unit(permutation_seconds, s.n_subjects, rx, ry)
+    seconds = n_perm * unit / s.jobs
+    memory = (n_perm * 8.0 + math.ceil(n_perm / chunk) * _CHUNK_OVERHEAD
+              + s.jobs * s.n_subjects * (rx + ry) * 8.0 + chunk * rx * ry * 8.0)
     return memory, seconds, [
-        f"{s.n_folds} fold(s) x {n_perm:,} permutations of {s.n_train:,} x ({rx} + {ry}) "
+        f"one test: {n_perm:,} permutations of {s.n_subjects:,} x ({rx} + {ry}) "
         f"at {unit * 1e3:.2f} ms each, over {s.jobs} worker(s)",
-        f"permutation nulls kept: {human_bytes(s.n_folds * n_perm * 8.0)}"]
+        f"permutation null kept: {human_bytes(n_perm * 8.0)}"]
 
 
 def _prediction(config: dict[str, Any], s: _Shape) -> tuple[float, float, list[str]]:

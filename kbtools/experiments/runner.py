@@ -242,6 +242,8 @@ def plan(config: dict[str, Any], cohort: Any, n_jobs: int | None = 1) -> str:
     for role, inv in cohort.inventory["roles"].items():
         pcs = ((config.get("preprocessing") or {}).get("pca") or {}).get(role)
         dim = f"{inv['features']} features" + (
+            " -> PCA auto (one component per 10 training subjects, split over two blocks)"
+            if pcs == "auto" else
             f" -> PCA {pcs}" + (" (capped at the training rank)" if pcs < inv["features"] else
                                 f" (capped at the {inv['features']} features)")
             if pcs else "")
@@ -259,7 +261,8 @@ def plan(config: dict[str, Any], cohort: Any, n_jobs: int | None = 1) -> str:
                      f"test {len(te)} ({len(set(te) & set(complete))} complete)")
     params = config.get("params") or {}
     if "n_permutations" in params:
-        lines.append(f"permutations per fold: {params['n_permutations']} "
+        lines.append(f"permutations (one test on every complete subject): "
+                     f"{params['n_permutations']} "
                      f"(smallest p = {1 / (params['n_permutations'] + 1):.4g})")
     lines += estimate.estimate(config, cohort, folds, n_jobs).lines()
     return "\n".join(lines)

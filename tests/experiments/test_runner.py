@@ -32,7 +32,7 @@ def test_dry_run_prints_plan_and_writes_nothing(small_kb, capsys) -> None:
     root, cfg = small_kb
     assert _run(root, cfg, "--dry-run") == 0
     out = capsys.readouterr().out
-    assert "fold 1: train" in out and "permutations per fold: 39" in out
+    assert "fold 1: train" in out and "permutations (one test on every complete subject): 39" in out
     assert "gene: 300 present" in out
     assert _runs(root) == []
 
