@@ -75,6 +75,12 @@ def inline(value: Any) -> Markup:
     return Markup(_refs(" ".join(_plain(value).split())))
 
 
+def fragment(value: Any) -> Markup:
+    """A piece of text joined to others (a separator, a part of ``a ~ b``): escaped like
+    :func:`inline`, blank runs made one space but kept at the ends."""
+    return Markup(_refs(re.sub(r"\s+", " ", _plain(value))))
+
+
 def multiline(value: Any) -> Markup:
     """A value as inert text that keeps its lines (preformatted blocks)."""
     return Markup(_refs(_plain(value).replace("\r\n", "\n")))

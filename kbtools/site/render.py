@@ -11,7 +11,6 @@ import functools
 import hashlib
 import json
 import logging
-import math
 import posixpath
 import re
 from collections.abc import Iterable
@@ -30,6 +29,7 @@ from kbtools.errors import PathOutsideKB
 from kbtools.kb import InsideCheck, resolve_inside
 from kbtools.site import escape
 from kbtools.site.catalog import Card
+from kbtools.site.numbers import delta, estimate, fmt, p_value, params
 from kbtools.site.views import SiteData, common_context, plot_uri, site_pages
 from kbtools.validation.problems import Problem
 
@@ -89,7 +89,7 @@ def make_environment(templates_dir: Path | None = None,
         pre=escape.preformatted, mermaid=escape.mermaid_label, front_matter=escape.front_matter,
         urlencode=escape.query, e=escape.inline, escape=escape.inline,
         forceescape=escape.inline, join=_join, format=_format, replace=_replace,
-        tojson=_tojson, fence=fence)
+        tojson=_tojson, fence=fence, estimate=estimate, p=p_value)
     env.filters.pop("urlize", None)  # it would keep card text's markdown live
     return env
 
@@ -108,7 +108,7 @@ def _finalize(value: Any) -> Any:
 
 
 def _safe(value: Any) -> Markup:
-    return value if hasattr(value, "__html__") else escape.inline(value)
+    return value if hasattr(value, "__html__") else escape.fragment(value)
 
 
 def _concat(values: Iterable[Any]) -> Any:
@@ -203,49 +203,6 @@ def relative(target: str, here: str) -> str:
     while common < min(len(base), len(goal) - 1) and base[common] == goal[common]:
         common += 1
     return "/".join([".."] * (len(base) - common) + goal[common:])
-
-
-def fmt(value: Any) -> Markup:
-    """A value as a reader wants to see it: thousands separators, 4 significant digits.
-
-    Text is escaped (:func:`kbtools.site.escape.inline`); numbers are written by kbtools.
-    """
-    if value is None or value == "" or isinstance(value, jinja2.Undefined):
-        return Markup("–")
-    if hasattr(value, "__html__"):
-        return value
-    if isinstance(value, bool):
-        return Markup("yes" if value else "no")
-    if isinstance(value, int):
-        return Markup(f"{value:,}")
-    if isinstance(value, float):
-        if math.isnan(value) or math.isinf(value):
-            return Markup(str(value))
-        if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e6):
-            return Markup(f"{value:.3e}")
-        return Markup(f"{value:.4g}")
-    if isinstance(value, list):
-        return Markup(", ").join(fmt(v) for v in value) if value else Markup("–")
-    if isinstance(value, dict):
-        return (Markup("; ").join(Markup("{}: {}").format(escape.inline(k), fmt(v))
-                                  for k, v in value.items()) if value else Markup("–"))
-    return escape.inline(value)
-
-
-def params(value: Any) -> Markup:
-    """A parameter count as 1.2B, 350M, 86K."""
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return fmt(value)
-    for size, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if abs(value) >= size:
-            return Markup(f"{value / size:.3g}{suffix}")
-    return fmt(value)
-
-
-def delta(value: Any) -> Markup:
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return Markup("")
-    return Markup(f"{value:+.4g}")
 
 
 def fence(text_: str) -> str:

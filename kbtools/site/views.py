@@ -15,10 +15,11 @@ from typing import Any, NamedTuple
 from kbtools.site import disclosure
 from kbtools.site.catalog import PAGE_KINDS, PREFIX, Card, Catalog
 from kbtools.site.links import Links
+from kbtools.site.results import figure_order, key_metrics, results_template, results_view
 from kbtools.validation.problems import Problem
 
 #: Most runs shown side by side on a comparison page and in a lineage diagram.
-MAX_COMPARED_RUNS = 8
+MAX_COMPARED_RUNS = 12
 MAX_LINEAGE_RUNS = 10
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\.png$")
 
@@ -102,6 +103,7 @@ class SiteData:
         self.links = Links(catalog)
         self._refs: dict[tuple[str, str], Ref] = {}
         self._metrics: dict[str, dict[str, Any]] = {}
+        self._summaries: dict[str, dict[str, Any]] = {}
         self._headlines: dict[str, list[tuple[str, Any]]] = {}
         self._runs_by_experiment: dict[str, list[Card]] = {}
         for run in sorted(catalog.of("run"), key=self.run_sort_key):
@@ -165,8 +167,7 @@ class SiteData:
             return disclosure.guard_tree(metrics.get(section), path=section, listed=listed,
                                          minimum=self.minimum, **kw)
 
-        summary = flatten(guard("summary", small_parent=run_small)) if metrics else {}
-        summary = {k.removeprefix("summary."): v for k, v in summary.items()}
+        summary = flatten(self.guarded_summary(run)) if metrics else {}
         counts = {k.removeprefix("counts."): v for k, v in flatten(guard("counts")).items()}
         folds = []
         for i, row in enumerate(_list(metrics.get("per_fold"))):
@@ -190,6 +191,21 @@ class SiteData:
                                                         small_parent=run_small)).items()),
             "present": bool(metrics),
         }
+
+    def guarded_summary(self, run: Card) -> dict[str, Any]:
+        """``metrics.yaml: summary`` with every cell through the disclosure guard."""
+        if run.id not in self._summaries:
+            metrics = run.metrics or {}
+            listed, run_small = self._run_counts(run)
+            guarded = disclosure.guard_tree(metrics.get("summary"), path="summary",
+                                            listed=listed, minimum=self.minimum,
+                                            small_parent=run_small)
+            self._summaries[run.id] = guarded if isinstance(guarded, dict) else {}
+        return self._summaries[run.id]
+
+    def results(self, run: Card) -> dict[str, Any] | None:
+        """The run's results shaped for its method (:mod:`kbtools.site.results`)."""
+        return results_view(run.get("method"), self.guarded_summary(run))
 
     def inputs(self, run: Card) -> list[dict[str, Any]]:
         rows = []
@@ -386,26 +402,27 @@ class SiteData:
         }
 
     def comparison(self, exp: Card) -> dict[str, Any]:
-        """Metric deltas between consecutive runs and the settings and inputs that differ."""
+        """Runs of one experiment side by side: headline metrics, then what differs.
+
+        Headline metrics are the method's key numbers (:func:`kbtools.site.results.key_metrics`,
+        else the run's ``headline``); settings, inputs and run details keep only the rows whose
+        values are not the same in every run. The page shows the latest two runs by default.
+        """
         all_runs = self.runs_of(exp.id)
         runs = all_runs[-MAX_COMPARED_RUNS:]
+        headline: list[dict[str, Any]] = []
+        by_label: dict[str, dict[str, Any]] = {}
+        for i, run in enumerate(runs):
+            pairs = key_metrics(run.get("method"), self.results(run)) or self.headline(run)
+            for label, value in pairs:
+                if label not in by_label:
+                    by_label[label] = {"key": label, "by_run": [None] * len(runs)}
+                    headline.append(by_label[label])
+                by_label[label]["by_run"][i] = value
         summaries = [dict(self.metrics(r)["summary"]) for r in runs]
-        keys: list[str] = []
-        for summary in summaries:
-            keys += [k for k in summary if k not in keys]
-        metric_rows = []
-        for key in keys:
-            cells, previous = [], None
-            for summary in summaries:
-                value = summary.get(key)
-                num = _number(value)
-                delta = num - previous if num is not None and previous is not None else None
-                cells.append({"value": value, "delta": delta})
-                previous = num
-            metric_rows.append({"key": key, "cells": cells})
         configs = [flatten(r.config_used or {}) for r in runs]
-        settings = _differing(configs)
-        facts = [{"seed": r.get("seed"), "config_sha256": _short(r.get("config_sha256")),
+        facts = [{"method": r.get("method"), "run_status": r.get("run_status"),
+                  "seed": r.get("seed"), "config_sha256": _short(r.get("config_sha256")),
                   "kbtools_version": r.get("kbtools_version"),
                   "git_commit": _short(_dict(r.get("git")).get("commit"))} for r in runs]
         inputs = []
@@ -422,9 +439,11 @@ class SiteData:
         return {
             "runs": [self.ref("run", r.id) for r in runs],
             "started": [r.get("started") for r in runs],
+            "shown": [r.id for r in runs[-2:]],
             "hidden_runs": len(all_runs) - len(runs),
-            "metrics": metric_rows,
-            "settings": settings,
+            "headline": headline,
+            "metrics": _differing(summaries),
+            "settings": _differing(configs),
             "facts": _differing(facts),
             "inputs": _differing(inputs),
         }
@@ -456,7 +475,12 @@ class SiteData:
             ctx["metrics"] = self.metrics(card)
             ctx["inputs"] = self.inputs(card)
             ctx["headline"] = self.headline(card)
-            ctx["plots"] = [{"name": n, "path": plot_uri(card.id, n)} for n in card.plots]
+            ctx["plots"] = [{"name": n, "path": plot_uri(card.id, n),
+                             "stem": n.rsplit(".", 1)[0]} for n in figure_order(card.plots)]
+            ctx["results"] = self.results(card)
+            ctx["results_template"] = (results_template(card.get("method"))
+                                       if ctx["results"] is not None
+                                       else "results/_generic.md.j2")
             config_path = card.path.rsplit("/", 1)[0] + "/config_used.yaml"
             ctx["config_file"] = config_path if card.config_used else None
             exp = card.get("experiment")

@@ -227,3 +227,108 @@ def test_hostile_cards_run_nothing_in_the_browser(hostile_served, tmp_path: Path
             browser.close()
     assert dialogs == []
     assert live == {}
+
+
+# -- results first: every method's run page and a comparison page --------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+
+_FIRST_TABLE_AFTER = """(heading) => {
+  const h = document.getElementById(heading);
+  if (!h) return null;
+  const tables = Array.from(document.querySelectorAll("article table"));
+  const t = tables.find((t) => h.compareDocumentPosition(t) & Node.DOCUMENT_POSITION_FOLLOWING);
+  if (!t) return null;
+  const box = t.getBoundingClientRect();
+  const row = t.tBodies[0] && t.tBodies[0].rows[0];
+  return {top: box.top, height: box.height, rowBottom: row ? row.getBoundingClientRect().bottom : 0,
+          scrollX: window.scrollX, scrollY: window.scrollY};
+}"""
+
+
+def _copy_repo_kb(root: Path) -> list[str]:
+    """The shipped KB with two more runs of the CCA experiment; returns every run id."""
+    import shutil
+
+    import yaml
+
+    for part in ("kb", "configs", "docs"):
+        shutil.copytree(REPO / part, root / part)
+    shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
+    cca = next((root / "kb" / "runs").glob("*_01_cca_gene_smri_*"))
+    for n, stamp in enumerate(("20991201-000000", "20991202-000000")):
+        run_id = f"{stamp}_01_cca_gene_smri_00000{n}"
+        folder = root / "kb" / "runs" / run_id
+        shutil.copytree(cca, folder)
+        for name in ("run.yaml", "metrics.yaml"):
+            data = yaml.safe_load((folder / name).read_text())
+            data["id"] = run_id
+            if name == "run.yaml":
+                data["started"] = f"{stamp[:4]}-12-0{n + 1}T00:00:00Z"
+            else:
+                data["summary"]["modes"][0]["rho_out_of_sample"]["mean"] += 0.01 * (n + 1)
+            (folder / name).write_text(yaml.safe_dump(data, sort_keys=False))
+        config = yaml.safe_load((folder / "config_used.yaml").read_text())
+        config["params"]["n_permutations"] = 99 + n
+        (folder / "config_used.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return sorted(p.name for p in (root / "kb" / "runs").iterdir() if p.is_dir())
+
+
+def test_results_table_is_in_the_first_screen(tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    _require_browser()
+    root = tmp_path / "repo"
+    runs = _copy_repo_kb(root)
+    _build(root)  # strict, as the repository's mkdocs.yml says
+    handler = functools.partial(_QuietHandler, directory=str(root / "site"))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    methods: dict[str, str] = {}
+    for run in runs:
+        method = run.split("_", 2)[2].rsplit("_", 1)[0]
+        methods.setdefault(method, run)
+    assert len(methods) == 6
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            context = browser.new_context(viewport={"width": 1280, "height": 800})
+            context.route("**/*", lambda route: route.continue_()
+                          if route.request.url.startswith(base) else route.abort())
+            tab = context.new_page()
+            tab.set_default_timeout(15_000)
+            for method, run in sorted(methods.items()):
+                tab.goto(f"{base}/registry/runs/{run}/")
+                box = tab.evaluate(_FIRST_TABLE_AFTER, "results")
+                assert box is not None, method
+                # the table starts, and its first row ends, inside the first 1280x800 screen
+                assert 0 < box["top"] < 800 and box["rowBottom"] < 800, (method, box)
+                tab.screenshot(path=str(tmp_path / f"run-{method}.png"))
+
+            tab.goto(f"{base}/registry/experiments/01_cca_gene_smri-compare/")
+            box = tab.evaluate(_FIRST_TABLE_AFTER, "headline-metrics")
+            assert box is not None and 0 < box["top"] < 800 and box["rowBottom"] < 800, box
+            table = tab.locator("article table").first
+            headers = table.locator("thead th")
+            expect(headers).to_have_count(4)  # the metric and three runs
+            expect(headers.nth(1)).to_be_hidden()  # latest vs previous by default
+            expect(headers.nth(2)).to_be_visible()
+            expect(headers.nth(3)).to_be_visible()
+            # the table fits the page: no sideways scrolling
+            assert tab.evaluate("document.documentElement.scrollWidth") <= 1280
+            rho1 = table.locator("tbody tr").first
+            expect(rho1.locator(".kb-delta")).to_have_text(" (+0.01)")
+            settings = tab.locator("article table").nth(1)
+            permutations = settings.locator("tr", has_text="params.n_permutations")
+            expect(permutations).to_be_visible()  # 99 vs 100 differ
+            pick = tab.locator(".kb-compare input").first
+            pick.check()
+            expect(headers.nth(1)).to_be_visible()
+            expect(rho1.locator(".kb-delta").first).to_be_visible()
+            tab.locator(".kb-compare input").nth(2).uncheck()
+            tab.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
+            browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()

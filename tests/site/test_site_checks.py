@@ -95,7 +95,7 @@ def test_missing_extensions_are_named_with_the_lines_to_add(
     assert "pymdownx.details" not in message
     page = (root / "site" / "registry" / "models" / "brokenmodel" / "index.html").read_text()
     assert "!!! warning" in page  # what the warning is about: the box is plain text
-    assert '<details class="kb-source">' in page
+    assert '<details class="kb-fold kb-source">' in page
 
     # strict builds fail on it
     yml.write_text("strict: true\n" + MINIMAL_YML.format(extensions=""))

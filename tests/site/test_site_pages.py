@@ -93,10 +93,11 @@ def test_lineage_diagram_runs_papers_to_runs(pages: dict[str, str]) -> None:
     assert (by_label["BrainViT for fMRI"], config) in edges
 
 
-def test_comparison_page_shows_deltas_and_what_differs(pages: dict[str, str]) -> None:
+def test_comparison_page_shows_headline_and_what_differs(pages: dict[str, str]) -> None:
     text = pages["registry/experiments/01_toy_cca-compare.md"]
     rho = next(line for line in text.splitlines() if line.startswith("| rho1 |"))
-    assert "0.3 |" in rho and "0.35 (+0.05)" in rho
+    assert rho == "| rho1 | 0.3 | 0.35 |"  # runs as columns, oldest first
+    assert f'data-runs="{RUN_A} {RUN_B}" data-shown="{RUN_A} {RUN_B}"' in text
     settings = text.split("## Settings that differ", 1)[1].split("## Inputs", 1)[0]
     assert re.search(r"<code>preprocessing\.pca\.gene</code> \| 16 \| 32 \|", settings)
     inputs = text.split("## Inputs that differ", 1)[1]
@@ -104,20 +105,21 @@ def test_comparison_page_shows_deltas_and_what_differs(pages: dict[str, str]) ->
     assert "<code>seed</code>" not in settings
 
 
-def test_run_page_has_metrics_plots_and_disclosure(pages: dict[str, str]) -> None:
+def test_run_page_has_results_figures_and_folded_metrics(pages: dict[str, str]) -> None:
     text = pages[f"registry/runs/{RUN_B}.md"]
-    assert f"![null_distribution.png]({RUN_B}/null_distribution.png)" in text
-    folds = text.split("### Per fold", 1)[1].split("###", 1)[0]
-    rows = [line for line in folds.splitlines() if line.startswith("| ") and "---" not in line]
-    assert rows[1] == "| 1 | 100 | 0.35 |"
-    assert rows[2] == "| 2 | &lt;10 | suppressed |"  # fold built from 8 subjects
-    assert rows[3] == "| 3 | 100 | suppressed |"  # listed in metrics.yaml: suppressed
-    metrics = text.split("## Metrics", 1)[1].split("## Plots", 1)[0]
-    assert "| n_subjects | 500 |" in metrics
-    assert "| n_missing | &lt;10 |" in metrics  # a small subgroup count: "<10", row kept
-    assert "| n_controls | &lt;10 |" in metrics  # 7: suppressed by the site
+    assert re.search(rf"!\[Permutation null distribution[^\]]*\]\({RUN_B}/null_distribution"
+                     r"\.png\)\n\*Figure 1\. Permutation null", text)
+    folded = text.split('<details class="kb-fold kb-all-metrics">', 1)[1].split("</details>")[0]
+    folds = folded.split("<strong>Per fold</strong>", 1)[1].split("</table>", 1)[0]
+    assert "<th>Metric</th><th>1</th><th>2</th><th>3</th>" in folds  # folds as columns
+    assert "<tr><td>n_test</td><td>100</td><td>&lt;10</td><td>100</td></tr>" in folds
+    # fold 2 is built from 8 subjects; fold 3's rho1 is listed in metrics.yaml: suppressed
+    assert "<tr><td>rho1</td><td>0.35</td><td>suppressed</td><td>suppressed</td></tr>" in folds
+    assert "<tr><td>n_subjects</td><td>500</td></tr>" in folded
+    assert "<tr><td>n_missing</td><td>&lt;10</td></tr>" in folded  # a small subgroup count
+    assert "<tr><td>n_controls</td><td>&lt;10</td></tr>" in folded  # 7: suppressed by the site
     for small in ("8", "4", "7"):  # n_test of fold 2, n_missing in summary, n_controls
-        assert f"| {small} |" not in metrics
+        assert f"<td>{small}</td>" not in folded
 
 
 def test_small_dataset_and_small_run_are_not_shown(build_kb, tmp_path: Path) -> None:

@@ -115,3 +115,117 @@
     init();
   }
 })();
+
+/* kbtools: pick which runs a comparison page shows. A <div class="kb-compare" data-runs="a b c"
+ * data-shown="b c"> adds one check box per run; every table after a <div class="kb-compare-table">
+ * marker then shows only the ticked runs' columns (column 1 + i is run i). With data-delta, each
+ * number gets its change from the leftmost shown run; with data-diff, rows whose shown runs
+ * agree are hidden. Without JavaScript every run is shown. */
+(function () {
+  "use strict";
+
+  function nextTable(marker) {
+    var node = marker.nextElementSibling;
+    while (node) {
+      if (node.tagName === "TABLE") return node;
+      var inner = node.querySelector && node.querySelector("table");
+      if (inner) return inner;
+      node = node.nextElementSibling;
+    }
+    return null;
+  }
+
+  function number(text) {
+    var clean = text.replace(/\u2212/g, "-").replace(/,/g, "").trim();
+    if (!/^-?\d*\.?\d+(e[-+]?\d+)?$/i.test(clean)) return null;
+    return parseFloat(clean);
+  }
+
+  function setup(box) {
+    if (box.dataset.ready) return;
+    box.dataset.ready = "1";
+    var runs = (box.dataset.runs || "").split(" ").filter(Boolean);
+    var shown = (box.dataset.shown || "").split(" ").filter(Boolean);
+    var tables = Array.prototype.map.call(
+      document.querySelectorAll(".kb-compare-table"), function (marker) {
+        return { marker: marker, table: nextTable(marker) };
+      }).filter(function (t) { return t.table; });
+    var html = Array.prototype.slice.call(document.querySelectorAll("table.kb-compare-html"));
+    var labels = tables.length ? Array.prototype.map.call(
+      tables[0].table.tHead.rows[0].cells, function (th) { return th.textContent.trim(); }
+    ).slice(1) : runs;
+    var picks = [];
+    var legend = document.createElement("span");
+    legend.className = "kb-compare__label";
+    legend.textContent = "Show runs:";
+    box.appendChild(legend);
+    runs.forEach(function (run, i) {
+      var label = document.createElement("label");
+      var check = document.createElement("input");
+      check.type = "checkbox";
+      check.value = run;
+      check.checked = shown.indexOf(run) >= 0;
+      check.setAttribute("aria-label", "Show run " + run);
+      label.appendChild(check);
+      label.appendChild(document.createTextNode(" " + (labels[i] || run)));
+      label.title = run;
+      box.appendChild(label);
+      picks.push(check);
+      check.addEventListener("change", apply);
+    });
+
+    function apply() {
+      var on = picks.map(function (c) { return c.checked; });
+      tables.forEach(function (t) {
+        var rows = Array.prototype.slice.call(t.table.rows);
+        rows.forEach(function (row, r) {
+          var cells = Array.prototype.slice.call(row.cells, 1);
+          cells.forEach(function (cell, i) { cell.hidden = !on[i]; });
+          if (r === 0) return;
+          var visible = cells.filter(function (cell, i) { return on[i]; });
+          if (t.marker.dataset.diff) {
+            var first = visible.length ? visible[0].textContent.trim() : "";
+            row.hidden = visible.length > 1 && visible.every(function (cell) {
+              return cell.textContent.trim() === first;
+            });
+          }
+          if (t.marker.dataset.delta) {
+            var base = null;
+            visible.forEach(function (cell, k) {
+              var old = cell.querySelector(".kb-delta");
+              if (old) old.remove();
+              var value = number(cell.textContent);
+              if (k === 0) { base = value; return; }
+              if (value === null || base === null || value === base) return;
+              var d = document.createElement("small");
+              d.className = "kb-delta";
+              var diff = value - base;
+              d.textContent = " (" + (diff > 0 ? "+" : "") + Number(diff.toPrecision(3)) + ")";
+              cell.appendChild(d);
+            });
+          }
+        });
+      });
+      html.forEach(function (table) {
+        Array.prototype.forEach.call(table.rows, function (row) {
+          Array.prototype.slice.call(row.cells, 1).forEach(function (cell, i) {
+            cell.hidden = !on[i];
+          });
+        });
+      });
+    }
+    apply();
+  }
+
+  function init() {
+    Array.prototype.forEach.call(document.querySelectorAll(".kb-compare"), setup);
+  }
+
+  if (typeof window.document$ !== "undefined" && window.document$.subscribe) {
+    window.document$.subscribe(init);
+  } else if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();

@@ -1,0 +1,373 @@
+"""What a run page leads with: the run's results, shaped for its analysis method.
+
+One small function per method turns the run's ``metrics.yaml`` summary, already through the
+display-time disclosure guard, into plain rows for that method's results template
+(``results/<method>.md.j2``): prediction arms by model, CCA modes, LOGO genes ranked by ΔAUC,
+partial correlations, harmonization arms and PCA dimensions. Every key is read tolerantly: a
+run written by an older or newer kbtools simply shows fewer columns. The same functions give
+the few numbers a comparison page puts side by side (:func:`key_metrics`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kbtools.site.disclosure import SUPPRESSED
+
+#: Genes shown in the LOGO results table (the rest are in the full metrics).
+TOP_GENES = 15
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A number as a results table shows it: the value, and an interval or spread if known.
+
+    ``low``/``high`` is a confidence (or bootstrap) interval; ``sd`` the spread over folds.
+    ``value`` may be the string ``"suppressed"`` (a disclosure-guarded cell).
+    """
+
+    value: Any = None
+    low: Any = None
+    high: Any = None
+    sd: Any = None
+
+    @property
+    def number(self) -> float | None:
+        return _num(self.value)
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else []
+
+
+def _interval(value: Any) -> tuple[Any, Any]:
+    if isinstance(value, list) and len(value) == 2:
+        return value[0], value[1]
+    if isinstance(value, Mapping):
+        return value.get("low", value.get("lower")), value.get("high", value.get("upper"))
+    return None, None
+
+
+def estimate(value: Any, *, prefer: tuple[str, ...] = ("pooled", "mean", "median", "value",
+                                                       "estimate")) -> Estimate | None:
+    """An :class:`Estimate` from a number or a ``{pooled|mean, sd, ci}`` mapping; None if absent.
+
+    A mapping's interval is its ``ci`` (``[low, high]``), or ``ci_low``/``ci_high``.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        return Estimate(value)
+    if value.get(SUPPRESSED) is True:
+        return Estimate(SUPPRESSED)
+    shown = next((value[k] for k in prefer if k in value), None)
+    low, high = _interval(value.get("ci", value.get("bootstrap_ci")))
+    if low is None:
+        low, high = value.get("ci_low"), value.get("ci_high")
+    return Estimate(shown, low, high, value.get("sd"))
+
+
+def _estimate_from(row: Mapping[str, Any], key: str, ci_key: str = "ci") -> Estimate | None:
+    """``row[key]`` with the interval in ``row[ci_key]`` (partial correlations, deltas)."""
+    if key not in row:
+        return None
+    base = estimate(row[key])
+    assert base is not None
+    low, high = _interval(row.get(ci_key))
+    return Estimate(base.value, low if low is not None else base.low,
+                    high if high is not None else base.high, base.sd)
+
+
+def _first(mapping: Mapping[str, Any], *keys: str) -> Any:
+    return next((mapping[k] for k in keys if mapping.get(k) is not None), None)
+
+
+# -- prediction baselines ----------------------------------------------------------------------
+
+PREDICTION_METRICS = ("auroc", "auprc", "brier", "ece")
+#: Whether a larger value is better (the best arm per model is marked).
+_HIGHER_IS_BETTER = {"auroc": True, "auprc": True, "brier": False, "ece": False}
+
+
+def prediction_baselines(summary: Mapping[str, Any]) -> dict[str, Any]:
+    rows: list[dict[str, Any]] = []
+    for arm, arm_data in _dict(summary.get("arms")).items():
+        arm_data = _dict(arm_data)
+        for model, metrics in _dict(arm_data.get("models")).items():
+            metrics = _dict(metrics)
+            rows.append({"arm": arm, "model": model, "n": arm_data.get("n_subjects"),
+                         **{m: estimate(metrics.get(m)) for m in PREDICTION_METRICS}})
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    rows.sort(key=lambda r: models.index(r["model"]))  # arms of one model together
+    for metric, higher in _HIGHER_IS_BETTER.items():
+        for model in {r["model"] for r in rows}:
+            scored = [r for r in rows if r["model"] == model and r[metric] is not None
+                      and r[metric].number is not None]
+            if len(scored) > 1:
+                best = (max if higher else min)(scored, key=lambda r: r[metric].number)
+                best.setdefault("best", set()).add(metric)
+    comparisons = []
+    for comp in _list(summary.get("comparisons")):
+        comp = _dict(comp)
+        fold_test = _dict(comp.get("fold_test"))
+        comparisons.append({
+            "model": comp.get("model"), "fusion": comp.get("fusion"),
+            "single": comp.get("single"), "n": comp.get("n_subjects"),
+            "auroc_fusion": comp.get("auroc_fusion"), "auroc_single": comp.get("auroc_single"),
+            "difference": _estimate_from(comp, "difference", "bootstrap_ci"),
+            "delong_z": _first(comp, "delong_z", "pooled_delong_z"),
+            "delong_p": _first(comp, "delong_p", "pooled_delong_p"),
+            "fold_test": fold_test.get("method"), "fold_p": fold_test.get("p"),
+        })
+    escalation = _dict(summary.get("escalation"))
+    verdict = None
+    if escalation:
+        verdict = {
+            "escalate": escalation.get("escalate"), "statement": escalation.get("statement"),
+            "fusion": escalation.get("fusion"), "model": escalation.get("model"),
+            "single": _first(escalation, "best_single", "single"),
+            "difference": _estimate_from(escalation, "difference", "bootstrap_ci"),
+            "test": escalation.get("test") or ("DeLong" if "delong_p" in escalation else None),
+            "p": _first(escalation, "p", "delong_p"), "alpha": escalation.get("alpha"),
+        }
+    return {"rows": rows, "comparisons": comparisons, "verdict": verdict,
+            "outcome": summary.get("outcome"), "n_folds": summary.get("n_folds"),
+            "metrics": [m for m in PREDICTION_METRICS if any(r[m] for r in rows)]}
+
+
+# -- CCA with permutation inference -------------------------------------------------------------
+
+def cca_permutation(summary: Mapping[str, Any]) -> dict[str, Any]:
+    modes = []
+    for mode in _list(summary.get("modes")):
+        mode = _dict(mode)
+        p_fwer = mode.get("p_fwer")
+        modes.append({
+            "mode": mode.get("mode"),
+            "rho_in": estimate(_first(mode, "rho_in_sample", "rho_all_subjects", "rho_train")),
+            "rho_out": estimate(_first(mode, "rho_out_of_sample", "rho_test")),
+            "p_fwer": estimate(p_fwer, prefer=("median", "p", "value")),
+            "p_fwer_max": _dict(p_fwer).get("max"),
+            "p_uncorrected": mode.get("p_uncorrected"),
+            "folds_significant": mode.get("folds_significant"),
+            "significant": mode.get("significant"),
+        })
+    modalities = _dict(summary.get("modalities"))
+    test = _dict(summary.get("test"))
+    return {
+        "modes": modes, "x": modalities.get("x"), "y": modalities.get("y"),
+        "n_folds": summary.get("n_folds"), "alpha": summary.get("alpha"),
+        "n_permutations": summary.get("n_permutations"),
+        "min_attainable_p": summary.get("min_attainable_p"),
+        "statistic": summary.get("statistic"), "covariates": summary.get("covariate_method"),
+        "n_significant": _first(summary, "n_modes_significant",
+                                "n_modes_significant_all_folds"),
+        "test_subjects": test.get("n_subjects"),
+        "has_folds": any(m["folds_significant"] is not None for m in modes),
+        "has_significant": any(m["significant"] is not None for m in modes),
+    }
+
+
+# -- leave-one-gene-out attribution -------------------------------------------------------------
+
+def logo_gene_attribution(summary: Mapping[str, Any]) -> dict[str, Any]:
+    test = summary.get("test")
+    genes = []
+    for gene in _list(summary.get("genes")):
+        gene = _dict(gene)
+        delta = _first(gene, "delta_auc_pooled", "delta_auc")
+        folds = _dict(gene.get("delta_auc_folds"))
+        genes.append({
+            "rank": gene.get("rank"), "gene": gene.get("gene"),
+            "delta": Estimate(delta, sd=folds.get("sd")) if delta is not None else
+            estimate(folds or None),
+            "p": _first(gene, f"p_{test}" if isinstance(test, str) else "p", "p",
+                        "p_corrected_t"),
+            "q": gene.get("q"), "significant": gene.get("significant"),
+            "n_columns": gene.get("n_columns"),
+        })
+
+    def by_delta(row: dict[str, Any]) -> float:
+        delta = row["delta"].number if row["delta"] is not None else None
+        return -delta if delta is not None else float("inf")
+
+    genes.sort(key=by_delta)  # ranked by the AUROC each gene carries (suppressed last)
+    shown = [g for g in genes if g["significant"] is True]
+    shown += [g for g in genes if g not in shown][: max(0, TOP_GENES - len(shown))]
+    return {
+        "genes": [g for g in genes if g in shown], "hidden": len(genes) - len(shown),
+        "n_genes": summary.get("n_genes", len(genes)), "test": test,
+        "alpha": summary.get("alpha"), "fdr": summary.get("fdr"),
+        "auroc_full": estimate(_first(summary, "auroc_full_pooled", "auroc_full")),
+        "auroc_full_folds": estimate(summary.get("auroc_full_folds")),
+        "significant": _list(summary.get("significant_genes")),
+        "n_folds": summary.get("n_folds"), "outcome": summary.get("outcome"),
+    }
+
+
+# -- partial correlations ----------------------------------------------------------------------
+
+def partial_correlations(summary: Mapping[str, Any]) -> dict[str, Any]:
+    rows = []
+    for row in _list(summary.get("results")):
+        row = _dict(row)
+        rows.append({"outcome": row.get("outcome"), "axis": row.get("axis"),
+                     "statistic": row.get("statistic"), "estimate": _estimate_from(row, "estimate"),
+                     "p": row.get("p"), "q": row.get("q"), "significant": row.get("significant"),
+                     "n": row.get("n_subjects")})
+    return {"rows": rows, "covariates": _list(summary.get("covariates")),
+            "site_adjusted": summary.get("site_adjusted"),
+            "confidence": summary.get("confidence"), "fdr": summary.get("fdr"),
+            "axes": summary.get("axes")}
+
+
+# -- harmonization ablation ----------------------------------------------------------------------
+
+_HARMONIZATION_METRICS = (("rho1_test", "ρ₁ held out"), ("rho1_train", "ρ₁ training"),
+                          ("auroc", "AUROC"))
+
+
+def harmonization_ablation(summary: Mapping[str, Any]) -> dict[str, Any]:
+    arms = []
+    for arm, metrics in _dict(summary.get("arms")).items():
+        metrics = _dict(metrics)
+        arms.append({"arm": arm, **{k: estimate(metrics.get(k))
+                                    for k, _ in _HARMONIZATION_METRICS}})
+    delta = _dict(summary.get("delta"))
+    deltas = []
+    for key, label in (("rho1_test_folds", "Δρ₁ held out (fold mean ± SD)"),
+                       ("auroc_folds", "ΔAUROC (fold mean ± SD)"),
+                       ("auroc_pooled", "ΔAUROC pooled")):
+        if key in delta:
+            value = estimate(delta[key])
+            if key == "auroc_pooled":
+                value = _estimate_from(delta, key, "bootstrap_ci")
+            deltas.append({"label": label, "value": value})
+    tests = {k: v for k, v in delta.items() if k.endswith("_p") or k == "p"}
+    return {"arms": arms, "metrics": [(k, label) for k, label in _HARMONIZATION_METRICS
+                                      if any(a[k] for a in arms)],
+            "deltas": deltas, "tests": sorted(tests.items()),
+            "roles": _list(summary.get("harmonized_roles")),
+            "cv_scheme": summary.get("cv_scheme"), "n": delta.get("n_subjects")}
+
+
+# -- PCA dimension search --------------------------------------------------------------------------
+
+def pca_dimension_search(summary: Mapping[str, Any]) -> dict[str, Any]:
+    chosen, best = summary.get("chosen_dim"), summary.get("best_dim")
+    rows = []
+    for point in _list(summary.get("curve")):
+        point = _dict(point)
+        dim = point.get("dim")
+        rows.append({"dim": dim, "auroc": Estimate(point.get("mean"), sd=point.get("sd")),
+                     "se": point.get("se"), "chosen": dim == chosen and dim is not None,
+                     "best": dim == best and dim is not None})
+    return {"rows": rows, "chosen": chosen, "best": best, "rule": summary.get("rule"),
+            "best_auroc": summary.get("best_mean_auroc"), "best_se": summary.get("best_se"),
+            "nested": estimate(summary.get("nested_auroc")),
+            "inner_choices": _list(summary.get("inner_choices")),
+            "role": summary.get("role"), "outcome": summary.get("outcome")}
+
+
+#: Figures in reading order: curves before calibration, observed before null, by file stem.
+_FIGURE_ORDER = ("roc", "pr", "calibration", "loadings", "null", "logo", "partial",
+                 "harmonization", "pca")
+
+
+def figure_order(names: list[str]) -> list[str]:
+    """Plot file names in the order a run page shows them (unknown kinds last, by name)."""
+    def key(name: str) -> tuple[int, str, str]:
+        stem = name.rsplit(".", 1)[0]
+        kind, _, arg = stem.partition("_")
+        rank = _FIGURE_ORDER.index(kind) if kind in _FIGURE_ORDER else len(_FIGURE_ORDER)
+        # within a kind, the model or role named first in the file name order stays stable
+        return (rank, "" if arg in ("logistic", "gene", "x") else arg, name)
+
+    return sorted(names, key=key)
+
+
+# -- dispatch ----------------------------------------------------------------------------------
+
+VIEWS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
+    "prediction_baselines": prediction_baselines,
+    "cca_permutation": cca_permutation,
+    "logo_gene_attribution": logo_gene_attribution,
+    "partial_correlations": partial_correlations,
+    "harmonization_ablation": harmonization_ablation,
+    "pca_dimension_search": pca_dimension_search,
+}
+_METHOD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def results_view(method: Any, summary: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The results of a run of ``method`` for its template, or None for unknown methods."""
+    view = VIEWS.get(method) if isinstance(method, str) else None
+    if view is None or not isinstance(summary, Mapping):
+        return None
+    return view(summary)
+
+
+def results_template(method: Any) -> str:
+    """The results template of ``method``: ``results/<method>.md.j2`` or the generic one."""
+    if isinstance(method, str) and _METHOD_NAME.match(method):
+        return f"results/{method}.md.j2"
+    return "results/_generic.md.j2"
+
+
+def key_metrics(method: Any, view: Mapping[str, Any] | None) -> list[tuple[str, Any]]:
+    """The numbers runs of ``method`` are compared by, as (label, value) pairs."""
+    if not view:
+        return []
+    out: list[tuple[str, Any]] = []
+    if method == "prediction_baselines":
+        for row in view["rows"]:
+            if row["auroc"] is not None:
+                out.append((f"AUROC {row['arm']} · {row['model']}", row["auroc"].value))
+        verdict = view.get("verdict") or {}
+        if verdict:
+            out.append(("Escalate beyond late fusion", verdict.get("escalate")))
+            out.append(("Escalation p", verdict.get("p")))
+    elif method == "cca_permutation":
+        for mode in view["modes"]:
+            if mode["rho_out"] is not None:
+                out.append((f"ρ out of sample, mode {mode['mode']}", mode["rho_out"].value))
+            if mode["p_fwer"] is not None:
+                out.append((f"p FWER, mode {mode['mode']}", mode["p_fwer"].value))
+        out.append(("Modes significant", view.get("n_significant")))
+    elif method == "logo_gene_attribution":
+        if view["auroc_full"] is not None:
+            out.append(("AUROC, all genes", view["auroc_full"].value))
+        out.append(("Significant genes", ", ".join(map(str, view["significant"])) or "none"))
+        for gene in view["genes"][:5]:
+            if gene["delta"] is not None:
+                out.append((f"ΔAUC {gene['gene']}", gene["delta"].value))
+    elif method == "partial_correlations":
+        for row in view["rows"]:
+            if row["estimate"] is not None:
+                out.append((f"{row['axis']} ~ {row['outcome']}", row["estimate"].value))
+    elif method == "harmonization_ablation":
+        for arm in view["arms"]:
+            for key, label in view["metrics"]:
+                if arm[key] is not None:
+                    out.append((f"{label}, {arm['arm']}", arm[key].value))
+        for delta in view["deltas"]:
+            out.append((delta["label"], delta["value"].value if delta["value"] else None))
+    elif method == "pca_dimension_search":
+        out.append(("Chosen dimension", view.get("chosen")))
+        out.append(("Best mean AUROC", view.get("best_auroc")))
+        if view.get("nested") is not None:
+            out.append(("Nested AUROC", view["nested"].value))
+    return [(label, value) for label, value in out if value is not None]

@@ -1,0 +1,238 @@
+"""Run pages lead with a results table shaped for their method, checked against metrics.yaml.
+
+The runs are the ones shipped in kb/runs/, written by the analysis core itself; the oracle is
+their metrics.yaml, read independently here.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kbtools.site.render import generate
+from kbtools.site.results import TOP_GENES
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def shipped_run(method: str) -> Path:
+    for run in sorted((REPO / "kb" / "runs").glob("*/run.yaml")):
+        if yaml.safe_load(run.read_text())["method"] == method:
+            return run.parent
+    pytest.skip(f"no shipped run of {method}")
+
+
+@pytest.fixture(scope="module")
+def pages() -> dict[str, str]:
+    return generate(REPO, validate=False).pages
+
+
+def page_of(pages: dict[str, str], folder: Path) -> str:
+    return pages[f"registry/runs/{folder.name}.md"]
+
+
+def results(text: str) -> str:
+    """The page from its Results heading to the first heading after it."""
+    return text.split("\n## Results\n", 1)[1].split("\n## ", 1)[0]
+
+
+def table(section: str, first: str) -> list[list[str]]:
+    """Rows (cells stripped) of the markdown table whose header starts with ``| first |``."""
+    lines = section.split(f"\n| {first} |", 1)[1].split("\n\n", 1)[0].splitlines()[2:]
+    return [[c.strip() for c in line.strip().strip("|").split("|")] for line in lines]
+
+
+def metrics(folder: Path) -> dict:
+    return yaml.safe_load((folder / "metrics.yaml").read_text())["summary"]
+
+
+def test_results_come_first(pages: dict[str, str]) -> None:
+    for folder in sorted((REPO / "kb" / "runs").glob("*/")):
+        text = page_of(pages, folder)
+        assert text.index("## Results") < text.index("## Figures") < text.index("## Run details")
+        assert text.index("## Run details") < text.index("All metrics (")
+        # nothing but the title line and the one-line summary before the results
+        head = text.split("## Results", 1)[0].split("\n---\n", 1)[1]
+        assert len([line for line in head.splitlines() if line.strip()]) == 2, head
+
+
+def test_prediction_rows_per_arm_and_model(pages: dict[str, str]) -> None:
+    folder = shipped_run("prediction_baselines")
+    summary = metrics(folder)
+    section = results(page_of(pages, folder))
+    rows = table(section, "Arm")
+    expected = {(arm, model): m for arm, a in summary["arms"].items()
+                for model, m in a["models"].items()}
+    assert {(r[0], r[1]) for r in rows} == set(expected)
+    for arm, model, auroc, auprc, brier, ece in rows:
+        truth = expected[(arm, model)]
+        for cell, metric in ((auroc, "auroc"), (auprc, "auprc"), (brier, "brier"), (ece, "ece")):
+            value, sd = cell.strip("*").split("\u00a0±\u00a0")
+            assert value == f"{truth[metric]['pooled']:.3f}"
+            assert sd == f"{truth[metric]['sd']:.3f}"
+    best = max(rows, key=lambda r: float(r[2].strip("*").split("\u00a0")[0]) if r[1] == "logistic"
+               else 0)
+    assert best[2].startswith("**")  # the best AUROC of a model is bold
+    comparisons = table(section, "Model")
+    assert len(comparisons) == len(summary["comparisons"])
+    first = summary["comparisons"][0]
+    assert comparisons[0][:3] == [first["model"], first["fusion"], first["single"]]
+    low, high = first["bootstrap_ci"]
+    assert comparisons[0][5] == f"{first['difference']:.3f}\u00a0[{low:.3f},\u00a0{high:.3f}]"
+    verdict = summary["escalation"]["escalate"]
+    assert ("Escalation verdict: escalate beyond late fusion" in section) is verdict
+
+
+def test_cca_rows_per_mode(pages: dict[str, str]) -> None:
+    folder = shipped_run("cca_permutation")
+    summary = metrics(folder)
+    rows = table(results(page_of(pages, folder)), "Mode")
+    assert [int(r[0]) for r in rows] == [m["mode"] for m in summary["modes"]]
+    for row, mode in zip(rows, summary["modes"], strict=True):
+        out = mode["rho_out_of_sample"]
+        assert row[2] == f"{out['mean']:.3f}\u00a0±\u00a0{out['sd']:.3f}".replace("-0.", "-0.")
+        p = mode["p_fwer"]
+        assert row[3].startswith(f"{p['median'] if isinstance(p, dict) else p:.3f}")
+        if "folds_significant" in mode:
+            assert row[4] == f"{mode['folds_significant']} of {summary['n_folds']}"
+
+
+def test_logo_genes_ranked_by_delta_auc(pages: dict[str, str]) -> None:
+    folder = shipped_run("logo_gene_attribution")
+    summary = metrics(folder)
+    section = results(page_of(pages, folder))
+    rows = table(section, "#")
+    genes = sorted(summary["genes"], key=lambda g: -g["delta_auc_pooled"])
+    significant = [g["gene"] for g in genes if g["significant"]]
+    assert len(rows) == max(TOP_GENES, len(significant))
+    assert [r[1] for r in rows] == [g["gene"] for g in genes[: len(rows)]]
+    deltas = [float(r[2].split("\u00a0")[0]) for r in rows]
+    assert deltas == sorted(deltas, reverse=True)
+    assert all(r[5] == "yes" for r in rows if r[1] in significant)
+    q = {g["gene"]: g["q"] for g in genes}
+    assert float(rows[0][4]) == pytest.approx(q[rows[0][1]], rel=0.01)
+    assert f"{len(genes) - len(rows)} more genes" in section
+
+
+def test_partial_harmonization_and_pca(pages: dict[str, str]) -> None:
+    folder = shipped_run("partial_correlations")
+    summary = metrics(folder)
+    rows = table(results(page_of(pages, folder)), "Outcome")
+    assert len(rows) == len(summary["results"])
+    first = summary["results"][0]
+    assert rows[0][3] == (f"{first['estimate']:.3f}\u00a0[{first['ci'][0]:.3f},"
+                          f"\u00a0{first['ci'][1]:.3f}]")
+
+    folder = shipped_run("harmonization_ablation")
+    summary = metrics(folder)
+    section = results(page_of(pages, folder))
+    arms = table(section, "Arm")
+    assert [r[0] for r in arms] == list(summary["arms"])
+    assert f"{summary['delta']['rho1_test_folds']['mean']:.3f}" in section
+
+    folder = shipped_run("pca_dimension_search")
+    summary = metrics(folder)
+    rows = table(results(page_of(pages, folder)), "Components")
+    chosen = [r for r in rows if "chosen" in r[3]]
+    assert [int(r[0]) for r in chosen] == [summary["chosen_dim"]]
+    assert [int(r[0]) for r in rows] == [c["dim"] for c in summary["curve"]]
+
+
+def test_figures_have_captions_in_reading_order(pages: dict[str, str]) -> None:
+    folder = shipped_run("prediction_baselines")
+    text = page_of(pages, folder)
+    figures = re.findall(r"!\[([^\]]+)\]\(([^)]+)\)\n\*Figure (\d+)\. ([^*]+)\*", text)
+    names = [Path(src).name for _, src, _, _ in figures]
+    assert names[:2] == ["roc_logistic.png", "roc_hgb.png"]
+    assert [int(n) for _, _, n, _ in figures] == list(range(1, len(figures) + 1))
+    assert all(alt == caption and len(caption) > 20 for alt, _, _, caption in figures)
+
+
+def test_numbers_that_are_labels_are_not_quantities(pages: dict[str, str]) -> None:
+    folder = shipped_run("prediction_baselines")
+    text = page_of(pages, folder)
+    seed = yaml.safe_load((folder / "run.yaml").read_text())["seed"]
+    assert f"| Seed | {seed} |" in text and f"{seed:,}" not in text
+    assert "| 2,000 |" in text  # rows are a quantity
+    papers = pages["registry/papers.md"]
+    assert re.search(r"\| 20\d\d \|", papers) and not re.search(r"2,0\d\d", papers)
+
+
+@pytest.fixture
+def kb_copy(tmp_path: Path) -> Path:
+    root = tmp_path / "kb"
+    for part in ("kb", "configs"):
+        shutil.copytree(REPO / part, root / part)
+    return root
+
+
+def _drop(value: object, keys: set[str]) -> object:
+    if isinstance(value, dict):
+        return {k: _drop(v, keys) for k, v in value.items() if k not in keys}
+    if isinstance(value, list):
+        return [_drop(v, keys) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("drop", [
+    {"sd"}, {"pooled"}, {"comparisons", "escalation"}, {"modes"}, {"genes"}, {"curve"},
+    {"arms"}, {"mean", "median"}, {"summary"}, {"ci", "bootstrap_ci", "delta"},
+])
+def test_runs_missing_keys_still_render(kb_copy: Path, drop: set[str]) -> None:
+    for path in kb_copy.glob("kb/runs/*/metrics.yaml"):
+        data = yaml.safe_load(path.read_text())
+        path.write_text(yaml.safe_dump(_drop(data, drop)))
+    pages = generate(kb_copy, validate=False).pages
+    for folder in kb_copy.glob("kb/runs/*/"):
+        assert "## Results" in pages[f"registry/runs/{folder.name}.md"]
+
+
+def test_small_arm_is_suppressed_in_the_results(kb_copy: Path) -> None:
+    folder = next(p.parent for p in kb_copy.glob("kb/runs/*/metrics.yaml")
+                  if "prediction" in p.parent.name)
+    data = yaml.safe_load((folder / "metrics.yaml").read_text())
+    data["summary"]["arms"]["brain"]["n_subjects"] = 8
+    (folder / "metrics.yaml").write_text(yaml.safe_dump(data))
+    text = generate(kb_copy, validate=False).pages[f"registry/runs/{folder.name}.md"]
+    rows = table(results(text), "Arm")
+    brain = [r for r in rows if r[0] == "brain"]
+    assert brain and all(cell == "suppressed" for r in brain for cell in r[2:])
+    assert all("suppressed" not in cell for r in rows if r[0] != "brain" for cell in r)
+
+
+def test_unknown_method_falls_back_to_the_headline(kb_copy: Path) -> None:
+    folder = next(kb_copy.glob("kb/runs/*cca*/"))
+    run = yaml.safe_load((folder / "run.yaml").read_text())
+    run["method"] = "my_lab_method"
+    (folder / "run.yaml").write_text(yaml.safe_dump(run))
+    text = generate(kb_copy, validate=False).pages[f"registry/runs/{folder.name}.md"]
+    rows = table(results(text), "Result")
+    assert sorted(r[0] for r in rows) == sorted(run["headline"])
+
+
+def test_method_templates_are_overridable(kb_copy: Path, tmp_path: Path) -> None:
+    overrides = tmp_path / "templates" / "results"
+    overrides.mkdir(parents=True)
+    (overrides / "cca_permutation.md.j2").write_text(
+        "Our CCA layout: {{ results.modes|length }} modes.\n")
+    pages = generate(kb_copy, templates_dir=tmp_path / "templates", validate=False).pages
+    folder = next(kb_copy.glob("kb/runs/*cca*/"))
+    assert "Our CCA layout: 5 modes." in pages[f"registry/runs/{folder.name}.md"]
+
+
+@pytest.mark.parametrize("value,key,shown", [
+    (2025, "year", "2025"), (20261121, "seed", "20261121"), (20261121, None, "20261121"),
+    (42, "random_state", "42"), (3, "summary.modes.2.mode", "3"), (512, "chosen_dim", "512"),
+    (2000, "n_subjects", "2,000"), (131072, "context_length", "131,072"),
+    (12465641, "bytes", "12,465,641"), (1999, "n_permutations", "1,999"),
+    (0.68505, "auroc", "0.6851"), (3.753e-07, "delong_p", "3.753e-07"), (True, "x", "yes"),
+    ([2025, 2026], "year", "2025, 2026"), ("<10", "n_cases", "&lt;10"),
+])
+def test_number_formats(value: object, key: str | None, shown: str) -> None:
+    from kbtools.site.numbers import fmt
+
+    assert fmt(value, key) == shown
