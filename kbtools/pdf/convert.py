@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,6 +153,14 @@ def convert(path: Path, sha256: str | None = None, *, tables: bool = True,
             if scanned:
                 warnings.append(f"{_ranges(scanned)} only hold images (scanned?); their text "
                                 "is missing unless OCR is run first")
+        unmapped: Counter[str] = Counter()
+        for p in pages:
+            unmapped.update(p.unmapped)
+        if unmapped:
+            fonts = ", ".join(sorted(unmapped))
+            n = sum(unmapped.values())
+            warnings.append(f"{n} symbol{'s have' if n > 1 else ' has'} no Unicode mapping in "
+                            f"the PDF's fonts ({fonts}; often maths), shown as \ufffd")
         toc = doc.get_toc(simple=True)
         info = info_dict(doc)
         # metadata first: a venue line is often a running header ("Published at ICLR 2024")

@@ -100,6 +100,7 @@ class PageText:
     rotated: list[str] = field(default_factory=list)
     tables: list[Paragraph] = field(default_factory=list)
     n_images: int = 0
+    unmapped: Counter[str] = field(default_factory=Counter)  # font -> glyphs without Unicode
 
 
 @lru_cache(maxsize=512)
@@ -125,6 +126,9 @@ def read_page(page: pymupdf.Page, number: int, *, tables: bool = True) -> PageTe
             spans = [s for s in line["spans"] if s["text"].strip()]
             if not spans:
                 continue
+            for sp in spans:
+                if "\ufffd" in sp["text"]:
+                    out.unmapped[sp["font"]] += sp["text"].count("\ufffd")
             letters = [c for sp in spans for c in sp["text"] if c.isalpha()]
             caps = bool(letters) and all(c.isupper() for c in letters)
             pieces = _small_caps(line["spans"])
@@ -256,36 +260,57 @@ def _find_tables(page: pymupdf.Page, number: int, captions: list[Line]) -> list[
 
 
 def _merge_same_baseline(lines: list[Line]) -> list[Line]:
-    """Join pieces MuPDF split off one visual line (superscripts, font switches)."""
-    lines.sort(key=lambda ln: (round(ln.y1), ln.x0))
-    merged: list[Line] = []
-    for ln in lines:
-        prev = merged[-1] if merged else None
-        size = max(prev.size, ln.size) if prev is not None else 0.0
-        reach = 0.6 * size
-        numbered = (prev is not None and _SECTION_NUMBER.match(prev.text) is not None
-                    and prev.width < 4 * size)
-        if numbered:
-            reach = 2.5 * size  # "3.1" and its heading title, a quad apart
-        elif prev is not None and _BULLET_ONLY.match(prev.text):
-            reach = 3.0 * size  # a list marker set apart from its item
-        if (prev is not None and abs(prev.y1 - ln.y1) < 0.5 * size
-                and -0.2 * size <= ln.x0 - prev.x1 < reach
-                and abs(prev.size - ln.size) < 0.6 * size):
-            sep = "" if ln.x0 - prev.x1 < 0.15 * prev.size else " "
-            big = prev if prev.size >= ln.size else ln
-            merged[-1] = Line(prev.text + sep + ln.text, prev.x0, min(prev.y0, ln.y0), ln.x1,
-                              max(prev.y1, ln.y1), big.size,
-                              ln.bold if numbered else prev.bold and ln.bold, prev.page,
-                              (prev.plain + " " + ln.plain).strip()
-                              if ln.size >= 0.8 * prev.size else prev.plain + " ",
-                              italic=ln.italic if numbered else prev.italic and ln.italic,
-                              caps=ln.caps if numbered else prev.caps and ln.caps)
+    """Join pieces MuPDF split off one visual line: superscripts, font switches, maths whose
+    symbols sit a little above or below the baseline ("L = -∑ log σ(z)"), a section number
+    and its title, a list marker and its item."""
+    rows: list[list[Line]] = []
+    for ln in sorted(lines, key=lambda ln: ((ln.y0 + ln.y1) / 2, ln.x0)):
+        centre = (ln.y0 + ln.y1) / 2
+        for row in reversed(rows[-4:]):
+            ref = row[0]
+            if abs(centre - (ref.y0 + ref.y1) / 2) < 0.4 * max(ref.size, ln.size):
+                row.append(ln)
+                break
         else:
-            merged.append(ln)
+            rows.append([ln])
+    merged: list[Line] = []
+    for row in rows:
+        row.sort(key=lambda ln: ln.x0)
+        out: list[Line] = [row[0]]
+        for ln in row[1:]:
+            joined = _join_pieces(out[-1], ln)
+            if joined is None:
+                out.append(ln)
+            else:
+                out[-1] = joined
+        merged.extend(out)
+    merged.sort(key=lambda ln: (round(ln.y1), ln.x0))
     for ln in merged:
         ln.plain = ln.plain.strip()
     return merged
+
+
+def _join_pieces(prev: Line, ln: Line) -> Line | None:
+    """``prev`` and ``ln`` (to its right on the same row) as one line, or None."""
+    size = max(prev.size, ln.size)
+    reach = 0.6 * size
+    numbered = _SECTION_NUMBER.match(prev.text) is not None and prev.width < 4 * size
+    if numbered:
+        reach = 2.5 * size  # "3.1" and its heading title, a quad apart
+    elif _BULLET_ONLY.match(prev.text):
+        reach = 3.0 * size  # a list marker set apart from its item
+    # pieces may overlap a little: stacked sub- and superscripts ("z_i^T")
+    if not (-1.0 * size <= ln.x0 - prev.x1 < reach and abs(prev.size - ln.size) < 0.6 * size):
+        return None
+    sep = "" if ln.x0 - prev.x1 < 0.15 * prev.size else " "
+    big = prev if prev.size >= ln.size else ln
+    return Line(prev.text + sep + ln.text, prev.x0, min(prev.y0, ln.y0), ln.x1,
+                max(prev.y1, ln.y1), big.size,
+                ln.bold if numbered else prev.bold and ln.bold, prev.page,
+                (prev.plain + " " + ln.plain).strip()
+                if ln.size >= 0.8 * prev.size else prev.plain + " ",
+                italic=ln.italic if numbered else prev.italic and ln.italic,
+                caps=ln.caps if numbered else prev.caps and ln.caps)
 
 
 # -- running headers and footers ------------------------------------------------------------

@@ -12,7 +12,7 @@ LIGATURES = {
     "\ufb05": "st", "\ufb06": "st",
 }
 _TRANSLATE = str.maketrans({**LIGATURES, "\u00ad": "", "\u00a0": " ", "\u2010": "-",
-                            "\u2011": "-", "\ufffd": ""})
+                            "\u2011": "-"})
 
 #: Marks a hyphen at a line end until the whole document's vocabulary can decide it.
 SOFT_BREAK = "\x00"
@@ -28,7 +28,11 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 
 
 def normalise(text: str) -> str:
-    """Expand ligatures, drop soft hyphens and replacement characters, NFC-normalise."""
+    """Expand ligatures, drop soft hyphens, NFC-normalise.
+
+    A glyph the PDF gives no Unicode for (often a maths symbol in a TeX font) stays as the
+    replacement character U+FFFD, so the reader sees that something is missing.
+    """
     return unicodedata.normalize("NFC", text.translate(_TRANSLATE))
 
 

@@ -153,3 +153,14 @@ def test_kb_summary_paragraphs_are_not_cut_into_lines(name: str) -> None:
         plain = re.sub(r"[*_`]", "", para)
         if len(plain.split()) >= 12:
             assert plain in got, plain[:60]
+
+
+def test_maths_stays_in_its_sentence_and_unmapped_symbols_are_reported() -> None:
+    """Symbols set above or below the baseline stay in their line; a big operator whose font
+    has no Unicode mapping (CMEX10's sum) is shown as U+FFFD and reported, not dropped."""
+    conv = _conv("ieee_conf")
+    text = " ".join(p.text for p in conv.paragraphs)
+    m = re.search(r"The loss is (.{0,40}?) with temperature", text)
+    assert m is not None
+    assert m.group(1).startswith("L = \u2212\ufffd") and "log \u03c3(z" in m.group(1)
+    assert any("CMEX10" in w and "\ufffd" in w for w in conv.warnings)
