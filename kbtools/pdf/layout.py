@@ -117,7 +117,8 @@ def read_page(page: pymupdf.Page, number: int, *, tables: bool = True) -> PageTe
     """Extract the lines of one page (and its ruled tables when a table caption is present)."""
     rect = page.rect
     out = PageText(number, rect.width, rect.height)
-    data = page.get_text("dict", flags=TEXT_FLAGS)
+    textpage = page.get_textpage(flags=TEXT_FLAGS)  # one text page for lines and tables
+    data = textpage.extractDICT()
     raw: list[Line] = []
     for block in data["blocks"]:
         if block.get("type") != 0:
@@ -165,7 +166,7 @@ def read_page(page: pymupdf.Page, number: int, *, tables: bool = True) -> PageTe
         out.lines = _drop_figure_text(page, out.lines, figures)
     captions = [ln for ln in out.lines if _TABLE_CAPTION.match(ln.text)] if tables else []
     if captions:
-        out.tables = _find_tables(page, number, captions)
+        out.tables = _find_tables(page, number, captions, textpage)
         if out.tables:
             boxes = [t.lines[0] for t in out.tables]
             out.lines = [ln for ln in out.lines if not any(_inside(ln, b) for b in boxes)]
@@ -216,9 +217,12 @@ def _drop_figure_text(page: pymupdf.Page, lines: list[Line], captions: list[Line
 def _small_caps(spans: list[dict[str, Any]]) -> list[str]:
     """Span texts, with faked small capitals (upper case set smaller beside larger capitals)
     turned back into lower case: "LONGEVAL" set as L-ONG-E-VAL reads "LongEval"."""
+    texts = [sp["text"] for sp in spans]
+    if len(spans) < 2 or len({sp["size"] for sp in spans}) < 2:
+        return texts  # one size: nothing set as small capitals
     sizes = [sp["size"] for sp in spans if any(c.isalpha() for c in sp["text"])]
     if not sizes:
-        return [sp["text"] for sp in spans]
+        return texts
     big = max(sizes)
     out = []
     for sp in spans:
@@ -245,12 +249,13 @@ def _inside(line: Line, box: Line) -> bool:
     return box.x0 - 1 <= cx <= box.x1 + 1 and box.y0 - 1 <= cy <= box.y1 + 1
 
 
-def _find_tables(page: pymupdf.Page, number: int, captions: list[Line]) -> list[Paragraph]:
+def _find_tables(page: pymupdf.Page, number: int, captions: list[Line],
+                 textpage: Any = None) -> list[Paragraph]:
     """Tables next to a "Table N" caption (see kbtools.pdf.tables)."""
     from kbtools.pdf import tables
 
     found = []
-    for tab in tables.find(page, [(c.x0, c.y0, c.x1, c.y1) for c in captions]):
+    for tab in tables.find(page, [(c.x0, c.y0, c.x1, c.y1) for c in captions], textpage):
         x0, y0, x1, y1 = tab.bbox
         box = Line("", x0, y0, x1, y1, 0.0, False, number, kind="table")
         para = Paragraph([box], number, kind="table", markdown=tables.table_markdown(tab.rows))

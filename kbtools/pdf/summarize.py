@@ -41,14 +41,20 @@ def tfidf(texts: list[str]) -> np.ndarray:
         for t in doc:
             vocab.setdefault(t, len(vocab))
     counts = np.zeros((len(texts), len(vocab)))
-    for i, doc in enumerate(docs):
-        for t in doc:
-            counts[i, vocab[t]] += 1
+    rows = [i for i, doc in enumerate(docs) for _ in doc]
+    cols = [vocab[t] for doc in docs for t in doc]
+    np.add.at(counts, (rows, cols), 1.0)
     tf = np.where(counts > 0, 1.0 + np.log(np.where(counts > 0, counts, 1.0)), 0.0)
     df = (counts > 0).sum(axis=0)
     x = tf * (np.log((1.0 + len(texts)) / (1.0 + df)) + 1.0)
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+
+
+def _shared_terms(x: np.ndarray) -> np.ndarray:
+    """The columns of terms in two or more texts: the only ones a similarity between two
+    different texts depends on (rows keep their full-vocabulary unit length)."""
+    return x[:, (x > 0).sum(axis=0) >= 2]
 
 
 def centrality(texts: list[str]) -> np.ndarray:
@@ -59,7 +65,8 @@ def centrality(texts: list[str]) -> np.ndarray:
     x = tfidf(texts)
     if not x.size:  # only stop words
         return np.full(n, 1.0 / n)
-    sim = x @ x.T  # rows have unit length: this is cosine similarity
+    shared = _shared_terms(x)
+    sim = shared @ shared.T  # rows have unit length: off the diagonal, this is cosine
     adj = (sim >= SIMILARITY_THRESHOLD).astype(float)
     np.fill_diagonal(adj, 0.0)
     degree = adj.sum(axis=1, keepdims=True)

@@ -1,15 +1,17 @@
 """Run one task per worker process under a time limit; kill a worker whose time is up.
 
 A PDF can make MuPDF loop for hours (PyMuPDF 1.28.2 never returned from ``get_text("dict")``
-on some markdown-rendered PDFs), and a call into C cannot be interrupted from Python. So each
-file is converted in a child process that the parent can kill: the child reports its page
-count as soon as the file is open (the time limit is per page), then its result. The parent
-waits on all children at once, yields each outcome as it arrives, kills a child whose time is
-up, and kills every child at once when it is interrupted (Ctrl-C) or stopped.
+on some markdown-rendered PDFs), and a call into C cannot be interrupted from Python. So files
+are converted in worker processes that the parent can kill: a worker reports a file's page
+count as soon as it is open (the time limit is per page), then its result, then takes the next
+file. The parent waits on all workers at once, yields each outcome as it arrives, kills (and
+replaces) a worker whose time is up, and kills every worker at once when it is interrupted
+(Ctrl-C) or stopped.
 
 joblib's backends have no per-task kill (loky's ``timeout`` aborts the whole call), which is
 why this module forks its own workers. Children are forked from a parent that has already
-imported the converter, so a worker starts in milliseconds; BLAS is pinned to one thread
+imported the converter, so a worker starts in milliseconds, and each worker serves many files
+(a fork per file cost about 75 ms of copy-on-write page faults); BLAS is pinned to one thread
 inside each worker by the caller.
 """
 
@@ -39,11 +41,12 @@ class Limit:
 
 
 @dataclass
-class _Running:
-    task: Any
+class _Worker:
     process: Any
     conn: Connection
-    started: float
+    task: Any = None
+    busy: bool = False
+    started: float = 0.0
     pages: int | None = None
 
 
@@ -52,89 +55,108 @@ def _context() -> Any:
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
-def _child(conn: Connection, func: Callable[..., Any], task: Any) -> None:
+def _serve(conn: Connection, func: Callable[..., Any]) -> None:
+    """A worker: run tasks from ``conn`` until told to stop (None) or killed."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; it kills us on Ctrl-C
-    try:
-        result = func(task, lambda pages: conn.send(("pages", pages)))
-    except BaseException as exc:  # noqa: BLE001 - report, never hang the parent
-        result = {"status": "failed", "reason": f"internal error: {type(exc).__name__}: {exc}"}
-    try:
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        try:
+            result = func(task, lambda pages: conn.send(("pages", pages)))
+        except BaseException as exc:  # noqa: BLE001 - report, never hang the parent
+            result = {"status": "failed",
+                      "reason": f"internal error: {type(exc).__name__}: {exc}"}
         conn.send(("done", result))
-    finally:
-        conn.close()
 
 
 def run_limited(func: Callable[[Any, Report], dict[str, Any]], tasks: list[Any], *,
                 jobs: int = 1, limit: Limit | None = None,
                 on_kill: Callable[[Any], None] | None = None
                 ) -> Iterator[tuple[Any, dict[str, Any]]]:
-    """Yield ``(task, outcome)`` as each ``func(task, report)`` finishes in its own process.
+    """Yield ``(task, outcome)`` as each ``func(task, report)`` finishes in a worker process.
 
-    A task over its time limit is killed and yields ``{"status": "failed", "reason": ...}``;
-    a worker that dies yields a failure too. ``on_kill(task)`` runs after a worker was killed
-    (to remove what it may have left). On any exception in the caller (KeyboardInterrupt,
-    GeneratorExit) every running worker is killed before the exception goes on.
+    Up to ``jobs`` workers each convert one task after another (a worker is forked once, not
+    per task). A task over its time limit has its worker killed (and replaced) and yields
+    ``{"status": "failed", "reason": ...}``; a worker that dies yields a failure too.
+    ``on_kill(task)`` runs after a worker was killed (to remove what it may have left). On any
+    exception in the caller (KeyboardInterrupt, GeneratorExit) every worker is killed before
+    the exception goes on.
     """
     limit = limit or Limit()
     ctx = _context()
     pending = deque(tasks)
-    running: dict[Connection, _Running] = {}
+    workers: list[_Worker] = []
 
-    def start(task: Any) -> None:
-        parent_end, child_end = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_child, args=(child_end, func, task), daemon=True)
+    def spawn() -> _Worker:
+        parent_end, child_end = ctx.Pipe(duplex=True)
+        proc = ctx.Process(target=_serve, args=(child_end, func), daemon=True)
         proc.start()
         child_end.close()
-        running[parent_end] = _Running(task, proc, parent_end, time.monotonic())
+        worker = _Worker(proc, parent_end)
+        workers.append(worker)
+        return worker
 
-    def stop(run: _Running) -> None:
-        run.process.kill()
-        run.process.join()
-        run.conn.close()
-        if on_kill is not None:
-            on_kill(run.task)
+    def kill(worker: _Worker) -> None:
+        worker.process.kill()
+        worker.process.join()
+        worker.conn.close()
+        workers.remove(worker)
 
     try:
-        while pending or running:
-            while pending and len(running) < max(1, jobs):
-                start(pending.popleft())
-            now = time.monotonic()
-            deadline = min(r.started + limit.seconds(r.pages) for r in running.values())
-            ready = wait(list(running), timeout=max(0.0, deadline - now))
-            for conn in ready:
-                run = running[conn]  # type: ignore[index]
+        while pending or any(w.busy for w in workers):
+            for worker in [w for w in workers if not w.busy]:
+                if not pending:
+                    break
+                worker.task, worker.busy = pending.popleft(), True
+                worker.started, worker.pages = time.monotonic(), None
+                worker.conn.send(worker.task)
+            while pending and len(workers) < max(1, jobs):
+                worker = spawn()
+                worker.task, worker.busy = pending.popleft(), True
+                worker.started, worker.pages = time.monotonic(), None
+                worker.conn.send(worker.task)
+            busy = [w for w in workers if w.busy]
+            deadline = min(w.started + limit.seconds(w.pages) for w in busy)
+            ready = wait([w.conn for w in busy], timeout=max(0.0, deadline - time.monotonic()))
+            for worker in [w for w in busy if w.conn in ready]:
                 try:
-                    kind, value = conn.recv()  # type: ignore[union-attr]
+                    kind, value = worker.conn.recv()
                 except (EOFError, OSError):
-                    run.process.join()
-                    del running[conn]  # type: ignore[arg-type]
-                    conn.close()  # type: ignore[union-attr]
-                    code = run.process.exitcode
+                    worker.process.join()
+                    code = worker.process.exitcode
+                    task = worker.task
+                    kill(worker)
                     how = (f"killed by signal {-code}" if code is not None and code < 0
                            else f"exit code {code}")
-                    yield run.task, {"status": "failed", "reason": (
+                    yield task, {"status": "failed", "reason": (
                         f"the worker converting it died ({how}); the file may be too large "
                         "for memory or trigger a MuPDF bug")}
                     continue
                 if kind == "pages":
-                    run.pages = int(value)
+                    worker.pages = int(value)
                     continue
-                del running[conn]  # type: ignore[arg-type]
-                conn.close()  # type: ignore[union-attr]
-                run.process.join()
-                yield run.task, value
+                worker.busy = False
+                yield worker.task, value
             now = time.monotonic()
-            for conn, run in list(running.items()):
-                allowed = limit.seconds(run.pages)
-                if now - run.started >= allowed:
-                    del running[conn]
-                    stop(run)
-                    pages = f"{run.pages} pages" if run.pages is not None else "before opening"
-                    yield run.task, {"status": "failed", "reason": (
+            for worker in [w for w in workers if w.busy]:
+                allowed = limit.seconds(worker.pages)
+                if now - worker.started >= allowed:
+                    task, pages = worker.task, worker.pages
+                    kill(worker)
+                    if on_kill is not None:
+                        on_kill(task)
+                    counted = f"{pages} pages" if pages is not None else "before opening"
+                    yield task, {"status": "failed", "reason": (
                         f"stopped after {allowed:.0f} s, the time limit ({limit.per_page:g} s "
-                        f"per page, {pages}); the PDF makes the text extractor loop or is "
+                        f"per page, {counted}); the PDF makes the text extractor loop or is "
                         "unusually heavy (a larger --time-limit gives it more time)")}
     finally:
-        for run in list(running.values()):
-            stop(run)
-        running.clear()
+        for worker in list(workers):
+            task, busy = worker.task, worker.busy
+            kill(worker)
+            if busy and on_kill is not None:
+                on_kill(task)

@@ -50,17 +50,24 @@ def table_markdown(rows: list[list[str | None]]) -> str:
     return "\n".join(lines)
 
 
-def find(page: pymupdf.Page, captions: list[tuple[float, float, float, float]]
-         ) -> list[Found]:
+def find(page: pymupdf.Page, captions: list[tuple[float, float, float, float]],
+         textpage: Any = None) -> list[Found]:
     """Tables near the given caption boxes (x0, y0, x1, y1) on ``page``."""
     rules, grids = _rules_and_grids(page)
+    words_cache: list[Any] = []
+
+    def words() -> list[Any]:
+        if not words_cache:
+            tp = textpage if textpage is not None else page.get_textpage()
+            words_cache.extend(w for w in tp.extractWORDS() if w[4].strip())
+        return words_cache
     found: list[Found] = []
     for stack in _rule_stacks(rules, captions):
         x0, x1 = min(r[0] for r in stack), max(r[2] for r in stack)
         top, bottom = stack[0][1], stack[-1][1]
         if not any(_near(c, x0, top, x1, bottom) for c in captions):
             continue
-        table = _from_words(page, (x0, top, x1, bottom), [r[1] for r in stack[1:-1]])
+        table = _from_words(words(), (x0, top, x1, bottom), [r[1] for r in stack[1:-1]])
         if table is not None:
             found.append(table)
     for rect in grids:
@@ -149,11 +156,11 @@ def _rule_stacks(rules: list[tuple[float, float, float]], captions: list[tuple[f
     return [sorted(st, key=lambda r: r[1]) for st in full]
 
 
-def _from_words(page: pymupdf.Page, box: tuple[float, float, float, float],
+def _from_words(page_words: list[Any], box: tuple[float, float, float, float],
                 inner_rules: list[float]) -> Found | None:
     x0, top, x1, bottom = box
-    words = [w for w in page.get_text("words", clip=pymupdf.Rect(x0 - 2, top, x1 + 2, bottom))
-             if w[4].strip()]
+    words = [w for w in page_words if x0 - 2 <= (w[0] + w[2]) / 2 <= x1 + 2
+             and top <= (w[1] + w[3]) / 2 <= bottom]
     if len(words) < 4:
         return None
     rows = _rows(words)
