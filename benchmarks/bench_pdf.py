@@ -48,7 +48,8 @@ out = pathlib.Path(sys.argv[2])
 batch.run(pdfs[:1], out / "warm", force=True, progress=False)  # imports, first fork
 
 def cpu():
-    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 start = cpu()

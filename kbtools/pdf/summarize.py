@@ -84,9 +84,14 @@ def centrality(texts: list[str]) -> np.ndarray:
 _NON_LETTERS = re.compile(r"[^A-Za-z]+")
 
 
+_DEFINITION = re.compile(r"^[A-Z][\w\- ]{1,40}:\s")
+
+
 def candidate(sentence: str) -> bool:
+    """A body sentence fit to quote: 8 to 60 words, mostly letters, no URL, no citation-
+    heavy text, and not a glossary entry ("Polygenic score: a weighted sum ...")."""
     words = sentence.split()
-    return (8 <= len(words) <= 60 and sentence[:1].isupper()
+    return (8 <= len(words) <= 60 and sentence[:1].isupper() and not _DEFINITION.match(sentence)
             and len(_NON_LETTERS.sub("", sentence)) > 0.6 * len(sentence)
             and not re.search(r"https?://|@|\bet al\.,? \(?\d{4}", sentence))
 

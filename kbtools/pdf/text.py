@@ -56,11 +56,16 @@ def join_lines(lines: list[str]) -> str:
 
 
 def vocabulary(texts: list[str]) -> Counter[str]:
-    """Lower-case word counts over the document, soft breaks left out."""
+    """Lower-case word counts over the document; the pieces of a word broken at a line end
+    are left out (they are what the vocabulary has to decide)."""
     counts: Counter[str] = Counter()
     for text in texts:
-        counts.update(w.lower() for w in _WORD.findall(text.replace(SOFT_BREAK, " ")))
+        text = _BROKEN.sub(" ", text)
+        counts.update(w.lower() for w in _WORD.findall(text))
     return counts
+
+
+_BROKEN = re.compile(r"[A-Za-z'-]*" + SOFT_BREAK + r"[A-Za-z']*")
 
 
 _LEFT = re.compile(r"[A-Za-z'-]*$")
@@ -93,6 +98,9 @@ def _keeps_hyphen(left: str, right: str, vocab: Counter[str]) -> bool:
         return True
     if vocab.get(joined, 0) > 0:
         return False
+    if (len(left) >= 3 and len(right) >= 3 and vocab.get(left.lower(), 0)
+            and vocab.get(right.lower(), 0)):
+        return True  # "participant-" + "level": two words of the paper, never seen joined
     return left.lower() in KEEP_HYPHEN_PREFIXES
 
 

@@ -203,3 +203,14 @@ def test_card_notes_never_hold_an_absolute_path_outside_the_kb(
     card = yaml.safe_load(text)
     assert "(two_column.pdf) is outside the KB" in card["verification"]["notes"]
     assert "pdf" not in card
+
+
+def test_one_paper_through_the_cli_imports_no_scikit_learn(tmp_path: Path, pdf_dir: Path) -> None:
+    code = ("import sys; from kbtools.cli import main; "
+            f"rc = main(['pdf2md', {str(pdf_dir / 'one_column.pdf')!r}, '--out-dir', "
+            f"{str(tmp_path)!r}, '--time-limit', '0']); "
+            "print(rc, 'sklearn' in sys.modules, 'scipy' in sys.modules)")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, check=True).stdout.strip().splitlines()[-1]
+    assert out == "0 False False"

@@ -164,3 +164,28 @@ def test_maths_stays_in_its_sentence_and_unmapped_symbols_are_reported() -> None
     assert m is not None
     assert m.group(1).startswith("L = \u2212\ufffd") and "log \u03c3(z" in m.group(1)
     assert any("CMEX10" in w and "\ufffd" in w for w in conv.warnings)
+
+
+def test_glossary_definitions_are_not_key_sentences() -> None:
+    conv = _conv("cell_atlas")
+    assert conv.key_sentences
+    assert not [s for s, _ in conv.key_sentences if re.match(r"^[A-Z][\w -]{1,40}:\s", s)]
+
+
+def test_a_card_is_drafted_with_the_year_on_page_one(tmp_path: Path, capsys) -> None:
+    """ACL proceedings name their year only in the page-1 footer; --card needs it."""
+    import shutil
+
+    import yaml
+
+    from kbtools.cli import main
+
+    root = tmp_path / "kb_root"
+    (root / "kb" / "paper_cards").mkdir(parents=True)
+    (root / "papers").mkdir()
+    shutil.copy(CORPUS / "acl_long.pdf", root / "papers" / "acl_long.pdf")
+    assert main(["--kb-root", str(root), "pdf2md", str(root / "papers"), "--card"]) == 0
+    [card] = (root / "kb" / "paper_cards").iterdir()
+    data = yaml.safe_load(card.read_text())
+    assert (data["year"], data["venue"]) == (2024, "ACL")
+    assert card.name == "reading_gene_names_2024.yaml"

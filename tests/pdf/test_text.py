@@ -45,3 +45,12 @@ def test_sentences_do_not_split_at_abbreviations_or_decimals() -> None:
     assert sentences(text) == [
         "Models (e.g. Evo 2) reach 0.71 AUC, see Fig. 2 and Smith et al. for details.",
         "The second sentence ends here.", "A third one?"]
+
+
+def test_a_compound_broken_at_its_hyphen_keeps_it() -> None:
+    """Both halves are words of the paper and the joined form never occurs: the hyphen was
+    the compound's own ("participant-level"), not TeX's."""
+    vocab = vocabulary(["no participant data at any level leaves the site",
+                        f"aggregate participant{SOFT_BREAK}level results"])
+    assert resolve_breaks(f"participant{SOFT_BREAK}level", vocab) == "participant-level"
+    assert resolve_breaks(f"repre{SOFT_BREAK}sentation", vocab) == "representation"
