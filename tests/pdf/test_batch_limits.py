@@ -214,3 +214,13 @@ def test_one_paper_through_the_cli_imports_no_scikit_learn(tmp_path: Path, pdf_d
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=env, check=True).stdout.strip().splitlines()[-1]
     assert out == "0 False False"
+
+
+def test_a_conference_paper_with_an_arxiv_stamp_keeps_its_venue(tmp_path: Path) -> None:
+    """An arXiv stamp names a preprint server, not the venue: page 1's "CHI '24" line wins."""
+    spec = SPECS["two_column"]
+    spec = type(spec)(**{**spec.__dict__, "venue_line": "CHI '24, May 11-16, 2024, Honolulu,"
+                         " HI, USA", "arxiv": "2402.01234v1", "arxiv_tail": "[cs.HC] 2 Feb 2024"})
+    (tmp_path / "chi.pdf").write_bytes(synthetic.make_paper(spec))
+    meta = convert(tmp_path / "chi.pdf").metadata
+    assert (meta.venue, meta.year, meta.arxiv) == ("CHI", 2024, "2402.01234v1")
