@@ -42,3 +42,8 @@ class PathOutsideKB(KBToolsError):
 
     exit_code = EXIT_PROBLEMS
     rule = "path.outside-kb"
+
+    def __str__(self) -> str:  # the rule id, as validate reports it, for the docs' rule table
+        where = f"{self.path}: " if self.path else ""
+        fix = f"\n  fix: {self.hint}" if self.hint else ""
+        return f"{where}{self.message} [{self.rule}]{fix}"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kbtools.errors import KBToolsError
-from kbtools.kb import KINDS_BY_NAME
+from kbtools.kb import KINDS_BY_NAME, is_inside
 from kbtools.yamlio import YAMLLoadError, load_file
 
 #: Kinds ``new`` can write (runs are written by ``kbtools run-experiment``).
@@ -151,7 +151,8 @@ def _first_method() -> str:
 def _data_block(root: Path) -> str:
     """A data role pointing at an existing dataset table, so the new config resolves."""
     dataset, table = "synthetic_cohort", "subjects"
-    candidates = sorted((root / "kb" / "datasets").glob("*.yaml"))
+    candidates = sorted(p for p in (root / "kb" / "datasets").glob("*.yaml")
+                        if is_inside(root, p))  # never read a card that links out of the KB
     candidates.sort(key=lambda p: p.stem != "synthetic_cohort")
     for path in candidates:
         try:
