@@ -12,6 +12,20 @@ For KBs of 100 and 1,000 generated cards, builds (each as a whole ``mkdocs build
 Runs are interleaved and repeated; medians are printed with seconds per card and the ratio
 against ``plain``. Usage: ``.venv/bin/python benchmarks/bench_site.py [--sizes 100 1000]
 [--repeats 3]``. Work folders go to benchmarks/_work/ (git-ignored).
+
+With ``--reload`` it measures edit-to-reload instead: a ``mkdocs serve`` process per site, a
+card saved, and the time until the server hands out the page with the new value (polled over
+HTTP; the MkDocs server holds requests while it rebuilds, so a page is never read half-built).
+Three servers on the same generated KB:
+
+* ``plain mkdocs serve`` (the reference): the same pages pre-written in docs/, the card's page
+  edited directly, plain MkDocs rebuilding the site;
+* ``kbtools, whole rebuilds``: the plugin with ``fast_reload: false`` (MkDocs rebuilds every
+  page after each edit: kbtools before the fast path);
+* ``kbtools``: the plugin as shipped (only the changed pages are rebuilt).
+
+For the plugin, the card's own page and then every page listing it (the models dashboard and
+the search index) are timed. Usage: ``bench_site.py --reload --sizes 100 1000 2000``.
 """
 
 from __future__ import annotations
@@ -19,11 +33,15 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import secrets
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -186,14 +204,137 @@ def prepare(n_cards: int) -> tuple[Path, Path]:
     return plugin_site, plain_site
 
 
+def _get(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=600) as response:
+            return response.read().decode("utf-8", "replace")
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return None
+
+
+def _until(url: str, token: str, started: float, limit: float = 900.0) -> float:
+    """Seconds from ``started`` until ``url`` serves text containing ``token``."""
+    while time.monotonic() - started < limit:
+        text = _get(url)
+        if text is not None and token in text:
+            return time.monotonic() - started
+        time.sleep(0.02)
+    raise SystemExit(f"{url} did not show {token!r} within {limit} s")
+
+
+class Server:
+    """One ``mkdocs serve`` process on a free port, its output in a log file."""
+
+    def __init__(self, site: Path, name: str):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.base = f"http://127.0.0.1:{port}"
+        self.log = site.parent / f"{name}.log"
+        env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "DISABLE_MKDOCS_2_WARNING": "true"}
+        with self.log.open("w") as out:
+            self.proc = subprocess.Popen([str(BIN / "mkdocs"), "serve", "-a", f"127.0.0.1:{port}"],
+                                         cwd=site, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, page: str, token: str) -> float:
+        started = time.monotonic()
+        seconds = _until(f"{self.base}/{page}", token, started)
+        time.sleep(1.0)  # let the watchers settle before the first edit
+        return seconds
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _edit(path: Path, old: str, token: str) -> float:
+    text = path.read_text()
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, f"{old} {token}", 1))
+    return time.monotonic()
+
+
+def reload_variant(site: Path, name: str, n_edits: int, card: Path, old: str,
+                   listing: str | None) -> tuple[list[float], list[float]]:
+    """Save ``card`` ``n_edits`` times; seconds until its page, and until ``listing``, are new."""
+    server = Server(site, name)
+    page = "registry/models/m0003/"
+    try:
+        server.wait_ready(page, "Model 3")
+        card_times, all_times = [], []
+        for _ in range(n_edits):
+            token = f"e{secrets.token_hex(4)}"
+            started = _edit(card, old, token)
+            card_times.append(_until(f"{server.base}/{page}", token, started))
+            if listing is not None:
+                worst = max(_until(f"{server.base}/{listing}", token, started),
+                            _until(f"{server.base}/search/search_index.json", token, started))
+                all_times.append(worst)
+            time.sleep(0.5)
+            old = f"{old} {token}"
+    finally:
+        server.stop()
+    return card_times, all_times
+
+
+def reload_main(args: argparse.Namespace) -> None:
+    print("Seconds from saving a card to `mkdocs serve` handing out its page with the new value")
+    print("(median of the edits; 'listing' = the models dashboard and the search index too).")
+    print(f"{'cards':>6} {'variant':<28} {'edits':>5} {'card page s':>12} {'listing s':>10} "
+          f"{'speed-up':>9}  card page runs")
+    for n_cards in args.sizes:
+        plugin_site, plain_site = prepare(n_cards)
+        whole_site = plugin_site.parent / "whole"
+        shutil.copytree(plugin_site, whole_site)
+        (whole_site / "mkdocs.yml").write_text(MKDOCS_YML.format(
+            extra="", plugin="  - kbtools:\n      fast_reload: false\n", not_in_nav=""))
+        name = "\nname: Model 3\n"
+        variants = [
+            ("plain mkdocs serve (ref.)", plain_site,
+             plain_site / "docs" / "registry" / "models" / "m0003.md", "# Model 3", None,
+             args.reference_edits),
+            ("kbtools, whole rebuilds", whole_site,
+             whole_site / "kb" / "model_cards" / "m0003.yaml", name.strip("\n"),
+             "registry/models/", args.reference_edits),
+            ("kbtools (fast rebuilds)", plugin_site,
+             plugin_site / "kb" / "model_cards" / "m0003.yaml", name.strip("\n"),
+             "registry/models/", args.edits),
+        ]
+        reference = None
+        for label, site, card, old, listing, n_edits in variants:
+            if n_edits <= 0:
+                continue
+            card_times, all_times = reload_variant(site, label.split()[0], n_edits, card, old,
+                                                   listing)
+            median = statistics.median(card_times)
+            reference = reference or median
+            shown = " ".join(f"{t:.2f}" for t in card_times)
+            listing_s = f"{statistics.median(all_times):.2f}" if all_times else "–"
+            print(f"{n_cards:>6} {label:<28} {n_edits:>5} {median:>12.2f} {listing_s:>10} "
+                  f"{reference / median:>8.1f}x  {shown}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--reload", action="store_true",
+                        help="time edit-to-reload under `mkdocs serve` instead of builds")
+    parser.add_argument("--edits", type=int, default=7,
+                        help="edits timed with the fast path (--reload)")
+    parser.add_argument("--reference-edits", type=int, default=3,
+                        help="edits timed on each whole-rebuild server (--reload; 0 skips)")
     parser.add_argument("--plugin-only", action="store_true",
                         help="skip the whole builds; time only the plugin's work in-process "
                              "against one plain build")
     args = parser.parse_args()
+    if args.reload:
+        reload_main(args)
+        return
     if args.plugin_only:
         for n_cards in args.sizes:
             plugin_site, plain_site = prepare(n_cards)

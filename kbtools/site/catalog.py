@@ -163,10 +163,14 @@ def _load_problem(rel: str, exc: Exception) -> Problem:
     return Problem(rel, None, None, "site.unreadable", f"cannot read file: {exc}")
 
 
-def load_catalog(root: Path, cache_dir: Path | None = None) -> Catalog:
-    """Load every card kind the site shows (and registries, used for lineage)."""
+def load_catalog(root: Path, cache_dir: Path | None = None, *,
+                 parse_cache: _ParseCache | None = None) -> Catalog:
+    """Load every card kind the site shows (and registries, used for lineage).
+
+    ``parse_cache`` lets a long-lived caller (``mkdocs serve``) keep parsed files in memory.
+    """
     root = Path(root).resolve()
-    cache = _ParseCache(cache_dir)
+    cache = parse_cache if parse_cache is not None else _ParseCache(cache_dir)
     seen: set[str] = set()
     problems: list[Problem] = []
 

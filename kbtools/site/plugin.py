@@ -1,9 +1,10 @@
 """The ``kbtools`` MkDocs plugin: registry pages generated from the KB at every build.
 
 Enable it with ``plugins: [search, kbtools]``. Pages are rendered into a cache folder and only
-rewritten when their content changes, then added to the build as files, so ``mkdocs serve``
-shows an edited card on reload and ``--dirty`` rebuilds only what changed. Works unchanged
-under ProperDocs, which maps ``mkdocs.*`` imports onto itself.
+rewritten when their content changes, then added to the build as files. Under
+``mkdocs serve`` the plugin keeps the KB in memory and, after a KB edit, rebuilds only the
+pages the edit changed (:mod:`kbtools.site.live`). Works unchanged under ProperDocs, which
+maps ``mkdocs.*`` imports onto itself.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from kbtools.site import extensions
 from kbtools.site.assets import MERMAID_URI, loads_mermaid, mermaid_path
 from kbtools.site.catalog import PREFIX
 from kbtools.site.escape import page_title
+from kbtools.site.generator import WATCHED, SiteGenerator
+from kbtools.site.live import BuildState, LiveReloader, unsupported_plugins
 from kbtools.site.render import ASSET_PREFIX, generate, make_environment
 from kbtools.site.sync import sync_folder
 from kbtools.validation.problems import Problem
@@ -50,19 +53,29 @@ class KBToolsConfig(base.Config):
     fail_on_problems = c.Type(bool, default=True)
     #: Publish the vendored mermaid build and load it on every page (diagrams work offline).
     offline_mermaid = c.Type(bool, default=True)
+    #: Under `mkdocs serve`, rebuild only the pages a KB edit changed.
+    fast_reload = c.Type(bool, default=True)
 
 
 class KBToolsPlugin(BasePlugin[KBToolsConfig]):
     """Generates registry dashboards, card pages and the KB health page."""
 
     command = "build"
+    #: Under serve: the long-lived page generator, the last whole build, the fast rebuilder.
+    generator: SiteGenerator | None = None
+    state: BuildState | None = None
+    live: LiveReloader | None = None
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         # Defining this hook also keeps one plugin instance for a whole `mkdocs serve`.
         self.command = command
 
     def on_shutdown(self) -> None:
-        self.command = "build"
+        if self.live is not None:
+            self.live.stop()
+        if self.generator is not None:
+            self.generator.flush()
+        self.command, self.generator, self.state, self.live = "build", None, None, None
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         here = Path(config.config_file_path or ".").resolve().parent
@@ -108,20 +121,24 @@ class KBToolsPlugin(BasePlugin[KBToolsConfig]):
         if not self.config.enabled:
             return files
         started = time.perf_counter()
+        pages_dir = self.cache_dir / "pages"
         try:
-            rendered = generate(self.root, templates_dir=self.templates_dir,
-                                cache_dir=self.cache_dir, validate=self.config.validation,
-                                min_cell_size=self.config.min_cell_size)
+            if self.command == "serve":  # keep parsed cards and pages in memory for edits
+                generator = self._generator()
+                generation = generator.run()
+                rendered, report = generation.rendered, generation.report
+            else:
+                rendered = generate(self.root, templates_dir=self.templates_dir,
+                                    cache_dir=self.cache_dir, validate=self.config.validation,
+                                    min_cell_size=self.config.min_cell_size)
+                report = sync_folder(pages_dir, {**rendered.pages, **rendered.assets},
+                                     overwrite_foreign=True, known=rendered.unchanged)
         except jinja2.TemplateError as exc:
             where = f" ({exc.name}, line {exc.lineno})" if hasattr(exc, "lineno") else ""
             raise PluginError(f"kbtools: template error{where}: {exc}") from exc
-        texts = {**rendered.pages, **rendered.assets}
-        pages_dir = self.cache_dir / "pages"
-        try:
-            report = sync_folder(pages_dir, texts, overwrite_foreign=True,
-                                 known=rendered.unchanged)
         except (OSError, KBToolsError) as exc:
             raise PluginError(f"kbtools: cannot write {pages_dir}: {exc}") from exc
+        texts = {**rendered.pages, **rendered.assets}
         for rel in texts:
             inclusion = (InclusionLevel.UNDEFINED if rel in DASHBOARDS or rel in rendered.assets
                          else InclusionLevel.NOT_IN_NAV)
@@ -159,6 +176,36 @@ class KBToolsPlugin(BasePlugin[KBToolsConfig]):
                     "`kbtools validate` (set `fail_on_problems: false` under the kbtools plugin "
                     "to build anyway)", len(errors), more, PREFIX)
 
+    def _generator(self) -> SiteGenerator:
+        options = (self.root, self.templates_dir, self.cache_dir, self.config.validation,
+                   self.config.min_cell_size)
+        if self.generator is None or self.generator.options != options:
+            self.generator = SiteGenerator(
+                self.root, templates_dir=self.templates_dir, cache_dir=self.cache_dir,
+                validate=self.config.validation, min_cell_size=self.config.min_cell_size)
+        return self.generator
+
+    def watched_folders(self) -> list[Path]:
+        """The KB folders whose files make pages (and the templates folder)."""
+        folders = [self.root / name for name in WATCHED]
+        if self.templates_dir is not None:
+            folders.append(self.templates_dir)
+        return folders
+
+    def on_nav(self, nav: Any, /, *, config: MkDocsConfig, files: Files) -> Any:
+        self._nav, self._files = nav, files
+        return nav
+
+    def on_env(self, env: Any, /, *, config: MkDocsConfig, files: Files) -> Any:
+        self._env = env
+        return env
+
+    def on_post_build(self, *, config: MkDocsConfig) -> None:
+        if self.command == "serve" and self.config.enabled:
+            self.state = BuildState(config, self._files, self._nav, self._env)
+            if self.generator is not None:
+                self.generator.flush()
+
     @staticmethod
     def _add(files: Files, file: File) -> None:
         existing = files.get_file_from_path(file.src_uri)
@@ -175,8 +222,18 @@ class KBToolsPlugin(BasePlugin[KBToolsConfig]):
         return html
 
     def on_serve(self, server: Any, /, *, config: MkDocsConfig, builder: Any) -> Any:
-        if self.config.enabled:
-            for folder in (self.root / "kb", self.root / "configs", self.templates_dir):
-                if folder is not None and folder.is_dir():
-                    server.watch(str(folder))
+        if not self.config.enabled:
+            return server
+        folders = [f for f in self.watched_folders() if f.is_dir()]
+        others = unsupported_plugins(config)
+        if not self.config.fast_reload or others or self.state is None:
+            if self.config.fast_reload and others:
+                log.info("fast page rebuilds are off: plugin(s) %s may need whole builds",
+                         ", ".join(others))
+            for folder in folders:
+                server.watch(str(folder))
+            return server
+        self.live = LiveReloader(self, builder)
+        self.live.install(server, folders)
+        self.live.snapshot_others()
         return server

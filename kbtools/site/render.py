@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.meta
 from jinja2 import nodes
 from jinja2.compiler import CodeGenerator, Frame
 from markupsafe import Markup
@@ -211,45 +212,48 @@ def fence(text_: str) -> str:
     return "`" * max(3, longest + 1)
 
 
-def render_site(site: SiteData, env: jinja2.Environment,
-                memo_file: Path | None = None) -> RenderedSite:
+def render_site(site: SiteData, env: jinja2.Environment, memo_file: Path | None = None, *,
+                memo_dict: dict[str, Any] | None = None) -> RenderedSite:
     """Render every page; collect run plots and the dashboard assets.
 
-    With ``memo_file``, a page whose template inputs are unchanged since the last build is
-    taken from the memo instead of being rendered again.
+    With ``memo_file`` (or an in-memory ``memo_dict``, updated in place), a page whose
+    template inputs are unchanged since the last build is taken from the memo instead of
+    being rendered again.
     """
     assert env.loader is not None
-    common = {**common_context(site), "kb_root": str(site.catalog.root)}
+    common = page_common(site)
     salt = hashlib.sha1(__version__.encode())
     for module in sorted(Path(__file__).parent.glob("*.py")):  # filters and guards live here
         salt.update(module.read_bytes())
     for name in sorted(env.list_templates()):
         salt.update(name.encode() + b"\0" + env.loader.get_source(env, name)[0].encode())
-    salt.update(_digest_input(common))
-    memo = _read_memo(memo_file)
+    memo = _read_memo(memo_file) if memo_dict is None else memo_dict
     fresh: dict[str, list[str]] = {}
     pages: dict[str, str] = {}
     unchanged: set[str] = set()
+    shared: dict[str, bytes] = {}  # template -> digest of the common values it reads
     for path, template, context in site_pages(site):
+        if template not in shared:
+            names = free_names(env, template, env.loader.get_source(env, template)[0])
+            shared[template] = _digest_input({k: v for k, v in common.items()
+                                              if k in names or k == "kb_root"})
         key = salt.copy()
-        key.update(f"{path}\0{template}\0".encode() + _digest_input(context))
+        key.update(f"{path}\0{template}\0".encode() + shared[template]
+                   + _digest_input(context))
         digest = key.hexdigest()
         hit = memo.get(path)
         if hit is not None and hit[0] == digest:
             pages[path] = hit[1]
             unchanged.add(path)
         else:
-            template_ = env.get_template(template)
-            pages[path] = template_.render({**common, **context, "page_path": path})
+            pages[path] = render_page(env, common, path, template, context)
         fresh[path] = [digest, pages[path]]
-    if memo_file is not None and fresh != memo:
+    if memo_dict is not None:
+        memo_dict.clear()
+        memo_dict.update(fresh)
+    elif memo_file is not None and fresh != memo:
         _write_memo(memo_file, fresh)
-    files: dict[str, Path] = {}
-    for run in site.catalog.of("run"):
-        folder = site.catalog.root / Path(run.path).parent
-        for name in run.plots:
-            files[plot_uri(run.id, name)] = folder / name
-    files = copyable(site.catalog.root, files)
+    files = plot_files(site.catalog.root, site.catalog.of("run"))
     assets = {f"{ASSET_PREFIX}/{Path(a).name}": env.loader.get_source(env, a)[0] for a in ASSETS}
     return RenderedSite(pages, files, assets, len(site.problems), unchanged, list(site.problems))
 
@@ -271,6 +275,43 @@ def copyable(root: Path, files: dict[str, Path]) -> dict[str, Path]:
                         if source.is_relative_to(check.root) else source.name, error.message,
                         error.rule)
     return kept
+
+
+def plot_files(root: Path, runs: list[Card]) -> dict[str, Path]:
+    """The plots of ``runs``: site path -> file in the KB."""
+    files: dict[str, Path] = {}
+    for run in runs:
+        folder = root / Path(run.path).parent
+        for name in run.plots:
+            files[plot_uri(run.id, name)] = folder / name
+    return copyable(root, files)
+
+
+def render_page(env: jinja2.Environment, common: dict[str, Any], path: str, template: str,
+                context: dict[str, Any]) -> str:
+    """One page's markdown: its template with the common values, its context and its path."""
+    return env.get_template(template).render({**common, **context, "page_path": path})
+
+
+def page_common(site: SiteData) -> dict[str, Any]:
+    """The values every template may read besides its page's own context."""
+    return {**common_context(site), "kb_root": str(site.catalog.root)}
+
+
+@functools.lru_cache(maxsize=256)
+def free_names(env: jinja2.Environment, name: str, source: str) -> frozenset[str]:
+    """Variables template ``name`` (and templates it imports or includes) reads from outside.
+
+    A page's memo key covers only the common values its template can read, so a change to
+    the KB's counts or health re-renders the pages that show them and no others.
+    """
+    assert env.loader is not None
+    tree = env.parse(source, name=name)
+    names = set(jinja2.meta.find_undeclared_variables(tree))
+    for ref in jinja2.meta.find_referenced_templates(tree):
+        if ref and ref != name:
+            names |= free_names(env, ref, env.loader.get_source(env, ref)[0])
+    return frozenset(names)
 
 
 def _encode(value: Any) -> Any:

@@ -515,6 +515,11 @@ def common_context(site: SiteData) -> dict[str, Any]:
     return {"counts": site.counts(), "health": site.health(), "min_cell_size": site.minimum}
 
 
+def card_page(site: SiteData, card: Card) -> tuple[str, str, dict[str, Any]]:
+    """A card's page: (path in the site, template name, page-specific context)."""
+    return card.page or "", f"{card.kind}.md.j2", site.card_context(card)
+
+
 def site_pages(site: SiteData) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """Every generated page: (path in the site, template name, page-specific context)."""
     models, papers = site.model_rows(), site.paper_rows()
@@ -538,7 +543,7 @@ def site_pages(site: SiteData) -> Iterator[tuple[str, str, dict[str, Any]]]:
     yield f"{PREFIX}/health.md", "health.md.j2", {}
     for kind in PAGE_KINDS:
         for card in site.catalog.of(kind):
-            yield card.page or "", f"{kind}.md.j2", site.card_context(card)
+            yield card_page(site, card)
     for card in site.catalog.of("experiment"):
         yield compare_page(card.id), "experiment_compare.md.j2", {
             "card": card, "compare": site.comparison(card)}

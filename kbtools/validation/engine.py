@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kbtools import layout
 from kbtools.errors import KBToolsError, PathOutsideKB
@@ -23,6 +24,9 @@ from kbtools.validation.problems import Problem, sorted_problems
 from kbtools.validation.references import KBIndex, cross_check
 from kbtools.validation.schema_check import Extended
 from kbtools.yamlio import decode
+
+#: Per-file reports kept between calls: relative path -> (file and check stamp, report).
+ReportMemo = dict[str, tuple[Any, FileReport]]
 
 #: Below this many files, a process pool costs more than it saves.
 PARALLEL_MIN_FILES = 200
@@ -51,8 +55,15 @@ class ValidationResult:
 
 
 def validate_kb(root: Path, paths: Sequence[Path] | None = None,
-                jobs: int | None = None) -> ValidationResult:
-    """Validate the whole KB at ``root``, or only ``paths`` (references still resolve KB-wide)."""
+                jobs: int | None = None, *, memo: ReportMemo | None = None) -> ValidationResult:
+    """Validate the whole KB at ``root``, or only ``paths`` (references still resolve KB-wide).
+
+    ``memo`` (a dict the caller keeps, e.g. the site under ``mkdocs serve``) holds each file's
+    single-file report with the file's size and modification time: a later call re-checks only
+    files that changed, then resolves references across the whole KB as usual. Single-file
+    checks also look at files a card names (local paths); a caller that sees such files change
+    clears the memo.
+    """
     root = Path(root).resolve()
     # A card dated today in any time zone is not "in the future": allow the later of the
     # local and the UTC date.
@@ -66,7 +77,7 @@ def validate_kb(root: Path, paths: Sequence[Path] | None = None,
     else:
         targets, strays, templates, refused, notes = _select(root, paths, scanned)
     reports = _check_all(root, targets, today, jobs,
-                         (kb_schemas.for_workers(), kb_schemas.declare_in))
+                         (kb_schemas.for_workers(), kb_schemas.declare_in), memo)
     problems = [p for r in reports for p in r.problems]
     problems.extend(_declaration_problems(root, kb_schemas))
     problems.extend(_stray_problem(root, path) for path in strays)
@@ -280,7 +291,10 @@ def _declaration_problems(root: Path, kb_schemas: KBSchemas) -> list[Problem]:
 
 
 def _check_all(root: Path, targets: list[tuple[CardKind, Path]], today: dt.date,
-               jobs: int | None, schemas: tuple[Extended, str]) -> list[FileReport]:
+               jobs: int | None, schemas: tuple[Extended, str],
+               memo: ReportMemo | None = None) -> list[FileReport]:
+    if memo is not None:
+        return _check_memoized(root, targets, today, jobs, schemas, memo)
     jobs = default_jobs() if jobs is None else max(1, jobs)
     prefix = len(str(root)) + 1
     items = [(kind.name, path, str(path)[prefix:].replace(os.sep, "/")) for kind, path in targets]
@@ -297,6 +311,34 @@ def _check_all(root: Path, targets: list[tuple[CardKind, Path]], today: dt.date,
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         results = pool.map(_check_chunk, [(root, chunk, today, schemas) for chunk in chunks])
         return [report for chunk in results for report in chunk]
+
+
+def _check_memoized(root: Path, targets: list[tuple[CardKind, Path]], today: dt.date,
+                    jobs: int | None, schemas: tuple[Extended, str],
+                    memo: ReportMemo) -> list[FileReport]:
+    """:func:`_check_all`, reusing the reports of files unchanged since they were memoized."""
+    checks = (today, tuple(sorted((name, key) for name, (key, _) in schemas[0].items())),
+              schemas[1])
+    prefix = len(str(root)) + 1
+    keys: dict[str, Any] = {}
+    todo: list[tuple[CardKind, Path]] = []
+    reports: dict[str, FileReport] = {}
+    for kind, path in targets:
+        rel = str(path)[prefix:].replace(os.sep, "/")
+        try:
+            stat = path.stat()
+            keys[rel] = (kind.name, stat.st_size, stat.st_mtime_ns, checks)
+        except OSError:
+            keys[rel] = None  # checked every time; check_file reports the error
+        hit = memo.get(rel)
+        if keys[rel] is not None and hit is not None and hit[0] == keys[rel]:
+            reports[rel] = hit[1]
+        else:
+            todo.append((kind, path))
+    for report in _check_all(root, todo, today, jobs, schemas):
+        reports[report.rel] = report
+        memo[report.rel] = (keys.get(report.rel), report)
+    return [reports[str(path)[prefix:].replace(os.sep, "/")] for _, path in targets]
 
 
 def _check_chunk(args: tuple[Path, list[tuple[str, Path, str]], dt.date, tuple[Extended, str]]
