@@ -4,7 +4,10 @@ Generates N model cards (~2 KB, ~40 fields, nested) plus the cards they referenc
 20 models, listing them back; 20 datasets; the two registries) into a temporary KB, then times
 as whole processes, in the same run:
 
-* ``kbtools validate --kb-root KB`` (every check: YAML, schema, ids, references, lint), and
+* ``kbtools validate --kb-root KB`` (every check: YAML, schema, ids, references, lint),
+* the same on a copy where every model card has one reference problem (a dataset id that no
+  card has, one letter away from one that exists: a KB in the middle of a migration), which
+  must stay within 2x of the clean case, and
 * ``check-jsonschema --schemafile model_card.schema.json <the N model cards>`` (schema only).
 
 kbtools checks the extra paper/dataset/registry cards too; cards/s is each tool's own count.
@@ -35,7 +38,14 @@ N_DATASETS = 20
 HEADER = "# yaml-language-server: $schema=../../kbtools/schemas/{}.schema.json\n"
 
 
-def model_card(i: int) -> dict:
+def model_card(i: int, broken: bool = False) -> dict:
+    card = _model_card(i)
+    if broken:  # one reference problem: a dataset id one edit away from an existing one
+        card["datasets"] = [f"dataset_{i % N_DATASETS:02d}b"]
+    return card
+
+
+def _model_card(i: int) -> dict:
     return {
         "id": f"model_{i:05d}", "name": f"Generated model {i}", "status": "complete",
         "modality": ["genomics", "fmri"] if i % 3 == 0 else "smri", "domain": "genetics",
@@ -94,7 +104,7 @@ def registry(ident: str, kind: str, entries: list[str]) -> dict:
             "entries": [{"id": e, "description": "generated entry"} for e in entries]}
 
 
-def write_kb(root: Path, n_models: int) -> list[Path]:
+def write_kb(root: Path, n_models: int, broken: bool = False) -> list[Path]:
     """Write the KB; return the model card paths."""
     folders = {k: root / "kb" / k for k in ("model_cards", "paper_cards", "datasets",
                                              "registries")}
@@ -103,7 +113,8 @@ def write_kb(root: Path, n_models: int) -> list[Path]:
     models = []
     for i in range(n_models):
         path = folders["model_cards"] / f"model_{i:05d}.yaml"
-        path.write_text(HEADER.format("model_card") + dump(model_card(i)), encoding="utf-8")
+        path.write_text(HEADER.format("model_card") + dump(model_card(i, broken)),
+                        encoding="utf-8")
         models.append(path)
     for j in range((n_models + MODELS_PER_PAPER - 1) // MODELS_PER_PAPER):
         (folders["paper_cards"] / f"paper_{j:05d}.yaml").write_text(
@@ -145,6 +156,7 @@ def main() -> None:
     if checker is None:
         sys.exit("check-jsonschema not found: pip install -e '.[dev]'")
     rows = []
+    problems: list[tuple[int, float, float, float, float]] = []
     with tempfile.TemporaryDirectory(prefix="kbtools-bench-") as tmp:
         schema = Path(tmp) / "model_card.schema.json"
         schema.write_text(schema_text("model_card"), encoding="utf-8")
@@ -157,6 +169,14 @@ def main() -> None:
                     for _ in range(args.repeat)]
             kb_s = statistics.median(r[0] for r in runs)
             kb_cpu = statistics.median(r[1] for r in runs)
+            broken_root = Path(tmp) / f"kb{n}_problems"
+            write_kb(broken_root, n, broken=True)
+            bad = [timed([kbtools, "--kb-root", str(broken_root), "validate"], expect=1)
+                   for _ in range(args.repeat)]
+            bad_s = statistics.median(r[0] for r in bad)
+            bad_cpu = statistics.median(r[1] for r in bad)
+            problems.append((n, kb_s, kb_cpu, bad_s, bad_cpu))
+            shutil.rmtree(broken_root)
             if args.quick and n > 1000 and reference_rate is not None:
                 cj_s, cj_cpu = n / reference_rate[0], n / reference_rate[1]
                 label = "extrapolated from 1,000"
@@ -176,6 +196,12 @@ def main() -> None:
         print(f"{n:>11,} | {n_files:>15,} | {kb_s:>20.2f}, {best:>6.2f} | {kb_cpu:>13.2f} | "
               f"{n_files / kb_s:>15,.0f} | {cj_s:>23.1f} | {cj_cpu:>5.1f} | {n / cj_s:>7,.0f} | "
               f"{cj_s / kb_s:>6.1f}x{note}")
+    print("\nwith one reference problem in every model card (exit 1; must stay within 2x):")
+    print("model cards | clean wall s | with problems wall s | ratio | clean CPU s | "
+          "with problems CPU s | ratio")
+    for n, kb_s, kb_cpu, bad_s, bad_cpu in problems:
+        print(f"{n:>11,} | {kb_s:>12.2f} | {bad_s:>20.2f} | {bad_s / kb_s:>4.2f}x | "
+              f"{kb_cpu:>11.2f} | {bad_cpu:>19.2f} | {bad_cpu / kb_cpu:>4.2f}x")
     print("\nWall clock of whole processes on a shared machine: expect noise between runs.")
 
 

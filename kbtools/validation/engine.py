@@ -4,10 +4,11 @@ resolve references across the KB, and return every problem sorted by file and li
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,9 +77,15 @@ def validate_kb(root: Path, paths: Sequence[Path] | None = None,
         strays, templates, refused = scanned.strays, scanned.templates, scanned.refused
     else:
         targets, strays, templates, refused, notes = _select(root, paths, scanned)
-    reports = _check_all(root, targets, today, jobs,
-                         (kb_schemas.for_workers(), kb_schemas.declare_in), memo)
-    problems = [p for r in reports for p in r.problems]
+    with _pool(jobs, len(targets)) as pool:
+        reports = _check_all(root, targets, today, pool,
+                             (kb_schemas.for_workers(), kb_schemas.declare_in), memo)
+        problems = [p for r in reports for p in r.problems]
+        summaries = {(r.kind, _stem_of(r)): r.summary for r in reports}
+        index = KBIndex(root, {k: dict(v) for k, v in scanned.files.items()}, summaries,
+                        complete=paths is None)
+        reported = [r.summary for r in reports if r.summary is not None]
+        problems.extend(_locate_all(root, cross_check(index, reported), pool))
     problems.extend(_declaration_problems(root, kb_schemas))
     problems.extend(_stray_problem(root, path) for path in strays)
     problems.extend(p for path in templates for p in check_template_file(root, path))
@@ -88,12 +95,6 @@ def validate_kb(root: Path, paths: Sequence[Path] | None = None,
     checked = {path for _, path in targets}
     problems.extend(_clash_problem(root, path, other) for path, other in scanned.clashes
                     if path in checked or other in checked)
-    summaries = {(r.kind, _stem_of(r)): r.summary for r in reports}
-    index = KBIndex(root, {k: dict(v) for k, v in scanned.files.items()}, summaries,
-                    complete=paths is None)
-    reported = [r.summary for r in reports if r.summary is not None]
-    for rel, findings in cross_check(index, reported).items():
-        problems.extend(to_problems(rel, findings, _read(root / rel)))
     return ValidationResult(sorted_problems(problems),
                             len(targets) + len(templates) + len(refused), notes)
 
@@ -290,31 +291,42 @@ def _declaration_problems(root: Path, kb_schemas: KBSchemas) -> list[Problem]:
     return to_problems(kb_schemas.file, findings, _read(root / kb_schemas.file))
 
 
-def _check_all(root: Path, targets: list[tuple[CardKind, Path]], today: dt.date,
-               jobs: int | None, schemas: tuple[Extended, str],
-               memo: ReportMemo | None = None) -> list[FileReport]:
-    if memo is not None:
-        return _check_memoized(root, targets, today, jobs, schemas, memo)
+@contextlib.contextmanager
+def _pool(jobs: int | None, n_files: int) -> Iterator[Any]:
+    """Worker processes for a large KB (None below ``PARALLEL_MIN_FILES`` or with one job);
+    the same pool checks the files, then locates the reference problems in them."""
     jobs = default_jobs() if jobs is None else max(1, jobs)
-    prefix = len(str(root)) + 1
-    items = [(kind.name, path, str(path)[prefix:].replace(os.sep, "/")) for kind, path in targets]
-    if jobs == 1 or len(items) < PARALLEL_MIN_FILES:
-        return _check_chunk((root, items, today, schemas))
+    if jobs == 1 or n_files < PARALLEL_MIN_FILES:
+        yield None
+        return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     context = (multiprocessing.get_context("fork")
                if sys.platform.startswith("linux") else None)
-    n_chunks = min(len(items), jobs * 8)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        pool.n_jobs = jobs  # type: ignore[attr-defined]
+        yield pool
+
+
+def _check_all(root: Path, targets: list[tuple[CardKind, Path]], today: dt.date,
+               pool: Any, schemas: tuple[Extended, str],
+               memo: ReportMemo | None = None) -> list[FileReport]:
+    if memo is not None:
+        return _check_memoized(root, targets, today, pool, schemas, memo)
+    prefix = len(str(root)) + 1
+    items = [(kind.name, path, str(path)[prefix:].replace(os.sep, "/")) for kind, path in targets]
+    if pool is None or len(items) < PARALLEL_MIN_FILES:
+        return _check_chunk((root, items, today, schemas))
+    n_chunks = min(len(items), pool.n_jobs * 8)
     chunks = [items[i::n_chunks] for i in range(n_chunks)]
     _warm_up(targets, schemas[0])
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        results = pool.map(_check_chunk, [(root, chunk, today, schemas) for chunk in chunks])
-        return [report for chunk in results for report in chunk]
+    results = pool.map(_check_chunk, [(root, chunk, today, schemas) for chunk in chunks])
+    return [report for chunk in results for report in chunk]
 
 
 def _check_memoized(root: Path, targets: list[tuple[CardKind, Path]], today: dt.date,
-                    jobs: int | None, schemas: tuple[Extended, str],
+                    pool: Any, schemas: tuple[Extended, str],
                     memo: ReportMemo) -> list[FileReport]:
     """:func:`_check_all`, reusing the reports of files unchanged since they were memoized."""
     checks = (today, tuple(sorted((name, key) for name, (key, _) in schemas[0].items())),
@@ -335,7 +347,7 @@ def _check_memoized(root: Path, targets: list[tuple[CardKind, Path]], today: dt.
             reports[rel] = hit[1]
         else:
             todo.append((kind, path))
-    for report in _check_all(root, todo, today, jobs, schemas):
+    for report in _check_all(root, todo, today, pool, schemas):
         reports[report.rel] = report
         memo[report.rel] = (keys.get(report.rel), report)
     return [reports[str(path)[prefix:].replace(os.sep, "/")] for _, path in targets]
@@ -346,6 +358,22 @@ def _check_chunk(args: tuple[Path, list[tuple[str, Path, str]], dt.date, tuple[E
     root, items, today, (extended, declare_in) = args
     return [check_file(root, kind, path, today, rel, extended, declare_in)
             for kind, path, rel in items]
+
+
+def _locate_all(root: Path, found: dict[str, list[Finding]], pool: Any) -> list[Problem]:
+    """Cross-reference findings as problems with line numbers. Locating parses the file again
+    (about half a millisecond each), so many files are located by the worker pool."""
+    items = list(found.items())
+    if pool is None or len(items) < PARALLEL_MIN_FILES:
+        return _locate_chunk((root, items))
+    n_chunks = min(len(items), pool.n_jobs * 4)
+    chunks = [items[i::n_chunks] for i in range(n_chunks)]
+    return [p for part in pool.map(_locate_chunk, [(root, c) for c in chunks]) for p in part]
+
+
+def _locate_chunk(args: tuple[Path, list[tuple[str, list[Finding]]]]) -> list[Problem]:
+    root, items = args
+    return [p for rel, findings in items for p in to_problems(rel, findings, _read(root / rel))]
 
 
 def _warm_up(targets: list[tuple[CardKind, Path]], extended: Extended) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from kbtools.validation.problems import Problem, Severity, format_json_path
+from kbtools.validation.quick_locate import quick_find
 from kbtools.yamlio import Locator
 
 Parts = tuple[str | int, ...]
@@ -32,9 +33,11 @@ def to_problems(rel: str, findings: Iterable[Finding], text: str | None) -> list
     for f in findings:
         line, column = f.line, f.column
         if line is None and text is not None:
-            if locator is None:
-                locator = Locator(text)
-            pos = locator.find(f.parts)
+            pos = quick_find(text, f.parts) if f.parts else None
+            if pos is None:
+                if locator is None:
+                    locator = Locator(text)
+                pos = locator.find(f.parts)
             if pos is not None:
                 line, column = pos.line, pos.column
         out.append(Problem(rel, line, column, f.rule, f.message, format_json_path(f.parts),

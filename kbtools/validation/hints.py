@@ -97,6 +97,41 @@ def really_close(name: str, candidates: Sequence[str]) -> str | None:
     return best[2] if best else None
 
 
+class NearMatcher:
+    """:func:`really_close` against many candidates (thousands of card ids), fast.
+
+    Each candidate is indexed under the strings left by deleting up to two of its characters
+    (one for short names), as in SymSpell; two names within the allowed distance share such a
+    string, so a query compares itself with a handful of candidates instead of all of them.
+    """
+
+    def __init__(self, candidates: Sequence[str]):
+        self.candidates = [str(c) for c in candidates]
+        self.index: dict[str, list[int]] = {}
+        for position, candidate in enumerate(self.candidates):
+            for key in _neighbourhood(candidate):
+                self.index.setdefault(key, []).append(position)
+
+    def match(self, name: str) -> str | None:
+        found: set[int] = set()
+        for key in _neighbourhood(name):
+            found.update(self.index.get(key, ()))
+        return really_close(name, [self.candidates[i] for i in sorted(found)])
+
+
+def _neighbourhood(name: str) -> set[str]:
+    out: set[str] = set()
+    for form in {_norm(name), _singular(_norm(name))}:
+        if not form:
+            continue
+        level = {form}
+        out |= level
+        for _ in range(2 if len(form) >= 7 else 1):
+            level = {w[:i] + w[i + 1:] for w in level for i in range(len(w))}
+            out |= level
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # unknown fields
 

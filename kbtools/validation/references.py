@@ -7,7 +7,6 @@ exist; in path mode it loads the few other documents it needs on demand.
 
 from __future__ import annotations
 
-import difflib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -150,6 +149,8 @@ class KBIndex:
         self._summaries = summaries
         self.complete = complete  # True when every document was parsed and summarised
         self._listers: dict[tuple[str, str], list[Summary]] | None = None
+        self._matchers: dict[str, Any] = {}  # target kind -> NearMatcher of its ids
+        self._near: dict[tuple[str, str], str | None] = {}
         if not complete:  # registries define strategy ids: always read them all (few files)
             for stem in files.get("registry", {}):
                 self.summary("registry", stem)
@@ -172,6 +173,18 @@ class KBIndex:
     @property
     def n_documents(self) -> int:
         return sum(len(paths) for paths in self.files.values())
+
+    def near(self, target: str, ident: str) -> str | None:
+        """A known id that ``ident`` is a near-miss of (indexed once per target kind)."""
+        from kbtools.validation.hints import NearMatcher
+
+        key = (target, ident)
+        if key not in self._near:
+            matcher = self._matchers.get(target)
+            if matcher is None:
+                matcher = self._matchers[target] = NearMatcher(sorted(self.known(target)))
+            self._near[key] = matcher.match(ident)
+        return self._near[key]
 
     def exists(self, target: str, ident: str) -> bool:
         if target in self.entries:
@@ -292,7 +305,7 @@ def _is_template(index: KBIndex, kind: str, stem: str) -> bool:
 
 def _unknown(index: KBIndex, target: str, ident: str, parts: Parts) -> Finding:
     noun = _NOUN[target]
-    close = difflib.get_close_matches(ident, list(index.known(target)), n=1, cutoff=0.75)
+    close = [match] if (match := index.near(target, ident)) else []
     if target == "integration":
         message = f"unknown {noun} `{ident}` (no registry in the KB has an entry with this id)"
         fix = ("add an entry with this id to a registry (e.g. `registry: pipelines` in "

@@ -155,3 +155,27 @@ def test_fields_of_the_older_format_point_at_migrate(kb: KB) -> None:
     assert "older card format's name for `url`" in found["$.pdf_source"]
     assert "kbtools migrate --write" in found["$.pdf_source"]
     assert "declare it in kb/schemas/extensions.yaml" in found["$.how_we_read_it"]
+
+
+def test_indexed_near_matcher_agrees_with_the_plain_search() -> None:
+    """The index used for thousands of card ids finds what a scan of every id finds."""
+    import random
+    import string
+
+    from kbtools.validation.hints import NearMatcher
+
+    rng = random.Random(7)
+    ids = [f"model_{i:05d}" for i in range(1500)] + [f"dataset_{i:02d}" for i in range(20)] + [
+        "caduceus", "dnabert2", "evo2", "gene_pca", "combat", "cohort", "none_baseline"]
+    queries = ["model_0001x", "modle_00011", "dataset_01_v2", "cohrt", "gene_pcaa", "comba",
+               "dnabert", "evo", "nope_2020", "xyz", "Cohorts"]
+    for _ in range(200):
+        word = rng.choice(ids)
+        i = rng.randrange(len(word))
+        queries += [word[:i] + rng.choice("ab_1") + word[i + 1:], word[:i] + word[i + 1:],
+                    word[:i] + word[i + 1:i + 2] + word[i:i + 1] + word[i + 2:]]
+    queries += ["".join(rng.choice(string.ascii_lowercase + "_0123456789")
+                        for _ in range(rng.randint(3, 14))) for _ in range(200)]
+    matcher = NearMatcher(ids)
+    assert [matcher.match(q) for q in queries] == [really_close(q, ids) for q in queries]
+    assert matcher.match("cohrt") == "cohort"
