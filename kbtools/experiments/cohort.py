@@ -549,7 +549,13 @@ def _resolve_table(role: str, entry: dict[str, Any], kb_root: Path,
             params = dict(generator.get("params") or {})
             if "seed" not in params and seed is not None:
                 params["seed"] = int(seed)
-            folder = synth.ensure_cached(generator["name"], params)
+            try:
+                folder = synth.ensure_cached(generator["name"], params)
+            except (ValueError, TypeError) as exc:
+                raise DataError(f"the card's generator cannot make this cohort: {exc}",
+                                path=str(card_path),
+                                hint="fix storage.generator.params in the dataset card") \
+                    from None
             path = folder / spec["path"]
             source["generated"] = True
             source["generator"] = {"name": generator["name"], "params": params}

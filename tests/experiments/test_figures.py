@@ -154,6 +154,22 @@ def test_roc_and_pr_legends_carry_auc_ap_and_intervals_and_pr_has_prevalence() -
     assert prevalence[0].get_ydata()[0] == pytest.approx(y.mean(), abs=1e-3)
 
 
+def test_curves_skip_thresholds_with_a_small_confusion_cell() -> None:
+    arms, y, summary = _arms()
+    n_pos, n_neg = int(y.sum()), int((1 - y).sum())
+    roc = _plot(arms, y, {"calibration_bins": 10}, summary, "logistic", "roc")(_shown())
+    curves = [ln for ln in roc.axes[0].lines if ln.get_linestyle() == "-"]
+    assert len(curves) == 2
+    for line in curves:
+        tp = np.rint(np.asarray(line.get_ydata()) * n_pos)
+        fp = np.rint(np.asarray(line.get_xdata()) * n_neg)
+        assert tp.min() >= 10 and fp.min() >= 10
+        assert (n_pos - tp).min() >= 10 and (n_neg - fp).min() >= 10
+    pr = _plot(arms, y, {"calibration_bins": 10}, summary, "logistic", "pr")(_shown())
+    for line in [ln for ln in pr.axes[0].lines if ln.get_linestyle() == "-"]:
+        assert np.rint(np.asarray(line.get_xdata()) * n_pos).min() >= 10  # recall * cases
+
+
 def test_roc_leaves_out_a_withheld_arm_and_says_so() -> None:
     arms, y, summary = _arms()
     fig = _plot(arms, y, {"calibration_bins": 10}, summary, "logistic", "roc")(

@@ -385,6 +385,7 @@ def _null_figure(null: np.ndarray, rho: np.ndarray, alpha: float) -> Any:
                                                            if m == 1 else None))
     ax.set_xlabel("canonical correlation (all subjects with both modalities)", fontsize=8)
     ax.set_ylabel("permutations", fontsize=8)
+    ax.yaxis.get_major_locator().set_params(integer=True)
     ax.tick_params(labelsize=7)
     ax.legend(fontsize=7, frameon=False)
     ax.set_title("Observed canonical correlations against the mode-1 permutation null",

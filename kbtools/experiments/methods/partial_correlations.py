@@ -299,12 +299,17 @@ def _figure(results: list[dict[str, Any]], shown: Any, confidence: float) -> Any
                             color=color, capsize=3, ms=4, label=label)
         ax.axvline(null, color="black", lw=0.8, ls="--")
         if log:
+            from matplotlib.ticker import FuncFormatter
+
             ax.set_xscale("log")
+            plain = FuncFormatter(lambda v, _: f"{v:.3g}")
+            ax.xaxis.set_major_formatter(plain)
+            ax.xaxis.set_minor_formatter(plain)
         ax.set_yticks(ypos, [f"{r['axis']} ~ {r['outcome']}"
                              + (f" ({r['statistic']})" if not log else "")
                              for _, r in rows], fontsize=7)
         ax.set_xlabel(f"{xlabel}, {confidence:.0%} CI", fontsize=8)
-        ax.tick_params(axis="x", labelsize=7)
+        ax.tick_params(axis="x", which="both", labelsize=7)
         ax.legend(fontsize=7, loc="best")
     withheld = len(results) - len(visible)
     fig.suptitle("Partial associations of held-out axes with outcomes (covariates removed)"

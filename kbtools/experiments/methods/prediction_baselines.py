@@ -473,6 +473,22 @@ def merged_bins(y: np.ndarray, p: np.ndarray, n_bins: int, min_cell: int) \
     return points
 
 
+def _cells_ok(tp: np.ndarray, fp: np.ndarray, n_pos: int, n_neg: int,
+              min_cell: int) -> np.ndarray:
+    """Curve points whose confusion matrix (TP, FP, FN, TN) has no cell below ``min_cell``."""
+    tp, fp = np.rint(tp), np.rint(fp)
+    return (tp >= min_cell) & (fp >= min_cell) & (n_pos - tp >= min_cell) \
+        & (n_neg - fp >= min_cell)
+
+
+def _join_ends(ax: Any, x: np.ndarray, y: np.ndarray, start: tuple[float, float],
+               end: tuple[float, float], color: str) -> None:
+    """Thin dotted joins from a curve's corner to its first and last drawn point."""
+    if x.size:
+        ax.plot([start[0], x[0]], [start[1], y[0]], ":", color=color, lw=0.8)
+        ax.plot([x[-1], end[0]], [y[-1], end[1]], ":", color=color, lw=0.8)
+
+
 ARM_LABELS = {"gene": "Gene", "brain": "Brain", "fusion_early": "Fusion (early)",
               "fusion_late": "Fusion (late)"}
 
@@ -511,15 +527,23 @@ def _plot(arms: _Arms, y: pd.Series, p: dict[str, Any], summary: dict[str, Any],
                     int(yy.sum()), int((1 - yy).sum())):
                 withheld.append(_label(arm))
                 continue
+            n_pos, n_neg = int(yy.sum()), int((1 - yy).sum())
             if kind == "roc":
                 fpr, tpr, _ = roc_curve(yy, s.to_numpy())
+                ok = _cells_ok(tpr * n_pos, fpr * n_neg, n_pos, n_neg, shown.min_cell)
                 lo, hi = stats["auroc"].get("pooled_ci95", [np.nan, np.nan])
-                ax.plot(fpr, tpr, label=f"{_label(arm)}: AUC {stats['auroc']['pooled']:.3f} "
+                (line,) = ax.plot(fpr[ok], tpr[ok],
+                                  label=f"{_label(arm)}: AUC {stats['auroc']['pooled']:.3f} "
                                         f"({lo:.3f}-{hi:.3f})")
+                _join_ends(ax, fpr[ok], tpr[ok], (0.0, 0.0), (1.0, 1.0), line.get_color())
             elif kind == "pr":
                 prec, rec, _ = precision_recall_curve(yy, s.to_numpy())
+                tp = rec * n_pos
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    fp = np.where(prec > 0, tp / prec - tp, n_neg)
+                ok = _cells_ok(tp, fp, n_pos, n_neg, shown.min_cell)
                 lo, hi = stats["auprc"].get("pooled_ci95", [np.nan, np.nan])
-                ax.step(rec, prec, where="post",
+                ax.step(rec[ok], prec[ok], where="post",
                         label=f"{_label(arm)}: AP {stats['auprc']['pooled']:.3f} "
                               f"({lo:.3f}-{hi:.3f})")
                 prevalences.append(float(yy.mean()))
@@ -548,9 +572,16 @@ def _plot(arms: _Arms, y: pd.Series, p: dict[str, Any], summary: dict[str, Any],
                    xlim=(0, 1), ylim=(0, 1),
                    title=f"Calibration, {model}: pooled out-of-fold\nbins merged until each "
                          f"holds >= {shown.min_cell} cases and controls")
+        notes = []
+        if kind in ("roc", "pr"):
+            notes.append(f"thresholds leaving fewer than {shown.min_cell} subjects in a cell of "
+                         "the confusion matrix are not drawn")
         if withheld:
-            ax.text(0.99, 0.01, "withheld (too few subjects): " + ", ".join(withheld),
-                    transform=ax.transAxes, ha="right", va="bottom", fontsize=7)
+            notes.append("withheld (too few subjects): " + ", ".join(withheld))
+        if notes:
+            ax.text(0.01, 0.99 if kind == "roc" else 0.01, "\n".join(notes),
+                    transform=ax.transAxes, ha="left", va="top" if kind == "roc" else "bottom",
+                    fontsize=6.5, color="0.3")
         ax.legend(loc="lower right" if kind == "roc" else "best", fontsize=8)
         return fig
 
