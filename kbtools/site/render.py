@@ -30,7 +30,7 @@ from kbtools.errors import PathOutsideKB
 from kbtools.kb import InsideCheck, resolve_inside
 from kbtools.site import escape
 from kbtools.site.catalog import Card
-from kbtools.site.numbers import delta, estimate, fmt, p_value, params
+from kbtools.site.numbers import delta, estimate, fmt, p_value, params, when
 from kbtools.site.views import SiteData, common_context, plot_uri, site_pages
 from kbtools.validation.problems import Problem
 
@@ -90,7 +90,7 @@ def make_environment(templates_dir: Path | None = None,
         pre=escape.preformatted, mermaid=escape.mermaid_label, front_matter=escape.front_matter,
         urlencode=escape.query, e=escape.inline, escape=escape.inline,
         forceescape=escape.inline, join=_join, format=_format, replace=_replace,
-        tojson=_tojson, fence=fence, estimate=estimate, p=p_value)
+        tojson=_tojson, fence=fence, estimate=estimate, p=p_value, when=when)
     env.filters.pop("urlize", None)  # it would keep card text's markdown live
     return env
 

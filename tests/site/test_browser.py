@@ -328,6 +328,14 @@ def test_results_table_is_in_the_first_screen(tmp_path: Path) -> None:
             expect(rho1.locator(".kb-delta").first).to_be_visible()
             tab.locator(".kb-compare input").nth(2).uncheck()
             tab.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
+
+            # dashboards fit the page: no table needs sideways scrolling to its last column
+            for name in ("experiments", "runs", "models", "papers", "datasets"):
+                tab.goto(f"{base}/registry/{name}/")
+                overflow = tab.evaluate("""() => Array.from(
+                    document.querySelectorAll("article .md-typeset__scrollwrap"),
+                    (w) => w.scrollWidth - w.clientWidth)""")
+                assert overflow and max(overflow) <= 1, (name, overflow)
             browser.close()
     finally:
         server.shutdown()

@@ -225,3 +225,15 @@ def test_cache_reparses_only_changed_files(kb_site: Path, tmp_path: Path,
     assert "Toy cohort v2" in third.pages["registry/models/genemamba.md"]  # linked title
     assert "registry/papers/brainvit_2023.md" in third.unchanged
     assert third.pages == generate(kb_site).pages  # same as an uncached build
+
+
+def test_long_tag_clouds_are_folded(kb_site: Path) -> None:
+    card = kb_site / "kb" / "model_cards" / "genemamba.yaml"
+    tags = [f"tag-{i:02d}" for i in range(80)]
+    card.write_text(card.read_text().replace("- dna\n- ssm\n", "".join(f"- {t}\n" for t in tags)))
+    text = generate(kb_site).pages["registry/models.md"]
+    line = next(line for line in text.splitlines() if line.startswith("**By tag:**"))
+    assert line.count("](?tags=") == 12 and line.endswith("…")
+    folded = text.split('<details class="kb-fold kb-facets">', 1)[1].split("</details>", 1)[0]
+    assert "<summary>All 81 tags</summary>" in folded  # 80 + brainvit's own tag
+    assert folded.count('<a href="?tags=') == 81
