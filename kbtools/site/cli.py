@@ -41,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
         raise KBToolsError("--min-cell-size must be at least 1")
     out = args.out.resolve()
     rendered = generate(root, templates_dir=args.templates, cache_dir=None,
-                        validate=not args.no_validate, min_cell_size=args.min_cell_size)
+                        validate=not args.no_validate, min_cell_size=args.min_cell_size,
+                        docs_dir=out)
     texts = {**rendered.pages, **rendered.assets}
     copies = {**rendered.files, MERMAID_URI: mermaid_path()}
     report = sync_folder(out, texts, copies, overwrite_foreign=args.force)

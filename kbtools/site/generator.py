@@ -21,6 +21,7 @@ from typing import Any
 from kbtools.site.catalog import Catalog, _ParseCache, load_catalog
 from kbtools.site.health import merge
 from kbtools.site.render import (
+    BYTECODE_DIR,
     RenderedSite,
     _read_memo,
     _write_memo,
@@ -97,8 +98,9 @@ class SiteGenerator:
     """Parsed files, validation reports and rendered pages kept between regenerations."""
 
     def __init__(self, root: Path, *, templates_dir: Path | None, cache_dir: Path,
-                 validate: bool, min_cell_size: int):
+                 validate: bool, min_cell_size: int, docs_dir: Path | None = None):
         self.root = Path(root).resolve()
+        self.docs_dir = docs_dir
         self.templates_dir = templates_dir
         self.cache_dir = cache_dir
         self.validate = validate
@@ -114,7 +116,8 @@ class SiteGenerator:
 
     @property
     def options(self) -> tuple[Any, ...]:
-        return (self.root, self.templates_dir, self.cache_dir, self.validate, self.min_cell_size)
+        return (self.root, self.templates_dir, self.cache_dir, self.validate, self.min_cell_size,
+                self.docs_dir)
 
     def _folders(self) -> list[Path]:
         folders = [self.root / name for name in WATCHED]
@@ -148,7 +151,7 @@ class SiteGenerator:
         catalog = load_catalog(self.root, self.cache_dir, parse_cache=self._parse_cache)
         problems = self._validation() if self.validate else []
         site = SiteData(catalog, merge(problems, catalog.load_problems),
-                        min_cell_size=self.min_cell_size)
+                        min_cell_size=self.min_cell_size, docs_dir=self.docs_dir)
         self._stamps, self._day = stamps, today
         return Step(site, sources, started)
 
@@ -158,7 +161,7 @@ class SiteGenerator:
         They are rendered exactly as :meth:`finish` renders them, so it finds them current.
         Returns the pages written and the plots those pages show (site path -> file).
         """
-        env = make_environment(self.templates_dir, self.cache_dir / "jinja")
+        env = make_environment(self.templates_dir, self.cache_dir / BYTECODE_DIR)
         common = page_common(step.site)
         written: dict[str, str] = {}
         cards = [c for c in step.site.catalog.by_path().values() if c.page in paths]
@@ -179,7 +182,7 @@ class SiteGenerator:
 
     def finish(self, step: Step) -> Generation:
         """Render every page whose inputs changed and rewrite those whose text changed."""
-        env = make_environment(self.templates_dir, self.cache_dir / "jinja")
+        env = make_environment(self.templates_dir, self.cache_dir / BYTECODE_DIR)
         rendered = render_site(step.site, env, memo_dict=self._memo)
         self._memo_dirty = True
         texts = {**rendered.pages, **rendered.assets}

@@ -84,6 +84,7 @@ class KBToolsPlugin(BasePlugin[KBToolsConfig]):
         self.templates_dir = (here / opts.templates_dir).resolve() if opts.templates_dir else None
         self.cache_dir = (here / opts.cache_dir).resolve() if opts.cache_dir \
             else self.root / DEFAULT_CACHE
+        self.docs_dir = Path(config.docs_dir).resolve()  # card files published with the site
         if not self.root.is_dir():
             raise PluginError(f"kbtools: kb_root {self.root} is not a directory")
         if self.templates_dir and not self.templates_dir.is_dir():
@@ -130,7 +131,8 @@ class KBToolsPlugin(BasePlugin[KBToolsConfig]):
             else:
                 rendered = generate(self.root, templates_dir=self.templates_dir,
                                     cache_dir=self.cache_dir, validate=self.config.validation,
-                                    min_cell_size=self.config.min_cell_size)
+                                    min_cell_size=self.config.min_cell_size,
+                                    docs_dir=self.docs_dir)
                 report = sync_folder(pages_dir, {**rendered.pages, **rendered.assets},
                                      overwrite_foreign=True, known=rendered.unchanged)
         except jinja2.TemplateError as exc:
@@ -178,11 +180,12 @@ class KBToolsPlugin(BasePlugin[KBToolsConfig]):
 
     def _generator(self) -> SiteGenerator:
         options = (self.root, self.templates_dir, self.cache_dir, self.config.validation,
-                   self.config.min_cell_size)
+                   self.config.min_cell_size, self.docs_dir)
         if self.generator is None or self.generator.options != options:
             self.generator = SiteGenerator(
                 self.root, templates_dir=self.templates_dir, cache_dir=self.cache_dir,
-                validate=self.config.validation, min_cell_size=self.config.min_cell_size)
+                validate=self.config.validation, min_cell_size=self.config.min_cell_size,
+                docs_dir=self.docs_dir)
         return self.generator
 
     def watched_folders(self) -> list[Path]:

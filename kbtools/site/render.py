@@ -39,6 +39,9 @@ log = logging.getLogger("mkdocs.plugins.kbtools")
 #: Static files the dashboards use, copied into every site (path under templates/).
 ASSETS = ("assets/kbtools.css", "assets/kbtools.js")
 ASSET_PREFIX = "assets/kbtools"
+#: Compiled templates (in the cache folder). They depend on the escaping code generator, so a
+#: new escaping scheme takes a new folder name.
+BYTECODE_DIR = "jinja-inert"
 
 
 @dataclass
@@ -84,6 +87,7 @@ def make_environment(templates_dir: Path | None = None,
         bytecode_cache=_bytecode_cache(bytecode_dir),
     )
     env.globals["read_source"] = _read_source
+    env.globals["prose_fields"] = escape.PROSE_FIELDS
     env.filters.update(
         rel=_rel, fmt=fmt, cell=escape.inline, text=escape.inline, params=params, delta=delta,
         url=escape.url, code=escape.code, codespans=escape.codespans, prose=escape.prose,
@@ -212,6 +216,16 @@ def fence(text_: str) -> str:
     return "`" * max(3, longest + 1)
 
 
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """Changes with kbtools' version or any site module (views, filters, guards live there),
+    so a cache never serves pages made by other code."""
+    digest = hashlib.sha1(__version__.encode())
+    for module in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(module.read_bytes())
+    return digest.hexdigest()
+
+
 def render_site(site: SiteData, env: jinja2.Environment, memo_file: Path | None = None, *,
                 memo_dict: dict[str, Any] | None = None) -> RenderedSite:
     """Render every page; collect run plots and the dashboard assets.
@@ -222,9 +236,7 @@ def render_site(site: SiteData, env: jinja2.Environment, memo_file: Path | None 
     """
     assert env.loader is not None
     common = page_common(site)
-    salt = hashlib.sha1(__version__.encode())
-    for module in sorted(Path(__file__).parent.glob("*.py")):  # filters and guards live here
-        salt.update(module.read_bytes())
+    salt = hashlib.sha1(code_digest().encode())
     for name in sorted(env.list_templates()):
         salt.update(name.encode() + b"\0" + env.loader.get_source(env, name)[0].encode())
     memo = _read_memo(memo_file) if memo_dict is None else memo_dict
@@ -349,8 +361,11 @@ def _write_memo(memo_file: Path, memo: dict[str, Any]) -> None:
 
 
 def generate(root: Path, *, templates_dir: Path | None = None, cache_dir: Path | None = None,
-             validate: bool = True, min_cell_size: int = 10) -> RenderedSite:
+             validate: bool = True, min_cell_size: int = 10,
+             docs_dir: Path | None = None) -> RenderedSite:
     """Load the KB at ``root``, check it, and render every registry page.
+
+    ``docs_dir`` is the site's docs folder: paper PDFs and summaries inside it are linked.
 
     With ``cache_dir``, a build where no document, template or option changed reuses the
     previous build's pages without loading the KB at all.
@@ -358,15 +373,14 @@ def generate(root: Path, *, templates_dir: Path | None = None, cache_dir: Path |
     from kbtools.site.catalog import load_catalog
     from kbtools.site.health import kb_fingerprint, merge, validation_problems
 
-    # compiled templates depend on the escaping code generator: a new name for a new scheme
-    env = make_environment(templates_dir, cache_dir / "jinja-inert" if cache_dir else None)
+    env = make_environment(templates_dir, cache_dir / BYTECODE_DIR if cache_dir else None)
     memo = cache_dir / "rendered.json" if cache_dir else None
     snapshot_file = cache_dir / "snapshot.json" if cache_dir else None
     fingerprint = ""
     if snapshot_file is not None and memo is not None:
         assert env.loader is not None
         digest = hashlib.sha1(f"{kb_fingerprint(Path(root).resolve())}\0{validate}\0"
-                              f"{min_cell_size}".encode())
+                              f"{min_cell_size}\0{code_digest()}\0{docs_dir}".encode())
         for name in sorted(env.list_templates()):
             digest.update(name.encode() + b"\0" + env.loader.get_source(env, name)[0].encode())
         fingerprint = digest.hexdigest()
@@ -376,7 +390,8 @@ def generate(root: Path, *, templates_dir: Path | None = None, cache_dir: Path |
             return reused
     catalog = load_catalog(root, cache_dir)
     problems = validation_problems(catalog.root, cache_dir) if validate else []
-    site = SiteData(catalog, merge(problems, catalog.load_problems), min_cell_size=min_cell_size)
+    site = SiteData(catalog, merge(problems, catalog.load_problems), min_cell_size=min_cell_size,
+                    docs_dir=docs_dir)
     rendered = render_site(site, env, memo)
     if snapshot_file is not None:
         _write_memo(snapshot_file, {"fingerprint": fingerprint, "problems": rendered.problems,

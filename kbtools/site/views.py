@@ -6,12 +6,17 @@ renderer turns them into markdown with Jinja2.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any, NamedTuple
 
+from kbtools.kb import KINDS_BY_NAME, is_inside, resolve_inside
+from kbtools.schemas import load_schema
+from kbtools.schemas.extensions import extension_fields, extension_values
 from kbtools.site import disclosure
 from kbtools.site.catalog import PAGE_KINDS, PREFIX, Card, Catalog
 from kbtools.site.links import Links
@@ -95,8 +100,10 @@ class SiteData:
     """The catalog, its links and its validation problems, viewed page by page."""
 
     def __init__(self, catalog: Catalog, problems: list[Problem], *,
-                 min_cell_size: int = disclosure.MIN_CELL_SIZE):
+                 min_cell_size: int = disclosure.MIN_CELL_SIZE, docs_dir: Path | None = None):
         self.catalog = catalog
+        #: The site's docs folder: local files of cards inside it are published with the site.
+        self.docs_dir = Path(docs_dir).resolve() if docs_dir is not None else None
         self.problems = sorted(problems, key=lambda p: (p.path, p.line or 0, p.column or 0))
         self.minimum = min_cell_size
         catalog.attach(self.problems)
@@ -206,6 +213,64 @@ class SiteData:
     def results(self, run: Card) -> dict[str, Any] | None:
         """The run's results shaped for its method (:mod:`kbtools.site.results`)."""
         return results_view(run.get("method"), self.guarded_summary(run))
+
+    def local_file(self, value: Any) -> dict[str, Any] | None:
+        """Where a card's local file (a paper's ``pdf``, ``summary_md_path``) can be read.
+
+        ``site`` is its path in the site when the file is inside the KB (symlinks followed)
+        and inside the docs folder, so MkDocs publishes it; ``None`` otherwise, with
+        ``reason`` saying why the page does not link it.
+        """
+        if not isinstance(value, str) or not value.strip():
+            return None
+        root = self.catalog.root
+        shown = {"path": value, "site": None, "reason": None}
+        if not is_inside(root, value):
+            return {**shown, "reason": "outside the KB: not linked"}
+        real = resolve_inside(root, value)
+        if not real.is_file():
+            return {**shown, "reason": "missing"}
+        docs = self.docs_dir
+        if docs is None or not (real == docs or docs in real.parents):
+            return {**shown, "reason": "in the KB, not published with the site"}
+        return {**shown, "site": real.relative_to(docs).as_posix()}
+
+    def card_fields(self, card: Card) -> list[dict[str, Any]]:
+        """Every field of a card for the "more fields" section, in card order.
+
+        A top-level field is ``extension`` when the built-in schema does not define it (the
+        KB declared it, or it is not declared at all); fields the KB declared inside built-in
+        objects (``arch.special_features``, ``checkpoints[].dtype``) come after, each with its
+        path. Descriptions come from the KB's declarations, else from the built-in schema.
+        """
+        builtin = self._builtin_properties(card.kind)
+        declared = self.extension_fields.get(card.kind, [])
+        top = {f.path[0]: f for f in declared if len(f.path) == 1}
+        out = []
+        for name, value in card.data.items():
+            decl = top.get(name)
+            description = (decl.description if decl else None) or _dict(
+                builtin.get(name)).get("description")
+            out.append({"name": name, "label": name.replace("_", " "), "value": value,
+                        "description": description, "extension": name not in builtin,
+                        "top": name, "nested": False})
+        for ext in extension_values([f for f in declared if len(f.path) > 1], card.data):
+            out.append({"name": ext.name, "label": ext.name.replace("_", " "),
+                        "value": ext.value, "description": ext.field.description,
+                        "extension": True, "top": str(ext.path[0]), "nested": True})
+        return out
+
+    @functools.lru_cache(maxsize=16)  # noqa: B019 - one SiteData per build
+    def _builtin_properties(self, kind_name: str) -> dict[str, Any]:
+        kind = KINDS_BY_NAME.get(kind_name)
+        return _dict(load_schema(kind.schema).get("properties")) if kind else {}
+
+    @functools.cached_property
+    def extension_fields(self) -> dict[str, list[Any]]:
+        try:
+            return extension_fields(self.catalog.root)
+        except Exception:  # noqa: BLE001 - a broken declaration file is validate's to report
+            return {}
 
     def inputs(self, run: Card) -> list[dict[str, Any]]:
         rows = []
@@ -345,10 +410,10 @@ class SiteData:
 
     # -- experiments -----------------------------------------------------------------------
     def lineage(self, exp: Card) -> dict[str, Any]:
-        """Nodes and edges of papers -> models -> datasets -> config -> runs."""
-        datasets = sorted(set(self.links.experiment_datasets(exp)))
+        """Nodes and edges of papers -> models -> datasets and strategies -> config -> runs."""
+        datasets = sorted(self.links.of(exp, "dataset"))
         models = sorted(self.links.of(exp, "model"))
-        papers = set(_str_list(exp.get("papers")))
+        papers = self.links.of(exp, "paper")
         model_cards = {m: self.catalog.find("model", m) for m in models}
         for card in model_cards.values():
             if card is not None:
@@ -362,7 +427,8 @@ class SiteData:
             if key not in nodes:
                 nodes[key] = {"kind": kind, "id": card_id, "label": label,
                               "node": f"{kind[0]}{len(nodes)}",
-                              "missing": self.catalog.find(kind, card_id) is None}
+                              "missing": kind != "strategy"
+                              and self.catalog.find(kind, card_id) is None}
             return nodes[key]["node"]
 
         config = node("experiment", exp.id, exp.id)
@@ -374,6 +440,7 @@ class SiteData:
             edges += [(p, node("model", m, self.ref("model", m).title)) for m in targets]
             if not targets:
                 edges.append((p, config))
+        strategy_models = set(self.links.strategy_models(exp))
         for model in models:
             m = node("model", model, self.ref("model", model).title)
             card = model_cards[model]
@@ -382,10 +449,24 @@ class SiteData:
                 used |= self.links.of(card, "dataset")
             targets = [d for d in datasets if d in used]
             edges += [(m, node("dataset", d, self.ref("dataset", d).title)) for d in targets]
-            if not targets:
+            if not targets and model not in strategy_models:
                 edges.append((m, config))
         for dataset in datasets:
             edges.append((node("dataset", dataset, self.ref("dataset", dataset).title), config))
+        # embedding strategies: models feed them, fusions take other strategies as inputs
+        strategies = self.links.strategy_closure(exp)
+        for sid, entry in strategies:
+            s = node("strategy", sid, sid)
+            nodes[("strategy", sid)]["missing"] = not entry
+            inputs = [i for i in _str_list(entry.get("inputs")) if i in dict(strategies)]
+            edges += [(node("strategy", i, i), s) for i in inputs]
+            for model in _str_list(entry.get("models")) + _str_list(entry.get("model")):
+                if model in models:
+                    edges.append((node("model", model, self.ref("model", model).title), s))
+        used_inputs = {i for _, e in strategies for i in _str_list(e.get("inputs"))}
+        for sid, _ in strategies:
+            if sid not in used_inputs:
+                edges.append((node("strategy", sid, sid), config))
         for run in shown_runs:
             started = run.get("started")
             label = f"{started[:16] if isinstance(started, str) else run.id} "
@@ -396,7 +477,8 @@ class SiteData:
             groups.setdefault(item["kind"], []).append(item)
         return {
             "groups": [(kind, groups.get(kind, []))
-                       for kind in ("paper", "model", "dataset", "experiment", "run")],
+                       for kind in ("paper", "model", "dataset", "strategy", "experiment",
+                                    "run")],
             "edges": list(dict.fromkeys(edges)),
             "hidden_runs": len(runs) - len(shown_runs),
         }
@@ -455,8 +537,12 @@ class SiteData:
         for kind in PAGE_KINDS:
             if kind != card.kind:
                 ctx[PAGE_KINDS[kind]] = self.linked(card, kind)
+        ctx["fields"] = self.card_fields(card)
         if card.kind in {"model", "paper", "experiment"}:
             ctx["source_file"] = card.path
+        if card.kind == "paper":
+            ctx["pdf"] = self.local_file(card.get("pdf") or card.get("local_pdf_path"))
+            ctx["summary_md"] = self.local_file(card.get("summary_md_path"))
         if card.kind == "dataset":
             ctx["subjects"] = self.subjects(card)
             guarded = disclosure.guard_tree(_dict(card.get("counts")), minimum=self.minimum)

@@ -99,8 +99,6 @@ def test_extension_values_reach_the_page(site: Path) -> None:
     assert "python -m helixlm.embed --fasta genes.fa" in text
 
 
-@pytest.mark.xfail(strict=True, reason="card pages list extension fields once the site "
-                   "renders them (sitesafe, issue 13); remove this mark then")
 def test_extension_fields_are_shown_as_fields(site: Path) -> None:
     text = page_text(site, "registry/models/helixlm/index.html")
     shown = text.split("Card source")[0]
