@@ -116,7 +116,7 @@ def test_dashboards_links_search_and_edits(served: tuple[Path, str], page, tmp_p
 
     # a run to its experiment
     page.goto(f"{base}/registry/runs/")
-    page.locator("article table a", has_text=RUN_A).click()
+    page.locator(f"article table a[href*='{RUN_A}']").click()  # the run, by its date
     expect(page).to_have_url(f"{base}/registry/runs/{RUN_A}/")
     page.locator("article table a", has_text="Toy gene-brain CCA").first.click()
     expect(page).to_have_url(f"{base}/registry/experiments/01_toy_cca/")

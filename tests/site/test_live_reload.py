@@ -17,6 +17,7 @@ import pytest
 from kbtools.site.live import LiveReloader
 
 RUN_A = "20261120t100000z_01_toy_cca_aaaa"
+RUN_B = "20261121t100000z_01_toy_cca_bbbb"
 
 
 class Serve:
@@ -176,7 +177,9 @@ def test_a_broken_edit_a_new_run_with_a_plot_and_a_config_edit(served) -> None:
     outcome = served.rebuild()
     assert outcome.kind == "fast"
     assert not (served.site / "registry" / "runs" / RUN_A).exists()
-    assert "Toy CCA, renamed" in _html(served.site, "registry/runs")
+    # the experiment's title heads its runs' pages (the runs dashboard shows its id)
+    assert "Toy CCA, renamed" in _html(served.site, f"registry/runs/{RUN_B}")
+    assert "Toy CCA, renamed" in _html(served.site, "registry/experiments")
     served.assert_same_as_whole_build()
 
 
