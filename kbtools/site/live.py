@@ -208,8 +208,8 @@ class LiveReloader:
         self.snapshot_others()
         return Outcome("full", [], [], [], time.perf_counter() - started)
 
-    def snapshot_others(self) -> None:
-        """Remember the files of every other watched path (docs, mkdocs.yml...)."""
+    def _other_paths(self) -> list[Path]:
+        """Every watched path that is not the KB's (docs, mkdocs.yml, `watch:` entries)."""
         kb = [Path(f) for f in self.plugin.watched_folders()]
         paths = [Path(p) for p in getattr(self.server, "_watched_paths", {})
                  if not any(_inside(Path(p), f) for f in kb)]
@@ -218,7 +218,11 @@ class LiveReloader:
             paths = [Path(state.config.docs_dir)]
             if state.config.config_file_path:
                 paths.append(Path(state.config.config_file_path))
-        self._others_paths = paths
+        return paths
+
+    def snapshot_others(self) -> None:
+        """Remember the files of every other watched path."""
+        self._others_paths = self._other_paths()
         self._others = self._stamp_others()
 
     def _stamp_others(self) -> dict[str, Any]:
@@ -235,6 +239,8 @@ class LiveReloader:
         return stamps
 
     def _others_changed(self) -> bool:
+        if self._other_paths() != self._others_paths:
+            return True  # paths watched since the snapshot (serve adds `watch:` entries late)
         return self._stamp_others() != self._others
 
     # -- applying one regeneration ---------------------------------------------------------
