@@ -200,7 +200,7 @@ def suppress_small_rows(rows: list[dict[str, Any]], section: str, report: Disclo
         new = dict(row)
         fold = row.get("fold", i + 1)
         for (j, cell), reason in sorted(hide.items(), key=lambda kv: (kv[0][0], kv[0][1])):
-            if j != i:
+            if j != i or (cell and (i, "") in hide):  # a withheld row covers its cells
                 continue
             new = _withhold(new, cell)
             where = f"{section}[{i}]" + (f":{cell}" if cell else "")

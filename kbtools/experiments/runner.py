@@ -92,6 +92,8 @@ def _schema_knows(schema: dict[str, Any], parts: list[str], root: dict[str, Any]
         props = node.get("properties") or {}
         if part in props:
             node = props[part]
+        elif part.isdigit() and isinstance(node.get("items"), dict):  # list index: outcomes.0
+            node = node["items"]
         elif isinstance(node.get("additionalProperties"), dict):
             node = node["additionalProperties"]
         else:
@@ -132,13 +134,37 @@ def apply_overrides(config: dict[str, Any], overrides: list[str]) -> dict[str, A
                                hint="use a key the experiment config (or the method's "
                                     "params schema) defines; see `kbtools schema "
                                     "experiment_config`")
-        node = out
-        for part in parts[:-1]:
-            if not isinstance(node.get(part), dict):
+        _set_path(out, parts, value, key)
+    return out
+
+
+def _set_path(config: dict[str, Any], parts: list[str], value: Any, key: str) -> None:
+    """Set ``config[parts...] = value``; a digit indexes an existing list item
+    (``params.outcomes.0.column=phq9_total``)."""
+    node: Any = config
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise KBToolsError(f"--set {key}: the list at {'.'.join(parts[:i])} has "
+                                   f"{len(node)} item(s); index {part} does not exist",
+                                   hint="set the whole list instead, e.g. --set "
+                                        f"{'.'.join(parts[:i])}='[...]'")
+            if last:
+                node[int(part)] = value
+            else:
+                node = node[int(part)]
+            continue
+        if last:
+            node[part] = value
+        else:
+            if parts[i + 1].isdigit() and not isinstance(node.get(part), list):
+                raise KBToolsError(f"--set {key}: {'.'.join(parts[:i + 1])} is not a list in "
+                                   "this config", hint="set the whole list, e.g. --set "
+                                                       f"{'.'.join(parts[:i + 1])}='[...]'")
+            if not isinstance(node.get(part), dict | list):
                 node[part] = {}
             node = node[part]
-        node[parts[-1]] = value
-    return out
 
 
 def validate_config(config: dict[str, Any], path: Path) -> None:

@@ -170,6 +170,17 @@ def test_curves_skip_thresholds_with_a_small_confusion_cell() -> None:
         assert np.rint(np.asarray(line.get_xdata()) * n_pos).min() >= 10  # recall * cases
 
 
+def test_arms_too_small_for_any_point_are_named_not_drawn() -> None:
+    arms, y, summary = _arms(n=60, seed=4)  # about 15 cases: no threshold has 10 on each side
+    assert 10 <= y.sum() < 20
+    for kind in ("roc", "pr"):
+        fig = _plot(arms, y, {"calibration_bins": 10}, summary, "logistic", kind)(_shown())
+        ax = fig.axes[0]
+        assert not [ln for ln in ax.lines if ln.get_linestyle() == "-"]
+        (note,) = [t.get_text() for t in ax.texts if "not drawn (" in t.get_text()]
+        assert "Gene:" in note and "Brain:" in note
+
+
 def test_roc_leaves_out_a_withheld_arm_and_says_so() -> None:
     arms, y, summary = _arms()
     fig = _plot(arms, y, {"calibration_bins": 10}, summary, "logistic", "roc")(

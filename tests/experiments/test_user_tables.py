@@ -143,6 +143,11 @@ def test_dry_run_refuses_missing_outcomes_of_config_04(ukb, capsys) -> None:
                       "{column: mdd_lifetime, type: binary}]"]
     assert main(args + fixed) == 0
     assert "fold 1: train" in capsys.readouterr().out
+    by_item = ["--set", "params.outcomes.0.column=phq9_total",
+               "--set", "params.outcomes.1.column=mdd_lifetime"]
+    assert main(args + by_item) == 0
+    assert main([*args, "--set", "params.outcomes.5.column=x"]) == 2
+    assert "index 5 does not exist" in capsys.readouterr().err
 
 
 def test_dry_run_refuses_what_the_method_would(ukb, capsys) -> None:

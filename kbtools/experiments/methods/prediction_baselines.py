@@ -515,7 +515,8 @@ def _plot(arms: _Arms, y: pd.Series, p: dict[str, Any], summary: dict[str, Any],
 
         fig = new_figure(6.4, 5.0)
         ax = fig.subplots()
-        withheld = []
+        withheld: list[str] = []
+        undrawn: list[str] = []  # arms whose classes are too small for two drawable points
         prevalences: list[float] = []
         for (arm, m), series in arms.oof.items():
             if m != model:
@@ -532,9 +533,12 @@ def _plot(arms: _Arms, y: pd.Series, p: dict[str, Any], summary: dict[str, Any],
                 fpr, tpr, _ = roc_curve(yy, s.to_numpy())
                 ok = _cells_ok(tpr * n_pos, fpr * n_neg, n_pos, n_neg, shown.min_cell)
                 lo, hi = stats["auroc"].get("pooled_ci95", [np.nan, np.nan])
-                (line,) = ax.plot(fpr[ok], tpr[ok],
-                                  label=f"{_label(arm)}: AUC {stats['auroc']['pooled']:.3f} "
-                                        f"({lo:.3f}-{hi:.3f})")
+                label = (f"{_label(arm)}: AUC {stats['auroc']['pooled']:.3f} "
+                         f"({lo:.3f}-{hi:.3f})")
+                if ok.sum() < 2:
+                    undrawn.append(label)
+                    continue
+                (line,) = ax.plot(fpr[ok], tpr[ok], label=label)
                 _join_ends(ax, fpr[ok], tpr[ok], (0.0, 0.0), (1.0, 1.0), line.get_color())
             elif kind == "pr":
                 prec, rec, _ = precision_recall_curve(yy, s.to_numpy())
@@ -543,16 +547,21 @@ def _plot(arms: _Arms, y: pd.Series, p: dict[str, Any], summary: dict[str, Any],
                     fp = np.where(prec > 0, tp / prec - tp, n_neg)
                 ok = _cells_ok(tp, fp, n_pos, n_neg, shown.min_cell)
                 lo, hi = stats["auprc"].get("pooled_ci95", [np.nan, np.nan])
-                ax.step(rec[ok], prec[ok], where="post",
-                        label=f"{_label(arm)}: AP {stats['auprc']['pooled']:.3f} "
-                              f"({lo:.3f}-{hi:.3f})")
+                label = (f"{_label(arm)}: AP {stats['auprc']['pooled']:.3f} "
+                         f"({lo:.3f}-{hi:.3f})")
                 prevalences.append(float(yy.mean()))
+                if ok.sum() < 2:
+                    undrawn.append(label)
+                    continue
+                ax.step(rec[ok], prec[ok], where="post", label=label)
             else:
                 pts = merged_bins(yy, s.to_numpy(), int(p["calibration_bins"]), shown.min_cell)
-                if pts:
-                    xs, fr, _ = zip(*pts, strict=True)
-                    ax.plot(xs, fr, "o-", label=f"{_label(arm)}: ECE "
-                                                f"{stats['ece']['pooled']:.3f}")
+                label = f"{_label(arm)}: ECE {stats['ece']['pooled']:.3f}"
+                if len(pts) < 2:
+                    undrawn.append(label)
+                    continue
+                xs, fr, _ = zip(*pts, strict=True)
+                ax.plot(xs, fr, "o-", label=label)
         if kind == "roc":
             ax.plot([0, 1], [0, 1], ":", color="grey", label="chance (AUC 0.5)")
             ax.set(xlabel="false positive rate (1 - specificity)",
@@ -576,11 +585,19 @@ def _plot(arms: _Arms, y: pd.Series, p: dict[str, Any], summary: dict[str, Any],
         if kind in ("roc", "pr"):
             notes.append(f"thresholds leaving fewer than {shown.min_cell} subjects in a cell of "
                          "the confusion matrix are not drawn")
+        if undrawn:
+            why = (f"fewer than two bins with >= {shown.min_cell} cases and controls"
+                   if kind == "calibration" else
+                   f"too few subjects per class for points with >= {shown.min_cell} in "
+                   "each cell")
+            notes.append(f"not drawn ({why}):\n  " + "\n  ".join(undrawn))
         if withheld:
             notes.append("withheld (too few subjects): " + ", ".join(withheld))
-        if notes:
-            ax.text(0.01, 0.99 if kind == "roc" else 0.01, "\n".join(notes),
-                    transform=ax.transAxes, ha="left", va="top" if kind == "roc" else "bottom",
+        if notes:  # in a corner the curves leave empty
+            tx, ty, ha, va = {"roc": (0.01, 0.99, "left", "top"),
+                              "pr": (0.01, 0.01, "left", "bottom"),
+                              "calibration": (0.99, 0.01, "right", "bottom")}[kind]
+            ax.text(tx, ty, "\n".join(notes), transform=ax.transAxes, ha=ha, va=va,
                     fontsize=6.5, color="0.3")
         ax.legend(loc="lower right" if kind == "roc" else "best", fontsize=8)
         return fig
