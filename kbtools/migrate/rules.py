@@ -250,11 +250,11 @@ class Apply:
         steps = rule.path("at")
         if tree.has(self.card.data, steps):
             return
-        value = rule.args["value"]
+        value = label = rule.args["value"]
         if value == "today":
-            value = self.facts.today
+            value = label = self.facts.today
         elif value == "file_name":
-            value = self.card.stem
+            value, label = self.card.stem, "(the file name)"
         data = self.card.data
         if len(steps) == 1 and steps[0] in _NEAR_TOP and isinstance(data, CommentedMap):
             keys = list(data)
@@ -262,7 +262,7 @@ class Apply:
             data.insert(max(after, default=0), steps[0], value)
         else:
             tree.put(data, steps, value)
-        self.report.add_default(self.card.rel, tree.show_path(steps), value)
+        self.report.add_default(self.card.rel, tree.show_path(steps), label)
 
     # -- reshaping ----------------------------------------------------------------------------
 

@@ -368,3 +368,12 @@ def test_an_invalid_mapping_file_is_a_usage_error(kb: Path, tmp_path: Path, caps
     mapping.write_text("kinds:\n  model:\n    rules:\n      - rename_all: {from: a}\n")
     assert main(["migrate", "--mapping", str(mapping), "--kb-root", str(kb)]) == 2
     assert "unknown operation `rename_all`" in capsys.readouterr().err
+
+
+def test_a_kb_already_in_the_kbtools_shape_is_left_alone(tmp_path: Path) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    root = tmp_path / "native"
+    for folder in ("kb", "configs"):
+        shutil.copytree(repo / folder, root / folder)
+    result = plan(root)
+    assert result.changed == [] and not result.report.notes
