@@ -123,6 +123,8 @@ def write(result: Plan) -> list[str]:
 
 
 def _load_cards(root: Path, result: Plan) -> list[Card]:
+    from ruamel.yaml.error import YAMLError
+
     from kbtools.yamlio import YAMLLoadError, decode
 
     found: list[tuple[str, Path, bool]] = []
@@ -136,7 +138,10 @@ def _load_cards(root: Path, result: Plan) -> list[Card]:
         try:
             text = decode(resolve_inside(root, path).read_bytes())
             data = tree.load(text)
-        except (YAMLLoadError, OSError, ValueError, Exception) as exc:  # noqa: BLE001
+        except KBToolsError as exc:  # e.g. a symlink out of the KB: never read
+            result.report.add(rel, "missing", "$", f"not migrated: {exc.message}")
+            continue
+        except (YAMLLoadError, YAMLError, OSError, ValueError) as exc:
             result.report.add(rel, "missing", "$", f"not migrated: the file cannot be read as "
                               f"YAML ({str(exc).splitlines()[0][:120]}); fix it and run again")
             continue

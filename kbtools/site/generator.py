@@ -201,7 +201,7 @@ class SiteGenerator:
 
     def _all_documents(self, sources: set[str]) -> bool:
         """True if every changed file is a document the validator checks on its own."""
-        from kbtools.kb import kind_of
+        from kbtools.layout import kind_of  # kb/integration_cards included
 
         return all(kind_of(self.root / rel, self.root) is not None for rel in sources)
 

@@ -377,3 +377,14 @@ def test_a_kb_already_in_the_kbtools_shape_is_left_alone(tmp_path: Path) -> None
         shutil.copytree(repo / folder, root / folder)
     result = plan(root)
     assert result.changed == [] and not result.report.notes
+
+
+def test_a_card_linking_out_of_the_kb_is_never_read(kb: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.yaml"
+    outside.write_text("id: secret\nname: kept outside\n")
+    (kb / "kb/model_cards/linked.yaml").symlink_to(outside)
+    result = plan(kb)
+    assert "kb/model_cards/linked.yaml" not in result.new
+    [note] = [n for n in result.report.notes if n.rel == "kb/model_cards/linked.yaml"]
+    assert note.message.startswith("not migrated:") and "symlink" in note.message
+    assert outside.read_text() == "id: secret\nname: kept outside\n"
