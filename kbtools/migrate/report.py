@@ -38,7 +38,7 @@ class Report:
         self.notes.append(Note(rel, category, path, message))
 
     def add_default(self, rel: str, path: str, value: Any) -> None:
-        self.defaults[(path, str(value) if len(str(value)) < 30 else "(text)")] += 1
+        self.defaults[(path, str(value) if len(str(value)) <= 60 else "(text)")] += 1
 
     def of(self, category: str) -> list[Note]:
         return [n for n in self.notes if n.category == category]

@@ -119,7 +119,10 @@ class Apply:
                       "is not a mapping")
             return False
         tree.put(item, target, result.value, near=source)
-        if keep_source:
+        if keep_source:  # a value derived from another field: listed for the user to check
+            value = tree.plain(result.value)
+            self.report.add_default(self.card.rel, tree.show_path(target),
+                                    f"{value} (from {tree.show_path(source)})")
             return True
         if result.lossless:
             if target[:-1] == source[:-1] and isinstance(parent, CommentedMap):

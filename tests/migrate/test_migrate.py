@@ -176,6 +176,11 @@ def test_no_leaf_value_of_the_input_is_lost(migrated: Path) -> None:
     assert lost == []
 
 
+def test_derived_values_are_listed_for_checking(kb: Path) -> None:
+    text = plan(kb).report.text()
+    assert "governance.classification: restricted (from access.level)" in text
+
+
 def test_removed_placeholders_and_empties_are_reported(kb: Path) -> None:
     report = plan(kb).report
     removed = {(n.rel, n.path) for n in report.notes if n.category in ("placeholder", "empty")}
