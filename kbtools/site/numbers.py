@@ -122,9 +122,9 @@ _ISO_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})")
 
 
 def when(value: Any) -> Markup:
-    """An ISO timestamp as ``2026-11-21 06:52`` (no-break space: it never wraps); other
-    values with :func:`fmt`."""
+    """An ISO timestamp as ``2026-11-21 06:52``, in a span that never wraps; other values
+    with :func:`fmt`."""
     match = _ISO_TIME.match(value) if isinstance(value, str) else None
     if match is None:
         return fmt(value)
-    return Markup(f"{match[1]}\u00a0{match[2]}")
+    return Markup(f'<span class="kb-when">{match[1]}\u00a0{match[2]}</span>')

@@ -74,10 +74,15 @@ def estimate(value: Any, *, prefer: tuple[str, ...] = ("pooled", "mean", "median
     if value.get(SUPPRESSED) is True:
         return Estimate(SUPPRESSED)
     shown = next((value[k] for k in prefer if k in value), None)
-    low, high = _interval(value.get("ci", value.get("bootstrap_ci")))
+    ci_key = next((k for k in value if _CI_KEY.match(str(k))), None)
+    low, high = _interval(value.get(ci_key)) if ci_key else (None, None)
     if low is None:
         low, high = value.get("ci_low"), value.get("ci_high")
     return Estimate(shown, low, high, value.get("sd"))
+
+
+#: Keys holding an interval: ``ci``, ``ci95``, ``pooled_ci95``, ``bootstrap_ci``.
+_CI_KEY = re.compile(r"^(?:pooled_|bootstrap_)?ci(?:\d+)?$")
 
 
 def _estimate_from(row: Mapping[str, Any], key: str, ci_key: str = "ci") -> Estimate | None:
@@ -109,7 +114,9 @@ def prediction_baselines(summary: Mapping[str, Any]) -> dict[str, Any]:
         for model, metrics in _dict(arm_data.get("models")).items():
             metrics = _dict(metrics)
             rows.append({"arm": arm, "model": model, "n": arm_data.get("n_subjects"),
-                         **{m: estimate(metrics.get(m)) for m in PREDICTION_METRICS}})
+                         **{m: estimate(metrics.get(m)) for m in PREDICTION_METRICS},
+                         # the ECE a perfectly calibrated model would get from these scores
+                         "ece_floor": _dict(metrics.get("ece")).get("pooled_if_calibrated")})
     models = list(dict.fromkeys(r["model"] for r in rows))
     rows.sort(key=lambda r: models.index(r["model"]))  # arms of one model together
     for metric, higher in _HIGHER_IS_BETTER.items():
@@ -145,7 +152,8 @@ def prediction_baselines(summary: Mapping[str, Any]) -> dict[str, Any]:
         }
     return {"rows": rows, "comparisons": comparisons, "verdict": verdict,
             "outcome": summary.get("outcome"), "n_folds": summary.get("n_folds"),
-            "metrics": [m for m in PREDICTION_METRICS if any(r[m] for r in rows)]}
+            "metrics": [m for m in PREDICTION_METRICS if any(r[m] for r in rows)],
+            "has_ece_floor": any(r["ece_floor"] is not None for r in rows)}
 
 
 # -- CCA with permutation inference -------------------------------------------------------------
@@ -157,7 +165,8 @@ def cca_permutation(summary: Mapping[str, Any]) -> dict[str, Any]:
         p_fwer = mode.get("p_fwer")
         modes.append({
             "mode": mode.get("mode"),
-            "rho_in": estimate(_first(mode, "rho_in_sample", "rho_all_subjects", "rho_train")),
+            "rho_in": estimate(_first(mode, "rho_in_sample", "rho_train")),
+            "rho_all": estimate(mode.get("rho_all_subjects")),
             "rho_out": estimate(_first(mode, "rho_out_of_sample", "rho_test")),
             "p_fwer": estimate(p_fwer, prefer=("median", "p", "value")),
             "p_fwer_max": _dict(p_fwer).get("max"),
@@ -175,7 +184,8 @@ def cca_permutation(summary: Mapping[str, Any]) -> dict[str, Any]:
         "statistic": summary.get("statistic"), "covariates": summary.get("covariate_method"),
         "n_significant": _first(summary, "n_modes_significant",
                                 "n_modes_significant_all_folds"),
-        "test_subjects": test.get("n_subjects"),
+        "test_subjects": test.get("n_subjects"), "null_q95": test.get("null_rho1_q95"),
+        "has_all": any(m["rho_all"] is not None for m in modes),
         "has_folds": any(m["folds_significant"] is not None for m in modes),
         "has_significant": any(m["significant"] is not None for m in modes),
     }
@@ -256,7 +266,12 @@ def harmonization_ablation(summary: Mapping[str, Any]) -> dict[str, Any]:
             if key == "auroc_pooled":
                 value = _estimate_from(delta, key, "bootstrap_ci")
             deltas.append({"label": label, "value": value})
-    tests = {k: v for k, v in delta.items() if k.endswith("_p") or k == "p"}
+    tests = {k.replace("_", " "): v for k, v in delta.items() if k.endswith("_p") or k == "p"}
+    for key, test in delta.items():  # {"auroc_test": {"method": ..., "p": ...}}
+        if key.endswith("_test") and isinstance(test, Mapping) and "p" in test:
+            method = test.get("method")
+            label = key.removesuffix("_test").replace("_", " ")
+            tests[f"{label} test p" + (f" ({method})" if method else "")] = test["p"]
     return {"arms": arms, "metrics": [(k, label) for k, label in _HARMONIZATION_METRICS
                                       if any(a[k] for a in arms)],
             "deltas": deltas, "tests": sorted(tests.items()),

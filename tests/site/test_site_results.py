@@ -236,3 +236,45 @@ def test_number_formats(value: object, key: str | None, shown: str) -> None:
     from kbtools.site.numbers import fmt
 
     assert fmt(value, key) == shown
+
+
+def test_views_read_the_newer_metric_shapes() -> None:
+    """Keys written by newer methods: pooled CIs, ECE floors, fold-combined tests, one CCA
+    permutation test on all subjects, a harmonization test with its method."""
+    from kbtools.site import results as r
+
+    pred = r.prediction_baselines({
+        "arms": {"gene": {"n_subjects": 2000, "models": {"logistic": {
+            "auroc": {"mean": 0.69, "sd": 0.02, "pooled": 0.683, "pooled_ci95": [0.657, 0.709]},
+            "ece": {"mean": 0.04, "sd": 0.01, "pooled": 0.036, "pooled_if_calibrated": 0.016}}}}},
+        "comparisons": [{"model": "logistic", "fusion": "fusion_late", "single": "gene",
+                         "difference": 0.062, "bootstrap_ci": [0.038, 0.085],
+                         "pooled_delong_z": 4.83, "pooled_delong_p": 1.4e-06,
+                         "fold_test": {"method": "hartung_knapp", "p": 0.0033}}],
+        "escalation": {"escalate": True, "test": "hartung_knapp", "p": 0.0033, "alpha": 0.05,
+                       "best_single": "gene", "statement": "fusion wins"}})
+    row = pred["rows"][0]
+    assert (row["auroc"].value, row["auroc"].low, row["auroc"].high) == (0.683, 0.657, 0.709)
+    assert row["ece_floor"] == 0.016 and pred["has_ece_floor"]
+    comp = pred["comparisons"][0]
+    assert (comp["delong_z"], comp["delong_p"], comp["fold_test"], comp["fold_p"]) == (
+        4.83, 1.4e-06, "hartung_knapp", 0.0033)
+    assert pred["verdict"]["test"] == "hartung_knapp" and pred["verdict"]["p"] == 0.0033
+
+    cca = r.cca_permutation({"n_permutations": 999, "test": {"n_subjects": 2000,
+                                                               "null_rho1_q95": 0.44},
+                             "modes": [{"mode": 1, "rho_all_subjects": 0.816,
+                                        "rho_in_sample": {"mean": 0.81, "sd": 0.007},
+                                        "rho_out_of_sample": {"mean": 0.77, "sd": 0.03},
+                                        "p_fwer": 0.001, "significant": True}]})
+    mode = cca["modes"][0]
+    assert mode["rho_all"].value == 0.816 and mode["p_fwer"].value == 0.001
+    assert cca["has_all"] and cca["has_significant"] and not cca["has_folds"]
+    assert cca["test_subjects"] == 2000
+
+    harm = r.harmonization_ablation({"delta": {"auroc_pooled": 0.008,
+                                               "bootstrap_ci": [0.0003, 0.016],
+                                               "auroc_test": {"method": "hartung_knapp",
+                                                              "p": 0.81}}})
+    assert harm["tests"] == [("auroc test p (hartung_knapp)", 0.81)]
+    assert harm["deltas"][0]["value"].low == 0.0003
