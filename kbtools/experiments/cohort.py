@@ -655,6 +655,10 @@ def load_cohort(config: dict[str, Any], kb_root: Path,
     subjects, dropped = check_subjects(frames.pop(SUBJECTS_ROLE), config,
                                        sources[SUBJECTS_ROLE])
     site = cvmod.site_column(config)
+    scheme = (config.get("cv") or {}).get("scheme", cvmod.DEFAULT_SCHEME)
+    if scheme in cvmod.GROUPED and cvmod.group_column(config) != site:
+        notes.append(f"folds are grouped by {cvmod.group_column(config)!r} (cv.group_by) while "
+                     f"site effects use {site!r} (preprocessing.site_column)")
     if site != cvmod.DEFAULT_SITE_COLUMN and cvmod.DEFAULT_SITE_COLUMN in subjects.columns \
             and site in subjects.columns:
         notes.append(f"site effects and site-grouped folds use column {site!r}; the subjects "

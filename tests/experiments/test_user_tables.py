@@ -90,10 +90,17 @@ def test_a_table_with_site_and_centre_uses_the_configured_one_and_says_so(
     assert residualizer.site_column == "centre" and len(residualizer.site_levels_) > 2
 
 
-def test_site_column_can_differ_from_the_fold_groups() -> None:
+def test_site_column_can_differ_from_the_fold_groups(ukb) -> None:
     config = resolve_columns({"preprocessing": {"site_column": "centre"},
                               "cv": {"group_by": "family"}})
     assert site_column(config) == "centre" and group_column(config) == "family"
+    root, data = ukb
+    config = _config("06_smri_pca_dimension_search", *ukb_like.COLUMN_OVERRIDES,
+                     "preprocessing.site_column=centre", "cv.group_by=sex",
+                     "cv.scheme=group_kfold", "cv.n_splits=2")
+    cohort = load_cohort(config, root, {"subjects": data["subjects"], "brain": data["brain"]})
+    assert "folds are grouped by 'sex' (cv.group_by) while site effects use 'centre' " \
+        "(preprocessing.site_column)" in cohort.notes
     config = resolve_columns({"preprocessing": {"site_column": "centre"}, "cv": {}})
     assert config["cv"]["group_by"] == "centre"
 
