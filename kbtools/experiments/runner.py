@@ -410,7 +410,7 @@ def _execute(opts: RunOptions) -> Path | None:
             "n_jobs": opts.n_jobs,
             "config_path": kb_relative(opts.config_path, opts.kb_root),
             "config_sha256": hashlib.sha256(config_text).hexdigest(),
-            "overrides": [redact_token(o, opts.kb_root) for o in opts.overrides],
+            "overrides": [redact_setting(o, opts.kb_root) for o in opts.overrides],
             "started": runlog.iso(started),
             "finished": runlog.iso(finished),
             "duration_s": round((finished - started).total_seconds(), 2),
@@ -571,27 +571,47 @@ def _summary_text(headline: dict[str, Any], report: Any, target: Path) -> str:
     return f"done: {head}{withheld}\nrun log:"
 
 
-def _looks_like_path(text: str) -> bool:
-    return "/" in text or "\\" in text or text.startswith("~") or Path(text).exists()
+def _starts_like_path(text: str) -> bool:
+    return text.startswith(("/", "~", "./", "../")) or text[1:3] in (":\\", ":/")
 
 
-def redact_token(token: str, kb_root: Path) -> str:
-    """One command-line word with any path outside the KB reduced to ``<outside-kb>/NAME``."""
-    head, sep, value = token.partition("=")
-    if sep and not head.startswith("-") and "/" not in head and _looks_like_path(value):
-        return f"{head}={kb_relative(value, kb_root)}"
-    if not token.startswith("-") and _looks_like_path(token):
-        return kb_relative(token, kb_root)
-    return token
+def redact_setting(item: str, kb_root: Path) -> str:
+    """A ``--set key=value`` with a value that is a path outside the KB reduced to
+    ``<outside-kb>/NAME`` (values that merely contain a slash, e.g. regexes, are kept)."""
+    key, sep, value = item.partition("=")
+    return f"{key}={kb_relative(value, kb_root)}" if sep and _starts_like_path(value) else item
 
 
 def command_line(argv: list[str] | None = None, kb_root: Path | None = None) -> str:
     """The command as run, for run.yaml: paths inside the KB relative to its root, paths
-    outside it (restricted data, scratch folders) as ``<outside-kb>/NAME``."""
+    outside it (restricted data, scratch folders) as ``<outside-kb>/NAME``.
+
+    Paths are the config, ``--data`` values, ``--runs-dir`` / ``--kb-root`` and ``--set``
+    values that start like a path.
+    """
     words = list(argv if argv is not None else sys.argv[1:])
     if kb_root is not None:
-        words = [redact_token(w, kb_root) for w in words]
+        out = []
+        for i, word in enumerate(words):
+            prev = words[i - 1] if i else ""
+            if prev == "--data":
+                role, _, path = word.partition("=")
+                word = f"{role}={kb_relative(path, kb_root)}"
+            elif prev in ("--runs-dir", "--kb-root"):
+                word = kb_relative(word, kb_root)
+            elif prev == "--set":
+                word = redact_setting(word, kb_root)
+            elif not word.startswith("-") and prev not in VALUE_FLAGS and (
+                    "/" in word or Path(word).exists()):
+                word = kb_relative(word, kb_root)
+            out.append(word)
+        words = out
     return shlex.join(["kbtools", *words])
+
+
+#: Options of run-experiment that take a value (the word after them is not a path of its own).
+VALUE_FLAGS = ("--set", "--data", "--id-column", "--seed", "--n-jobs", "--runs-dir",
+               "--kb-root")
 
 
 def parse_data(items: list[str]) -> dict[str, Path]:

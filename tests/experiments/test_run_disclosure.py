@@ -146,10 +146,13 @@ def test_paths_inside_the_kb_are_recorded_relative(tmp_path: Path) -> None:
     assert kb_relative(inside, tmp_path) == "data/t.csv"
     assert kb_relative("/secure/ukb/subjects.csv", tmp_path) == "<outside-kb>/subjects.csv"
     line = command_line(["run-experiment", "c.yaml", "--data", "subjects=/secure/ukb/s.csv",
-                         "--runs-dir", "/scratch/me/runs", "--set", "params.alpha=0.01"],
-                        tmp_path)
+                         "--runs-dir", "/scratch/me/runs", "--set", "params.alpha=0.01",
+                         "--set", "params.gene_pattern=^(?P<gene>[^/]+)__",
+                         "--set", "notes=/secure/ukb/readme.txt"], tmp_path)
     assert "/secure" not in line and "/scratch" not in line
     assert "params.alpha=0.01" in line and "<outside-kb>/s.csv" in line
+    assert "params.gene_pattern=^(?P<gene>[^/]+)__" in line  # a regex, not a path
+    assert "notes=<outside-kb>/readme.txt" in line
 
 
 def test_scan_refuses_an_outside_location() -> None:
