@@ -214,5 +214,11 @@ def prose(value: Any) -> Markup:
         text = _plain(value)
     if not text.strip():
         return Markup("")
+    return Markup(_render_prose(text))
+
+
+@functools.lru_cache(maxsize=8192)
+def _render_prose(text: str) -> str:
+    """Rendered prose by text: a long-lived ``mkdocs serve`` renders each text once."""
     rendered = _markdown().render(text).strip()
-    return Markup(f'<div class="kb-prose" markdown="0">\n{rendered}\n</div>')
+    return f'<div class="kb-prose" markdown="0">\n{rendered}\n</div>'
