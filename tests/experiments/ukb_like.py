@@ -111,9 +111,11 @@ def write_tables(folder: Path, *, n: int = 420, seed: int = 3,
     return out
 
 
-#: ``--set`` overrides that point a shipped config at these tables' column names.
+#: ``--set`` overrides that point a shipped config at these tables' column names (and at
+#: their 6 centres: site-grouped CV can have at most one fold per centre).
 COLUMN_OVERRIDES = (
     "cv.group_by=centre",
+    "cv.n_splits=5",
     "outcome=mdd_lifetime",
     "cv.stratify_by=mdd_lifetime",
     "preprocessing.impute=median",
