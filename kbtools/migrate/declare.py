@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from kbtools.migrate import tree
+from kbtools.schemas import json_type
 from kbtools.schemas.extensions import EXTENSIBLE_KINDS, merge
 
 ITEM, ENTRY = "[]", "*"
@@ -69,33 +70,17 @@ def _walk(node: Any, schema: dict[str, Any], root: dict[str, Any], steps: tuple[
 
 def infer(values: list[Any]) -> dict[str, Any]:
     """A JSON Schema accepting every value seen (types only: the content stays free)."""
-    types = {_type(v) for v in values}
+    types = {json_type(v) for v in values}
     if {"integer", "number"} <= types:
         types.discard("integer")
     out: dict[str, Any] = {"type": sorted(types)[0] if len(types) == 1 else sorted(types)}
     if types == {"array"}:
-        item_types = {_type(i) for v in values for i in v}
+        item_types = {json_type(i) for v in values for i in v}
         if {"integer", "number"} <= item_types:
             item_types.discard("integer")
         if len(item_types) == 1 and item_types <= {"string", "integer", "number", "boolean"}:
             out["items"] = {"type": next(iter(item_types))}
     return out
-
-
-def _type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    if value is None:
-        return "null"
-    return "string"
 
 
 def declarations(found: dict[str, dict[tuple[str, ...], list[Any]]], builtin: dict[str, Any],

@@ -35,3 +35,20 @@ def method_params_schema(method: str) -> dict[str, Any] | None:
     """Parameter schema of an analysis method, if it ships one."""
     path = resources.files(__package__).joinpath("method_params", f"{method}.schema.json")
     return json.loads(path.read_text("utf-8")) if path.is_file() else None
+
+
+def json_type(value: Any) -> str:
+    """The JSON Schema type name of a parsed YAML value (``bool`` before ``int``)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    if value is None:
+        return "null"
+    return "string"

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kbtools.schemas import json_type
+
 #: Most allowed names listed in a hint.
 MAX_LISTED = 12
 _COUNT = re.compile(r"^\s*~?\s*(\d+(?:[.,]\d+)?)\s*([kKmMbBtT])?\s*$")
@@ -161,6 +163,11 @@ def _steps(parts: Sequence[str | int]) -> list[str]:
     return ["[]" if isinstance(p, int) else str(p) for p in parts]
 
 
+def _yaml_type(value: Any) -> str:
+    kind = json_type(value)
+    return '"null"' if kind == "null" else kind  # bare null would be YAML's None
+
+
 def declaration_example(kind: str, steps: Sequence[str], value: Any) -> str:
     """The extension-file lines that declare the field at ``steps`` of a ``kind`` card."""
     lines = [f"{kind}:"]
@@ -175,25 +182,8 @@ def declaration_example(kind: str, steps: Sequence[str], value: Any) -> str:
         indent += "  "
     lines.append(f"{indent}properties:")
     indent += "  "
-    lines.append(f"{indent}{steps[-1]}: {{type: {json_type(value)}, description: ...}}")
+    lines.append(f"{indent}{steps[-1]}: {{type: {_yaml_type(value)}, description: ...}}")
     return "\n".join(lines)
-
-
-def json_type(value: Any) -> str:
-    """The JSON Schema type name of a parsed YAML value."""
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    if value is None:
-        return "\"null\""
-    return "string"
 
 
 def _older_format_note(kind: str | None, steps: list[str]) -> str | None:

@@ -1,19 +1,21 @@
+/* The first table after a marker element: a sibling table, or one inside a following sibling. */
+function kbtoolsTableAfter(marker) {
+  "use strict";
+  var node = marker.nextElementSibling;
+  while (node) {
+    if (node.tagName === "TABLE") return node;
+    var inner = node.querySelector && node.querySelector("table");
+    if (inner) return inner;
+    node = node.nextElementSibling;
+  }
+  return null;
+}
+
 /* kbtools: filter registry tables by text and by facet columns (Modality, Tags, ...).
  * A <div class="kb-filter" data-facets="Col1,Col2"> placed before a table adds a search box and
  * one drop-down per named column. URL parameters (?modality=fmri&q=mamba) preset the filters. */
 (function () {
   "use strict";
-
-  function findTable(marker) {
-    var node = marker.nextElementSibling;
-    while (node) {
-      if (node.tagName === "TABLE") return node;
-      var inner = node.querySelector && node.querySelector("table");
-      if (inner) return inner;
-      node = node.nextElementSibling;
-    }
-    return null;
-  }
 
   function cellValues(cell) {
     return cell.textContent.split(",").map(function (s) {
@@ -23,7 +25,7 @@
 
   function setup(marker) {
     if (marker.dataset.ready) return;
-    var table = findTable(marker);
+    var table = kbtoolsTableAfter(marker);
     if (!table || !table.tBodies.length) return;
     marker.dataset.ready = "1";
     var headers = Array.prototype.map.call(table.tHead.rows[0].cells, function (th) {
@@ -124,17 +126,6 @@
 (function () {
   "use strict";
 
-  function nextTable(marker) {
-    var node = marker.nextElementSibling;
-    while (node) {
-      if (node.tagName === "TABLE") return node;
-      var inner = node.querySelector && node.querySelector("table");
-      if (inner) return inner;
-      node = node.nextElementSibling;
-    }
-    return null;
-  }
-
   function number(text) {
     var clean = text.replace(/\u2212/g, "-").replace(/,/g, "").trim();
     if (!/^-?\d*\.?\d+(e[-+]?\d+)?$/i.test(clean)) return null;
@@ -148,7 +139,7 @@
     var shown = (box.dataset.shown || "").split(" ").filter(Boolean);
     var tables = Array.prototype.map.call(
       document.querySelectorAll(".kb-compare-table"), function (marker) {
-        return { marker: marker, table: nextTable(marker) };
+        return { marker: marker, table: kbtoolsTableAfter(marker) };
       }).filter(function (t) { return t.table; });
     var html = Array.prototype.slice.call(document.querySelectorAll("table.kb-compare-html"));
     var labels = tables.length ? Array.prototype.map.call(
