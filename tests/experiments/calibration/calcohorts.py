@@ -17,7 +17,7 @@ population truth is exact:
 * missing modalities: ``missing`` of the subjects lack one block (half gene, half brain), at
   rates that differ between centres;
 * planted effects only where a scenario asks for them: gene-brain coupling modes, genes and a
-  brain factor raising MDD liability, PHQ-9 tracking the first coupling mode, and extra
+  brain factor raising MDD liability, PHQ-9 and MDD tracking the first coupling mode, and extra
   brain-only centre effects (offsets and scales) that harmonization should remove.
 """
 
@@ -58,7 +58,9 @@ class Scenario:
     brain_mdd: float = 0.0
     """Log-odds of MDD per SD of a brain factor shown by a few ROIs."""
     phq9_mode: float = 0.0
-    """Correlation-scale effect of the first coupling latent on PHQ-9."""
+    """Effect of the first coupling latent on PHQ-9 (in PHQ-9 noise SDs)."""
+    mdd_mode: float = 0.0
+    """Log-odds of MDD per SD of the first coupling latent."""
     brain_site_noise: float = 0.0
     """Extra brain-only centre offsets (SD) and log-scales (SD/2): what ComBat should remove."""
     n_genes: int = 8
@@ -142,6 +144,7 @@ def generate(sc: Scenario, seed: int) -> CalCohort:
 
     # outcomes
     liability = (-1.1 + u @ np.asarray(sc.gene_mdd, float) + sc.brain_mdd * b_mdd
+                 + (sc.mdd_mode * z[:, 0] if sc.coupling else 0.0)
                  + sc.age_effect * age_z + rng.normal(0, sc.site_outcome, k)[site_idx])
     mdd = (rng.uniform(size=n) < 1 / (1 + np.exp(-liability))).astype(int)
     phq = (0.8 * mdd + sc.age_effect * age_z + rng.normal(0, sc.site_outcome, k)[site_idx]

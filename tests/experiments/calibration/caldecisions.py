@@ -1,10 +1,10 @@
 """Every decision a method prints, its null and planted cohorts, and the rate it is made at.
 
-A :class:`Decision` names a method, the config it runs with (small enough for hundreds of
-runs), a null scenario (the decision should be made at rate alpha or less), a planted scenario
-(the decision should be made: power) and a function reading the printed decision from the
-method's result. :func:`measure` runs a decision on many cohorts through joblib
-(:func:`kbtools.experiments.parallel.map_chunks`, so it also runs on a Dask cluster) and
+A :class:`Study` names a method, the config it runs with (small enough for hundreds of runs),
+a null scenario (its decisions should be made at rate alpha or less), a planted scenario (they
+should be made: power) and the :class:`Decision` s it prints, each a function reading one
+printed decision from the method's result. :func:`measure` runs a study on many cohorts through
+joblib (:func:`kbtools.experiments.parallel.map_chunks`, so it also runs on a Dask cluster) and
 :func:`table` prints the result.
 
 ``check`` says what calibration means for the decision: ``exact`` for a test that should
@@ -33,13 +33,9 @@ SITE = "centre"
 class Decision:
     key: str
     label: str
-    method: str
-    config: Callable[[Scenario], dict[str, Any]]
     call: Callable[[Any, dict[str, Any]], bool]
-    null: Scenario
-    planted: Scenario | None
     check: str = "exact"
-    """exact | at_most | none"""
+    """exact | at_most | none | reference (an earlier rule, shown for comparison)"""
     note: str = ""
 
 
@@ -60,6 +56,8 @@ def band(n: int, alpha: float = ALPHA, level: float = 0.99) -> tuple[int, int]:
 
 
 def within(decision: Decision, rate: Rate) -> bool:
+    """Whether the null rate is what the decision's ``check`` requires (references and
+    non-tests always pass: they are shown, not required)."""
     lo, hi = band(rate.n)
     if decision.check == "exact":
         return lo <= rate.hits <= hi
@@ -72,7 +70,7 @@ def within(decision: Decision, rate: Rate) -> bool:
 # configs (small: hundreds of runs must take minutes)
 
 
-def _cv(outcome_strat: bool = True, **extra: Any) -> dict[str, Any]:
+def _cv(**extra: Any) -> dict[str, Any]:
     cv = {"scheme": "stratified_group_kfold", "n_splits": 5, "group_by": SITE,
           "stratify_by": "mdd", "inner_splits": 3}
     cv.update(extra)
@@ -90,8 +88,8 @@ def cca_config(sc: Scenario) -> dict[str, Any]:
 
 
 def prediction_config(sc: Scenario) -> dict[str, Any]:
-    return {"method": "prediction_baselines", "outcome": "mdd", "cv": _cv(),
-            "preprocessing": {**PRE, "pca": {"gene": 8, "brain": 8}},
+    return {"method": "prediction_baselines", "outcome": "mdd", "cv": _cv(n_splits=10),
+            "preprocessing": dict(PRE),
             "params": {"models": ["logistic"], "C_grid": [0.01, 0.1, 1.0], "n_boot": 100,
                        "fusion": {"early": False, "late": "average"}, "alpha": ALPHA},
             "outputs": {"plots": False}}
@@ -115,7 +113,7 @@ def partial_config(sc: Scenario) -> dict[str, Any]:
 
 
 def harmonization_config(sc: Scenario) -> dict[str, Any]:
-    return {"method": "harmonization_ablation", "outcome": "mdd", "cv": _cv(),
+    return {"method": "harmonization_ablation", "outcome": "mdd", "cv": _cv(n_splits=10),
             "preprocessing": {**PRE, "site_onehot": False, "pca": {"gene": 8, "brain": 8}},
             "params": {"harmonize": ["brain"], "C_grid": [0.01, 0.1, 1.0], "n_boot": 100,
                        "combat": {"covariates": ["age", "sex", "icv"]}},
@@ -147,6 +145,13 @@ def fusion_beats_gene(res: Any, truth: dict[str, Any]) -> bool:
     (row,) = [c for c in res.summary["comparisons"]
               if c["fusion"] == "fusion_late" and c["single"] == "gene"]
     return row["fold_test"]["p"] <= ALPHA
+
+
+def pooled_delong_fusion_beats_gene(res: Any, truth: dict[str, Any]) -> bool:
+    """Reference: the earlier rule, one-sided DeLong on predictions pooled over the folds."""
+    (row,) = [c for c in res.summary["comparisons"]
+              if c["fusion"] == "fusion_late" and c["single"] == "gene"]
+    return row["difference"] > 0 and row["pooled_delong_p"] / 2 <= ALPHA
 
 
 def logo_any_null_gene(res: Any, truth: dict[str, Any]) -> bool:
@@ -188,89 +193,119 @@ def pca_more_than_smallest(res: Any, truth: dict[str, Any]) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-# scenarios: every null is confounded (centre and age drive both modalities and the outcomes,
-# 10% miss a modality); planted ones add one effect each
+# studies: one method run on one scenario serves every decision it prints. Every null is
+# confounded (centre and age drive both modalities and the outcomes, several unseen centres per
+# test fold, 10% miss a modality); planted scenarios add the effects the decisions should find.
 
-NULL = Scenario("confounded null")
-DECISIONS: tuple[Decision, ...] = (
-    Decision("cca_mode1", "CCA: mode 1 significant (FWER)", "cca_permutation", cca_config,
-             modes_at_least(1), NULL, NULL.but(name="one mode", coupling=(0.45,))),
-    Decision("cca_mode2", "CCA: mode 2 significant, one true mode", "cca_permutation",
-             cca_config, modes_at_least(2), NULL.but(name="one mode", coupling=(1.0,)),
-             NULL.but(name="two modes", coupling=(1.0, 0.5))),
-    Decision("fusion_vs_gene", "Prediction: fusion > gene (one comparison)",
-             "prediction_baselines", prediction_config, fusion_beats_gene, NULL,
-             NULL.but(name="gene + brain signal", gene_mdd=(0.6,), brain_mdd=0.6)),
-    Decision("escalation", "Prediction: escalation verdict", "prediction_baselines",
-             prediction_config, escalate, NULL,
-             NULL.but(name="gene + brain signal", gene_mdd=(0.6,), brain_mdd=0.6),
-             check="at_most", note="intersection-union: fusion must beat both modalities"),
-    Decision("logo", "LOGO: gene called (BH, corrected t)", "logo_gene_attribution",
-             logo_config, logo_call, NULL, NULL.but(name="two MDD genes", gene_mdd=(0.9, 0.6)),
-             check="at_most", note="null: any of 8 genes called (BH); power: strongest gene"),
-    Decision("partial_single", "Partial r: one pre-named test (raw p)", "partial_correlations",
-             partial_config, partial_single_test, NULL.but(name="coupled, PHQ-9 unrelated",
-                                                           coupling=(1.0,)),
-             NULL.but(name="PHQ-9 tracks mode 1", coupling=(1.0,), phq9_mode=0.3)),
-    Decision("partial_phq9", "Partial r: any axis ~ PHQ-9 called (BH)", "partial_correlations",
-             partial_config, partial_family("phq9", "pearson"),
-             NULL.but(name="coupled, PHQ-9 unrelated", coupling=(1.0,)),
-             NULL.but(name="PHQ-9 tracks mode 1", coupling=(1.0,), phq9_mode=0.3),
-             check="at_most", note="BH over 4 correlated axes"),
-    Decision("partial_mdd", "Partial OR: any axis ~ MDD called (BH)", "partial_correlations",
-             partial_config, partial_family("mdd", "odds_ratio_per_sd"),
-             NULL.but(name="coupled, MDD unrelated", coupling=(1.0,)),
-             NULL.but(name="MDD brain factor", coupling=(1.0,), brain_mdd=1.0),
-             check="at_most", note="BH over 4 correlated axes"),
-    Decision("harmonization", "Harmonization: delta AUROC test", "harmonization_ablation",
-             harmonization_config, harmonization_delta,
-             NULL.but(name="no feature site effects", site_shift=0.0, brain_mdd=0.8),
-             NULL.but(name="brain site noise", site_shift=0.0, brain_mdd=0.8,
-                      brain_site_noise=1.5)),
-    Decision("pca_choice", "PCA search: more than the smallest dim", "pca_dimension_search",
-             pca_config, pca_more_than_smallest, NULL, NULL.but(name="brain MDD factor",
-                                                                brain_mdd=1.2),
-             check="none", note="a one-SE choice, not a test"),
+NULL = Scenario("confounded null", n=600, n_sites=12)
+
+
+@dataclass(frozen=True)
+class Study:
+    key: str
+    method: str
+    config: Callable[[Scenario], dict[str, Any]]
+    null: Scenario
+    planted: Scenario
+    decisions: tuple[Decision, ...]
+
+
+def _d(key: str, label: str, call: Callable[[Any, dict[str, Any]], bool], check: str = "exact",
+       note: str = "") -> Decision:
+    return Decision(key, label, call, check, note)
+
+
+STUDIES: tuple[Study, ...] = (
+    Study("cca_null", "cca_permutation", cca_config, NULL,
+          NULL.but(name="one mode", coupling=(0.6,)),
+          (_d("cca_mode1", "CCA: mode 1 significant (FWER)", modes_at_least(1)),)),
+    Study("cca_one_mode", "cca_permutation", cca_config,
+          NULL.but(name="one mode", coupling=(1.0,)),
+          NULL.but(name="two modes", coupling=(1.0, 0.6)),
+          (_d("cca_mode2", "CCA: mode 2 significant, one true mode", modes_at_least(2)),)),
+    Study("prediction", "prediction_baselines", prediction_config, NULL,
+          NULL.but(name="gene + brain signal", gene_mdd=(2.0,), brain_mdd=1.0),
+          (_d("fusion_vs_gene", "Prediction: fusion > gene (one comparison)",
+              fusion_beats_gene),
+           _d("escalation", "Prediction: escalation verdict", escalate, "at_most",
+              "intersection-union: fusion must beat both modalities"),
+           _d("pooled_delong", "Reference (earlier rule): pooled DeLong, fusion > gene",
+              pooled_delong_fusion_beats_gene, "reference",
+              "predictions of the folds' models pooled into one DeLong test"))),
+    Study("logo", "logo_gene_attribution", logo_config, NULL,
+          NULL.but(name="two MDD genes", gene_mdd=(1.5, 0.8)),
+          (_d("logo", "LOGO: gene called (BH, corrected t)", logo_call, "at_most",
+              "null: any of 8 genes called (BH); planted: the stronger MDD gene called"),)),
+    Study("partial", "partial_correlations", partial_config,
+          NULL.but(name="coupled; outcomes unrelated", coupling=(1.0,)),
+          NULL.but(name="PHQ-9 and MDD track mode 1", coupling=(1.0,), phq9_mode=0.3,
+                   mdd_mode=0.5),
+          (_d("partial_single", "Partial r: one pre-named test (raw p)", partial_single_test),
+           _d("partial_phq9", "Partial r: any axis ~ PHQ-9 called (BH)",
+              partial_family("phq9", "pearson"), "at_most", "BH over 4 correlated axes"),
+           _d("partial_mdd", "Partial OR: any axis ~ MDD called (BH)",
+              partial_family("mdd", "odds_ratio_per_sd"), "at_most",
+              "BH over 4 correlated axes"))),
+    Study("harmonization", "harmonization_ablation", harmonization_config,
+          NULL.but(name="no feature site effects", site_shift=0.0, brain_mdd=0.8),
+          NULL.but(name="brain site effects", site_shift=0.0, brain_mdd=1.5,
+                   brain_site_noise=2.5),
+          (_d("harmonization", "Harmonization: delta AUROC test", harmonization_delta),)),
+    Study("pca", "pca_dimension_search", pca_config, NULL,
+          NULL.but(name="brain MDD factor", brain_mdd=1.2),
+          (_d("pca_choice", "PCA search: more than the smallest dim", pca_more_than_smallest,
+              "none", "a one-SE choice, not a test"),)),
 )
-BY_KEY = {d.key: d for d in DECISIONS}
+BY_KEY = {s.key: s for s in STUDIES}
+DECISIONS = tuple(d for s in STUDIES for d in s.decisions)
 
 
 # ---------------------------------------------------------------------------------------------
 # running
 
 
-def run_one(decision: Decision, scenario: Scenario, seed: int) -> bool:
-    """The decision on one generated cohort."""
+def run_one(study: Study, scenario: Scenario, seed: int) -> tuple[bool, ...]:
+    """Every decision of ``study`` on one generated cohort."""
     from kbtools.experiments.context import RunContext
     from kbtools.experiments.methods import get_method
 
     cal = generate(scenario, seed)
-    config = decision.config(scenario)
+    config = study.config(scenario)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = get_method(decision.method)(cal.cohort, config,
-                                          RunContext(seed=seed, progress=False))
-    return bool(decision.call(res, cal.truth))
+        res = get_method(study.method)(cal.cohort, config,
+                                       RunContext(seed=seed, progress=False))
+    return tuple(bool(d.call(res, cal.truth)) for d in study.decisions)
 
 
-def _chunk(job: tuple[str, str, list[int]], rng: np.random.Generator) -> list[bool]:
-    key, which, seeds = job
-    decision = BY_KEY[key]
-    scenario = decision.null if which == "null" else decision.planted
-    return [run_one(decision, scenario, s) for s in seeds]
+def _chunk(job: tuple[str, str, list[int], dict[str, Any]],
+           rng: np.random.Generator) -> list[tuple[bool, ...]]:
+    key, which, seeds, changes = job
+    study = BY_KEY[key]
+    scenario = (study.null if which == "null" else study.planted).but(**changes)
+    return [run_one(study, scenario, s) for s in seeds]
 
 
-def measure(decision: Decision, which: str, n: int, *, n_jobs: int | None = 1,
-            first_seed: int = 0, chunk: int = 4, progress: bool = False) -> Rate:
-    """Rate of the decision over ``n`` cohorts of its ``null`` or ``planted`` scenario."""
+def calls(study: Study, which: str, n: int, *, n_jobs: int | None = 1, first_seed: int = 0,
+          chunk: int = 4, progress: bool = False, **changes: Any) -> np.ndarray:
+    """(n, decisions) booleans: each decision of ``study`` on ``n`` cohorts of its null or
+    planted scenario (``changes`` alter the scenario, e.g. ``n=400`` for a smaller suite)."""
     from kbtools.experiments.parallel import map_chunks
 
-    seeds = list(range(first_seed, first_seed + n))
-    jobs = [(decision.key, which, seeds[i:i + chunk]) for i in range(0, n, chunk)]
+    if n <= 0:
+        return np.zeros((0, len(study.decisions)), dtype=bool)
+    offset = 0 if which == "null" else 1_000_000
+    seeds = list(range(first_seed + offset, first_seed + offset + n))
+    jobs = [(study.key, which, seeds[i:i + chunk], changes) for i in range(0, n, chunk)]
     out = map_chunks(_chunk, jobs, n_jobs=n_jobs, progress=progress,
-                     desc=f"{decision.key} {which}", unit="chunk")
-    hits = [h for part in out for h in part]
-    return Rate(int(sum(hits)), len(hits))
+                     desc=f"{study.key} {which}", unit="chunk")
+    return np.array([c for part in out for c in part], dtype=bool).reshape(n, -1)
+
+
+def measure(study: Study, which: str, n: int, **kwargs: Any) -> list[Rate]:
+    """Rate of each decision of ``study`` over ``n`` cohorts (see :func:`calls`)."""
+    made = calls(study, which, n, **kwargs)
+    return [Rate(int(made[:, j].sum()), n) for j in range(len(study.decisions))]
 
 
 def table(rows: list[tuple[Decision, Rate, Rate | None]]) -> str:
@@ -280,8 +315,10 @@ def table(rows: list[tuple[Decision, Rate, Rate | None]]) -> str:
     for d, null, power in rows:
         lo, hi = band(null.n)
         rng = {"exact": f"{lo}-{hi} of {null.n}", "at_most": f"<= {hi} of {null.n}",
-               "none": "not a test"}[d.check]
-        ok = {True: "yes", False: "**no**"}[within(d, null)] if d.check != "none" else "-"
+               "none": "not a test", "reference": f"{lo}-{hi} of {null.n}"}[d.check]
+        ok = ({True: "yes", False: "**no**"}[within(d, null)] if d.check in ("exact", "at_most")
+              else "-" if d.check == "none" else
+              ("yes" if band(null.n)[0] <= null.hits <= band(null.n)[1] else "no (reference)"))
         pw = "-" if power is None else f"{power.rate:.1%} ({power.hits}/{power.n})"
         lines.append(f"| {d.label} | {null.rate:.1%} ({null.hits}/{null.n}) | {rng} | {ok} "
                      f"| {pw} |")
