@@ -89,30 +89,35 @@ def _site_sizes(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
 
 def generate(sc: Scenario, seed: int) -> CalCohort:
     """One cohort of scenario ``sc``; identical for identical ``seed``."""
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 7_112_026]))
+    # one stream per ingredient: a planted scenario is its null cohort plus the planted effect
+    streams = np.random.SeedSequence([seed, 7_112_026]).spawn(9)
+    (r_subj, r_gene, r_brain, r_site, r_age, r_out, r_miss, r_ids,
+     r_latent) = (np.random.default_rng(s) for s in streams)
     n, k = sc.n, sc.n_sites
     p, q = sc.n_genes * sc.gene_dim, sc.n_rois
 
     # subjects: centres of unequal size, age in years, sex, ICV in mm^3
-    codes = 11_001 + rng.choice(30, size=k, replace=False)
-    site_idx = np.repeat(np.arange(k), _site_sizes(rng, n, k))
-    rng.shuffle(site_idx)
-    age = 40 + 30 * rng.beta(2.0, 2.0, n) + rng.normal(0, 2.0, k)[site_idx]
+    codes = 11_001 + r_subj.choice(30, size=k, replace=False)
+    site_idx = np.repeat(np.arange(k), _site_sizes(r_subj, n, k))
+    r_subj.shuffle(site_idx)
+    age = 40 + 30 * r_subj.beta(2.0, 2.0, n) + r_subj.normal(0, 2.0, k)[site_idx]
     age_z = (age - 55.0) / 6.5
-    sex = rng.integers(0, 2, n)
-    icv = 1.45e6 + 1.2e5 * sex + rng.normal(0, 1.1e5, n)
+    sex = r_subj.integers(0, 2, n)
+    icv = 1.45e6 + 1.2e5 * sex + r_subj.normal(0, 1.1e5, n)
     icv_z = (icv - 1.51e6) / 1.25e5
 
-    # latents: coupling modes, MDD gene scores, a brain MDD factor, a head-size factor
-    z = rng.standard_normal((n, len(sc.coupling)))
-    u = rng.standard_normal((n, len(sc.gene_mdd)))
-    b_mdd = rng.standard_normal(n)
+    # latents (a fixed number of draws each, so adding one mode keeps the others)
+    z = r_latent.standard_normal((n, 4))[:, :len(sc.coupling)]
+    u = r_latent.standard_normal((n, 4))[:, :len(sc.gene_mdd)]
+    b_mdd = r_latent.standard_normal(n)
+    rng = r_gene
 
     # gene block: per gene, correlated dimensions; planted signals on each gene's direction 0
     gene = np.empty((n, p))
     for g in range(sc.n_genes):
         mix = rng.normal(0, 0.5, (sc.gene_dim, sc.gene_dim)) + np.eye(sc.gene_dim)
-        gene[:, g * sc.gene_dim:(g + 1) * sc.gene_dim] = rng.standard_normal((n, sc.gene_dim)) @ mix
+        cols = slice(g * sc.gene_dim, (g + 1) * sc.gene_dim)
+        gene[:, cols] = rng.standard_normal((n, sc.gene_dim)) @ mix
     for m, load in enumerate(sc.coupling):  # mode m on genes m and m + 3, dim 0
         for g in (m, m + 3):
             gene[:, ((g % sc.n_genes) * sc.gene_dim)] += load * z[:, m]
@@ -120,6 +125,7 @@ def generate(sc: Scenario, seed: int) -> CalCohort:
         gene[:, (sc.n_genes - 1 - j) * sc.gene_dim + 1] += 1.0 * u[:, j]
 
     # brain block: a shared factor plus noise; planted ROIs for modes and the MDD factor
+    rng = r_brain
     rois = [f"{h}_{r}_{m}" for r in ROI_REGIONS for h in ("lh", "rh")
             for m in ("thickness",)][:q // 2]
     rois += [f"{h}_{r}_{m}" for r in ROI_REGIONS for h in ("lh", "rh")
@@ -133,42 +139,45 @@ def generate(sc: Scenario, seed: int) -> CalCohort:
         brain[:, q - 4:] += 0.8 * b_mdd[:, None]
 
     # confounders: centre offsets and age on both blocks, ICV on volumes
-    gene += rng.normal(0, sc.site_shift, (k, p))[site_idx]
-    brain += rng.normal(0, sc.site_shift, (k, q))[site_idx]
-    gene += np.outer(age_z, rng.normal(sc.age_effect, 0.1, p))
-    brain += np.outer(age_z, rng.normal(-sc.age_effect, 0.1, q))
+    gene += sc.site_shift * r_site.standard_normal((k, p))[site_idx]
+    brain += sc.site_shift * r_site.standard_normal((k, q))[site_idx]
+    gene += np.outer(age_z, sc.age_effect + 0.1 * r_age.standard_normal(p))
+    brain += np.outer(age_z, -sc.age_effect + 0.1 * r_age.standard_normal(q))
     brain += np.outer(icv_z, np.where(is_vol, 0.6, 0.0))
+    extra_offset, extra_scale = r_site.standard_normal((2, k, q))
     if sc.brain_site_noise:
-        brain += rng.normal(0, sc.brain_site_noise, (k, q))[site_idx]
-        brain *= np.exp(rng.normal(0, sc.brain_site_noise / 2, (k, q)))[site_idx]
+        brain += sc.brain_site_noise * extra_offset[site_idx]
+        brain *= np.exp(sc.brain_site_noise / 2 * extra_scale)[site_idx]
 
     # outcomes
+    site_liability, site_phq = r_out.standard_normal((2, k))
     liability = (-1.1 + u @ np.asarray(sc.gene_mdd, float) + sc.brain_mdd * b_mdd
                  + (sc.mdd_mode * z[:, 0] if sc.coupling else 0.0)
-                 + sc.age_effect * age_z + rng.normal(0, sc.site_outcome, k)[site_idx])
-    mdd = (rng.uniform(size=n) < 1 / (1 + np.exp(-liability))).astype(int)
-    phq = (0.8 * mdd + sc.age_effect * age_z + rng.normal(0, sc.site_outcome, k)[site_idx]
-           + rng.standard_normal(n))
+                 + sc.age_effect * age_z + sc.site_outcome * site_liability[site_idx])
+    mdd = (r_out.uniform(size=n) < 1 / (1 + np.exp(-liability))).astype(int)
+    phq = (0.8 * mdd + sc.age_effect * age_z + sc.site_outcome * site_phq[site_idx]
+           + r_out.standard_normal(n))
     if sc.phq9_mode and sc.coupling:
         phq += sc.phq9_mode * z[:, 0]
     phq9 = np.clip(np.round(6 + 3.5 * phq), 0, 27).astype(int)
 
     # user-shaped tables: ids, raw units, column names
-    eids = pd.Index((1_000_000 + rng.choice(5_500_000, size=n, replace=False)).astype(str),
+    eids = pd.Index((1_000_000 + r_ids.choice(5_500_000, size=n, replace=False)).astype(str),
                     name=sc.id_name)
     subjects = pd.DataFrame({sc.site_column: codes[site_idx], "age": np.round(age, 1),
                              "sex": sex, "icv": np.round(icv), "mdd": mdd, "phq9": phq9},
                             index=eids)
     gene_cols = [f"{GENE_NAMES[g]}__e{d}" for g in range(sc.n_genes) for d in range(sc.gene_dim)]
-    gene_df = pd.DataFrame(0.08 * gene + rng.normal(0, 0.02, p), index=eids, columns=gene_cols)
+    gene_df = pd.DataFrame(0.08 * gene + r_ids.normal(0, 0.02, p), index=eids,
+                           columns=gene_cols)
     unit = np.where(is_vol, 450.0, 0.12)
     centre = np.where(is_vol, 4200.0, 2.6)
     brain_df = pd.DataFrame(centre + unit * brain, index=eids, columns=rois)
 
     # missing modality: rates differ between centres (mean = sc.missing)
-    rate = np.clip(sc.missing * rng.uniform(0.5, 1.5, k), 0, 0.4)[site_idx]
-    lacks = rng.uniform(size=n) < rate
-    which = rng.integers(0, 2, n)
+    rate = np.clip(sc.missing * r_miss.uniform(0.5, 1.5, k), 0, 0.4)[site_idx]
+    lacks = r_miss.uniform(size=n) < rate
+    which = r_miss.integers(0, 2, n)
     gene_df = gene_df[~(lacks & (which == 0))]
     brain_df = brain_df[~(lacks & (which == 1))]
     cohort = Cohort(subjects=subjects, blocks={"gene": gene_df, "brain": brain_df})

@@ -224,7 +224,7 @@ STUDIES: tuple[Study, ...] = (
           NULL.but(name="two modes", coupling=(1.0, 0.6)),
           (_d("cca_mode2", "CCA: mode 2 significant, one true mode", modes_at_least(2)),)),
     Study("prediction", "prediction_baselines", prediction_config, NULL,
-          NULL.but(name="gene + brain signal", gene_mdd=(2.0,), brain_mdd=1.0),
+          NULL.but(name="gene + brain signal", gene_mdd=(2.0,), brain_mdd=1.5),
           (_d("fusion_vs_gene", "Prediction: fusion > gene (one comparison)",
               fusion_beats_gene),
            _d("escalation", "Prediction: escalation verdict", escalate, "at_most",
