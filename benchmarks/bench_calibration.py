@@ -16,7 +16,7 @@ that the decisions are identical.
 
     .venv/bin/python benchmarks/bench_calibration.py [--null 200] [--planted 100] [--n-jobs 2]
         [--studies cca_null prediction ...] [--n 600] [--dask 2 [--check-dask 8]]
-        [--markdown table.md]
+        [--markdown table.md] [--docs docs/analysis]
 """
 
 from __future__ import annotations
@@ -31,6 +31,34 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests" / "experiments" / "calibration"))
 
 import caldecisions as cal  # noqa: E402
+
+#: Docs blocks ``<!-- calibration:KEY -->`` ... ``<!-- /calibration:KEY -->`` and their studies.
+DOC_BLOCKS = {"cca": ("cca_null", "cca_one_mode"), "prediction": ("prediction",),
+              "logo": ("logo",), "partial": ("partial",), "harmonization": ("harmonization",),
+              "pca": ("pca",), "all": tuple(cal.BY_KEY)}
+
+
+def write_docs(folder: Path, rows: list, header: str) -> list[Path]:
+    """Replace every calibration block in ``folder/*.md`` with the table of its studies."""
+    import re
+
+    by_study = {s.key: [r for r in rows if r[0] in s.decisions] for s in cal.STUDIES}
+    changed = []
+    for page in sorted(folder.glob("*.md")):
+        text = page.read_text()
+        new = text
+        for key, keys in DOC_BLOCKS.items():
+            chosen = [r for k in keys for r in by_study.get(k, [])]
+            if not chosen:
+                continue
+            block = (f"<!-- calibration:{key} -->\n{header}\n\n{cal.table(chosen)}\n"
+                     f"<!-- /calibration:{key} -->")
+            new = re.sub(rf"<!-- calibration:{key} -->(?:.*?<!-- /calibration:{key} -->)?",
+                         lambda _m, b=block: b, new, flags=re.S)
+        if new != text:
+            page.write_text(new)
+            changed.append(page)
+    return changed
 
 
 @contextlib.contextmanager
@@ -60,6 +88,8 @@ def main() -> None:
     ap.add_argument("--dask", type=int, default=0, metavar="WORKERS")
     ap.add_argument("--check-dask", type=int, default=0, metavar="K")
     ap.add_argument("--markdown", type=Path, default=None)
+    ap.add_argument("--docs", type=Path, default=None, metavar="DIR",
+                    help="rewrite the calibration blocks of DIR/*.md (docs/analysis)")
     args = ap.parse_args()
     changes = {"n": args.n} if args.n else {}
     studies = [cal.BY_KEY[k] for k in (args.studies or list(cal.BY_KEY))]
@@ -103,6 +133,11 @@ def main() -> None:
     failed = [d.label for d, rn, _ in rows if not cal.within(d, rn)]
     if failed:
         print("\nOUTSIDE THE BAND: " + "; ".join(failed))
+    if args.docs:
+        header = (f"{args.null} null and {args.planted} planted cohorts per study "
+                  f"(`benchmarks/bench_calibration.py`, {time.strftime('%Y-%m-%d')}).")
+        for page in write_docs(args.docs, rows, header):
+            print(f"updated {page}", file=sys.stderr)
     if args.markdown:
         args.markdown.write_text(text + "\n\n" + scenarios + "\n\n" + notes + "\n" + footer
                                  + "\n")

@@ -256,6 +256,29 @@ def roles_exist(config: dict[str, Any]) -> list[DesignIssue]:
             for path, role in named if role not in data or role == "subjects"]
 
 
+#: Fold-combined tests (Hartung-Knapp over per-fold DeLong differences) have folds - 1 df.
+MIN_FOLDS_FOR_FOLD_TEST = 8
+
+
+@design_check("prediction_baselines", "harmonization_ablation")
+def enough_folds_for_the_fold_test(config: dict[str, Any]) -> list[DesignIssue]:
+    """The comparison tests combine one DeLong difference per outer fold with a t reference
+    on folds - 1 degrees of freedom: with 5 folds they hold their level but miss most effects
+    (calibration suite: docs/analysis/calibration.md)."""
+    cv = config.get("cv") if isinstance(config.get("cv"), dict) else {}
+    k = cv.get("n_splits", 5)
+    if not isinstance(k, int) or k >= MIN_FOLDS_FOR_FOLD_TEST:
+        return []
+    what = ("the escalation verdict" if config.get("method") == "prediction_baselines"
+            else "the delta-AUROC test")
+    return [DesignIssue(["cv", "n_splits"], "design.few-folds-for-fold-test",
+                        f"{what} combines one DeLong difference per outer fold (t on "
+                        f"{k} - 1 = {k - 1} df): with {k} folds it keeps its false-positive rate "
+                        "but has little power",
+                        f"use at least {MIN_FOLDS_FOR_FOLD_TEST} outer folds (with site-grouped "
+                        "folds and few sites: one fold per site)", severity="warning")]
+
+
 @design_check("harmonization_ablation")
 def combat_does_not_preserve_the_outcome(config: dict[str, Any]) -> list[DesignIssue]:
     """Preserving the outcome in ComBat would use test labels to harmonise test subjects."""

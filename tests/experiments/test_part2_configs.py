@@ -29,7 +29,7 @@ def test_shipped_config_is_valid_and_sound(name: str) -> None:
 
 
 def _kb(tmp_path: Path, kb_factory, name: str) -> Path:
-    kb_factory(tmp_path, n_subjects=400, n_sites=5)
+    kb_factory(tmp_path, n_subjects=400, n_sites=8)  # 02 and 05 use one fold per site
     target = tmp_path / "configs" / "experiments" / f"{name}.yaml"
     shutil.copy(REPO / "configs" / "experiments" / f"{name}.yaml", target)
     return target
@@ -57,3 +57,12 @@ def test_pca_search_run_writes_a_valid_run_log(tmp_path: Path, kb_factory) -> No
     assert metrics["summary"]["chosen_dim"] in (2, 4, 8)
     assert log["headline"]["chosen_dim"] == metrics["summary"]["chosen_dim"]
     assert (run / "pca_dimension_curve.png").is_file()
+
+
+@pytest.mark.parametrize("name", ["02_prediction_baselines", "05_harmonization_ablation"])
+def test_fold_combined_tests_warn_when_folds_are_few(name: str) -> None:
+    config = load_file(REPO / "configs" / "experiments" / f"{name}.yaml")
+    assert "design.few-folds-for-fold-test" not in {i.rule for i in check_design(config)}
+    config["cv"]["n_splits"] = 5
+    (issue,) = [i for i in check_design(config) if i.rule == "design.few-folds-for-fold-test"]
+    assert issue.severity == "warning" and "4 df" in issue.message

@@ -108,3 +108,17 @@ def test_late_average_uses_the_modalities_a_subject_has() -> None:
     got = dict(zip(out_ids, out, strict=True))
     assert got == pytest.approx({"a": 0.3, "b": 0.6, "c": 0.9})
     assert np.isfinite(out).all()
+
+
+def test_balanced_class_weights_give_probabilities_at_the_training_odds() -> None:
+    """Balanced weights make a logistic model predict for a 50:50 population; the run moves its
+    probabilities back (prior correction), so calibration metrics describe real probabilities."""
+    cohort = _cohort(n=600, missing=0.0, seed=4)
+    cfg = _config(models=["logistic"], class_weight="balanced",
+                  fusion={"early": False, "late": "average"})
+    res = run(cohort, cfg, RunContext(seed=0, progress=False))
+    assert "prior correction" in res.summary["calibration"]["probabilities"]
+    gene = res.summary["arms"]["gene"]["models"]["logistic"]
+    prevalence = cohort.subjects["mdd"].mean()
+    assert prevalence < 0.4  # a 50:50 model would be far off
+    assert gene["ece"]["pooled"] < 0.12 and gene["brier"]["pooled"] < 0.25

@@ -258,12 +258,13 @@ def test_delimiter_mismatches_are_named(tmp_path: Path) -> None:
 SMALL = {
     "01_cca_gene_smri": ["params.n_permutations=19"],
     "02_prediction_baselines": ["params.n_boot=100", "params.hgb.max_iter=5",
-                                "params.C_grid=[0.01, 1.0]"],
+                                "params.C_grid=[0.01, 1.0]", "cv.n_splits=5"],  # 6 centres
     "03_logo_gene_attribution": [f"params.gene_pattern={ukb_like.GENE_PATTERN}",
                                  "params.C_grid=[0.01, 1.0]"],
     "04_partial_correlations": ["params.outcomes=[{column: phq9_total, type: continuous}, "
                                 "{column: mdd_lifetime, type: binary}]"],
-    "05_harmonization_ablation": ["params.n_boot=100", "params.C_grid=[0.01, 1.0]"],
+    "05_harmonization_ablation": ["params.n_boot=100", "params.C_grid=[0.01, 1.0]",
+                                  "cv.n_splits=5"],
     "06_smri_pca_dimension_search": [],
 }
 

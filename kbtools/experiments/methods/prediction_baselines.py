@@ -8,10 +8,17 @@ mean plus a has-block indicator (``missing: impute``); late fusion combines the 
 probabilities a subject has (``late: average``) or feeds them to a logistic regression fit on
 the inner-fold out-of-fold predictions (``late: stacked``; a subject with one modality gets
 that modality's probability). Each arm is fit with L2 logistic regression (C tuned by inner
-CV, balanced class weights) and with gradient boosting. Fusion is compared with each single
-modality by DeLong's test on pooled out-of-fold predictions of the subjects both arms scored,
-with a paired bootstrap CI; the escalation verdict asks whether the primary fusion beats the
-better single modality with p < alpha.
+CV; unweighted, or ``class_weight: balanced`` with probabilities moved back to the training
+odds) and with gradient boosting.
+
+Comparisons: within every outer fold, fusion against each single modality by DeLong's test on
+the fold's test subjects that every arm scored (the fold's models are fixed, its test subjects
+independent of them); the folds' AUC differences are combined by a Hartung-Knapp random-effects
+test (``comparison_test``), one-sided. The escalation verdict requires the primary fusion to
+beat every single modality at ``alpha`` (intersection-union test: the largest p decides), so its
+false-positive rate is at most alpha; the calibration suite measures it. DeLong on predictions
+pooled over the folds' models and a paired bootstrap of the pooled difference are reported as
+description only (pooling five fitted models made the DeLong test anti-conservative).
 """
 
 from __future__ import annotations
