@@ -33,9 +33,10 @@ sys.path.insert(0, str(HERE.parent / "tests" / "experiments" / "calibration"))
 import caldecisions as cal  # noqa: E402
 
 #: Docs blocks ``<!-- calibration:KEY -->`` ... ``<!-- /calibration:KEY -->`` and their studies.
-DOC_BLOCKS = {"cca": ("cca_null", "cca_one_mode"), "prediction": ("prediction",),
-              "logo": ("logo",), "partial": ("partial",), "harmonization": ("harmonization",),
-              "pca": ("pca",), "all": tuple(cal.BY_KEY)}
+DOC_BLOCKS = {"cca": ("cca_null", "cca_one_mode"),
+              "prediction": ("prediction", "prediction_5fold"), "logo": ("logo",),
+              "partial": ("partial",), "harmonization": ("harmonization",), "pca": ("pca",),
+              "all": tuple(cal.BY_KEY)}
 
 
 def write_docs(folder: Path, rows: list, header: str) -> list[Path]:

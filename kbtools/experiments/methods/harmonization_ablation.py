@@ -255,7 +255,9 @@ def _delta_test(fold_delta: list[tuple[float, float]], hartung_knapp: Any) -> di
                         np.array([v for _, v in fold_delta]), "two-sided")
     return {"method": "hartung_knapp over per-fold DeLong differences",
             "estimate": r6(res.estimate), "se": r6(res.se), "t": r6(res.statistic),
-            "df": res.df, "p": float(f"{res.p_value:.4g}"), "n_folds": res.n_folds}
+            "df": res.df, "p": float(f"{res.p_value:.4g}"), "n_folds": res.n_folds,
+            "fold_differences": [r6(d) for d, _ in fold_delta],
+            "fold_delong_se": [r6(np.sqrt(v)) for _, v in fold_delta]}
 
 
 def _figure(rows: list[dict[str, Any]], arms: list[str], shown: Any) -> Any:

@@ -336,6 +336,7 @@ def _summarise(arms: _Arms, y: pd.Series, p: dict[str, Any], ctx: Any,
                     "auroc_fusion": r6(dl.auc_a), "auroc_single": r6(dl.auc_b),
                     "difference": r6(dl.difference),
                     "fold_differences": [r6(x) for x in d],
+                    "fold_delong_se": [r6(np.sqrt(x)) for x in v],
                     "fold_test": _fold_test(d, v, ratio, p["comparison_test"]),
                     # descriptive only: DeLong on predictions pooled from the folds' different
                     # models is anti-conservative (calibration suite); no decision uses it

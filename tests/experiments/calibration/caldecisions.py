@@ -95,6 +95,13 @@ def prediction_config(sc: Scenario) -> dict[str, Any]:
             "outputs": {"plots": False}}
 
 
+def prediction_5fold_config(sc: Scenario) -> dict[str, Any]:
+    """The design of the report that found the pooled test anti-conservative: 5 folds."""
+    config = prediction_config(sc)
+    config["cv"]["n_splits"] = 5
+    return config
+
+
 def logo_config(sc: Scenario) -> dict[str, Any]:
     return {"method": "logo_gene_attribution", "outcome": "mdd", "cv": _cv(n_repeats=2),
             "preprocessing": dict(PRE),
@@ -232,6 +239,17 @@ STUDIES: tuple[Study, ...] = (
            _d("pooled_delong", "Reference (earlier rule): pooled DeLong, fusion > gene",
               pooled_delong_fusion_beats_gene, "reference",
               "predictions of the folds' models pooled into one DeLong test"))),
+    Study("prediction_5fold", "prediction_baselines", prediction_5fold_config,
+          NULL.but(name="confounded null, 6 centres", n=1200, n_sites=6),
+          NULL.but(name="gene + brain signal, 6 centres", n=1200, n_sites=6, gene_mdd=(2.0,),
+                   brain_mdd=1.5),
+          (_d("fusion_vs_gene_5fold", "Prediction, 5 folds, N = 1200: fusion > gene",
+              fusion_beats_gene),
+           _d("escalation_5fold", "Prediction, 5 folds, N = 1200: escalation verdict", escalate,
+              "at_most", "intersection-union: fusion must beat both modalities"),
+           _d("pooled_delong_5fold", "Reference (earlier rule), 5 folds, N = 1200: pooled "
+              "DeLong, fusion > gene", pooled_delong_fusion_beats_gene, "reference",
+              "predictions of the folds' models pooled into one DeLong test"))),
     Study("logo", "logo_gene_attribution", logo_config, NULL,
           NULL.but(name="two MDD genes", gene_mdd=(1.5, 0.8)),
           (_d("logo", "LOGO: gene called (BH, corrected t)", logo_call, "at_most",
@@ -250,7 +268,9 @@ STUDIES: tuple[Study, ...] = (
           NULL.but(name="no feature site effects", site_shift=0.0, brain_mdd=0.8),
           NULL.but(name="brain site effects", site_shift=0.0, brain_mdd=1.5,
                    brain_site_noise=2.5),
-          (_d("harmonization", "Harmonization: delta AUROC test", harmonization_delta),)),
+          (_d("harmonization", "Harmonization: delta AUROC test", harmonization_delta,
+              "at_most", "truncated Hartung-Knapp: never narrower than the fixed-effect "
+              "combination, so conservative when ComBat has nothing to remove"),)),
     Study("pca", "pca_dimension_search", pca_config, NULL,
           NULL.but(name="brain MDD factor", brain_mdd=1.2),
           (_d("pca_choice", "PCA search: more than the smallest dim", pca_more_than_smallest,
@@ -286,26 +306,27 @@ def _chunk(job: tuple[str, str, list[int], dict[str, Any]],
     return [run_one(study, scenario, s) for s in seeds]
 
 
-def calls(study: Study, which: str, n: int, *, n_jobs: int | None = 1, first_seed: int = 0,
-          chunk: int = 4, progress: bool = False, **changes: Any) -> np.ndarray:
-    """(n, decisions) booleans: each decision of ``study`` on ``n`` cohorts of its null or
-    planted scenario (``changes`` alter the scenario, e.g. ``n=400`` for a smaller suite)."""
+def calls(study: Study, which: str, count: int, *, n_jobs: int | None = 1,
+          first_seed: int = 0, chunk: int = 4, progress: bool = False,
+          **changes: Any) -> np.ndarray:
+    """(count, decisions) booleans: each decision of ``study`` on ``count`` cohorts of its null
+    or planted scenario (``changes`` alter the scenario, e.g. ``n=400`` subjects)."""
     from kbtools.experiments.parallel import map_chunks
 
-    if n <= 0:
+    if count <= 0:
         return np.zeros((0, len(study.decisions)), dtype=bool)
     offset = 0 if which == "null" else 1_000_000
-    seeds = list(range(first_seed + offset, first_seed + offset + n))
-    jobs = [(study.key, which, seeds[i:i + chunk], changes) for i in range(0, n, chunk)]
+    seeds = list(range(first_seed + offset, first_seed + offset + count))
+    jobs = [(study.key, which, seeds[i:i + chunk], changes) for i in range(0, count, chunk)]
     out = map_chunks(_chunk, jobs, n_jobs=n_jobs, progress=progress,
                      desc=f"{study.key} {which}", unit="chunk")
-    return np.array([c for part in out for c in part], dtype=bool).reshape(n, -1)
+    return np.array([c for part in out for c in part], dtype=bool).reshape(count, -1)
 
 
-def measure(study: Study, which: str, n: int, **kwargs: Any) -> list[Rate]:
-    """Rate of each decision of ``study`` over ``n`` cohorts (see :func:`calls`)."""
-    made = calls(study, which, n, **kwargs)
-    return [Rate(int(made[:, j].sum()), n) for j in range(len(study.decisions))]
+def measure(study: Study, which: str, count: int, **kwargs: Any) -> list[Rate]:
+    """Rate of each decision of ``study`` over ``count`` cohorts (see :func:`calls`)."""
+    made = calls(study, which, count, **kwargs)
+    return [Rate(int(made[:, j].sum()), count) for j in range(len(study.decisions))]
 
 
 def table(rows: list[tuple[Decision, Rate, Rate | None]]) -> str:
