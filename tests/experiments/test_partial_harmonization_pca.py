@@ -115,7 +115,8 @@ def test_harmonization_ablation_recovers_coupling_under_site_effects() -> None:
            "preprocessing": {"zscore": True, "covariates": ["age", "sex", "icv"],
                              "site_onehot": False, "pca": {"gene": 8, "brain": 8}},
            "params": {"C_grid": [0.1, 1.0], "n_boot": 200}, "outputs": {"plots": True}}
-    assert check_design(cfg) == []
+    # fewer than 8 folds: the fold-combined delta test is weak, and the design check says so
+    assert [i.rule for i in check_design(cfg)] == ["design.few-folds-for-fold-test"]
     res = harmonization_ablation.run(cohort, cfg, RunContext(seed=0, progress=False))
     d = res.summary["delta"]
     # site offsets on both modalities fake a coupling that does not transfer to unseen sites;

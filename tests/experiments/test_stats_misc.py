@@ -174,6 +174,32 @@ def test_logistic_odds_ratio_equals_statsmodels_logit() -> None:
     assert (res.ci_low, res.ci_high) == pytest.approx((lo, hi), rel=1e-6)
 
 
+def test_logistic_odds_ratio_leaves_out_a_site_without_cases() -> None:
+    """A site whose subjects are all controls (or all cases) separates: its term is infinite
+    and the estimate is the limit, statsmodels' Logit on the other sites."""
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(11)
+    n = 400
+    site = rng.integers(0, 5, n)
+    x = rng.normal(size=n) + 0.3 * site
+    eta = -0.8 + 0.6 * x + np.array([0.0, 0.4, -0.3, 0.2, 0.0])[site]
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-eta))).astype(int)
+    y[site == 4] = 0  # a small centre with no cases
+    y[site == 3] = 1  # and one with only cases
+    dummies = (site[:, None] == np.arange(1, 5)).astype(float)
+    res = logistic_odds_ratio(y, x, dummies)
+    keep = site < 3
+    fit = sm.Logit(y[keep], sm.add_constant(np.column_stack([dummies[keep][:, :2], x[keep]]))
+                   ).fit(disp=0)
+    assert res.n == keep.sum() and res.n_separated == (~keep).sum()
+    assert (res.n_cases, res.n_controls) == (y[keep].sum(), (1 - y[keep]).sum())
+    assert res.coef == pytest.approx(fit.params[-1], rel=1e-7)
+    assert res.se == pytest.approx(fit.bse[-1], rel=1e-6)
+    with pytest.raises(ValueError, match="never varies"):
+        logistic_odds_ratio(y[site >= 3], x[site >= 3], dummies[site >= 3])
+
+
 def _sites_data(seed: int, n: int = 300, p: int = 12):
     rng = np.random.default_rng(seed)
     site = rng.integers(0, 4, n)

@@ -225,11 +225,16 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
                                          confidence=p["confidence"])
                 if not lr.converged:
                     notes.add(f"logistic model of {col} on {axis} did not converge")
+                if lr.n_separated:
+                    notes.add(f"{col}: {lr.n_separated} subjects left out of the logistic "
+                              f"models, in sites where every subject has the same {col} "
+                              f"(a site term cannot be estimated there; the odds ratio is "
+                              f"the model's estimate without them)")
                 family.append({"outcome": col, "axis": axis, "statistic": "odds_ratio_per_sd",
                                "estimate": r6(lr.odds_ratio),
                                "ci": [r6(lr.ci_low), r6(lr.ci_high)], "p": lr.p_value,
-                               "n_subjects": lr.n, "n_cases": int(yv.sum()),
-                               "n_controls": int((1 - yv).sum())})
+                               "n_subjects": lr.n, "n_cases": lr.n_cases,
+                               "n_controls": lr.n_controls})
             _add_q(family, bh_qvalues, p["alpha"])
             results += family
         else:

@@ -39,6 +39,11 @@ class OddsRatioResult:
     se: float
     n: int
     converged: bool
+    n_cases: int = 0
+    n_controls: int = 0
+    #: subjects left out because an indicator covariate separates them (see
+    #: :func:`separated_strata`)
+    n_separated: int = 0
 
 
 def _design(z: np.ndarray | None, n: int) -> np.ndarray:
@@ -117,15 +122,58 @@ def partial_correlation(x: np.ndarray, y: np.ndarray, z: np.ndarray | None = Non
     return _result(r, n, k, method, confidence)
 
 
+def separated_strata(y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns that stay in a logistic model of ``y`` on covariates ``z``.
+
+    A 0/1 indicator column (a site) whose subjects all have the same outcome separates them:
+    its coefficient's maximum-likelihood estimate is infinite and those subjects carry no
+    information on the other coefficients, whose estimates are those of the model without
+    them. They are dropped (repeatedly, as dropping can separate another stratum), together
+    with columns left constant. Returns (row mask, kept column indices).
+    """
+    n, k = z.shape
+    rows = np.ones(n, dtype=bool)
+    cols = list(range(k))
+    changed = True
+    while changed:
+        changed = False
+        for j in list(cols):
+            c = z[rows, j]
+            if not np.isin(c, (0.0, 1.0)).all():
+                continue
+            on = c == 1.0
+            if on.any() and np.unique(y[rows][on]).size == 1:
+                rows[np.flatnonzero(rows)[on]] = False
+                cols.remove(j)
+                changed = True
+    cols = [j for j in cols if np.ptp(z[rows, j]) > 0] if rows.any() else []
+    return rows, np.array(cols, dtype=int)
+
+
 def logistic_odds_ratio(y: np.ndarray, x: np.ndarray, z: np.ndarray | None = None, *,
                         confidence: float = 0.95, max_iter: int = 100,
                         tol: float = 1e-10) -> OddsRatioResult:
-    """Odds ratio of binary ``y`` per unit of ``x`` adjusted for ``z`` (unpenalised ML)."""
+    """Odds ratio of binary ``y`` per unit of ``x`` adjusted for ``z`` (unpenalised ML).
+
+    Subjects in strata of an indicator covariate where the outcome never varies are left out
+    (:func:`separated_strata`); ``n`` and the class counts are those of the subjects used.
+    """
     y = np.asarray(y, dtype=float)
-    n = y.shape[0]
+    x = np.asarray(x, dtype=float).reshape(-1)
     if set(np.unique(y)) - {0.0, 1.0} or np.unique(y).size < 2:
         raise ValueError("y must be binary 0/1 with both classes present")
-    d = np.hstack([_design(z, n), np.asarray(x, dtype=float).reshape(n, 1)])
+    n_all = y.shape[0]
+    if z is not None:
+        z = np.asarray(z, dtype=float).reshape(n_all, -1)
+        rows, cols = separated_strata(y, z)
+        y, x, z = y[rows], x[rows], z[rows][:, cols]
+        if np.unique(y).size < 2:
+            raise ValueError("every subject is in a stratum whose outcome never varies")
+    n = y.shape[0]
+    d = np.hstack([_design(z, n), x.reshape(n, 1)])
+    if np.linalg.matrix_rank(d) < d.shape[1]:
+        raise ValueError("the axis and covariates are collinear among the subjects with "
+                         "outcome variation; the odds ratio is not identified")
     beta = np.zeros(d.shape[1])
     converged = False
     for _ in range(max_iter):
@@ -145,4 +193,5 @@ def logistic_odds_ratio(y: np.ndarray, x: np.ndarray, z: np.ndarray | None = Non
     return OddsRatioResult(odds_ratio=float(np.exp(coef)), ci_low=float(np.exp(coef - zc * se)),
                            ci_high=float(np.exp(coef + zc * se)),
                            p_value=float(2 * stats.norm.sf(abs(coef / se))), coef=coef, se=se,
-                           n=n, converged=converged)
+                           n=n, converged=converged, n_cases=int(y.sum()),
+                           n_controls=int(n - y.sum()), n_separated=n_all - n)
