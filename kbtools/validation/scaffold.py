@@ -88,19 +88,30 @@ def render_runnable_experiment(root: Path, ident: str, method: str, today: dt.da
     return dump(config)
 
 
-def _dataset_with(root: Path, tables: set[str]) -> str:
-    """The first dataset card (synthetic_cohort first) whose storage has all ``tables``."""
-    candidates = sorted((root / "kb" / "datasets").glob("*.yaml"))
+def _dataset_tables(root: Path) -> list[tuple[str, list[str]]]:
+    """(card id, table names) of the KB's dataset cards, synthetic_cohort first; cards that
+    link out of the KB or do not load are skipped (never read)."""
+    candidates = sorted(p for p in (root / "kb" / "datasets").glob("*.yaml")
+                        if is_inside(root, p))
     candidates.sort(key=lambda p: p.stem != "synthetic_cohort")
+    found = []
     for path in candidates:
         try:
             card = load_file(path)
         except (OSError, YAMLLoadError):
             continue
         storage = card.get("storage") if isinstance(card, dict) else None
-        found = storage.get("tables") if isinstance(storage, dict) else None
-        if isinstance(found, dict) and tables <= set(map(str, found)):
-            return path.stem
+        tables = storage.get("tables") if isinstance(storage, dict) else None
+        if isinstance(tables, dict) and tables:
+            found.append((path.stem, [str(name) for name in tables]))
+    return found
+
+
+def _dataset_with(root: Path, tables: set[str]) -> str:
+    """The first dataset card (synthetic_cohort first) whose storage has all ``tables``."""
+    for dataset, names in _dataset_tables(root):
+        if tables <= set(names):
+            return dataset
     raise KBToolsError(
         f"no dataset card of this KB has the tables {', '.join(sorted(tables))}",
         hint="add the synthetic cohort's card (kb/datasets/synthetic_cohort.yaml in the kbtools "
@@ -150,18 +161,6 @@ def _first_method() -> str:
 
 def _data_block(root: Path) -> str:
     """A data role pointing at an existing dataset table, so the new config resolves."""
-    dataset, table = "synthetic_cohort", "subjects"
-    candidates = sorted(p for p in (root / "kb" / "datasets").glob("*.yaml")
-                        if is_inside(root, p))  # never read a card that links out of the KB
-    candidates.sort(key=lambda p: p.stem != "synthetic_cohort")
-    for path in candidates:
-        try:
-            card = load_file(path)
-        except (OSError, YAMLLoadError):
-            continue
-        storage = card.get("storage") if isinstance(card, dict) else None
-        tables = storage.get("tables") if isinstance(storage, dict) else None
-        if isinstance(tables, dict) and tables:
-            dataset, table = path.stem, str(next(iter(tables)))
-            break
+    found = _dataset_tables(root)
+    dataset, table = (found[0][0], found[0][1][0]) if found else ("synthetic_cohort", "subjects")
     return f"  {table}:\n    dataset: {dataset}\n    table: {table}\n"

@@ -77,3 +77,18 @@ def test_unknown_method_is_refused(small_kb, capsys) -> None:
     root, _ = small_kb
     assert main(["new", "experiment", "x1", "--method", "nope", "--kb-root", str(root)]) == 2
     assert not (Path(root) / "configs" / "experiments" / "x1.yaml").exists()
+
+
+def test_new_experiment_never_reads_a_dataset_card_outside_the_kb(small_kb, tmp_path_factory,
+                                                                   capsys) -> None:
+    """A dataset card that is a symlink out of the KB is not a source of table names."""
+    root, _ = small_kb
+    card = root / "kb" / "datasets" / "synthetic_cohort.yaml"
+    outside = tmp_path_factory.mktemp("elsewhere") / "synthetic_cohort.yaml"
+    outside.write_bytes(card.read_bytes())
+    card.unlink()
+    card.symlink_to(outside)
+    assert main(["new", "experiment", "try_cca", "--method", "cca_permutation",
+                 "--kb-root", str(root)]) == 2
+    assert "no dataset card of this KB has the tables" in capsys.readouterr().err
+    assert not (root / "configs" / "experiments" / "try_cca.yaml").exists()
