@@ -113,10 +113,14 @@ def prediction_baselines(summary: Mapping[str, Any]) -> dict[str, Any]:
         arm_data = _dict(arm_data)
         for model, metrics in _dict(arm_data.get("models")).items():
             metrics = _dict(metrics)
-            rows.append({"arm": arm, "model": model, "n": arm_data.get("n_subjects"),
-                         **{m: estimate(metrics.get(m)) for m in PREDICTION_METRICS},
-                         # the ECE a perfectly calibrated model would get from these scores
-                         "ece_floor": _dict(metrics.get("ece")).get("pooled_if_calibrated")})
+            row = {"arm": arm, "model": model, "n": arm_data.get("n_subjects"),
+                   **{m: estimate(metrics.get(m)) for m in PREDICTION_METRICS}}
+            # the ECE a perfectly calibrated model would get from these scores (none beside a
+            # withheld ECE)
+            withheld = row["ece"] is not None and row["ece"].number is None
+            row["ece_floor"] = (None if withheld else
+                                _dict(metrics.get("ece")).get("pooled_if_calibrated"))
+            rows.append(row)
     models = list(dict.fromkeys(r["model"] for r in rows))
     rows.sort(key=lambda r: models.index(r["model"]))  # arms of one model together
     for metric, higher in _HIGHER_IS_BETTER.items():

@@ -46,6 +46,21 @@ def table(section: str, first: str) -> list[list[str]]:
     return [[c.strip() for c in line.strip().strip("|").split("|")] for line in lines]
 
 
+def columns(section: str, first: str) -> list[str]:
+    """Header cells of the markdown table whose header starts with ``| first |``."""
+    line = f"| {first} |" + section.split(f"\n| {first} |", 1)[1].split("\n", 1)[0]
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def cell_of(value: dict, suffix: str = "") -> str:
+    """How a results cell shows a metric: pooled value with its 95% interval when the run has
+    one, else with the SD across folds."""
+    if value.get("pooled_ci95"):
+        low, high = value["pooled_ci95"]
+        return f"{value['pooled']:.3f}\u00a0[{low:.3f},\u00a0{high:.3f}]{suffix}"
+    return f"{value['pooled']:.3f}\u00a0±\u00a0{value['sd']:.3f}{suffix}"
+
+
 def metrics(folder: Path) -> dict:
     return yaml.safe_load((folder / "metrics.yaml").read_text())["summary"]
 
@@ -71,9 +86,9 @@ def test_prediction_rows_per_arm_and_model(pages: dict[str, str]) -> None:
     for arm, model, auroc, auprc, brier, ece in rows:
         truth = expected[(arm, model)]
         for cell, metric in ((auroc, "auroc"), (auprc, "auprc"), (brier, "brier"), (ece, "ece")):
-            value, sd = cell.strip("*").split("\u00a0±\u00a0")
-            assert value == f"{truth[metric]['pooled']:.3f}"
-            assert sd == f"{truth[metric]['sd']:.3f}"
+            floor = truth[metric].get("pooled_if_calibrated")
+            suffix = f" (floor {floor:.3f})" if floor is not None else ""
+            assert cell.replace("**", "") == cell_of(truth[metric], suffix), (arm, model, metric)
     best = max(rows, key=lambda r: float(r[2].strip("*").split("\u00a0")[0]) if r[1] == "logistic"
                else 0)
     assert best[2].startswith("**")  # the best AUROC of a model is bold
@@ -90,15 +105,24 @@ def test_prediction_rows_per_arm_and_model(pages: dict[str, str]) -> None:
 def test_cca_rows_per_mode(pages: dict[str, str]) -> None:
     folder = shipped_run("cca_permutation")
     summary = metrics(folder)
-    rows = table(results(page_of(pages, folder)), "Mode")
-    assert [int(r[0]) for r in rows] == [m["mode"] for m in summary["modes"]]
+    section = results(page_of(pages, folder))
+    header = columns(section, "Mode")
+    rows = [dict(zip(header, r, strict=True)) for r in table(section, "Mode")]
+    assert [int(r["Mode"]) for r in rows] == [m["mode"] for m in summary["modes"]]
     for row, mode in zip(rows, summary["modes"], strict=True):
-        out = mode["rho_out_of_sample"]
-        assert row[2] == f"{out['mean']:.3f}\u00a0±\u00a0{out['sd']:.3f}".replace("-0.", "-0.")
+        for column, key in (("ρ out of sample", "rho_out_of_sample"),
+                            ("ρ in sample", "rho_in_sample")):
+            value = mode[key]
+            assert row[column] == f"{value['mean']:.3f}\u00a0±\u00a0{value['sd']:.3f}"
         p = mode["p_fwer"]
-        assert row[3].startswith(f"{p['median'] if isinstance(p, dict) else p:.3f}")
+        assert row["p<sub>FWER</sub>"].startswith(
+            f"{p['median'] if isinstance(p, dict) else p:.3f}")
+        if "rho_all_subjects" in mode:  # the test's own statistic, on every subject
+            assert row["ρ all subjects"] == f"{mode['rho_all_subjects']:.3f}"
+            assert row["Significant"] == ("yes" if mode["significant"] else "no")
         if "folds_significant" in mode:
-            assert row[4] == f"{mode['folds_significant']} of {summary['n_folds']}"
+            assert row["Folds significant"] == \
+                f"{mode['folds_significant']} of {summary['n_folds']}"
 
 
 def test_logo_genes_ranked_by_delta_auc(pages: dict[str, str]) -> None:
