@@ -81,7 +81,10 @@ def test_ctrl_c_stops_at_once_and_writes_nothing_partial(
         [sys.executable, "-m", "kbtools", "pdf2md", str(pdf_dir / "one_column.pdf"),
          str(slow_pdf), "--out-dir", str(out), "--time-limit", "120"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-        start_new_session=True)
+        start_new_session=True,
+        # as a terminal's foreground job: a suite started in the background (`cmd &` in a
+        # script) ignores SIGINT, and a child inheriting that would never see Ctrl-C
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert proc.stdout is not None
     first = proc.stdout.readline()  # printed as soon as the first file is done
     assert first.startswith("converted ") and "one_column.pdf" in first
