@@ -10,6 +10,7 @@ from pathlib import Path
 
 from kbtools import __version__, layout
 from kbtools.kb import KINDS
+from kbtools.schemas.extensions import EXTENSION_FILES
 from kbtools.validation.problems import Problem
 
 log = logging.getLogger("mkdocs.plugins.kbtools")
@@ -17,11 +18,15 @@ CACHE_FILE = "problems.json"
 
 
 def kb_fingerprint(root: Path) -> str:
-    """Changes whenever any document of the KB is added, removed, resized or touched."""
+    """Changes whenever any document of the KB, or its schema extensions, is added, removed,
+    resized or touched."""
     digest = hashlib.sha256(f"{__version__}\0{dt.date.today()}".encode())
     for kind in KINDS:
         for path in layout.documents(root, kind.name):
             digest.update(_stamp(root, path))
+    # the KB's own schema extensions decide what is valid too
+    for name in EXTENSION_FILES:
+        digest.update(_stamp(root, root / name))
     for extra in sorted([*root.glob("kb/runs/*/config_used.yaml"), *root.glob("kb/runs/*/*.png"),
                          *root.glob("kb/runs/*/*.csv"), *root.glob("kb/.run-staging-*"),
                          *root.glob("kb/runs/.run-staging-*")]):

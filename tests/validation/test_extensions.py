@@ -146,3 +146,16 @@ def test_schema_export_writes_merged_schemas(extended: KB, tmp_path, capsys) -> 
     assert main(["schema", "export", "--builtin", str(builtin)]) == 0
     assert "how_to_infer" not in json.loads(
         (builtin / "model_card.schema.json").read_text())["properties"]
+
+
+def test_health_page_cache_follows_the_extensions_file(kb: KB, tmp_path) -> None:
+    """The site's cached problem list is recomputed when the KB declares a field."""
+    from kbtools.site.health import validation_problems
+
+    cache = tmp_path / "site-cache"
+    kb.edit(ALPHA, lambda d: d.update(how_to_infer={"huggingface": "model = load('alpha')"}))
+    before = [p for p in validation_problems(kb.root, cache) if p.path == ALPHA and p.is_error]
+    assert before  # an undeclared field is an error
+    kb.write("kb/schemas/extensions.yaml", DECLARATIONS)
+    after = [p for p in validation_problems(kb.root, cache) if p.path == ALPHA and p.is_error]
+    assert after == []
