@@ -61,3 +61,16 @@ def kb_factory():
 @pytest.fixture
 def repo_config() -> Path:
     return REPO / "configs" / "experiments" / "01_cca_gene_smri.yaml"
+
+
+@pytest.fixture
+def never_computes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record any call of the method: a run refused early must never start computing."""
+    calls: list[str] = []
+
+    def method(name: str):
+        calls.append(name)
+        raise AssertionError("the method must not run")
+
+    monkeypatch.setattr("kbtools.experiments.methods.get_method", method)
+    return calls

@@ -17,18 +17,6 @@ def _run(root: Path, cfg: Path, *extra: str) -> int:
 
 
 @pytest.fixture
-def never_computes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    calls: list[str] = []
-
-    def method(name: str):
-        calls.append(name)
-        raise AssertionError("the method must not run")
-
-    monkeypatch.setattr("kbtools.experiments.methods.get_method", method)
-    return calls
-
-
-@pytest.fixture
 def outside(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("outside")
 

@@ -34,19 +34,6 @@ def _staging_folders(*folders: Path) -> list[Path]:
             if p.name.startswith(staging.PREFIX)]
 
 
-@pytest.fixture
-def never_computes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Record any call of the method: a run refused early must never start computing."""
-    calls: list[str] = []
-
-    def method(name: str):
-        calls.append(name)
-        raise AssertionError("the method must not run")
-
-    monkeypatch.setattr("kbtools.experiments.methods.get_method", method)
-    return calls
-
-
 def _fail_mkdir_under(monkeypatch: pytest.MonkeyPatch, folder: Path, code: int) -> None:
     """Make every mkdir below ``folder`` fail as on a read-only or full filesystem."""
     real = os.mkdir
