@@ -11,6 +11,22 @@ function kbtoolsTableAfter(marker) {
   return null;
 }
 
+/* Run setup(element) on every element matching selector, on each page load (mkdocs-material's
+ * instant navigation reloads pages without a DOMContentLoaded). */
+function kbtoolsOnEachPage(selector, setup) {
+  "use strict";
+  function init() {
+    Array.prototype.forEach.call(document.querySelectorAll(selector), setup);
+  }
+  if (typeof window.document$ !== "undefined" && window.document$.subscribe) {
+    window.document$.subscribe(init);
+  } else if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+}
+
 /* kbtools: filter registry tables by text and by facet columns (Modality, Tags, ...).
  * A <div class="kb-filter" data-facets="Col1,Col2"> placed before a table adds a search box and
  * one drop-down per named column. URL parameters (?modality=fmri&q=mamba) preset the filters. */
@@ -105,17 +121,7 @@ function kbtoolsTableAfter(marker) {
     apply();
   }
 
-  function init() {
-    Array.prototype.forEach.call(document.querySelectorAll(".kb-filter"), setup);
-  }
-
-  if (typeof window.document$ !== "undefined" && window.document$.subscribe) {
-    window.document$.subscribe(init);
-  } else if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", init);
-  } else {
-    init();
-  }
+  kbtoolsOnEachPage(".kb-filter", setup);
 })();
 
 /* kbtools: pick which runs a comparison page shows. A <div class="kb-compare" data-runs="a b c"
@@ -208,15 +214,5 @@ function kbtoolsTableAfter(marker) {
     apply();
   }
 
-  function init() {
-    Array.prototype.forEach.call(document.querySelectorAll(".kb-compare"), setup);
-  }
-
-  if (typeof window.document$ !== "undefined" && window.document$.subscribe) {
-    window.document$.subscribe(init);
-  } else if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", init);
-  } else {
-    init();
-  }
+  kbtoolsOnEachPage(".kb-compare", setup);
 })();
