@@ -6,6 +6,7 @@ missing browser is a failure: CI installs it with apt (never `playwright install
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import os
@@ -50,31 +51,30 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def served(kb_site: Path) -> Iterator[tuple[Path, str]]:
-    _require_browser()
-    _build(kb_site)
-    handler = functools.partial(_QuietHandler, directory=str(kb_site / "site"))
+@contextlib.contextmanager
+def _serve(folder: Path) -> Iterator[str]:
+    """Serve ``folder`` on a free local port; yields its base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield kb_site, f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
 
 
-@pytest.fixture
-def page(served: tuple[Path, str]) -> Iterator[object]:
+@contextlib.contextmanager
+def _offline_tab(base: str, width: int, height: int) -> Iterator[object]:
+    """A Chromium tab that may load only what ``base`` serves (the site must work offline:
+    anything else, e.g. a CDN, is refused)."""
     from playwright.sync_api import sync_playwright
 
-    base = served[1]
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 900})
-        # the site must work offline: anything not served locally (e.g. a CDN) is refused
+        context = browser.new_context(viewport={"width": width, "height": height})
         context.route("**/*", lambda route: route.continue_()
                       if route.request.url.startswith(base) else route.abort())
         tab = context.new_page()
@@ -83,6 +83,20 @@ def page(served: tuple[Path, str]) -> Iterator[object]:
             yield tab
         finally:
             browser.close()
+
+
+@pytest.fixture
+def served(kb_site: Path) -> Iterator[tuple[Path, str]]:
+    _require_browser()
+    _build(kb_site)
+    with _serve(kb_site / "site") as base:
+        yield kb_site, base
+
+
+@pytest.fixture
+def page(served: tuple[Path, str]) -> Iterator[object]:
+    with _offline_tab(served[1], 1400, 900) as tab:
+        yield tab
 
 
 def test_dashboards_links_search_and_edits(served: tuple[Path, str], page, tmp_path: Path
@@ -166,21 +180,11 @@ _LIVE_DOM = """() => {
 def hostile_served(hostile) -> Iterator[tuple[object, str]]:
     _require_browser()
     _build(hostile.root)
-    handler = functools.partial(_QuietHandler, directory=str(hostile.root / "site"))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield hostile, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with _serve(hostile.root / "site") as base:
+        yield hostile, base
 
 
 def test_hostile_cards_run_nothing_in_the_browser(hostile_served, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
     hostile, base = hostile_served
     site = hostile.root / "site"
     urls = sorted(f"{base}/{p.parent.relative_to(site).as_posix()}/".replace("/./", "/")
@@ -188,43 +192,34 @@ def test_hostile_cards_run_nothing_in_the_browser(hostile_served, tmp_path: Path
     assert len(urls) > 20
     dialogs: list[str] = []
     live: dict[str, list[str]] = {}
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
-        context.route("**/*", lambda route: route.continue_()
-                      if route.request.url.startswith(base) else route.abort())
-        tab = context.new_page()
-        tab.set_default_timeout(15_000)
+    with _offline_tab(base, 1280, 800) as tab:
 
         def on_dialog(dialog) -> None:
             dialogs.append(f"{tab.url}: {dialog.type} {dialog.message}")
             dialog.dismiss()
 
         tab.on("dialog", on_dialog)
-        try:
-            for url in urls:
-                tab.goto(url, wait_until="load")
-                tab.wait_for_timeout(150)  # let page scripts (filters, search, diagrams) run
-                # hover and focus everything, as a reader moving over the page would
-                tab.evaluate("""() => { for (const el of document.querySelectorAll(
-                    "article *")) { for (const t of ["mouseover", "focus", "click"]) {
-                    if (t === "click" && el.closest("a")) continue;
-                    el.dispatchEvent(new Event(t, {bubbles: true})); } } }""")
-                found = tab.evaluate(_LIVE_DOM)
-                if found:
-                    live[url] = found
-            tab.goto(f"{base}/registry/models/evil_model/")
-            tab.screenshot(path=str(tmp_path / "hostile-model.png"), full_page=True)
-            # the search box shows hostile titles in its results
-            box = tab.locator("input.md-search__input")
-            box.click()
-            box.press_sequentially("javascript", delay=20)
-            tab.wait_for_timeout(800)
+        for url in urls:
+            tab.goto(url, wait_until="load")
+            tab.wait_for_timeout(150)  # let page scripts (filters, search, diagrams) run
+            # hover and focus everything, as a reader moving over the page would
+            tab.evaluate("""() => { for (const el of document.querySelectorAll(
+                "article *")) { for (const t of ["mouseover", "focus", "click"]) {
+                if (t === "click" && el.closest("a")) continue;
+                el.dispatchEvent(new Event(t, {bubbles: true})); } } }""")
             found = tab.evaluate(_LIVE_DOM)
             if found:
-                live["search"] = found
-        finally:
-            browser.close()
+                live[url] = found
+        tab.goto(f"{base}/registry/models/evil_model/")
+        tab.screenshot(path=str(tmp_path / "hostile-model.png"), full_page=True)
+        # the search box shows hostile titles in its results
+        box = tab.locator("input.md-search__input")
+        box.click()
+        box.press_sequentially("javascript", delay=20)
+        tab.wait_for_timeout(800)
+        found = tab.evaluate(_LIVE_DOM)
+        if found:
+            live["search"] = found
     assert dialogs == []
     assert live == {}
 
@@ -275,70 +270,55 @@ def _copy_repo_kb(root: Path) -> list[str]:
 
 
 def test_results_table_is_in_the_first_screen(tmp_path: Path) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     _require_browser()
     root = tmp_path / "repo"
     runs = _copy_repo_kb(root)
     _build(root)  # strict, as the repository's mkdocs.yml says
-    handler = functools.partial(_QuietHandler, directory=str(root / "site"))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
     methods: dict[str, str] = {}
     for run in runs:
         method = run.split("_", 2)[2].rsplit("_", 1)[0]
         methods.setdefault(method, run)
     assert len(methods) == 6
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-            context = browser.new_context(viewport={"width": 1280, "height": 800})
-            context.route("**/*", lambda route: route.continue_()
-                          if route.request.url.startswith(base) else route.abort())
-            tab = context.new_page()
-            tab.set_default_timeout(15_000)
-            for method, run in sorted(methods.items()):
-                tab.goto(f"{base}/registry/runs/{run}/")
-                box = tab.evaluate(_FIRST_TABLE_AFTER, "results")
-                assert box is not None, method
-                # the table starts, and its first row ends, inside the first 1280x800 screen
-                assert 0 < box["top"] < 800 and box["rowBottom"] < 800, (method, box)
-                tab.screenshot(path=str(tmp_path / f"run-{method}.png"))
+    with _serve(root / "site") as base, _offline_tab(base, 1280, 800) as tab:
+        for method, run in sorted(methods.items()):
+            tab.goto(f"{base}/registry/runs/{run}/")
+            box = tab.evaluate(_FIRST_TABLE_AFTER, "results")
+            assert box is not None, method
+            # the table starts, and its first row ends, inside the first 1280x800 screen
+            assert 0 < box["top"] < 800 and box["rowBottom"] < 800, (method, box)
+            tab.screenshot(path=str(tmp_path / f"run-{method}.png"))
 
-            tab.goto(f"{base}/registry/experiments/01_cca_gene_smri-compare/")
-            box = tab.evaluate(_FIRST_TABLE_AFTER, "headline-metrics")
-            assert box is not None and 0 < box["top"] < 800 and box["rowBottom"] < 800, box
-            table = tab.locator("article table").first
-            headers = table.locator("thead th")
-            n_runs = sum("_01_cca_gene_smri_" in run for run in runs)
-            expect(headers).to_have_count(1 + n_runs)  # the metric and each run
-            for i in range(1, n_runs - 1):  # latest vs previous by default
-                expect(headers.nth(i)).to_be_hidden()
-            expect(headers.nth(n_runs - 1)).to_be_visible()
-            expect(headers.nth(n_runs)).to_be_visible()
-            # the table fits the page: no sideways scrolling
-            assert tab.evaluate("document.documentElement.scrollWidth") <= 1280
-            rho1 = table.locator("tbody tr").first
-            expect(rho1.locator(".kb-delta")).to_have_text(" (+0.01)")
-            settings = tab.locator("article table").nth(1)
-            permutations = settings.locator("tr", has_text="params.n_permutations")
-            expect(permutations).to_be_visible()  # 99 vs 100 differ
-            pick = tab.locator(".kb-compare input").first
-            pick.check()
-            expect(headers.nth(1)).to_be_visible()
-            expect(rho1.locator(".kb-delta").first).to_be_visible()
-            tab.locator(".kb-compare input").nth(2).uncheck()
-            tab.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
+        tab.goto(f"{base}/registry/experiments/01_cca_gene_smri-compare/")
+        box = tab.evaluate(_FIRST_TABLE_AFTER, "headline-metrics")
+        assert box is not None and 0 < box["top"] < 800 and box["rowBottom"] < 800, box
+        table = tab.locator("article table").first
+        headers = table.locator("thead th")
+        n_runs = sum("_01_cca_gene_smri_" in run for run in runs)
+        expect(headers).to_have_count(1 + n_runs)  # the metric and each run
+        for i in range(1, n_runs - 1):  # latest vs previous by default
+            expect(headers.nth(i)).to_be_hidden()
+        expect(headers.nth(n_runs - 1)).to_be_visible()
+        expect(headers.nth(n_runs)).to_be_visible()
+        # the table fits the page: no sideways scrolling
+        assert tab.evaluate("document.documentElement.scrollWidth") <= 1280
+        rho1 = table.locator("tbody tr").first
+        expect(rho1.locator(".kb-delta")).to_have_text(" (+0.01)")
+        settings = tab.locator("article table").nth(1)
+        permutations = settings.locator("tr", has_text="params.n_permutations")
+        expect(permutations).to_be_visible()  # 99 vs 100 differ
+        pick = tab.locator(".kb-compare input").first
+        pick.check()
+        expect(headers.nth(1)).to_be_visible()
+        expect(rho1.locator(".kb-delta").first).to_be_visible()
+        tab.locator(".kb-compare input").nth(2).uncheck()
+        tab.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
 
-            # dashboards fit the page: no table needs sideways scrolling to its last column
-            for name in ("experiments", "runs", "models", "papers", "datasets"):
-                tab.goto(f"{base}/registry/{name}/")
-                overflow = tab.evaluate("""() => Array.from(
-                    document.querySelectorAll("article .md-typeset__scrollwrap"),
-                    (w) => w.scrollWidth - w.clientWidth)""")
-                assert overflow and max(overflow) <= 1, (name, overflow)
-            browser.close()
-    finally:
-        server.shutdown()
-        server.server_close()
+        # dashboards fit the page: no table needs sideways scrolling to its last column
+        for name in ("experiments", "runs", "models", "papers", "datasets"):
+            tab.goto(f"{base}/registry/{name}/")
+            overflow = tab.evaluate("""() => Array.from(
+                document.querySelectorAll("article .md-typeset__scrollwrap"),
+                (w) => w.scrollWidth - w.clientWidth)""")
+            assert overflow and max(overflow) <= 1, (name, overflow)
