@@ -159,20 +159,26 @@ def containers(node: Any, steps: Steps, done: tuple[str | int, ...] = ()
         yield from containers(node[step], rest, (*done, step))
 
 
-def get(node: Any, steps: Steps) -> Any:
+_MISSING = object()
+
+
+def _walk(node: Any, steps: Steps) -> Any:
     for step in steps:
         if not isinstance(node, dict) or step not in node:
-            return None
+            return _MISSING
         node = node[step]
     return node
 
 
+def get(node: Any, steps: Steps) -> Any:
+    """The value at ``steps``, or None when the path does not exist."""
+    found = _walk(node, steps)
+    return None if found is _MISSING else found
+
+
 def has(node: Any, steps: Steps) -> bool:
-    for step in steps:
-        if not isinstance(node, dict) or step not in node:
-            return False
-        node = node[step]
-    return True
+    """Whether ``steps`` leads to a value (None included)."""
+    return _walk(node, steps) is not _MISSING
 
 
 # ---------------------------------------------------------------------------------------------

@@ -94,6 +94,11 @@ class Generation:
         return [p for p in self.report.removed if p.endswith(".md")]
 
 
+def watched_folders(root: Path, templates_dir: Path | None) -> list[Path]:
+    """The KB folders whose files make pages, and the templates folder if there is one."""
+    return [root / name for name in WATCHED] + ([templates_dir] if templates_dir else [])
+
+
 class SiteGenerator:
     """Parsed files, validation reports and rendered pages kept between regenerations."""
 
@@ -120,10 +125,7 @@ class SiteGenerator:
                 self.docs_dir)
 
     def _folders(self) -> list[Path]:
-        folders = [self.root / name for name in WATCHED]
-        if self.templates_dir is not None:
-            folders.append(self.templates_dir)
-        return folders
+        return watched_folders(self.root, self.templates_dir)
 
     def run(self) -> Generation:
         """Bring the pages folder up to date with the KB; a no-op when nothing changed."""

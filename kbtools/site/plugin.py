@@ -26,7 +26,7 @@ from kbtools.site import extensions
 from kbtools.site.assets import MERMAID_URI, loads_mermaid, mermaid_path
 from kbtools.site.catalog import PREFIX
 from kbtools.site.escape import page_title
-from kbtools.site.generator import WATCHED, SiteGenerator
+from kbtools.site.generator import SiteGenerator, watched_folders
 from kbtools.site.live import BuildState, LiveReloader, unsupported_plugins
 from kbtools.site.render import ASSET_PREFIX, generate, make_environment
 from kbtools.site.sync import sync_folder
@@ -190,10 +190,7 @@ class KBToolsPlugin(BasePlugin[KBToolsConfig]):
 
     def watched_folders(self) -> list[Path]:
         """The KB folders whose files make pages (and the templates folder)."""
-        folders = [self.root / name for name in WATCHED]
-        if self.templates_dir is not None:
-            folders.append(self.templates_dir)
-        return folders
+        return watched_folders(self.root, self.templates_dir)
 
     def on_nav(self, nav: Any, /, *, config: MkDocsConfig, files: Files) -> Any:
         self._nav, self._files = nav, files
