@@ -18,7 +18,15 @@ population truth is exact:
   rates that differ between centres;
 * planted effects only where a scenario asks for them: gene-brain coupling modes, genes and a
   brain factor raising MDD liability, PHQ-9 and MDD tracking the first coupling mode, and extra
-  brain-only centre effects (offsets and scales) that harmonization should remove.
+  brain-only centre effects (offsets and scales) that harmonization should remove;
+* site structure beyond additive shifts, each off by default and drawn from its own random
+  stream (so turning one on leaves every other ingredient of the cohort as it was):
+  multiplicative centre effects (a centre scales the subject-level noise of both blocks by one
+  shared factor, ``site_scale``; or of each block by its own, ``block_scale``; optionally after
+  the age effect, ``scale_after_age``, which makes a shared age x centre interaction), a shared
+  centre-specific age slope (``site_age``), centre-specific covariance of the noise
+  (``site_cov``), centres that mostly lack imaging (``site_missing``), subjects filed under the
+  wrong centre (``label_noise``) and heavy-tailed or skewed noise (``noise``).
 """
 
 from __future__ import annotations
@@ -63,14 +71,35 @@ class Scenario:
     """Log-odds of MDD per SD of the first coupling latent."""
     brain_site_noise: float = 0.0
     """Extra brain-only centre offsets (SD) and log-scales (SD/2): what ComBat should remove."""
+    site_scale: float = 0.0
+    """SD of the log of each centre's noise scale, one factor shared by both blocks."""
+    block_scale: float = 0.0
+    """SD of the log of each centre's noise scale drawn separately for each block."""
+    scale_after_age: bool = False
+    """Apply the centre scales after the age effect (a shared age x centre interaction)."""
+    site_age: float = 0.0
+    """SD of each centre's deviation of the age slope (relative), shared by both blocks."""
+    site_cov: float = 0.0
+    """Strength of each centre's own mixing of the noise columns (centre covariances differ)."""
+    site_missing: float = 0.0
+    """Rate at which subjects of a third of the centres lack the brain block (no imaging)."""
+    label_noise: float = 0.0
+    """Fraction of subjects whose centre column names a wrong centre."""
+    noise: str = "gaussian"
+    """Subject-level noise: gaussian, t (5 df, unit variance) or skewed (centred chi2, 3 df)."""
     n_genes: int = 8
     gene_dim: int = 4
     n_rois: int = 24
     site_column: str = "centre"
     id_name: str = "eid"
 
+    covariates: tuple[str, ...] = ("age", "sex", "icv")
+
     def but(self, **changes: Any) -> Scenario:
         return replace(self, **changes)
+
+    def generate(self, seed: int) -> CalCohort:
+        return generate(self, seed)
 
 
 @dataclass
@@ -87,12 +116,37 @@ def _site_sizes(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
     return sizes
 
 
+def _draw(rng: np.random.Generator, shape: tuple[int, ...], kind: str) -> np.ndarray:
+    """Unit-variance noise of ``kind`` (gaussian draws are exactly ``standard_normal``)."""
+    if kind == "gaussian":
+        return rng.standard_normal(shape)
+    if kind == "t":
+        return rng.standard_t(5, shape) / np.sqrt(5 / 3)
+    if kind == "skewed":
+        return (rng.chisquare(3, shape) - 3) / np.sqrt(6)
+    raise ValueError(f"unknown noise {kind!r}")
+
+
+def _mixing(rng: np.random.Generator, k: int, width: int, strength: float) -> np.ndarray:
+    """(k, width, width) centre-specific mixing matrices, identity at strength 0."""
+    return np.eye(width) + strength * rng.standard_normal((k, width, width)) / np.sqrt(width)
+
+
+def _mix_by_site(noise: np.ndarray, mixing: np.ndarray, site_idx: np.ndarray) -> np.ndarray:
+    out = np.empty_like(noise)
+    for b in range(len(mixing)):
+        rows = site_idx == b
+        out[rows] = noise[rows] @ mixing[b]
+    # keep the average variance of a column at its level without mixing
+    return out / np.sqrt(np.mean(np.sum(mixing**2, axis=1), axis=0))
+
+
 def generate(sc: Scenario, seed: int) -> CalCohort:
     """One cohort of scenario ``sc``; identical for identical ``seed``."""
     # one stream per ingredient: a planted scenario is its null cohort plus the planted effect
-    streams = np.random.SeedSequence([seed, 7_112_026]).spawn(9)
+    streams = np.random.SeedSequence([seed, 7_112_026]).spawn(12)
     (r_subj, r_gene, r_brain, r_site, r_age, r_out, r_miss, r_ids,
-     r_latent) = (np.random.default_rng(s) for s in streams)
+     r_latent, r_scale, r_struct, r_label) = (np.random.default_rng(s) for s in streams)
     n, k = sc.n, sc.n_sites
     p, q = sc.n_genes * sc.gene_dim, sc.n_rois
 
@@ -117,12 +171,13 @@ def generate(sc: Scenario, seed: int) -> CalCohort:
     for g in range(sc.n_genes):
         mix = rng.normal(0, 0.5, (sc.gene_dim, sc.gene_dim)) + np.eye(sc.gene_dim)
         cols = slice(g * sc.gene_dim, (g + 1) * sc.gene_dim)
-        gene[:, cols] = rng.standard_normal((n, sc.gene_dim)) @ mix
+        gene[:, cols] = _draw(rng, (n, sc.gene_dim), sc.noise) @ mix
+    gene_signal = np.zeros((n, p))
     for m, load in enumerate(sc.coupling):  # mode m on genes m and m + 3, dim 0
         for g in (m, m + 3):
-            gene[:, ((g % sc.n_genes) * sc.gene_dim)] += load * z[:, m]
+            gene_signal[:, ((g % sc.n_genes) * sc.gene_dim)] += load * z[:, m]
     for j, _ in enumerate(sc.gene_mdd):     # MDD genes: the last ones, dim 1
-        gene[:, (sc.n_genes - 1 - j) * sc.gene_dim + 1] += 1.0 * u[:, j]
+        gene_signal[:, (sc.n_genes - 1 - j) * sc.gene_dim + 1] += 1.0 * u[:, j]
 
     # brain block: a shared factor plus noise; planted ROIs for modes and the MDD factor
     rng = r_brain
@@ -131,18 +186,38 @@ def generate(sc: Scenario, seed: int) -> CalCohort:
     rois += [f"{h}_{r}_{m}" for r in ROI_REGIONS for h in ("lh", "rh")
              for m in ("volume",)][:q - len(rois)]
     is_vol = np.array([r.endswith("volume") for r in rois])
-    head = rng.standard_normal(n)
-    brain = np.outer(head, rng.normal(0.5, 0.15, q)) + rng.standard_normal((n, q))
+    head = _draw(rng, (n,), sc.noise)
+    brain = np.outer(head, rng.normal(0.5, 0.15, q)) + _draw(rng, (n, q), sc.noise)
+    brain_signal = np.zeros((n, q))
     for m, load in enumerate(sc.coupling):  # mode m on ROIs 2m and 2m + 1
-        brain[:, [2 * m, 2 * m + 1]] += load * z[:, [m]]
+        brain_signal[:, [2 * m, 2 * m + 1]] += load * z[:, [m]]
     if sc.brain_mdd:
-        brain[:, q - 4:] += 0.8 * b_mdd[:, None]
+        brain_signal[:, q - 4:] += 0.8 * b_mdd[:, None]
+
+    # centre structure of the subject-level noise: covariances, scales, age slopes
+    mix_gene, mix_brain = _mixing(r_struct, k, p, sc.site_cov), _mixing(r_struct, k, q,
+                                                                        sc.site_cov)
+    if sc.site_cov:
+        gene, brain = _mix_by_site(gene, mix_gene, site_idx), _mix_by_site(brain, mix_brain,
+                                                                           site_idx)
+    shared, own_gene, own_brain, slope = r_scale.standard_normal((4, k))
+    scale_gene = np.exp(sc.site_scale * shared + sc.block_scale * own_gene)[site_idx, None]
+    scale_brain = np.exp(sc.site_scale * shared + sc.block_scale * own_brain)[site_idx, None]
+    age_gain = (1.0 + sc.site_age * slope)[site_idx]
+    gene_age = np.outer(age_gain * age_z, sc.age_effect + 0.1 * r_age.standard_normal(p))
+    brain_age = np.outer(age_gain * age_z, -sc.age_effect + 0.1 * r_age.standard_normal(q))
+    if sc.scale_after_age:  # the age effect is scaled too, and then not added again below
+        gene, brain = (gene + gene_age) * scale_gene, (brain + brain_age) * scale_brain
+        gene_age, brain_age = np.zeros_like(gene), np.zeros_like(brain)
+    else:
+        gene, brain = gene * scale_gene, brain * scale_brain
+    gene, brain = gene + gene_signal, brain + brain_signal
 
     # confounders: centre offsets and age on both blocks, ICV on volumes
     gene += sc.site_shift * r_site.standard_normal((k, p))[site_idx]
     brain += sc.site_shift * r_site.standard_normal((k, q))[site_idx]
-    gene += np.outer(age_z, sc.age_effect + 0.1 * r_age.standard_normal(p))
-    brain += np.outer(age_z, -sc.age_effect + 0.1 * r_age.standard_normal(q))
+    gene += gene_age
+    brain += brain_age
     brain += np.outer(icv_z, np.where(is_vol, 0.6, 0.0))
     extra_offset, extra_scale = r_site.standard_normal((2, k, q))
     if sc.brain_site_noise:
@@ -164,7 +239,10 @@ def generate(sc: Scenario, seed: int) -> CalCohort:
     # user-shaped tables: ids, raw units, column names
     eids = pd.Index((1_000_000 + r_ids.choice(5_500_000, size=n, replace=False)).astype(str),
                     name=sc.id_name)
-    subjects = pd.DataFrame({sc.site_column: codes[site_idx], "age": np.round(age, 1),
+    filed = site_idx.copy()  # the centre the table names (batch-label noise: a wrong one)
+    wrong = r_label.uniform(size=n) < sc.label_noise
+    filed[wrong] = (site_idx[wrong] + r_label.integers(1, max(k, 2), wrong.sum())) % k
+    subjects = pd.DataFrame({sc.site_column: codes[filed], "age": np.round(age, 1),
                              "sex": sex, "icv": np.round(icv), "mdd": mdd, "phq9": phq9},
                             index=eids)
     gene_cols = [f"{GENE_NAMES[g]}__e{d}" for g in range(sc.n_genes) for d in range(sc.gene_dim)]
@@ -178,6 +256,10 @@ def generate(sc: Scenario, seed: int) -> CalCohort:
     rate = np.clip(sc.missing * r_miss.uniform(0.5, 1.5, k), 0, 0.4)[site_idx]
     lacks = r_miss.uniform(size=n) < rate
     which = r_miss.integers(0, 2, n)
+    if sc.site_missing:  # a third of the centres (at least one) mostly without imaging
+        no_scan = r_label.choice(k, size=max(1, k // 3), replace=False)
+        extra = np.isin(site_idx, no_scan) & (r_label.uniform(size=n) < sc.site_missing)
+        lacks, which = lacks | extra, np.where(extra, 1, which)
     gene_df = gene_df[~(lacks & (which == 0))]
     brain_df = brain_df[~(lacks & (which == 1))]
     cohort = Cohort(subjects=subjects, blocks={"gene": gene_df, "brain": brain_df})
