@@ -104,6 +104,21 @@ def huh_jhun_within_blocks(z: np.ndarray, labels: np.ndarray, *arrays: np.ndarra
     return out, blocks, dropped
 
 
+def rows_after_projection(z: np.ndarray, labels: np.ndarray) -> tuple[int, int]:
+    """(rows the within-block projection removes from blocks that keep rows, subjects of
+    blocks that keep none): block b keeps ``n_b - rank(Z_b)`` rows."""
+    labels = np.asarray(labels)
+    lost = dropped = 0
+    for b in np.unique(labels):
+        rows = labels == b
+        rank = int(np.linalg.matrix_rank(np.asarray(z)[rows]))
+        if rows.sum() > rank:
+            lost += rank
+        else:
+            dropped += int(rows.sum())
+    return lost, dropped
+
+
 def normalize_within_blocks(a: np.ndarray, blocks: list[np.ndarray]) -> np.ndarray:
     """``a`` with each block's rows rescaled to the pooled mean square of a row.
 
