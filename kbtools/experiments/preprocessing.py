@@ -80,19 +80,23 @@ class Residualizer(TransformerMixin, BaseEstimator):
     """Regress features on covariates (+ site effects) fit on the training fold.
 
     ``subjects`` is the cohort's subjects table; rows are looked up by the index of ``X``.
-    The design is ``[1, covariates, site effect coding]``; :meth:`design` returns it for any
-    index (used by the Huh-Jhun projection of the permutation test). The covariate and site
-    columns are read into arrays once per fit, so building designs for many folds stays cheap.
+    The design is ``[1, covariates, site effect coding]``, with ``interactions`` also the
+    products of the site coding with each covariate (centre x covariate terms: each training
+    site its own slopes; an unseen site, coded zero, gets the average slopes);
+    :meth:`design` returns it for any index (used by the Huh-Jhun projection of the
+    permutation test). The covariate and site columns are read into arrays once per fit, so
+    building designs for many folds stays cheap.
     """
 
     def __init__(self, subjects: pd.DataFrame | None = None, covariates: tuple[str, ...] = (),
                  site_onehot: bool = True, site_column: str = "site",
-                 unseen_sites: str = "average"):
+                 unseen_sites: str = "average", interactions: bool = False):
         self.subjects = subjects
         self.covariates = covariates
         self.site_onehot = site_onehot
         self.site_column = site_column
         self.unseen_sites = unseen_sites
+        self.interactions = interactions
 
     def _positions(self, index: pd.Index) -> np.ndarray:
         pos = self.subjects.index.get_indexer(index)
@@ -108,9 +112,13 @@ class Residualizer(TransformerMixin, BaseEstimator):
         if self.covariates:
             parts.append(self.cov_all_[pos] - self.cov_mean_)
         if self.site_onehot:
-            parts.append(_effect_columns(self.site_level_of_[self.site_codes_[pos]],
-                                         len(self.site_levels_), self.site_values_[pos],
-                                         self.unseen_sites))
+            coding = _effect_columns(self.site_level_of_[self.site_codes_[pos]],
+                                     len(self.site_levels_), self.site_values_[pos],
+                                     self.unseen_sites)
+            parts.append(coding)
+            if self.interactions and self.covariates:
+                centred = self.cov_all_[pos] - self.cov_mean_
+                parts += [coding * centred[:, [j]] for j in range(centred.shape[1])]
         return np.hstack(parts)
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> Residualizer:
@@ -245,7 +253,8 @@ def build_pipeline(role: str, preprocessing: dict[str, Any] | None, subjects: pd
 
     Steps, in order, each only if configured: ``impute`` (``preprocessing.impute: mean|median``;
     missing features replaced by the training fold's mean/median); ``zscore`` (default on);
-    ``residualize`` on ``covariates`` and site effects (``site_onehot``) unless
+    ``residualize`` on ``covariates`` and site effects (``site_onehot``; with
+    ``site_covariate_interactions`` also centre x covariate terms) unless
     ``covariate_method`` is ``none`` (``huh_jhun`` residualizes too; the permutation test then
     projects, see permutation.py);
     ``pca`` to ``preprocessing.pca[role]`` components (a number or ``auto``; ``default_pca``
@@ -261,7 +270,9 @@ def build_pipeline(role: str, preprocessing: dict[str, Any] | None, subjects: pd
     covariates = tuple(pre.get("covariates") or ())
     site = bool(pre.get("site_onehot", False))
     if pre.get("covariate_method", "residualize") != "none" and (covariates or site):
-        steps.append(("residualize", Residualizer(subjects, covariates, site, site_column)))
+        steps.append(("residualize", Residualizer(
+            subjects, covariates, site, site_column,
+            interactions=bool(pre.get("site_covariate_interactions", False)))))
     n_pc = (pre.get("pca") or {}).get(role, default_pca)
     if pca and n_pc:
         steps.append(("pca", CappedPCA(n_pc if n_pc == "auto" else int(n_pc),
