@@ -363,7 +363,11 @@ def _execute(opts: RunOptions) -> Path | None:
     if not opts.dry_run:
         check_memory(config, cohort)
     if opts.dry_run:
+        from kbtools.experiments.methods import diagnostics
+
         print(plan(config, cohort, opts.n_jobs))
+        for line in diagnostics(cohort, config):
+            print(f"sites: {line}")
         for w in design_warnings + data_warnings:
             print(f"warning: {w}")
         print("dry run: nothing computed, nothing written")

@@ -34,12 +34,20 @@ def test_permutations_must_be_able_to_reach_alpha(repo_config) -> None:
     assert "at least 199 permutations" in issue.hint
 
 
-def test_within_site_permutation_with_huh_jhun_is_refused(repo_config) -> None:
-    rules = _rules(_config(repo_config, permute_within="site"))
-    assert rules == {"design.blocks-with-huh-jhun": "error"}
+def test_within_site_permutation_with_huh_jhun_is_the_calibrated_design(repo_config) -> None:
+    """Huh-Jhun within sites is allowed (and the default); free permutation across sites is
+    flagged, residualize-then-permute too."""
+    for choice in ("site", "auto"):
+        assert _rules(_config(repo_config, permute_within=choice)) == {}
+    (issue,) = check_design(_config(repo_config, permute_within="none"))
+    assert issue.rule == "design.free-permutation-across-sites" and issue.severity == "warning"
+    assert "permute_within: auto" in issue.hint
     config = _config(repo_config, permute_within="site")
     config["preprocessing"]["covariate_method"] = "residualize"
     assert _rules(config) == {"design.residualize-then-permute": "warning"}
+    config = _config(repo_config, permute_within="none")
+    config["preprocessing"]["site_onehot"] = False  # no site terms: nothing to say about sites
+    assert _rules(config) == {}
 
 
 def test_residualize_then_permute_is_flagged_unless_n_is_large(repo_config) -> None:

@@ -12,7 +12,10 @@ A method module may also define
   them (and ``--dry-run`` refuses a missing one);
 * ``preflight(cohort, config) -> list[str]``: every refusal the method would raise on this
   cohort, raised as :class:`kbtools.errors.DataError` before anything is computed (the runner
-  calls it for ``--dry-run`` too); returns warnings for the plan.
+  calls it for ``--dry-run`` too); returns warnings for the plan;
+* ``diagnostics(cohort, config) -> list[str]``: what the data show that bears on the design
+  (e.g. how sites differ) and what the run will do about it, printed by ``--dry-run`` (a run
+  states the same in its summary).
 """
 
 from __future__ import annotations
@@ -87,4 +90,10 @@ def method_subject_columns(config: dict[str, Any]) -> dict[str, str]:
 def preflight(cohort: Cohort, config: dict[str, Any]) -> list[str]:
     """Raise what the method would refuse on ``cohort``; warnings for the plan."""
     fn = getattr(method_module(str(config["method"])), "preflight", None)
+    return list(fn(cohort, config)) if fn else []
+
+
+def diagnostics(cohort: Cohort, config: dict[str, Any]) -> list[str]:
+    """The method's statements about the data for ``--dry-run`` (none if it has no hook)."""
+    fn = getattr(method_module(str(config["method"])), "diagnostics", None)
     return list(fn(cohort, config)) if fn else []

@@ -15,6 +15,14 @@ scores are centred on their own mean (unlabelled features only), because a site 
 fold never saw keeps its offset after the average training-site correction, and offsets shared
 by both modalities would otherwise pass for coupling (or hide it).
 
+Sites: by default (``permute_within: auto``) the test permutes subjects within sites whenever
+the subjects table has the site column, after a Huh-Jhun projection done within each site
+(:func:`kbtools.experiments.permutation.huh_jhun_within_blocks`), so it stays exact when sites
+differ in mean, variance and covariance, and each site's covariate slopes are removed too.
+Without a site column it permutes freely and says so. Every run (and ``--dry-run``) measures
+the sites' variance ratios, dispersion and centre x covariate interactions of both blocks
+(:mod:`kbtools.experiments.site_structure`) and states what the test does about them.
+
 Projection: ``preprocessing.pca.<role>`` may be a number or ``auto``; unset means ``auto`` for
 this method, which keeps at most one component per ``N_PER_COMPONENT`` training subjects (see
 :func:`kbtools.experiments.preprocessing.auto_components`). A number that leaves more
@@ -37,7 +45,7 @@ from kbtools.experiments.design_checks import (
 )
 from kbtools.experiments.design_checks import RESIDUALIZE_MIN_SPARE
 from kbtools.experiments.methods import MethodResult
-from kbtools.experiments.permutation import stepwise_permutation_test
+from kbtools.experiments.permutation import rows_after_projection, stepwise_permutation_test
 from kbtools.experiments.preprocessing import (
     N_PER_COMPONENT,
     DesignWarning,
@@ -45,12 +53,14 @@ from kbtools.experiments.preprocessing import (
     build_pipeline,
     nuisance_design,
 )
+from kbtools.experiments.site_structure import SiteStructure, TestDesign, diagnose
 
 DEFAULTS: dict[str, Any] = {
     "n_permutations": 1000,
     "n_components": 5,
     "alpha": 0.05,
-    "permute_within": "none",
+    "permute_within": "auto",
+    "normalize_sites": False,
     "top_loadings": 10,
     "chunk_size": 50,
     "group_separator": "__",
@@ -78,10 +88,32 @@ def subject_columns(config: dict[str, Any]) -> dict[str, str]:
     return {}
 
 
+def permutation_blocks(cohort: Any, config: dict[str, Any]) -> tuple[bool, str]:
+    """(permute within sites?, why not) for ``params.permute_within``: ``site`` always (the
+    site column must exist), ``none`` never, ``auto`` (the default) when the subjects table has
+    the site column."""
+    from kbtools.errors import DataError
+
+    choice = {**DEFAULTS, **(config.get("params") or {})}["permute_within"]
+    column = cv.site_column(config)
+    present = column in cohort.subjects.columns
+    if choice == "site" and not present:
+        raise DataError(f"params.permute_within: site, but the subjects table has no site "
+                        f"column {column!r}",
+                        hint="set preprocessing.site_column to the column holding the site, or "
+                             "params.permute_within: auto (free permutation without one)")
+    if choice == "none":
+        return False, "params.permute_within: none"
+    if not present:
+        return False, f"no site column {column!r} in the subjects table"
+    return True, ""
+
+
 def preflight(cohort: Any, config: dict[str, Any]) -> list[str]:
-    """Refuse a CCA that cannot tell anything on this cohort: in some training fold the two
-    blocks (after PCA, capped at the data's rank) have more dimensions together than the
-    subjects left after removing covariates, so every canonical correlation is exactly 1."""
+    """Refuse a CCA that cannot tell anything on this cohort: in some training fold (or in the
+    test on every subject) the two blocks (after PCA, capped at the data's rank) have more
+    dimensions together than the subjects left after removing covariates, so every canonical
+    correlation is exactly 1; and site blocks without a site column."""
     from kbtools.errors import DataError
 
     params = {**DEFAULTS, **(config.get("params") or {})}
@@ -92,12 +124,15 @@ def preflight(cohort: Any, config: dict[str, Any]) -> list[str]:
                            int(config.get("seed", 0)))
     site_col = cv.site_column(config)
     n_cov = len(pre.get("covariates") or [])
+    blocks, _ = permutation_blocks(cohort, config)
+    interactions = bool(pre.get("site_covariate_interactions")) and bool(pre.get("site_onehot"))
     for k, (train_pos, _) in enumerate(folds):
         train = cohort.subjects.index[train_pos]
         train = train[train.isin(complete)]
         n_sites = cohort.subjects.loc[train, site_col].nunique() \
             if pre.get("site_onehot") and site_col in cohort.subjects.columns else 1
-        r = 1 + n_cov + (n_sites - 1 if pre.get("site_onehot") else 0) \
+        r = (1 + n_cov + (n_sites - 1 if pre.get("site_onehot") else 0)
+             + ((n_sites - 1) * n_cov if interactions else 0)) \
             if pre.get("covariate_method", DEFAULT_COVARIATE_METHOD) != "none" else 1
         n_eff = len(train) - r
         dims = {}
@@ -114,7 +149,24 @@ def preflight(cohort: Any, config: dict[str, Any]) -> list[str]:
                 "than subjects every canonical correlation is 1",
                 hint=f"reduce the blocks (--set preprocessing.pca.{xr}=auto --set "
                      f"preprocessing.pca.{yr}=auto, or smaller numbers) or use more subjects")
+    if blocks and pre.get("covariate_method", DEFAULT_COVARIATE_METHOD) == "huh_jhun":
+        sizes = cohort.subjects.loc[complete, site_col].value_counts()
+        rows = int(np.maximum(sizes.to_numpy() - (1 + n_cov), 0).sum())
+        dims = [min(_wanted(pre, role, len(complete)), cohort.blocks[role].shape[1])
+                for role in (xr, yr)]
+        if rows < 3 or sum(dims) > rows:
+            raise DataError(
+                f"the permutation test within sites keeps about {rows} rows of "
+                f"{len(complete)} subjects (each of {len(sizes)} sites loses 1 + {n_cov} rows "
+                f"to its own intercept and covariate slopes), fewer than its {dims[0]} + "
+                f"{dims[1]} dimensions", hint="reduce the blocks (preprocessing.pca), merge "
+                "small sites in the site column, or set params.permute_within: none")
     return []
+
+
+def _wanted(pre: dict[str, Any], role: str, n: int) -> int:
+    n_pc = (pre.get("pca") or {}).get(role, "auto")
+    return auto_components(n) if n_pc == "auto" else int(n_pc)
 
 
 def _pre_pca(pipe: Any, frame: pd.DataFrame) -> pd.DataFrame:
@@ -232,17 +284,20 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
                                               yr: _top(ly, int(params["top_loadings"]), sep)}})
 
     # the headline test: one stepwise permutation test on every complete subject
-    pipes, frames, caught = _fit_pipelines(cohort, (xr, yr), pre, site_col, complete_ids)
-    for msg in caught:
+    inputs = _test_inputs(cohort, config, (xr, yr), complete_ids)
+    for msg in inputs.notes:
         notes.setdefault(msg, []).append(0)
-    x_all, y_all = frames[xr][0].to_numpy(), frames[yr][0].to_numpy()
-    nuisance = nuisance_design(pipes[xr], complete_ids) if cov_method != "none" else None
-    blocks = (cohort.subjects.loc[complete_ids, site_col].to_numpy()
-              if params["permute_within"] == "site" else None)
+    x_all, y_all, nuisance = inputs.x, inputs.y, inputs.nuisance
     test_res = stepwise_permutation_test(
         x_all, y_all, n_perm, n_modes=n_modes, nuisance=nuisance, covariate_method=cov_method,
-        blocks=blocks, n_jobs=ctx.n_jobs, seed=ctx.child_seeds(1)[0],
-        chunk_size=int(params["chunk_size"]), progress=ctx.progress)
+        blocks=inputs.labels if inputs.design.blocks else None,
+        normalize_blocks=inputs.design.normalized, n_jobs=ctx.n_jobs,
+        seed=ctx.child_seeds(1)[0], chunk_size=int(params["chunk_size"]),
+        progress=ctx.progress)
+    design = inputs.design
+    if design.blocks and cov_method == "huh_jhun":
+        design.rows_lost = len(complete_ids) - test_res.n_rows - test_res.n_dropped
+        design.dropped_subjects = test_res.n_dropped
     k = min(len(test_res.rho), *(sum(1 for key in r if key.startswith("rho_in_"))
                                  for r in per_fold))
     df = pd.DataFrame(per_fold)
@@ -270,9 +325,10 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
         "alpha": alpha,
         "statistic": "roy_largest_root",
         "covariate_method": cov_method,
-        "permute_within": params["permute_within"],
+        "permute_within": "site" if design.blocks else "none",
         "test": {"data": "every subject with both modalities (one test, not per fold)",
                  "n_subjects": len(complete_ids), "n_rows_permuted": test_res.n_rows,
+                 "permutation_blocks": test_res.n_blocks,
                  "dims": dims, "error_rate": f"family-wise error rate <= {alpha} over modes",
                  "null_rho1_q95": round(float(np.quantile(test_res.null_first, 0.95)), 4)
                  if n_perm else None},
@@ -280,11 +336,15 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
                               if site_adjusted else "held-out subjects as measured"),
         "modes": modes,
         "n_modes_significant": n_sig,
+        "site_structure": (inputs.structure.as_summary(design)
+                           if inputs.structure is not None else
+                           {"statement": _what_without_sites(design)}),
         "top_loadings": _mean_top(loads, int(params["top_loadings"]), sep),
         "per_fold_top_loadings": fold_details,
     }
     result_warnings = [f"{_where(f)}: {msg}" for msg, f in notes.items()]
     result_warnings += _design_warnings(cov_method, len(complete_ids), nuisance, dims)
+    result_warnings += _site_warnings(inputs.structure, design)
     if min_p > alpha:
         result_warnings.append(f"{n_perm} permutations cannot reach alpha={alpha} "
                                f"(smallest p is {min_p:.4g})")
@@ -298,6 +358,74 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
         figures = _figures(test_res.null_first, test_res.rho, loads, alpha, sep)
     return MethodResult(summary=summary, per_fold=per_fold, headline=headline, counts=counts,
                         warnings=result_warnings, figures=figures)
+
+
+class _TestInputs:
+    """The blocks, nuisance design and site labels of the one test on every subject."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, nuisance: np.ndarray | None,
+                 labels: np.ndarray | None, design: TestDesign,
+                 structure: SiteStructure | None, notes: list[str]):
+        self.x, self.y, self.nuisance, self.labels = x, y, nuisance, labels
+        self.design, self.structure, self.notes = design, structure, notes
+
+
+def _test_inputs(cohort: Any, config: dict[str, Any], roles: tuple[str, str],
+                 complete_ids: pd.Index) -> _TestInputs:
+    """Preprocessing fit on every complete subject, the test's design, the site diagnostic."""
+    params = {**DEFAULTS, **(config.get("params") or {})}
+    pre = config.get("preprocessing") or {}
+    cov_method = pre.get("covariate_method", DEFAULT_COVARIATE_METHOD)
+    site_col = cv.site_column(config)
+    pipes, frames, caught = _fit_pipelines(cohort, roles, pre, site_col, complete_ids)
+    x, y = frames[roles[0]][0].to_numpy(), frames[roles[1]][0].to_numpy()
+    nuisance = nuisance_design(pipes[roles[0]], complete_ids) if cov_method != "none" else None
+    blocks, reason = permutation_blocks(cohort, config)
+    labels = (cohort.subjects.loc[complete_ids, site_col].astype(str).to_numpy()
+              if site_col in cohort.subjects.columns else None)
+    interactions = (blocks and cov_method == "huh_jhun") or bool(
+        pre.get("site_covariate_interactions") and pre.get("site_onehot"))
+    design = TestDesign(blocks, cov_method, normalized=blocks and bool(params["normalize_sites"]),
+                        interactions=interactions, site_column=site_col, reason=reason)
+    if blocks and labels is not None:
+        design.n_sites = len(set(labels))
+        if cov_method == "huh_jhun":
+            design.rows_lost, design.dropped_subjects = rows_after_projection(
+                nuisance if nuisance is not None else np.ones((len(x), 1)), labels)
+    elif nuisance is not None:
+        design.rows_lost = int(np.linalg.matrix_rank(nuisance))
+    structure = None
+    if labels is not None:
+        covs = list(pre.get("covariates") or [])
+        values = cohort.subjects.loc[complete_ids, covs].to_numpy(dtype=np.float64) \
+            if covs else None
+        structure = diagnose(x, y, labels, values, roles, covs)
+    return _TestInputs(x, y, nuisance, labels, design, structure, caught)
+
+
+def _what_without_sites(design: TestDesign) -> str:
+    return (f"This run permutes subjects freely ({design.reason}): no site column, so site "
+            "differences in variance cannot be checked and the test assumes there are none.")
+
+
+def _site_warnings(structure: SiteStructure | None, design: TestDesign) -> list[str]:
+    """The site statement, as a warning when the test's design does not cover what it found."""
+    if structure is None:
+        return [_what_without_sites(design)] if design.reason.startswith("no site") else []
+    uncovered = (not design.blocks and structure.heteroscedastic()) or (
+        structure.shared_interaction() and not design.interactions)
+    return [f"site structure: {structure.statement(design)}"] if uncovered else []
+
+
+def diagnostics(cohort: Any, config: dict[str, Any]) -> list[str]:
+    """What ``--dry-run`` prints about sites: the statement the run will make."""
+    config = cv.resolve_columns(config)
+    params = {**DEFAULTS, **(config.get("params") or {})}
+    roles = _roles(cohort, params)
+    inputs = _test_inputs(cohort, config, roles, cohort.complete_ids(list(roles)))
+    if inputs.structure is None:
+        return [_what_without_sites(inputs.design)]
+    return [inputs.structure.statement(inputs.design)]
 
 
 def _where(folds: list[int]) -> str:
