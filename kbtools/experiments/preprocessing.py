@@ -147,13 +147,20 @@ class Residualizer(TransformerMixin, BaseEstimator):
         return _frame(values, X.index, list(X.columns))
 
 
-def centre_by_group(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
+def centre_by_group(values: np.ndarray, groups: np.ndarray,
+                    covariates: np.ndarray | None = None) -> np.ndarray:
     """``values`` (n or n x k) minus the mean of their group (e.g. each held-out site).
 
     Under site-grouped CV a held-out site is new, so the training fold cannot tell where its
     features or scores sit; centring each held-out site on its own mean uses only that site's
     (unlabelled) values and leaves the within-site variation that the estimand is about.
+    With ``covariates`` (n x c) each group's values are instead residuals of a least-squares
+    fit on ``[1, covariates]`` within the group (its own covariate slopes: a held-out site's
+    centre x covariate terms, which no training fold can know); a group with no more rows than
+    those columns is absorbed whole (zeros).
     """
+    if covariates is not None and np.size(covariates):
+        return _residualize_by_group(values, groups, covariates)
     values = np.asarray(values, dtype=np.float64)
     codes, inverse = np.unique(np.asarray(groups).astype(str), return_inverse=True)
     flat = values.reshape(len(values), -1)
@@ -161,6 +168,21 @@ def centre_by_group(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
     np.add.at(sums, inverse, flat)
     means = sums / np.bincount(inverse, minlength=len(codes))[:, None]
     return (flat - means[inverse]).reshape(values.shape)
+
+
+def _residualize_by_group(values: np.ndarray, groups: np.ndarray,
+                          covariates: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
+    flat = values.reshape(len(values), -1)
+    cov = np.asarray(covariates, dtype=np.float64).reshape(len(values), -1)
+    labels = np.asarray(groups).astype(str)
+    out = np.zeros_like(flat)
+    for g in np.unique(labels):
+        rows = labels == g
+        design = np.column_stack([np.ones(int(rows.sum())), cov[rows]])
+        beta, *_ = np.linalg.lstsq(design, flat[rows], rcond=None)
+        out[rows] = flat[rows] - design @ beta
+    return out.reshape(values.shape)
 
 
 def numerical_rank(singular_values: np.ndarray, shape: tuple[int, int],

@@ -67,7 +67,9 @@ class TestDesign:
     """Subjects of sites too small to keep a row after the within-site projection."""
     normalized: bool = False
     interactions: bool = False
-    """The nuisance model has centre x covariate terms (given by within-site Huh-Jhun)."""
+    """The test's nuisance model has centre x covariate terms (given by within-site Huh-Jhun)."""
+    cv_interactions: bool = False
+    """Preprocessing removes them too (training folds; each held-out site its own slopes)."""
     site_column: str | None = None
     reason: str = ""
     """Why the design is what it is (e.g. no site column)."""
@@ -132,15 +134,22 @@ class SiteStructure:
         parts.append(_what_the_test_does(design, self))
         inter = [f"{b.role} p = {_p(b.interaction_p)}" for b in self.blocks
                  if b.interaction_p is not None]
-        if inter:
-            covs = " x ".join(["centre", "/".join(self.covariates) or "covariates"])
+        covs = " x ".join(["centre", "/".join(self.covariates) or "covariates"])
+        if design.cv_interactions:
+            parts.append(f"Centre x covariate terms ({covs}) are part of the nuisance model "
+                         "(preprocessing.site_covariate_interactions): removed in training "
+                         "folds, in the test and, for held-out correlations, within each "
+                         "held-out site.")
+        elif inter:
             if not self.shared_interaction():
                 parts.append(f"Centre x covariate terms ({covs}): {'; '.join(inter)}; "
                              "no interaction shared by both blocks.")
             elif design.interactions:
                 parts.append(f"Centre x covariate terms ({covs}) in both blocks: "
                              f"{'; '.join(inter)}. The test's nuisance model has them (each "
-                             "site its own covariate slopes), so they cannot pass for a mode.")
+                             "site its own covariate slopes), so they cannot pass for a mode; "
+                             "held-out correlations still include them (set preprocessing."
+                             "site_covariate_interactions: true to remove them there too).")
             else:
                 parts.append(f"Centre x covariate terms ({covs}) in both blocks: "
                              f"{'; '.join(inter)}. The additive nuisance model misses them and "
@@ -301,7 +310,10 @@ def interaction_test(a: np.ndarray, covariates: np.ndarray, labels: np.ndarray,
     if a.shape[1] == 1:
         return float(sm.WLS(a[:, 0], exog, weights=w).fit().f_test(contrast).pvalue)
     root = np.sqrt(w)[:, None]
-    test = MANOVA(a * root, exog * root).mv_test([("site x covariate", contrast)])
+    try:
+        test = MANOVA(a * root, exog * root).mv_test([("site x covariate", contrast)])
+    except (ValueError, np.linalg.LinAlgError):  # e.g. blocks already free of the terms
+        return None
     p = test.results["site x covariate"]["stat"].loc["Pillai's trace", "Pr > F"]
     return float(p) if np.isfinite(p) else None
 

@@ -60,7 +60,7 @@ DEFAULTS: dict[str, Any] = {
     "n_components": 5,
     "alpha": 0.05,
     "permute_within": "auto",
-    "normalize_sites": False,
+    "normalize_sites": True,
     "top_loadings": 10,
     "chunk_size": 50,
     "group_separator": "__",
@@ -240,6 +240,9 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     cv_cfg = config.get("cv") or {}
     site_col = cv.site_column(config)
     site_adjusted = bool(pre.get("site_onehot", False))
+    covariates = list(pre.get("covariates") or [])
+    cv_interactions = site_adjusted and bool(pre.get("site_covariate_interactions")) \
+        and bool(covariates)
     outcome = config.get("outcome")
     n_splits = int(cv_cfg.get("n_splits", 5))
     folds = cv.outer_folds(cohort, cv_cfg, outcome, ctx.seed)[:n_splits]
@@ -266,7 +269,10 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
         u_te, v_te = fit.transform(x_te.to_numpy(), y_te.to_numpy())
         if site_adjusted:  # within-site estimand: centre each held-out site on its own mean
             test_sites = cohort.subjects.loc[test, site_col].to_numpy()
-            u_te, v_te = centre_by_group(u_te, test_sites), centre_by_group(v_te, test_sites)
+            own = (cohort.subjects.loc[test, covariates].to_numpy(dtype=np.float64)
+                   if cv_interactions else None)  # and on its own covariate slopes
+            u_te, v_te = (centre_by_group(u_te, test_sites, own),
+                          centre_by_group(v_te, test_sites, own))
         rho_out = columnwise_corr(u_te, v_te)
         u, v = fit.transform(x_tr.to_numpy(), y_tr.to_numpy())
         lx = _structure(_pre_pca(pipes[xr], cohort.blocks[xr].loc[train]), u)
@@ -332,7 +338,9 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
                  "dims": dims, "error_rate": f"family-wise error rate <= {alpha} over modes",
                  "null_rho1_q95": round(float(np.quantile(test_res.null_first, 0.95)), 4)
                  if n_perm else None},
-        "rho_out_of_sample": ("within held-out sites (each centred on its own mean)"
+        "rho_out_of_sample": ("within held-out sites (each net of its own mean and "
+                              "covariate slopes)" if cv_interactions else
+                              "within held-out sites (each centred on its own mean)"
                               if site_adjusted else "held-out subjects as measured"),
         "modes": modes,
         "n_modes_significant": n_sig,
@@ -383,10 +391,12 @@ def _test_inputs(cohort: Any, config: dict[str, Any], roles: tuple[str, str],
     blocks, reason = permutation_blocks(cohort, config)
     labels = (cohort.subjects.loc[complete_ids, site_col].astype(str).to_numpy()
               if site_col in cohort.subjects.columns else None)
-    interactions = (blocks and cov_method == "huh_jhun") or bool(
-        pre.get("site_covariate_interactions") and pre.get("site_onehot"))
+    modelled = bool(pre.get("site_covariate_interactions") and pre.get("site_onehot")
+                    and pre.get("covariates"))
+    interactions = (blocks and cov_method == "huh_jhun") or modelled
     design = TestDesign(blocks, cov_method, normalized=blocks and bool(params["normalize_sites"]),
-                        interactions=interactions, site_column=site_col, reason=reason)
+                        interactions=interactions, cv_interactions=modelled,
+                        site_column=site_col, reason=reason)
     if blocks and labels is not None:
         design.n_sites = len(set(labels))
         if cov_method == "huh_jhun":
@@ -398,7 +408,7 @@ def _test_inputs(cohort: Any, config: dict[str, Any], roles: tuple[str, str],
     if labels is not None:
         covs = list(pre.get("covariates") or [])
         values = cohort.subjects.loc[complete_ids, covs].to_numpy(dtype=np.float64) \
-            if covs else None
+            if covs and not modelled else None  # modelled: nothing left to test
         structure = diagnose(x, y, labels, values, roles, covs)
     return _TestInputs(x, y, nuisance, labels, design, structure, caught)
 
