@@ -33,7 +33,8 @@ sys.path.insert(0, str(HERE.parent / "tests" / "experiments" / "calibration"))
 import caldecisions as cal  # noqa: E402
 
 #: Docs blocks ``<!-- calibration:KEY -->`` ... ``<!-- /calibration:KEY -->`` and their studies.
-DOC_BLOCKS = {"cca": ("cca_null", "cca_one_mode"),
+DOC_BLOCKS = {"cca": ("cca_null", "cca_one_mode", "cca_hetero", "cca_hetero_previous",
+                      "cca_age_centre", "cca_age_slope", "cca_messy", "cca_ukb", "cca_ukb_age"),
               "prediction": ("prediction", "prediction_5fold"), "logo": ("logo",),
               "partial": ("partial",), "harmonization": ("harmonization",), "pca": ("pca",),
               "all": tuple(cal.BY_KEY)}

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from calcohorts import Scenario, generate
+from calcohorts import Scenario
 from scipy.stats import binom
+from ukbcentres import Design
 
 ALPHA = 0.05
 SITE = "centre"
@@ -80,11 +81,27 @@ def _cv(**extra: Any) -> dict[str, Any]:
 PRE = {"zscore": True, "covariates": ["age", "sex", "icv"], "site_onehot": True}
 
 
-def cca_config(sc: Scenario) -> dict[str, Any]:
-    return {"method": "cca_permutation", "outcome": "mdd", "cv": _cv(),
-            "preprocessing": dict(PRE),  # covariate_method and pca: the method's defaults
+def cca_config(sc: Any) -> dict[str, Any]:
+    """Config 01's design as shipped (centre x covariate terms; the method's defaults for the
+    rest: Huh-Jhun within sites, per-site normalisation, PCA auto) at calibration size. The
+    column names come from the scenario, so it runs on either generator."""
+    site = getattr(sc, "site_column", SITE)
+    outcome = getattr(sc, "outcome", "mdd")
+    return {"method": "cca_permutation", "outcome": outcome,
+            "cv": _cv(group_by=site, stratify_by=outcome),
+            "preprocessing": {**PRE, "covariates": list(getattr(sc, "covariates", PRE[
+                "covariates"])), "site_covariate_interactions": True},
             "params": {"n_permutations": 99, "n_components": 2, "alpha": ALPHA},
             "outputs": {"plots": False}}
+
+
+def cca_previous_config(sc: Any) -> dict[str, Any]:
+    """The design shipped before site blocks: free permutation after one Huh-Jhun projection
+    of the additive nuisance model."""
+    config = cca_config(sc)
+    config["preprocessing"].pop("site_covariate_interactions")
+    config["params"].update(permute_within="none", normalize_sites=False)
+    return config
 
 
 def prediction_config(sc: Scenario) -> dict[str, Any]:
@@ -296,6 +313,46 @@ STUDIES: tuple[Study, ...] = (
           (_d("pca_choice", "PCA search: more than the smallest dim", pca_more_than_smallest,
               "none", "a one-SE choice, not a test"),)),
 )
+# Site structure beyond additive shifts (issue 19): centres that scale the noise of both blocks,
+# centre-specific age slopes, and everything at once; on both generators.
+HETERO = NULL.but(name="centres scale both blocks' noise", site_scale=0.35)
+AGE_CENTRE = NULL.but(name="centres scale both blocks after the age effect", site_scale=0.35,
+                      scale_after_age=True)
+AGE_SLOPE = NULL.but(name="shared centre-specific age slopes", site_age=0.7)
+MESSY = NULL.but(name="centre scales, covariances, no-imaging centres, 5% mislabelled, "
+                 "t noise", site_scale=0.35, site_cov=0.5, site_missing=0.5, label_noise=0.05,
+                 noise="t")
+UKB = Design("UKB-like, 22 centres, shared centre scale", shared_scale=0.35)
+UKB_AGE = Design("UKB-like, 22 centres, shared centre scale and age slopes", shared_scale=0.35,
+                 age_centre=0.7)
+_MODE1 = (_d("cca_mode1", "CCA: mode 1 significant (FWER)", modes_at_least(1)),)
+
+
+def _site_study(key: str, label: str, null: Any, planted: Any, config: Any = cca_config,
+                check: str = "exact") -> Study:
+    return Study(key, "cca_permutation", config, null, planted,
+                 (_d(f"{key}_mode1", f"CCA, {label}: mode 1 significant (FWER)",
+                     modes_at_least(1), check,
+                     "the design shipped before site blocks" if check == "reference" else ""),))
+
+
+STUDIES += (
+    _site_study("cca_hetero", "centre-heteroscedastic", HETERO,
+                HETERO.but(name="one mode, centre-heteroscedastic", coupling=(0.6,))),
+    _site_study("cca_hetero_previous", "centre-heteroscedastic, earlier design", HETERO,
+                HETERO.but(name="one mode, centre-heteroscedastic", coupling=(0.6,)),
+                cca_previous_config, "reference"),
+    _site_study("cca_age_centre", "centre scales both blocks after age", AGE_CENTRE,
+                AGE_CENTRE.but(name="one mode, centre x age", coupling=(0.6,))),
+    _site_study("cca_age_slope", "shared centre age slopes", AGE_SLOPE,
+                AGE_SLOPE.but(name="one mode, centre age slopes", coupling=(0.6,))),
+    _site_study("cca_messy", "all site structures at once", MESSY,
+                MESSY.but(name="one mode, all site structures", coupling=(0.6,))),
+    _site_study("cca_ukb", "second generator (UKB-like, 22 centres)", UKB,
+                UKB.but(name="one mode, UKB-like", coupling=(0.6,))),
+    _site_study("cca_ukb_age", "second generator, centre age slopes", UKB_AGE,
+                UKB_AGE.but(name="one mode, UKB-like, centre age slopes", coupling=(0.6,))),
+)
 BY_KEY = {s.key: s for s in STUDIES}
 DECISIONS = tuple(d for s in STUDIES for d in s.decisions)
 
@@ -309,7 +366,7 @@ def run_one(study: Study, scenario: Scenario, seed: int) -> tuple[bool, ...]:
     from kbtools.experiments.context import RunContext
     from kbtools.experiments.methods import get_method
 
-    cal = generate(scenario, seed)
+    cal = scenario.generate(seed)
     config = study.config(scenario)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
