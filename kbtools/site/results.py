@@ -189,6 +189,7 @@ def cca_permutation(summary: Mapping[str, Any]) -> dict[str, Any]:
         "n_significant": _first(summary, "n_modes_significant",
                                 "n_modes_significant_all_folds"),
         "test_subjects": test.get("n_subjects"), "null_q95": test.get("null_rho1_q95"),
+        "sites": _dict(summary.get("site_structure")).get("statement"),
         "has_all": any(m["rho_all"] is not None for m in modes),
         "has_folds": any(m["folds_significant"] is not None for m in modes),
         "has_significant": any(m["significant"] is not None for m in modes),
