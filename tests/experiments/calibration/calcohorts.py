@@ -108,6 +108,17 @@ class CalCohort:
     truth: dict[str, Any] = field(default_factory=dict)
 
 
+def cohort_of(subjects: pd.DataFrame, blocks: dict[str, pd.DataFrame]) -> Cohort:
+    """A :class:`Cohort` of generated tables with the inventory a loaded one has."""
+    cohort = Cohort(subjects=subjects, blocks=blocks)
+    n = len(subjects)
+    cohort.inventory = {"n_subjects": n, "n_complete": len(cohort.complete_ids()),
+                        "roles": {r: {"present": len(b), "missing": n - len(b),
+                                      "features": b.shape[1]}
+                                  for r, b in cohort.blocks.items()}}
+    return cohort
+
+
 def _site_sizes(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
     share = rng.dirichlet(np.full(k, 3.0))
     floor = max(15, n // (4 * k))
@@ -262,11 +273,7 @@ def generate(sc: Scenario, seed: int) -> CalCohort:
         lacks, which = lacks | extra, np.where(extra, 1, which)
     gene_df = gene_df[~(lacks & (which == 0))]
     brain_df = brain_df[~(lacks & (which == 1))]
-    cohort = Cohort(subjects=subjects, blocks={"gene": gene_df, "brain": brain_df})
-    cohort.inventory = {"n_subjects": n, "n_complete": len(cohort.complete_ids()),
-                        "roles": {r: {"present": len(b), "missing": n - len(b),
-                                      "features": b.shape[1]}
-                                  for r, b in cohort.blocks.items()}}
+    cohort = cohort_of(subjects, {"gene": gene_df, "brain": brain_df})
     truth = {"coupling_genes": [[GENE_NAMES[m % sc.n_genes], GENE_NAMES[(m + 3) % sc.n_genes]]
                                 for m in range(len(sc.coupling))],
              "mdd_genes": [GENE_NAMES[sc.n_genes - 1 - j] for j in range(len(sc.gene_mdd))],

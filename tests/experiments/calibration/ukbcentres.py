@@ -36,9 +36,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from calcohorts import CalCohort
-
-from kbtools.experiments.cohort import Cohort
+from calcohorts import CalCohort, cohort_of
 
 CENTRE_CODES = (11001, 11002, 11003, 11004, 11005, 11006, 11007, 11008, 11009, 11010, 11011,
                 11012, 11013, 11014, 11016, 11017, 11018, 11020, 11021, 11022, 11023, 10003)
@@ -155,12 +153,7 @@ def build(d: Design, seed: int) -> CalCohort:
     imaging = pd.DataFrame(np.round(idps, 2), index=index,
                            columns=[f"idp_{j + 1}" for j in range(q)])[has_img]
     gene_df = pd.DataFrame(genes, index=index, columns=gene_cols)[has_gene]
-    cohort = Cohort(subjects=subjects.set_index("eid"),
-                    blocks={"gene": gene_df, "brain": imaging})
-    cohort.inventory = {"n_subjects": n, "n_complete": len(cohort.complete_ids()),
-                        "roles": {r: {"present": len(b), "missing": n - len(b),
-                                      "features": b.shape[1]}
-                                  for r, b in cohort.blocks.items()}}
+    cohort = cohort_of(subjects.set_index("eid"), {"gene": gene_df, "brain": imaging})
     truth = {"n_modes": len(d.coupling), "mdd_genes": [],
              "coupling_genes": [[GENES[2 * m], GENES[2 * m + 1]]
                                 for m in range(len(d.coupling))]}
