@@ -119,3 +119,17 @@ def test_shipped_design_holds_its_level_on_centre_heteroscedastic_nulls(make) ->
     hits = sum(_run(sc.generate(seed).cohort, _config(sc), seed).headline[
         "n_modes_significant"] >= 1 for seed in range(40))
     assert hits <= binom.interval(0.99, 40, 0.05)[1], f"{hits}/40 false calls"
+
+
+@pytest.mark.slow
+def test_shipped_design_finds_a_planted_mode_under_centre_heteroscedasticity() -> None:
+    """Power kept: 12 planted cohorts (one mode, centres scaling both blocks' noise); the
+    benchmark found it in 45 of 50 at the same size. More than 5 of 12 passes (an exact test at
+    alpha = 0.05 reaches 3 by chance at most in 99% of runs)."""
+    sc = Scenario("one mode, centre-heteroscedastic", n=600, n_sites=12, site_scale=0.35,
+                  coupling=(0.6,))
+    config = _config(sc)
+    config["params"]["n_permutations"] = 99
+    found = sum(_run(sc.generate(1_000 + seed).cohort, config, seed).headline[
+        "n_modes_significant"] >= 1 for seed in range(12))
+    assert found > 5, f"planted mode found in {found}/12"
