@@ -122,7 +122,7 @@ class SiteStructure:
             parts.append(f"Site-wise total variance of the residualised blocks relative to the "
                          f"pooled one ({self.n_sites - self.n_small} sites with at least "
                          f"{MIN_SITE} subjects): {', '.join(spans)}.")
-        tests = [f"{b.role} p = {_p(b.dispersion_p)}" for b in self.blocks
+        tests = [f"{b.role} {_p(b.dispersion_p)}" for b in self.blocks
                  if b.dispersion_p is not None]
         if tests:
             verdict = "differ" if self.heteroscedastic() else "no clear difference"
@@ -132,7 +132,7 @@ class SiteStructure:
             parts.append(f"Shared site scales would inflate cross-covariances by about "
                          f"{self.inflation:.2f}x relative to a free permutation null.")
         parts.append(_what_the_test_does(design, self))
-        inter = [f"{b.role} p = {_p(b.interaction_p)}" for b in self.blocks
+        inter = [f"{b.role} {_p(b.interaction_p)}" for b in self.blocks
                  if b.interaction_p is not None]
         covs = " x ".join(["centre", "/".join(self.covariates) or "covariates"])
         if design.cv_interactions:
@@ -188,7 +188,8 @@ def _round_p(value: float | None) -> float | None:
 
 
 def _p(value: float | None) -> str:
-    return "n/a" if value is None else (f"{value:.2g}" if value >= 1e-4 else "< 1e-4")
+    """``p = 0.03`` or ``p < 1e-4``."""
+    return "p n/a" if value is None else (f"p = {value:.2g}" if value >= 1e-4 else "p < 1e-4")
 
 
 # ---------------------------------------------------------------------------------------------
