@@ -34,7 +34,8 @@ import caldecisions as cal  # noqa: E402
 
 #: Docs blocks ``<!-- calibration:KEY -->`` ... ``<!-- /calibration:KEY -->`` and their studies.
 DOC_BLOCKS = {"cca": ("cca_null", "cca_one_mode", "cca_hetero", "cca_hetero_previous",
-                      "cca_age_centre", "cca_age_slope", "cca_messy", "cca_ukb", "cca_ukb_age"),
+                      "cca_age_centre", "cca_age_slope", "cca_messy", "cca_mislabelled",
+                      "cca_ukb", "cca_ukb_age"),
               "prediction": ("prediction", "prediction_5fold"), "logo": ("logo",),
               "partial": ("partial",), "harmonization": ("harmonization",), "pca": ("pca",),
               "all": tuple(cal.BY_KEY)}

@@ -167,7 +167,7 @@ def _study_keys() -> list[str]:
 
 
 SITE_STUDIES = {"cca_hetero", "cca_hetero_previous", "cca_age_centre", "cca_age_slope",
-                "cca_messy", "cca_ukb", "cca_ukb_age"}
+                "cca_messy", "cca_mislabelled", "cca_ukb", "cca_ukb_age"}
 
 
 @pytest.mark.slow
