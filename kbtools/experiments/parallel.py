@@ -112,7 +112,7 @@ def open_backend(n_jobs: int | None = 1, dask: str | None = None) -> Iterator[Ba
             if local is not None:
                 cluster = stack.enter_context(LocalCluster(
                     n_workers=local, threads_per_worker=1, processes=True,
-                    dashboard_address=None, silence_logs=logging.ERROR))
+                    dashboard_address=":0", silence_logs=logging.ERROR))
                 client = stack.enter_context(Client(cluster, timeout=CONNECT_TIMEOUT))
             else:
                 client = stack.enter_context(Client(dask, timeout=CONNECT_TIMEOUT))
