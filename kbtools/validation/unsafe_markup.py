@@ -57,6 +57,10 @@ def _prepared(text: str) -> str:
     return _decoded(text)
 
 
+#: What every check needs somewhere in a matching text: a tag or attribute-list bracket, or
+#: the last letter of a script scheme (javascript, vbscript, data) before its colon. A cheap
+#: test before the full one.
+_NEEDED = re.compile(r"[<{]|[ta]" + _GAP + ":", re.IGNORECASE)
 #: Every check at once, each string start allowed as a line start: a superset of the checks
 #: over many strings joined by newlines (a pattern never needs the text before or after the
 #: string it matches in, beyond the line start, a word boundary or a blank).
@@ -86,7 +90,8 @@ def document_may_hold_markup(data: Any) -> bool:
             stack.extend(item)
         elif isinstance(item, str):  # str subclasses
             strings.append(item)
-    return _ANY.search(_prepared("\n".join(strings))) is not None
+    text = _prepared("\n".join(strings))
+    return _NEEDED.search(text) is not None and _ANY.search(text) is not None
 
 
 def unsafe_markup(text: str) -> str | None:
