@@ -366,7 +366,7 @@ def _execute(opts: RunOptions) -> Path | None:
     if not opts.dry_run:
         check_memory(config, cohort)
     if opts.dry_run:
-        print(plan(config, cohort, opts.n_jobs))
+        print(plan(config, cohort, _planned_workers(opts)))
         for w in design_warnings + data_warnings:
             print(f"warning: {w}")
         print("dry run: nothing computed, nothing written")
@@ -432,6 +432,20 @@ def _execute(opts: RunOptions) -> Path | None:
         _say(opts, f"warning: {w}")
     print(target)
     return target
+
+
+def _planned_workers(opts: RunOptions) -> int | None:
+    """Workers a run would use: ``--n-jobs``, the W of ``--dask local:W``, or the worker
+    threads of a running scheduler (asked, nothing is computed)."""
+    from kbtools.experiments.parallel import open_backend, parse_dask
+
+    if not opts.dask:
+        return opts.n_jobs
+    local = parse_dask(opts.dask)
+    if local is not None:
+        return local
+    with open_backend(dask=opts.dask) as backend:
+        return backend.workers
 
 
 @dataclass
