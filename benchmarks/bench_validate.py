@@ -175,6 +175,8 @@ def main() -> None:
                         help="10,000 cards, one repeat, no check-jsonschema")
     parser.add_argument("--repeat", type=int, default=None, help="repeats (median)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes of every tool")
+    parser.add_argument("--kbtools-only", action="store_true",
+                        help="skip the floors (their ratio is measured at the smaller sizes)")
     parser.add_argument("--floor", nargs=2, metavar=("VALIDATOR", "LISTING"),
                         help=argparse.SUPPRESS)  # internal: run the floor on these files
     args = parser.parse_args()
@@ -211,6 +213,8 @@ def main() -> None:
                         ("floor: PyYAML-C + jsonschema-rs",
                          [sys.executable, __file__, "--jobs", str(args.jobs), "--floor",
                           "jsonschema-rs", str(listing)], 0)):
+                    if args.kbtools_only and not label.startswith("kbtools"):
+                        continue
                     runs.setdefault(label, []).append(_measure.run(cmd, expect))
             if checker:
                 half = len(models) // 2
@@ -232,8 +236,9 @@ def main() -> None:
           "CPU vs PyYAML-C + jsonschema floor")
     floors = {n: cpu for n, _, label, _, cpu, _, _ in table if label.endswith("+ jsonschema")}
     for n, n_files, label, wall, cpu, peak, k in table:
+        ratio = f"{cpu / floors[n]:.2f}x" if n in floors else "-"
         print(f"{n:,} | {n_files:,} | {label} | {wall:.2f} | {cpu:.2f} | {peak:.0f} | {k} | "
-              f"{cpu / floors[n]:.2f}x")
+              f"{ratio}")
     clean = {n: (w, c) for n, _, label, w, c, _, _ in table if label == "kbtools clean"}
     for n, _, label, wall, cpu, _, _ in table:
         if label.startswith("kbtools,"):
