@@ -70,3 +70,25 @@ def load_note() -> str:
     """The machine's load, to print beside figures measured on a shared machine."""
     one, five, _ = os.getloadavg()
     return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} CPUs"
+
+
+def add_backend_options(ap) -> None:
+    """The options every backend benchmark takes: where to run, how often, and the internal
+    ``--one`` that runs one configuration in a subprocess."""
+    import argparse
+
+    ap.add_argument("--backends", nargs="+", default=["in-process", "local:1", "local:2"])
+    ap.add_argument("--repeat", type=int, default=1, help="interleaved rounds (median)")
+    ap.add_argument("--one", help=argparse.SUPPRESS)
+
+
+def compare_backends(runs: dict[str, list[Measured]], backends: list[str],
+                     key: str = "{}") -> None:
+    """Print each backend's wall-time speed-up and extra CPU over the one before it."""
+    import statistics
+
+    for a, b in zip(backends, backends[1:], strict=False):
+        ra, rb = runs[key.format(a)], runs[key.format(b)]
+        wa, wb = (statistics.median(m.wall for m in r) for r in (ra, rb))
+        ca, cb = (statistics.median(m.cpu for m in r) for r in (ra, rb))
+        print(f"  {b} vs {a}: wall {wa / wb:.2f}x faster, CPU {cb / ca - 1:+.0%}")

@@ -89,13 +89,11 @@ def main() -> None:
     ap.add_argument("--p", type=int, default=512)
     ap.add_argument("--q", type=int, default=176)
     ap.add_argument("--n-perm", type=int, default=1000)
-    ap.add_argument("--repeat", type=int, default=1)
-    ap.add_argument("--backends", nargs="+", default=["in-process", "local:1", "local:2"])
+    _measure.add_backend_options(ap)
     ap.add_argument("--refits", type=int, default=0, help="sklearn CCA refits to time")
     ap.add_argument("--project", action="store_true",
                     help="also N = 40,000, B = 10,000 projected from B = --project-b")
     ap.add_argument("--project-b", type=int, default=100)
-    ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
         one(args)
@@ -125,12 +123,7 @@ def main() -> None:
             continue
         print(f"{label} | {wall:.1f} | {cpu:.1f} | {peak:.0f} | {cpu / floor:.2f}x")
     print(f"results identical across {', '.join(args.backends)}: {same}")
-    for a, b in zip(args.backends, args.backends[1:], strict=False):
-        wa = statistics.median(m.wall for m in runs[a])
-        wb = statistics.median(m.wall for m in runs[b])
-        ca = statistics.median(m.cpu for m in runs[a])
-        cb = statistics.median(m.cpu for m in runs[b])
-        print(f"{b} vs {a}: wall {wa / wb:.2f}x faster, CPU {cb / ca - 1:+.0%}")
+    _measure.compare_backends(runs, args.backends)
     if args.project:
         big = [sys.executable, __file__, "--n", "40000", "--p", str(args.p), "--q",
                str(args.q), "--n-perm", str(args.project_b)]

@@ -111,12 +111,10 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n-subjects", type=int, default=5000)
-    ap.add_argument("--backends", nargs="+", default=["in-process", "local:1", "local:2"])
     ap.add_argument("--reference-genes", type=int, default=4)
     ap.add_argument("--skip-retune", action="store_true")
-    ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--one", help=argparse.SUPPRESS)
+    _measure.add_backend_options(ap)
     args = ap.parse_args()
     if args.one:
         one(args)
@@ -148,11 +146,7 @@ def main() -> None:
     for tune in tunes:
         same = len({json.dumps(out[f"{b}/{tune}"]) for b in args.backends}) == 1
         print(f"{tune}: results identical across {', '.join(args.backends)}: {same}")
-        for a, b in zip(args.backends, args.backends[1:], strict=False):
-            ra, rb = runs[f"{a}/{tune}"], runs[f"{b}/{tune}"]
-            wa, wb = (statistics.median(m.wall for m in r) for r in (ra, rb))
-            ca, cb = (statistics.median(m.cpu for m in r) for r in (ra, rb))
-            print(f"  {b} vs {a}: wall {wa / wb:.2f}x faster, CPU {cb / ca - 1:+.0%}")
+        _measure.compare_backends(runs, args.backends, "{}/" + tune)
     print(f"\n{_measure.load_note()}")
 
 
