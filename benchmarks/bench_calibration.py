@@ -9,13 +9,14 @@ whether it is calibrated, and its rate on the planted cohorts (power). The refer
 the earlier escalation test (DeLong on predictions pooled over the folds), measured on the same
 cohorts in the same run.
 
-Work goes through joblib (``--n-jobs``); ``--dask W`` runs the same chunks on a local Dask
-cluster of W worker processes through joblib's dask backend (the scale-out path), and
-``--check-dask K`` also reruns the first K null cohorts of each study sequentially and checks
-that the decisions are identical.
+Work goes through the parallel layer (``--n-jobs``); ``--dask local:W`` runs the same chunks
+on a local Dask cluster of W worker processes and ``--dask tcp://HOST:PORT`` on a running
+scheduler (an HPC allocation, see docs/analysis/scaling.md), and ``--check-dask K`` also reruns
+the first K null cohorts of each study in this process and checks that the decisions are
+identical.
 
     .venv/bin/python benchmarks/bench_calibration.py [--null 200] [--planted 100] [--n-jobs 2]
-        [--studies cca_null prediction ...] [--n 600] [--dask 2 [--check-dask 8]]
+        [--studies cca_null prediction ...] [--n 600] [--dask local:2 [--check-dask 8]]
         [--markdown table.md] [--docs docs/analysis]
 """
 
@@ -65,19 +66,18 @@ def write_docs(folder: Path, rows: list, header: str) -> list[Path]:
 
 
 @contextlib.contextmanager
-def dask_backend(workers: int):
-    """joblib's dask backend on a local cluster of ``workers`` single-threaded processes; the
-    suite's own modules travel by value (the workers cannot import them from tests/)."""
+def dask_backend(spec: str):
+    """The parallel layer's Dask backend (``local:W`` or a scheduler address); the suite's own
+    modules travel by value (the workers cannot import them from tests/)."""
     import calcohorts
     import cloudpickle
-    import joblib
-    from dask.distributed import Client, LocalCluster
+
+    from kbtools.experiments.parallel import open_backend
 
     cloudpickle.register_pickle_by_value(calcohorts)
     cloudpickle.register_pickle_by_value(cal)
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster), \
-            joblib.parallel_config(backend="dask"):
+    with open_backend(dask=spec) as backend:
+        print(f"dask: {backend.workers} worker(s) at {backend.scheduler}", file=sys.stderr)
         yield
 
 
@@ -88,7 +88,8 @@ def main() -> None:
     ap.add_argument("--n-jobs", type=int, default=2)
     ap.add_argument("--n", type=int, default=None, help="subjects per cohort (default: 600)")
     ap.add_argument("--studies", nargs="*", default=None, choices=list(cal.BY_KEY))
-    ap.add_argument("--dask", type=int, default=0, metavar="WORKERS")
+    ap.add_argument("--dask", default=None, metavar="SCHEDULER",
+                    help="local:W (a local cluster) or a scheduler address")
     ap.add_argument("--check-dask", type=int, default=0, metavar="K")
     ap.add_argument("--markdown", type=Path, default=None)
     ap.add_argument("--docs", type=Path, default=None, metavar="DIR",
@@ -128,7 +129,7 @@ def main() -> None:
     total = sum(t for _, t, _ in timing)
     runs = sum(n for _, _, n in timing)
     footer = (f"\n{runs} cohorts in {total:.0f} s wall "
-              f"({'dask, ' + str(args.dask) + ' workers' if args.dask else f'n_jobs={n_jobs}'})")
+              f"({'dask ' + args.dask if args.dask else f'n_jobs={n_jobs}'})")
     print(text)
     print("\nScenarios:\n" + scenarios)
     print("\nNotes:\n" + notes)

@@ -1,25 +1,38 @@
-"""Benchmark: CCA permutation test, B = 1000 at N = 5000, p = 512, q = 176 (float64).
+"""Benchmark: the CCA permutation test in-process, on `local:1` and `local:2`, against the bare
+matrix-product floor (float64 and float32), measured in one run; and the projected core-hours
+of a UK Biobank-sized test (N = 40,000, B = 10,000) from a run at reduced B.
 
-Times kbtools' stepwise permutation test (whiten once, one cross-product per permutation,
-5 modes tested stepwise) and, in the same run, refitting scikit-learn's CCA per permutation
-(a few refits timed, extrapolated to B). Prints both and their ratio.
+Every figure is a whole process tree (wall, CPU seconds of the process and its workers, peak
+resident memory of the tree), run under ``nice``, interleaved round by round:
 
-    .venv/bin/python benchmarks/bench_cca_permutation.py [--n-perm 1000] [--n-jobs 1] [--refits 2]
+* ``kbtools`` stepwise test (5 modes, B permutations, N x 512 and N x 176, float64) through the
+  parallel layer in this process, on a Dask LocalCluster of one and of two workers;
+* the floor: the whitened cross-covariance ``U.T @ V[perm]`` of every permutation and nothing
+  else, one core, in float64 and in float32 (the target of the float32 products);
+* optionally (``--refits K``) scikit-learn's CCA refit per permutation, K refits timed and
+  extrapolated to B (labelled so: B refits take hours).
 
-Shared 2-core machines are noisy: repeat and compare medians.
+    .venv/bin/python benchmarks/bench_cca_permutation.py [--n 5000] [--n-perm 1000]
+        [--repeat 1] [--project] [--refits 2]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import json
+import statistics
+import sys
 import time
-import warnings
+from pathlib import Path
 
-import numpy as np
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _measure  # noqa: E402
 
 
-def _data(n: int, p: int, q: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def _data(n: int, p: int, q: int, seed: int = 0):
+    import numpy as np
+
     rng = np.random.default_rng(seed)
     latent = rng.standard_normal(n)
     x = rng.standard_normal((n, p))
@@ -29,56 +42,101 @@ def _data(n: int, p: int, q: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray
     return x, y
 
 
+def one(args: argparse.Namespace) -> None:
+    """Run one configuration in this process (a subprocess of the benchmark)."""
+    import numpy as np
+
+    from kbtools.experiments.parallel import open_backend, single_threaded_blas
+
+    x, y = _data(args.n, args.p, args.q)
+    out: dict = {}
+    with single_threaded_blas():
+        if args.one in ("floor64", "floor32"):
+            dtype = np.float64 if args.one == "floor64" else np.float32
+            ut = np.ascontiguousarray(np.linalg.qr(x)[0].T.astype(dtype))
+            v = np.ascontiguousarray(np.linalg.qr(y)[0].astype(dtype))
+            rng = np.random.default_rng(2)
+            for _ in range(args.n_perm):
+                ut @ v[rng.permutation(args.n)]
+        elif args.one == "refit":
+            import warnings
+
+            from sklearn.cross_decomposition import CCA
+
+            rng = np.random.default_rng(2)
+            start = time.process_time()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                for _ in range(args.refits):
+                    CCA(n_components=5).fit(x, y[rng.permutation(args.n)])
+            out["per_refit_cpu"] = (time.process_time() - start) / args.refits
+        else:
+            from kbtools.experiments.permutation import stepwise_permutation_test
+
+            dask = None if args.one == "in-process" else args.one
+            with open_backend(1, dask) as backend:
+                res = stepwise_permutation_test(x, y, args.n_perm, n_modes=5,
+                                                covariate_method="none",
+                                                n_jobs=backend.n_jobs, seed=1)
+            out["p_fwer"] = np.round(res.p_fwer, 4).tolist()
+            out["null_sum"] = float(res.null_first.sum())
+    print(json.dumps(out))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=5000)
     ap.add_argument("--p", type=int, default=512)
     ap.add_argument("--q", type=int, default=176)
     ap.add_argument("--n-perm", type=int, default=1000)
-    ap.add_argument("--n-modes", type=int, default=5)
-    ap.add_argument("--n-jobs", type=int, default=1)
-    ap.add_argument("--refits", type=int, default=2, help="sklearn CCA refits to time")
+    _measure.add_backend_options(ap)
+    ap.add_argument("--refits", type=int, default=0, help="sklearn CCA refits to time")
+    ap.add_argument("--project", action="store_true",
+                    help="also N = 40,000, B = 10,000 projected from B = --project-b")
+    ap.add_argument("--project-b", type=int, default=100)
     args = ap.parse_args()
-
-    from sklearn.cross_decomposition import CCA
-
-    from kbtools.experiments.parallel import single_threaded_blas
-    from kbtools.experiments.permutation import stepwise_permutation_test
-
-    x, y = _data(args.n, args.p, args.q)
-    print(f"N={args.n} p={args.p} q={args.q} B={args.n_perm} float64, "
-          f"{args.n_modes} modes stepwise, n_jobs={args.n_jobs}, cpus={os.cpu_count()}")
-    with single_threaded_blas():
-        t0 = time.perf_counter()
-        res = stepwise_permutation_test(x, y, args.n_perm, n_modes=args.n_modes,
-                                        covariate_method="none", n_jobs=args.n_jobs, seed=1)
-        ours = time.perf_counter() - t0
-        print(f"kbtools stepwise permutation test: {ours:.1f} s "
-              f"(rho1={res.rho[0]:.3f}, p_fwer={np.round(res.p_fwer, 4).tolist()})")
-
-        # the floor: one N x p x q product per permutation and nothing else
-        ut = np.linalg.qr(x)[0].T
-        v = np.ascontiguousarray(np.linalg.qr(y)[0])
-        rng = np.random.default_rng(2)
-        n_floor = 40
-        t0 = time.perf_counter()
-        for _ in range(n_floor):
-            ut @ v[rng.permutation(args.n)]
-        floor = (time.perf_counter() - t0) / n_floor * args.n_perm
-        print(f"matrix-product floor (gather + product only, {n_floor} timed): {floor:.1f} s "
-              f"for B={args.n_perm}; kbtools overhead above it: {ours / floor - 1:.0%}")
-
-        t0 = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            for _ in range(args.refits):
-                CCA(n_components=args.n_modes).fit(x, y[rng.permutation(args.n)])
-        per_refit = (time.perf_counter() - t0) / args.refits
-    refit_total = per_refit * args.n_perm
-    print(f"sklearn CCA(n_components={args.n_modes}) refit per permutation: "
-          f"{per_refit:.1f} s per refit "
-          f"({args.refits} timed) -> {refit_total:,.0f} s for B={args.n_perm} (extrapolated)")
-    print(f"ratio: kbtools is {refit_total / ours:,.0f}x faster than refitting")
+    if args.one:
+        one(args)
+        return
+    me = [sys.executable, __file__, "--n", str(args.n), "--p", str(args.p), "--q", str(args.q),
+          "--n-perm", str(args.n_perm), "--refits", str(max(args.refits, 1))]
+    print(f"N={args.n} p={args.p} q={args.q} B={args.n_perm}, 5 modes stepwise; "
+          f"{_measure.load_note()}", flush=True)
+    labels = [*args.backends, "floor64", "floor32"] + (["refit"] if args.refits else [])
+    runs: dict[str, list] = {label: [] for label in labels}
+    for _ in range(args.repeat):
+        for label in labels:
+            runs[label].append(_measure.run([*me, "--one", label]))
+    results = {label: json.loads(ms[0].stdout.strip().splitlines()[-1]) for label, ms in
+               runs.items()}
+    same = len({json.dumps(results[b]) for b in args.backends}) == 1
+    floor = statistics.median(m.cpu for m in runs["floor64"])
+    print("\nrun | wall s | CPU-s | peak MB (tree) | CPU vs float64 floor")
+    for label, ms in runs.items():
+        wall = statistics.median(m.wall for m in ms)
+        cpu = statistics.median(m.cpu for m in ms)
+        peak = max(m.peak_mb for m in ms)
+        if label == "refit":
+            cpu = results[label]["per_refit_cpu"] * args.n_perm
+            print(f"sklearn CCA refit per permutation (extrapolated from {args.refits}) | - | "
+                  f"{cpu:,.0f} | {peak:.0f} | {cpu / floor:,.0f}x")
+            continue
+        print(f"{label} | {wall:.1f} | {cpu:.1f} | {peak:.0f} | {cpu / floor:.2f}x")
+    print(f"results identical across {', '.join(args.backends)}: {same}")
+    _measure.compare_backends(runs, args.backends)
+    if args.project:
+        big = [sys.executable, __file__, "--n", "40000", "--p", str(args.p), "--q",
+               str(args.q), "--n-perm", str(args.project_b)]
+        small = _measure.run([*big, "--one", "in-process"])
+        tiny = _measure.run([*big[:-1], "1", "--one", "in-process"])  # set-up only
+        per_perm = (small.cpu - tiny.cpu) / (args.project_b - 1)
+        total = tiny.cpu + per_perm * 10_000
+        print(f"\nN = 40,000, B = 10,000 projected from B = {args.project_b}: "
+              f"{per_perm:.3f} CPU-s per permutation, {total / 3600:.2f} core-hours "
+              f"({total / 60:.0f} core-minutes); peak memory {small.peak_mb:.0f} MB "
+              f"(B = {args.project_b}) and {tiny.peak_mb:.0f} MB (B = 1): memory does not "
+              "grow with B")
+    print(f"\n{_measure.load_note()}")
 
 
 if __name__ == "__main__":

@@ -1,34 +1,36 @@
-"""Benchmark: `kbtools validate` against check-jsonschema on generated KBs.
+"""Benchmark: `kbtools validate` against the PyYAML-C + jsonschema floor, in the same run.
 
 Generates N model cards (~2 KB, ~40 fields, nested) plus the cards they reference (one paper per
-20 models, listing them back; 20 datasets; the two registries) into a temporary KB, then times
-as whole processes, in the same run:
+20 models, listing them back; 20 datasets; the two registries) into a temporary KB, and a copy
+where every model card also names a paper id that does not exist, one edit away from one that
+does, and different in every card (so no cache can hide the cost of the "did you mean" search).
+Then, interleaved in each repeat, it measures as whole process trees (wall, CPU seconds of the
+process and its workers, peak resident memory of the tree):
 
-* ``kbtools validate --kb-root KB`` (every check: YAML, schema, ids, references, lint),
-* the same on a copy where every model card has one reference problem (a dataset id that no
-  card has, one letter away from one that exists: a KB in the middle of a migration), which
-  must stay within 2x of the clean case, and
-* ``check-jsonschema --schemafile model_card.schema.json <the N model cards>`` (schema only).
+* ``kbtools validate --kb-root KB`` (every check: YAML, schema, ids, references, lint) on the
+  clean KB and on the copy with problems (target: at most 1.5x the clean time);
+* the floor on the same N model cards with as many worker processes as kbtools uses:
+  ``yaml.load(CSafeLoader)`` + a reused ``jsonschema`` validator (schema only), and the same
+  with ``jsonschema-rs``;
+* ``check-jsonschema`` (the usual tool; two processes on halves of the cards) when it is
+  installed (``pip install -e '.[dev]'``) and ``--quick`` is not given.
 
-kbtools checks the extra paper/dataset/registry cards too; cards/s is each tool's own count.
-``--quick`` times check-jsonschema on the first 1,000 model cards only and extrapolates to the
-larger sizes (labelled as such): at ~64 cards/s it needs ~2.5 minutes for 10,000.
-
-    .venv/bin/python benchmarks/bench_validate.py            # 1,000 and 10,000 cards
-    .venv/bin/python benchmarks/bench_validate.py --quick    # extrapolate check-jsonschema
+    .venv/bin/python benchmarks/bench_validate.py                 # 10,000 and 100,000 cards
+    .venv/bin/python benchmarks/bench_validate.py --quick         # 10,000 cards, one repeat
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _measure  # noqa: E402
 
 from kbtools.schemas import schema_text
 from kbtools.yamlio import dump
@@ -40,8 +42,9 @@ HEADER = "# yaml-language-server: $schema=../../kbtools/schemas/{}.schema.json\n
 
 def model_card(i: int, broken: bool = False) -> dict:
     card = _model_card(i)
-    if broken:  # one reference problem: a dataset id one edit away from an existing one
-        card["datasets"] = [f"dataset_{i % N_DATASETS:02d}b"]
+    if broken:  # one reference problem per card, each different: a paper id one edit away
+        paper = f"paper_{i // MODELS_PER_PAPER:05d}"
+        card["papers"] = [paper, paper[:-1] + "abcdefghijklmnopqrst"[i % MODELS_PER_PAPER]]
     return card
 
 
@@ -129,80 +132,136 @@ def write_kb(root: Path, n_models: int, broken: bool = False) -> list[Path]:
     return models
 
 
-def timed(cmd: list[str], expect: int = 0) -> tuple[float, float]:
-    """Wall-clock and CPU seconds (user + system, the process and its workers) of one run."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode != expect:
-        sys.exit(f"{cmd[0]} exited {proc.returncode}:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return elapsed, cpu
+def floor(validator: str, jobs: int, listing: str) -> None:
+    """The floor: parse each card (paths listed in the file ``listing``) with PyYAML's C loader
+    and validate it against the model card schema with a reused validator, over ``jobs``
+    processes (run as a subprocess)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    files = Path(listing).read_text().split("\n")
+    chunks = [files[i::jobs] for i in range(jobs)]
+    with ProcessPoolExecutor(jobs) as pool:
+        bad = sum(pool.map(_floor_chunk, [(validator, c) for c in chunks]))
+    print(f"{len(files)} cards, {bad} invalid")
+
+
+def _floor_chunk(args: tuple[str, list[str]]) -> int:
+    import json
+
+    import yaml
+
+    validator, files = args
+    schema = json.loads(schema_text("model_card"))
+    if validator == "jsonschema-rs":
+        import jsonschema_rs
+
+        check = jsonschema_rs.validator_for(schema).is_valid
+    else:
+        import jsonschema
+
+        v = jsonschema.Draft202012Validator(schema)
+        check = v.is_valid
+    bad = 0
+    for path in files:
+        with open(path, encoding="utf-8") as fh:
+            bad += not check(yaml.load(fh.read(), Loader=yaml.CSafeLoader))
+    return bad
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=None)
     parser.add_argument("--quick", action="store_true",
-                        help="time check-jsonschema on 1,000 cards and extrapolate")
-    parser.add_argument("--repeat", type=int, default=3, help="kbtools runs per size (median)")
+                        help="10,000 cards, one repeat, no check-jsonschema")
+    parser.add_argument("--repeat", type=int, default=None, help="repeats (median)")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes of every tool")
+    parser.add_argument("--kbtools-only", action="store_true",
+                        help="skip the floors (their ratio is measured at the smaller sizes)")
+    parser.add_argument("--floor", nargs=2, metavar=("VALIDATOR", "LISTING"),
+                        help=argparse.SUPPRESS)  # internal: run the floor on these files
     args = parser.parse_args()
+    if args.floor:
+        floor(args.floor[0], args.jobs, args.floor[1])
+        return
+    sizes = args.sizes or ([10_000] if args.quick else [10_000, 100_000])
+    repeat = args.repeat or (1 if args.quick else 3)
     bindir = Path(sys.executable).parent
     kbtools = str(bindir / "kbtools")
-    checker = shutil.which("check-jsonschema", path=str(bindir)) or shutil.which(
-        "check-jsonschema")
-    if checker is None:
-        sys.exit("check-jsonschema not found: pip install -e '.[dev]'")
-    rows = []
-    problems: list[tuple[int, float, float, float, float]] = []
+    checker = None if args.quick else (shutil.which("check-jsonschema", path=str(bindir))
+                                       or shutil.which("check-jsonschema"))
+    print(f"jobs = {args.jobs}; {_measure.load_note()}", flush=True)
+    table = []
     with tempfile.TemporaryDirectory(prefix="kbtools-bench-") as tmp:
         schema = Path(tmp) / "model_card.schema.json"
         schema.write_text(schema_text("model_card"), encoding="utf-8")
-        reference_rate = None
-        for n in args.sizes:
-            root = Path(tmp) / f"kb{n}"
-            models = write_kb(root, n)
+        for n in sizes:
+            root, broken = Path(tmp) / f"kb{n}", Path(tmp) / f"kb{n}_problems"
+            models = [str(p) for p in write_kb(root, n)]
+            listing = Path(tmp) / f"models{n}.txt"
+            listing.write_text("\n".join(models))
+            write_kb(broken, n, broken=True)
             n_files = sum(1 for _ in (root / "kb").rglob("*.yaml"))
-            runs = [timed([kbtools, "--kb-root", str(root), "validate"])
-                    for _ in range(args.repeat)]
-            kb_s = statistics.median(r[0] for r in runs)
-            kb_cpu = statistics.median(r[1] for r in runs)
-            broken_root = Path(tmp) / f"kb{n}_problems"
-            write_kb(broken_root, n, broken=True)
-            bad = [timed([kbtools, "--kb-root", str(broken_root), "validate"], expect=1)
-                   for _ in range(args.repeat)]
-            bad_s = statistics.median(r[0] for r in bad)
-            bad_cpu = statistics.median(r[1] for r in bad)
-            problems.append((n, kb_s, kb_cpu, bad_s, bad_cpu))
-            shutil.rmtree(broken_root)
-            if args.quick and n > 1000 and reference_rate is not None:
-                cj_s, cj_cpu = n / reference_rate[0], n / reference_rate[1]
-                label = "extrapolated from 1,000"
-            else:
-                cj_s, cj_cpu = timed([checker, "--schemafile", str(schema), *map(str, models)])
-                label = "measured"
-                if n == 1000 or reference_rate is None:
-                    reference_rate = (n / cj_s, n / cj_cpu)
-            rows.append((n, n_files, kb_s, min(r[0] for r in runs), kb_cpu, cj_s, cj_cpu, label))
-            print(f"  {n:>6} model cards: kbtools {kb_s:.2f} s wall, {kb_cpu:.2f} s CPU (median "
-                  f"of {args.repeat}); check-jsonschema {cj_s:.1f} s wall, {cj_cpu:.1f} s CPU "
-                  f"({label})", flush=True)
-    print("\nmodel cards | files (kbtools) | kbtools wall s (median, best) | kbtools CPU s | "
-          "kbtools cards/s | check-jsonschema wall s | CPU s | cards/s | wall-time ratio")
-    for n, n_files, kb_s, best, kb_cpu, cj_s, cj_cpu, label in rows:
-        note = " (check-jsonschema extrapolated)" if label != "measured" else ""
-        print(f"{n:>11,} | {n_files:>15,} | {kb_s:>20.2f}, {best:>6.2f} | {kb_cpu:>13.2f} | "
-              f"{n_files / kb_s:>15,.0f} | {cj_s:>23.1f} | {cj_cpu:>5.1f} | {n / cj_s:>7,.0f} | "
-              f"{cj_s / kb_s:>6.1f}x{note}")
-    print("\nwith one reference problem in every model card (exit 1; must stay within 2x):")
-    print("model cards | clean wall s | with problems wall s | ratio | clean CPU s | "
-          "with problems CPU s | ratio")
-    for n, kb_s, kb_cpu, bad_s, bad_cpu in problems:
-        print(f"{n:>11,} | {kb_s:>12.2f} | {bad_s:>20.2f} | {bad_s / kb_s:>4.2f}x | "
-              f"{kb_cpu:>11.2f} | {bad_cpu:>19.2f} | {bad_cpu / kb_cpu:>4.2f}x")
-    print("\nWall clock of whole processes on a shared machine: expect noise between runs.")
+            me = [kbtools, "validate", "--jobs", str(args.jobs), "--kb-root"]
+            runs: dict[str, list[_measure.Measured]] = {}
+            for _ in range(repeat):  # interleaved: every tool once per round
+                for label, cmd, expect in (
+                        ("kbtools clean", [*me, str(root)], 0),
+                        ("kbtools, a near-miss per card", [*me, str(broken)], 1),
+                        ("floor: PyYAML-C + jsonschema",
+                         [sys.executable, __file__, "--jobs", str(args.jobs), "--floor",
+                          "jsonschema", str(listing)], 0),
+                        ("floor: PyYAML-C + jsonschema-rs",
+                         [sys.executable, __file__, "--jobs", str(args.jobs), "--floor",
+                          "jsonschema-rs", str(listing)], 0)):
+                    if args.kbtools_only and not label.startswith("kbtools"):
+                        continue
+                    runs.setdefault(label, []).append(_measure.run(cmd, expect))
+            if checker:
+                half = len(models) // 2
+                cj = [_measure.run([sys.executable, "-c", _PAIR, checker, str(schema),
+                                    str(listing), str(half)])]
+                runs["check-jsonschema (2 processes)"] = cj
+            problems = runs["kbtools, a near-miss per card"][0].stdout.count("did you mean")
+            for label, ms in runs.items():
+                wall = statistics.median(m.wall for m in ms)
+                cpu = statistics.median(m.cpu for m in ms)
+                peak = max(m.peak_mb for m in ms)
+                table.append((n, n_files, label, wall, cpu, peak, len(ms)))
+                print(f"  {n:>7,} cards  {label:<34} {wall:8.2f} s wall {cpu:8.2f} CPU-s "
+                      f"{peak:7.0f} MB peak", flush=True)
+            print(f"  ({problems:,} 'did you mean' hints printed with problems)")
+            shutil.rmtree(root)
+            shutil.rmtree(broken)
+    print("\nmodel cards | files (kbtools) | tool | wall s | CPU-s | peak MB (tree) | runs | "
+          "CPU vs PyYAML-C + jsonschema floor")
+    floors = {n: cpu for n, _, label, _, cpu, _, _ in table if label.endswith("+ jsonschema")}
+    for n, n_files, label, wall, cpu, peak, k in table:
+        ratio = f"{cpu / floors[n]:.2f}x" if n in floors else "-"
+        print(f"{n:,} | {n_files:,} | {label} | {wall:.2f} | {cpu:.2f} | {peak:.0f} | {k} | "
+              f"{ratio}")
+    clean = {n: (w, c) for n, _, label, w, c, _, _ in table if label == "kbtools clean"}
+    for n, _, label, wall, cpu, _, _ in table:
+        if label.startswith("kbtools,"):
+            print(f"{n:,} cards with a distinct near-miss per card vs clean: wall "
+                  f"{wall / clean[n][0]:.2f}x, CPU {cpu / clean[n][1]:.2f}x")
+    print(f"\n{_measure.load_note()}. Shared machine: compare CPU-s and ratios, not wall time.")
+
+
+#: Two check-jsonschema processes side by side, on the two halves of the cards.
+_PAIR = """
+import subprocess, sys
+checker, schema, listing, half = sys.argv[1:]
+files = open(listing).read().split("\\n")
+def batches(part):  # command lines stay short: 2,000 cards per call
+    for i in range(0, len(part), 2000):
+        subprocess.run([checker, "--schemafile", schema, *part[i:i + 2000]],
+                       stdout=subprocess.DEVNULL, check=True)
+import threading
+threads = [threading.Thread(target=batches, args=(p,)) for p in (files[:int(half)],
+                                                                    files[int(half):])]
+[t.start() for t in threads]
+[t.join() for t in threads]
+"""
 
 
 if __name__ == "__main__":

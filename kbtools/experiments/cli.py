@@ -24,7 +24,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "one well-known id column a table has (eid, participant_id, ...)")
     p.add_argument("--seed", type=int, help="seed (default: the config's seed, else 0)")
     p.add_argument("--n-jobs", type=int, default=1,
-                   help="parallel workers through joblib (-1: all cores; default 1)")
+                   help="parallel worker processes on this machine through joblib (-1: all "
+                        "cores; default 1)")
+    p.add_argument("--dask", metavar="SCHEDULER",
+                   help="run the long work on Dask: local:W starts a local cluster of W "
+                        "single-threaded workers, tcp://HOST:PORT joins a running scheduler "
+                        "(e.g. on an HPC allocation; see docs/analysis/scaling.md). Results "
+                        "are identical to an in-process run")
     p.add_argument("--dry-run", action="store_true",
                    help="validate and print the plan without computing or writing")
     p.add_argument("--runs-dir", type=Path, help="where run directories go (default kb/runs)")
@@ -59,7 +65,8 @@ def _run_experiment(args: argparse.Namespace) -> int:
     kb_root = find_kb_root(explicit=Path(args.kb_root) if args.kb_root else None)
     opts = RunOptions(config_path=args.config, kb_root=kb_root, overrides=args.overrides,
                       data=parse_data(args.data), id_columns=parse_id_columns(args.id_column),
-                      seed=args.seed, n_jobs=args.n_jobs, dry_run=args.dry_run,
+                      seed=args.seed, n_jobs=args.n_jobs, dask=args.dask,
+                      dry_run=args.dry_run,
                       runs_dir=args.runs_dir, quiet=args.quiet,
                       command=command_line(_words(args), kb_root))
     execute(opts)
@@ -78,6 +85,8 @@ def _words(args: argparse.Namespace) -> list[str]:
         words += ["--seed", str(args.seed)]
     if args.n_jobs != 1:
         words += ["--n-jobs", str(args.n_jobs)]
+    if args.dask:
+        words += ["--dask", args.dask]
     if args.runs_dir is not None:
         words += ["--runs-dir", str(args.runs_dir)]
     return words

@@ -29,6 +29,7 @@ Problems in the data raise :class:`kbtools.errors.DataError` naming table, colum
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,9 +149,20 @@ def _check_file(path: Path) -> None:
                              "per subject")
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
+def _parquet_header(path: Path) -> list[str] | None:
+    """Column names of a Parquet file from its footer (None when it cannot be read: the full
+    read then says what is wrong)."""
     try:
-        df = pd.read_parquet(path)
+        import pyarrow.parquet as pq
+
+        return [str(c) for c in pq.read_schema(path).names]
+    except Exception:  # noqa: BLE001 - reported by the read itself
+        return None
+
+
+def _read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    try:
+        df = pd.read_parquet(path, columns=columns)
     except Exception as exc:  # pyarrow's errors say little about the file itself
         with path.open("rb") as fh:
             head = fh.read(4)
@@ -191,9 +203,11 @@ def _csv_header(path: Path, sep: str) -> list[str]:
     return columns
 
 
-def _read_csv(path: Path, sep: str, id_column: str) -> pd.DataFrame:
+def _read_csv(path: Path, sep: str, id_column: str,
+              columns: list[str] | None = None) -> pd.DataFrame:
     try:
-        df = pd.read_csv(path, sep=sep, dtype={id_column: str}, low_memory=False)
+        df = pd.read_csv(path, sep=sep, dtype={id_column: str}, low_memory=False,
+                         usecols=columns)
     except UnicodeDecodeError as exc:
         raise DataError(f"the table is not UTF-8 text (byte {exc.start})", path=str(path),
                         hint="save it as CSV (UTF-8) or Parquet") from None
@@ -244,23 +258,34 @@ def choose_id_column(columns: list[str], wanted: str | None, path: Path,
 
 
 def read_table(path: Path, id_column: str | None = ID_NAME, fmt: str | None = None, *,
-               explicit_id: bool = False) -> pd.DataFrame:
+               explicit_id: bool = False,
+               keep: Callable[[list[str]], list[str]] | None = None) -> pd.DataFrame:
     """Read a CSV/TSV/Parquet table and index it by its id column (as text, name ``subject_id``).
 
     ``id_column`` is the wanted id column; when the file lacks it and ``explicit_id`` is false,
     a single well-known id column (``eid``, ...) is used instead (``df.attrs["id_column"]``
-    says which).
+    says which). ``keep`` chooses, from the file's column names, the columns to read besides
+    the id (a UK Biobank table has thousands; the run needs a few): they are read once, and
+    nothing else is. ``df.attrs["header"]`` keeps every column name of the file.
     """
     _check_file(path)
     kind = _format_of(path, fmt)
     if kind == "parquet":
-        df = _read_parquet(path)
+        header = _parquet_header(path)
+        wanted = None
+        if header is not None and keep is not None:
+            column = choose_id_column(header, id_column, path, explicit_id)
+            wanted = [column, *[c for c in keep(header) if c != column]]
+        df = _read_parquet(path, wanted if wanted and set(wanted) <= set(header or []) else None)
         df.columns = [str(c) for c in df.columns]
+        header = header if header is not None and wanted else list(df.columns)
         column = choose_id_column(list(df.columns), id_column, path, explicit_id)
     else:
         sep = _separator(path)
-        column = choose_id_column(_csv_header(path, sep), id_column, path, explicit_id)
-        df = _read_csv(path, sep, column)
+        header = _csv_header(path, sep)
+        column = choose_id_column(header, id_column, path, explicit_id)
+        wanted = None if keep is None else [column, *[c for c in keep(header) if c != column]]
+        df = _read_csv(path, sep, column, wanted)
         df.columns = [str(c) for c in df.columns]
     ids = df[column]
     blank = ids.isna() | (ids.astype(str).str.strip() == "")
@@ -275,6 +300,7 @@ def read_table(path: Path, id_column: str | None = ID_NAME, fmt: str | None = No
                         f"more than once ({int(dup.sum())} rows)", path=str(path),
                         hint="keep one row per subject (e.g. one imaging instance)")
     df.attrs["id_column"] = column
+    df.attrs["header"] = [c for c in header if c != column]
     return df
 
 
@@ -416,8 +442,8 @@ def check_subjects(subjects: pd.DataFrame, config: dict[str, Any],
     need = subject_columns(config)
     absent = [c for c in need if c not in subjects.columns]
     if absent:
-        shown = ", ".join(map(str, subjects.columns[:12])) + (
-            ", ..." if subjects.shape[1] > 12 else "")
+        header = list(source.get("header") or subjects.columns)
+        shown = ", ".join(map(str, header[:12])) + (", ..." if len(header) > 12 else "")
         lines = "; ".join(f"{c!r} ({need[c]})" for c in absent)
         raise DataError(f"{label}: no column {lines} (columns: {shown})", path=where,
                         hint="rename the config's column (e.g. --set outcome=COLUMN, --set "
@@ -605,6 +631,23 @@ def _id_column_for(role: str, spec: dict[str, Any], id_columns: dict[str, str],
     return ID_NAME, False
 
 
+def _columns_of(role: str, spec: dict[str, Any], config: dict[str, Any]
+                ) -> Callable[[list[str]], list[str]] | None:
+    """Which columns of a role's table the run reads (None: all of them): the subjects
+    table's columns the config and its method use; a feature table's listed or prefixed
+    feature columns."""
+    if role == SUBJECTS_ROLE:
+        need = subject_columns(config)
+        return lambda header: [c for c in header if c in need]
+    if spec.get("feature_columns"):
+        listed = {str(c) for c in spec["feature_columns"]}
+        return lambda header: [c for c in header if c in listed]
+    if spec.get("feature_prefix"):
+        prefix = str(spec["feature_prefix"])
+        return lambda header: [c for c in header if c.startswith(prefix)]
+    return None
+
+
 def load_cohort(config: dict[str, Any], kb_root: Path,
                 data_overrides: dict[str, Path] | None = None,
                 seed: int | None = None, id_columns: dict[str, str] | None = None) -> Cohort:
@@ -641,7 +684,9 @@ def load_cohort(config: dict[str, Any], kb_root: Path,
     for role, entry in data.items():
         path, spec, source = _resolve_table(role, entry, kb_root, overrides, seed, cards)
         wanted, explicit = _id_column_for(role, spec, id_columns, source)
-        df = read_table(path, wanted, spec.get("format"), explicit_id=explicit)
+        df = read_table(path, wanted, spec.get("format"), explicit_id=explicit,
+                        keep=_columns_of(role, spec, config))
+        source["header"] = df.attrs.get("header")
         source["id_column"] = df.attrs["id_column"]
         if source["id_column"] != wanted:
             notes.append(f"table {entry['table']!r} (role {role}) has no {wanted!r} column; "
@@ -659,7 +704,8 @@ def load_cohort(config: dict[str, Any], kb_root: Path,
     if scheme in cvmod.GROUPED and cvmod.group_column(config) != site:
         notes.append(f"folds are grouped by {cvmod.group_column(config)!r} (cv.group_by) while "
                      f"site effects use {site!r} (preprocessing.site_column)")
-    if site != cvmod.DEFAULT_SITE_COLUMN and cvmod.DEFAULT_SITE_COLUMN in subjects.columns \
+    header = sources[SUBJECTS_ROLE].get("header") or list(subjects.columns)
+    if site != cvmod.DEFAULT_SITE_COLUMN and cvmod.DEFAULT_SITE_COLUMN in header \
             and site in subjects.columns:
         notes.append(f"site effects and site-grouped folds use column {site!r}; the subjects "
                      f"table's {cvmod.DEFAULT_SITE_COLUMN!r} column is not used (set "

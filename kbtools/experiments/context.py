@@ -25,9 +25,13 @@ class RunContext:
     n_jobs: int | None = 1
     progress: bool = True
     root: np.random.SeedSequence = field(init=False, repr=False)
+    chunk_root: np.random.SeedSequence = field(init=False, repr=False)
+    """Seeds of :meth:`map` chunks: a sequence of their own, so that mapping work in parallel
+    leaves the draws of :meth:`child_seeds` and :meth:`rng` as they were."""
 
     def __post_init__(self) -> None:
         self.root = np.random.SeedSequence(self.seed)
+        self.chunk_root = np.random.SeedSequence(self.seed, spawn_key=(2**32 - 1,))
 
     def child_seeds(self, n: int) -> list[np.random.SeedSequence]:
         """``n`` new independent seed sequences (each call spawns fresh ones)."""
@@ -36,6 +40,17 @@ class RunContext:
     def rng(self) -> np.random.Generator:
         """A generator seeded from a fresh child of the root."""
         return np.random.default_rng(self.child_seeds(1)[0])
+
+    def map(self, fn: Any, chunks: Any, *, shared: Any = None, desc: str = "",
+            unit: str = "chunk") -> list[Any]:
+        """``fn(shared, chunk, rng)`` for each chunk through the run's parallel layer
+        (:func:`kbtools.experiments.parallel.map_chunks`), each chunk with a fresh child seed,
+        results in chunk order whatever ran where."""
+        from kbtools.experiments.parallel import map_chunks
+
+        chunks = list(chunks)
+        return map_chunks(fn, chunks, self.n_jobs, self.chunk_root.spawn(len(chunks)),
+                          shared=shared, progress=self.progress, desc=desc, unit=unit)
 
     def progress_bar(self, iterable: Iterable[T], *, total: int | None = None,
                      desc: str = "", unit: str = "it") -> Iterator[T]:

@@ -29,21 +29,49 @@ _TIME_COLS = 1000
 _CHUNK_OVERHEAD = 2_000
 #: Working copies of a fold's feature matrix (raw, scaled, residualised, projected).
 _COPIES = 4
+#: CPU seconds of a run besides its repeated units: start-up and imports, loading the tables,
+#: folds, figures and the run log (measured on the shipped configs, 2026-12-06).
+FIXED_CPU_SECONDS = 3.5
+#: Measured CPU over estimated unit time, per method (shipped configs, loaded 2-core machine).
+CALIBRATION = {"cca_permutation": 6.0, "prediction_baselines": 0.04,
+               "logo_gene_attribution": 0.15, "partial_correlations": 1.4,
+               "harmonization_ablation": 0.9, "pca_dimension_search": 0.7}
+#: The measured runs took between these multiples of the calibrated estimate.
+RANGE = (0.5, 2.0)
+#: Resident memory of an idle worker process (Python, numpy, scipy, scikit-learn, pandas).
+WORKER_BASE_BYTES = 180 * 2**20
 
 
 @dataclass
 class PlanCost:
-    """Estimated peak memory (bytes) and wall time (seconds) of a run, and how they add up."""
+    """Estimated peak memory (bytes), CPU seconds of the method's work and how they add up."""
 
     memory_bytes: float
     seconds: float | None
     basis: list[str] = field(default_factory=list)
+    workers: int = 1
+    worker_bytes: float = 0.0
+    """Peak memory of one worker process (0: everything runs in this process)."""
+
+    @property
+    def wall_seconds(self) -> float | None:
+        if self.seconds is None:
+            return None
+        return FIXED_CPU_SECONDS + (self.seconds - FIXED_CPU_SECONDS) / self.workers
 
     def lines(self) -> list[str]:
-        when = "unknown (no estimate for this method)" if self.seconds is None \
-            else f"~{human_time(self.seconds)}"
-        return [f"estimated peak memory: ~{human_bytes(self.memory_bytes)}; "
-                f"estimated time: {when}",
+        if self.seconds is None:
+            when = "unknown (no estimate for this method)"
+        else:
+            lo, hi = RANGE
+            wall = self.wall_seconds or 0.0
+            when = (f"~{human_time(wall)} wall on {self.workers} worker(s), "
+                    f"{self.seconds / 3600:.3g} core-hours (measured runs took "
+                    f"{lo:g}-{hi:g}x such estimates)")
+        memory = f"~{human_bytes(self.memory_bytes)}" + (
+            f" in this process, ~{human_bytes(self.worker_bytes)} per worker"
+            if self.worker_bytes else "")
+        return [f"estimated peak memory: {memory}; estimated time: {when}",
                 *(f"  {b}" for b in self.basis)]
 
 
@@ -207,7 +235,7 @@ def _cca(config: dict[str, Any], s: _Shape) -> tuple[float, float, list[str]]:
     n_perm, chunk = int(p["n_permutations"]), max(1, int(p.get("chunk_size", 50)))
     # one permutation test on every subject (the folds only refit the CCA)
     unit = s.unit(permutation_seconds, s.n_subjects, rx, ry)
-    seconds = n_perm * unit / s.jobs
+    seconds = n_perm * unit
     memory = (n_perm * 8.0 + math.ceil(n_perm / chunk) * _CHUNK_OVERHEAD
               + s.jobs * s.n_subjects * (rx + ry) * 8.0 + chunk * rx * ry * 8.0)
     return memory, seconds, [
@@ -258,7 +286,7 @@ def _logo(config: dict[str, Any], s: _Shape) -> tuple[float, float, list[str]]:
     per_drop = (len(p.get("C_grid") or [1]) * _inner(config) + 1) if p.get("tune") == "retune" \
         else 1
     unit = s.unit(fit_seconds, s.n_train, width - width // genes)
-    seconds = s.n_folds * (genes * per_drop + 1) * unit / s.jobs
+    seconds = s.n_folds * (genes * per_drop + 1) * unit
     memory = genes * s.n_subjects * 8.0 + s.jobs * s.n_train * width * 8.0
     return memory, seconds, [
         f"{s.n_folds} fold(s) x ({genes} genes x {per_drop} fit(s) + 1) at "
@@ -312,13 +340,17 @@ def estimate(config: dict[str, Any], cohort: Any, folds: list[Any],
     working = _COPIES * s.n_train * sum(s.raw.values()) * 8.0
     basis = [f"this process now {human_bytes(now)} (tables {human_bytes(s.data_bytes)}) + "
              f"working copies of a fold {human_bytes(working)}"]
-    estimator = ESTIMATORS.get(config.get("method", ""))
+    method = config.get("method", "")
+    estimator = ESTIMATORS.get(method)
     if estimator is None:
-        return PlanCost(now + working, None, basis)
+        return PlanCost(now + working, None, basis, s.jobs)
     extra, seconds, more = estimator(config, s)
+    # a worker holds the libraries, the data scattered to it and one chunk's working copies
+    worker = WORKER_BASE_BYTES + s.data_bytes + working if s.jobs > 1 else 0.0
     if not timed:
-        return PlanCost(now + working + extra, None, basis)
-    return PlanCost(now + working + extra, seconds, basis + more)
+        return PlanCost(now + working + extra, None, basis, s.jobs, worker)
+    cpu = FIXED_CPU_SECONDS + CALIBRATION.get(method, 1.0) * seconds
+    return PlanCost(now + working + extra, cpu, basis + more, s.jobs, worker)
 
 
 def process_bytes() -> float:

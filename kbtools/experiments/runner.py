@@ -19,7 +19,7 @@ import hashlib
 import re
 import shlex
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,8 @@ class RunOptions:
     """Role (or ``*``) -> id column (``--id-column``)."""
     seed: int | None = None
     n_jobs: int | None = 1
+    dask: str | None = None
+    """``local:W`` or a scheduler address (``--dask``); None runs without Dask."""
     dry_run: bool = False
     runs_dir: Path | None = None
     quiet: bool = False
@@ -345,6 +347,7 @@ def _execute(opts: RunOptions) -> Path | None:
     from kbtools.experiments.cohort import load_cohort, source_record
     from kbtools.experiments.context import RunContext
     from kbtools.experiments.methods import get_method, preflight
+    from kbtools.experiments.parallel import open_backend
     from kbtools.experiments.staging import prepare as prepare_runs_dir
     from kbtools.yamlio import dump
 
@@ -365,19 +368,23 @@ def _execute(opts: RunOptions) -> Path | None:
     if opts.dry_run:
         from kbtools.experiments.methods import diagnostics
 
-        print(plan(config, cohort, opts.n_jobs))
+        print(plan(config, cohort, _planned_workers(opts)))
         for line in diagnostics(cohort, config):
             print(f"sites: {line}")
         for w in design_warnings + data_warnings:
             print(f"warning: {w}")
         print("dry run: nothing computed, nothing written")
         return None
-    started = runlog.utc_now()
-    ctx = RunContext(seed=seed, n_jobs=opts.n_jobs, progress=not opts.quiet)
-    _say(opts, f"running {config['id']} ({config['method']}) on "
-               f"{cohort.inventory['n_complete']} complete subjects ...")
-    result = get_method(config["method"])(cohort, config, ctx)
-    finished = runlog.utc_now()
+    with open_backend(opts.n_jobs, opts.dask) as backend:
+        started = runlog.utc_now()
+        ctx = RunContext(seed=seed, n_jobs=backend.n_jobs, progress=not opts.quiet)
+        where = "" if backend.kind == "in-process" else (
+            f" with {backend.workers} {backend.kind} worker(s)" if backend.kind == "processes"
+            else f" on Dask ({backend.scheduler}, {backend.workers} worker(s))")
+        _say(opts, f"running {config['id']} ({config['method']}) on "
+                   f"{cohort.inventory['n_complete']} complete subjects{where} ...")
+        result = get_method(config["method"])(cohort, config, ctx)
+        finished = runlog.utc_now()
     guarded = guard(result, cohort)
     report = guarded.report
     config_text = opts.config_path.read_bytes()
@@ -404,35 +411,22 @@ def _execute(opts: RunOptions) -> Path | None:
                                 "are unaffected")
         inputs = [runlog.plain(source_record(src, opts.kb_root))
                   for src in cohort.sources.values()]
-        run = {
-            "id": name,
-            "experiment": config["id"],
-            "method": config["method"],
-            "run_status": "completed",
-            "command": opts.command,
-            "seed": seed,
-            "n_jobs": opts.n_jobs,
-            "config_path": kb_relative(opts.config_path, opts.kb_root),
-            "config_sha256": hashlib.sha256(config_text).hexdigest(),
-            "overrides": [redact_setting(o, opts.kb_root) for o in opts.overrides],
-            "started": runlog.iso(started),
-            "finished": runlog.iso(finished),
-            "duration_s": round((finished - started).total_seconds(), 2),
-            "kbtools_version": __version__,
-            "python": sys.version.split()[0],
-            "packages": runlog.package_versions(),
-            "git": runlog.git_state(opts.kb_root),
-            "inputs": inputs,
-            "datasets": sorted({s["dataset"] for s in cohort.sources.values()}),
-            "headline": guarded.headline,
-            "warnings": warnings,
-            "disclosure": {},
-            "files": files,
-        }
+        run = RunRecord(
+            id=name, experiment=config["id"], method=config["method"], command=opts.command,
+            seed=seed, n_jobs=opts.n_jobs, execution=backend.record(),
+            config_path=kb_relative(opts.config_path, opts.kb_root),
+            config_sha256=hashlib.sha256(config_text).hexdigest(),
+            overrides=[redact_setting(o, opts.kb_root) for o in opts.overrides],
+            started=runlog.iso(started), finished=runlog.iso(finished),
+            duration_s=round((finished - started).total_seconds(), 2),
+            kbtools_version=__version__, python=sys.version.split()[0],
+            packages=runlog.package_versions(), git=runlog.git_state(opts.kb_root),
+            inputs=inputs, datasets=sorted({s["dataset"] for s in cohort.sources.values()}),
+            headline=guarded.headline, warnings=warnings, files=files)
         # metrics and csv are scanned before run.yaml is finalised with the scan's result
         disclosure.scan_folder(staging, _scan_ids(cohort), report, outside)
-        run["disclosure"] = report.as_dict() | {"scanned_files": report.scanned_files + 1}
-        text = dump(run)
+        run.disclosure = report.as_dict() | {"scanned_files": report.scanned_files + 1}
+        text = dump(run.as_dict())
         disclosure.scan_text("run.yaml", text, _scan_ids(cohort), outside)
         runlog.write_text_atomic(staging / "run.yaml", text)
         _validate_outputs(staging)
@@ -442,6 +436,58 @@ def _execute(opts: RunOptions) -> Path | None:
         _say(opts, f"warning: {w}")
     print(target)
     return target
+
+
+def _planned_workers(opts: RunOptions) -> int | None:
+    """Workers a run would use: ``--n-jobs``, the W of ``--dask local:W``, or the worker
+    threads of a running scheduler (asked, nothing is computed)."""
+    from kbtools.experiments.parallel import open_backend, parse_dask
+
+    if not opts.dask:
+        return opts.n_jobs
+    local = parse_dask(opts.dask)
+    if local is not None:
+        return local
+    with open_backend(dask=opts.dask) as backend:
+        return backend.workers
+
+
+@dataclass
+class RunRecord:
+    """What run.yaml says about a run (schema ``run_log``), in the order it is written."""
+
+    id: str
+    experiment: str
+    method: str
+    command: str
+    seed: int
+    n_jobs: int | None
+    execution: dict[str, Any]
+    """Where it ran: backend, workers, threads per worker (and the Dask scheduler, hosts)."""
+    config_path: str
+    config_sha256: str
+    overrides: list[str]
+    started: str
+    finished: str
+    duration_s: float
+    kbtools_version: str
+    python: str
+    packages: dict[str, str]
+    git: dict[str, Any]
+    inputs: list[dict[str, Any]]
+    datasets: list[str]
+    headline: dict[str, Any]
+    warnings: list[str]
+    files: list[str]
+    run_status: str = "completed"
+    disclosure: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {f: getattr(self, f) for f in ("id", "experiment", "method", "run_status",
+                                             "command", "seed", "n_jobs", "execution")}
+        out |= {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in out and f.name != "files"}
+        return out | {"files": self.files}
 
 
 @dataclass
@@ -614,7 +660,7 @@ def command_line(argv: list[str] | None = None, kb_root: Path | None = None) -> 
 
 
 #: Options of run-experiment that take a value (the word after them is not a path of its own).
-VALUE_FLAGS = ("--set", "--data", "--id-column", "--seed", "--n-jobs", "--runs-dir",
+VALUE_FLAGS = ("--set", "--data", "--id-column", "--seed", "--n-jobs", "--dask", "--runs-dir",
                "--kb-root")
 
 

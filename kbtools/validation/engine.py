@@ -22,7 +22,7 @@ from kbtools.schemas.extensions import KBSchemas, load_kb_schemas
 from kbtools.validation.checks import FileReport, check_file, check_template_file
 from kbtools.validation.findings import Finding, to_problems
 from kbtools.validation.problems import Problem, sorted_problems
-from kbtools.validation.references import KBIndex, cross_check
+from kbtools.validation.references import KBIndex, cross_check, near_matchers, with_near_miss
 from kbtools.validation.schema_check import Extended
 from kbtools.yamlio import decode
 
@@ -85,7 +85,7 @@ def validate_kb(root: Path, paths: Sequence[Path] | None = None,
         index = KBIndex(root, {k: dict(v) for k, v in scanned.files.items()}, summaries,
                         complete=paths is None)
         reported = [r.summary for r in reports if r.summary is not None]
-        problems.extend(_locate_all(root, cross_check(index, reported), pool))
+        problems.extend(_locate_all(root, cross_check(index, reported), pool, index))
     problems.extend(_declaration_problems(root, kb_schemas))
     problems.extend(_stray_problem(root, path) for path in strays)
     problems.extend(p for path in templates for p in check_template_file(root, path))
@@ -360,20 +360,38 @@ def _check_chunk(args: tuple[Path, list[tuple[str, Path, str]], dt.date, tuple[E
             for kind, path, rel in items]
 
 
-def _locate_all(root: Path, found: dict[str, list[Finding]], pool: Any) -> list[Problem]:
-    """Cross-reference findings as problems with line numbers. Locating parses the file again
-    (about half a millisecond each), so many files are located by the worker pool."""
+def _locate_all(root: Path, found: dict[str, list[Finding]], pool: Any,
+                index: KBIndex) -> list[Problem]:
+    """Cross-reference findings as problems with line numbers and "did you mean" hints.
+    Locating parses the file again (about half a millisecond each) and a near-miss search
+    costs about a tenth of a millisecond, so many files are handled by worker processes: a
+    fresh pool, forked once the near-miss indexes exist, so that every worker shares them
+    instead of building or receiving its own."""
+    global _MATCHERS
     items = list(found.items())
-    if pool is None or len(items) < PARALLEL_MIN_FILES:
-        return _locate_chunk((root, items))
-    n_chunks = min(len(items), pool.n_jobs * 4)
-    chunks = [items[i::n_chunks] for i in range(n_chunks)]
-    return [p for part in pool.map(_locate_chunk, [(root, c) for c in chunks]) for p in part]
+    _MATCHERS = near_matchers(index, found)
+    try:
+        if pool is None or len(items) < PARALLEL_MIN_FILES:
+            return _locate_chunk((root, items))
+        if not sys.platform.startswith("linux"):  # spawned workers cannot share the indexes
+            items = [(rel, with_near_miss(fs, _MATCHERS)) for rel, fs in items]
+        n_chunks = min(len(items), pool.n_jobs * 4)
+        chunks = [items[i::n_chunks] for i in range(n_chunks)]
+        with _pool(pool.n_jobs, len(items)) as fresh:
+            return [p for part in fresh.map(_locate_chunk, [(root, c) for c in chunks])
+                    for p in part]
+    finally:
+        _MATCHERS = {}
+
+
+#: Near-miss indexes of the current :func:`_locate_all` (inherited by forked workers).
+_MATCHERS: dict[str, Any] = {}
 
 
 def _locate_chunk(args: tuple[Path, list[tuple[str, list[Finding]]]]) -> list[Problem]:
     root, items = args
-    return [p for rel, findings in items for p in to_problems(rel, findings, _read(root / rel))]
+    return [p for rel, findings in items
+            for p in to_problems(rel, with_near_miss(findings, _MATCHERS), _read(root / rel))]
 
 
 def _warm_up(targets: list[tuple[CardKind, Path]], extended: Extended) -> None:

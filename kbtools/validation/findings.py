@@ -23,6 +23,9 @@ class Finding:
     severity: Severity = "error"
     line: int | None = None
     column: int | None = None
+    near: tuple[str, str] | None = None
+    """(kind, id) of an unknown reference: its "did you mean" is looked up when the finding
+    is located (in the worker processes), and ``hint`` says what to do otherwise."""
 
 
 def to_problems(rel: str, findings: Iterable[Finding], text: str | None) -> list[Problem]:

@@ -51,19 +51,9 @@ def _singular(name: str) -> str:
 
 def edit_distance(a: str, b: str) -> int:
     """Optimal string alignment distance (insertions, deletions, substitutions, swaps)."""
-    if a == b:
-        return 0
-    prev2: list[int] = []
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            cost = ca != cb
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                cur[j] = min(cur[j], prev2[j - 2] + 1)
-        prev2, prev = prev, cur
-    return prev[-1]
+    from rapidfuzz.distance import OSA
+
+    return int(OSA.distance(a, b))
 
 
 def really_close(name: str, candidates: Sequence[str]) -> str | None:
@@ -74,61 +64,118 @@ def really_close(name: str, candidates: Sequence[str]) -> str | None:
     ``summmary``, ``weigths``, ``licence``). ``seed`` is not near ``scheme``, nor ``journal``
     near ``url``, nor ``dtypes`` near ``phenotypes``.
     """
-    target = _norm(name)
+    found = _closest(_norm(name), ((_norm(str(c)), str(c)) for c in candidates))
+    return found[1] if found else None
+
+
+def _closest(target: str, candidates: Any) -> tuple[int, str] | None:
+    """(distance, candidate) of the best near-miss among ``(normalised, original)`` pairs in
+    order: the smallest distance, then the earliest."""
+    from rapidfuzz.distance import OSA
+
     if not target:
         return None
-    best: tuple[int, int, str] | None = None
-    for order, candidate in enumerate(candidates):
-        other = _norm(str(candidate))
+    single = _singular(target)
+    best: tuple[int, str] | None = None
+    for other, original in candidates:
         if not other:
             continue
-        if other == target or _singular(other) == _singular(target):
-            distance = 0
-        else:
-            shortest = min(len(target), len(other))
-            allowed = 1 if shortest < 7 else 2
-            if shortest < 3 or abs(len(target) - len(other)) > allowed:
-                continue
-            if shortest == 3 and len(target) == len(other):
-                continue  # three letters and one changed: too little to go on (url, uri)
-            distance = edit_distance(target, other)
-            if distance > allowed:
-                continue
-        if best is None or (distance, order) < best[:2]:
-            best = (distance, order, str(candidate))
-    return best[2] if best else None
+        if other == target or _singular(other) == single:
+            return 0, original  # nothing is closer, and this one comes first
+        shortest = min(len(target), len(other))
+        allowed = 1 if shortest < 7 else 2
+        if shortest < 3 or abs(len(target) - len(other)) > allowed:
+            continue
+        if shortest == 3 and len(target) == len(other):
+            continue  # three letters and one changed: too little to go on (url, uri)
+        if best is not None:
+            allowed = min(allowed, best[0] - 1)  # only a strictly closer one replaces it
+        distance = OSA.distance(target, other, score_cutoff=allowed)
+        if distance <= allowed:
+            best = (distance, original)
+    return best
 
 
 class NearMatcher:
-    """:func:`really_close` against many candidates (thousands of card ids), fast.
+    """:func:`really_close` against many candidates (100,000 card ids), fast and compact.
 
     Each candidate is indexed under the strings left by deleting up to two of its characters
     (one for short names), as in SymSpell; two names within the allowed distance share such a
     string, so a query compares itself with a handful of candidates instead of all of them.
+    The index holds a 32-bit checksum and a position per deletion string in sorted numpy arrays
+    (8 bytes each, built in slices), where a dict of the strings took gigabytes; a checksum
+    collision only adds a candidate that the exact comparison rejects. Strings of one deletion
+    find every candidate one edit away, so the two-deletion index is built only when a query
+    has no candidate that close.
     """
+
+    #: Candidates whose deletion strings are hashed at a time (bounds the build's memory).
+    SLICE = 5_000
 
     def __init__(self, candidates: Sequence[str]):
         self.candidates = [str(c) for c in candidates]
-        self.index: dict[str, list[int]] = {}
-        for position, candidate in enumerate(self.candidates):
-            for key in _neighbourhood(candidate):
-                self.index.setdefault(key, []).append(position)
+        self.normalised = [_norm(c) for c in self.candidates]
+        self._near = self._index(1)
+        self._far: tuple[Any, Any] | None = None
+
+    def _index(self, depth: int) -> tuple[Any, Any]:
+        import numpy as np
+
+        keys: list[Any] = []
+        where: list[Any] = []
+        for start in range(0, len(self.candidates), self.SLICE):
+            k: list[int] = []
+            w: list[int] = []
+            for position in range(start, min(start + self.SLICE, len(self.candidates))):
+                hashes = _checksums(self.candidates[position], depth)
+                k += hashes
+                w += [position] * len(hashes)
+            keys.append(np.asarray(k, dtype=np.uint32))
+            where.append(np.asarray(w, dtype=np.int32))
+        all_keys = np.concatenate(keys) if keys else np.zeros(0, np.uint32)
+        order = np.argsort(all_keys, kind="stable")
+        return all_keys[order], (np.concatenate(where) if where else np.zeros(0, np.int32))[order]
+
+    @staticmethod
+    def _lookup(index: tuple[Any, Any], name: str, depth: int) -> set[int]:
+        import numpy as np
+
+        keys, where = index
+        wanted = np.asarray(_checksums(name, depth), dtype=np.uint32)
+        lo = np.searchsorted(keys, wanted, "left")
+        hi = np.searchsorted(keys, wanted, "right")
+        parts = [where[a:b] for a, b in zip(lo, hi, strict=True) if b > a]
+        return set(np.concatenate(parts).tolist()) if parts else set()
 
     def match(self, name: str) -> str | None:
-        found: set[int] = set()
-        for key in _neighbourhood(name):
-            found.update(self.index.get(key, ()))
-        return really_close(name, [self.candidates[i] for i in sorted(found)])
+        target = _norm(name)
+        found = self._lookup(self._near, name, 1)
+        best = _closest(target, ((self.normalised[i], self.candidates[i]) for i in sorted(found)))
+        if (best is None or best[0] > 1) and len(target) >= 7:
+            if self._far is None:  # two edits away: only long names, and only when needed
+                self._far = self._index(2)
+            found |= self._lookup(self._far, name, 2)
+            best = _closest(target, ((self.normalised[i], self.candidates[i])
+                                     for i in sorted(found)))
+        return best[1] if best else None
 
 
-def _neighbourhood(name: str) -> set[str]:
+def _checksums(name: str, depth: int) -> list[int]:
+    from zlib import crc32
+
+    return [crc32(key.encode("utf-8", "surrogatepass")) for key in _neighbourhood(name, depth)]
+
+
+def _neighbourhood(name: str, depth: int = 2) -> set[str]:
+    """The normalised name (and its singular) with up to ``depth`` characters deleted (one for
+    names under seven letters)."""
     out: set[str] = set()
     for form in {_norm(name), _singular(_norm(name))}:
         if not form:
             continue
         level = {form}
         out |= level
-        for _ in range(2 if len(form) >= 7 else 1):
+        for _ in range(min(depth, 2 if len(form) >= 7 else 1)):
             level = {w[:i] + w[i + 1:] for w in level for i in range(len(w))}
             out |= level
     return out

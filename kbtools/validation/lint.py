@@ -37,7 +37,7 @@ def lint(data: dict[str, Any], text: str, today: dt.date) -> list[Finding]:
                           and PLACEHOLDER.search(text) is not None)
     if check_placeholders or "doi" in text or _suspect_urls(text):
         _walk(data, [], findings, check_placeholders)
-    if unsafe_markup.MAY_HOLD_MARKUP.search(text):
+    if unsafe_markup.document_may_hold_markup(data):
         findings.extend(_unsafe_markup(data))
     for parts in _DATE_FIELDS:
         value = _get(data, parts)

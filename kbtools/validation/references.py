@@ -149,8 +149,6 @@ class KBIndex:
         self._summaries = summaries
         self.complete = complete  # True when every document was parsed and summarised
         self._listers: dict[tuple[str, str], list[Summary]] | None = None
-        self._matchers: dict[str, Any] = {}  # target kind -> NearMatcher of its ids
-        self._near: dict[tuple[str, str], str | None] = {}
         if not complete:  # registries define strategy ids: always read them all (few files)
             for stem in files.get("registry", {}):
                 self.summary("registry", stem)
@@ -173,18 +171,6 @@ class KBIndex:
     @property
     def n_documents(self) -> int:
         return sum(len(paths) for paths in self.files.values())
-
-    def near(self, target: str, ident: str) -> str | None:
-        """A known id that ``ident`` is a near-miss of (indexed once per target kind)."""
-        from kbtools.validation.hints import NearMatcher
-
-        key = (target, ident)
-        if key not in self._near:
-            matcher = self._matchers.get(target)
-            if matcher is None:
-                matcher = self._matchers[target] = NearMatcher(sorted(self.known(target)))
-            self._near[key] = matcher.match(ident)
-        return self._near[key]
 
     def exists(self, target: str, ident: str) -> bool:
         if target in self.entries:
@@ -304,14 +290,14 @@ def _is_template(index: KBIndex, kind: str, stem: str) -> bool:
 
 
 def _unknown(index: KBIndex, target: str, ident: str, parts: Parts) -> Finding:
+    """An unknown reference; its "did you mean" is added where it is located
+    (:func:`with_near_miss`), in the worker processes."""
     noun = _NOUN[target]
-    close = [match] if (match := index.near(target, ident)) else []
     if target == "integration":
         message = f"unknown {noun} `{ident}` (no registry in the KB has an entry with this id)"
         fix = ("add an entry with this id to a registry (e.g. `registry: pipelines` in "
                "kb/registries/ or kb/integration_cards/), or fix the id")
-        hint = f"did you mean `{close[0]}`? Otherwise {fix}" if close else fix
-        return Finding("ref.integration", message, parts, hint)
+        return Finding("ref.integration", message, parts, fix, near=(target, ident))
     if target in index.entries:
         registry = "embedding_strategies" if target == "strategy" else "harmonization_methods"
         files = index.registries[target]
@@ -323,14 +309,35 @@ def _unknown(index: KBIndex, target: str, ident: str, parts: Parts) -> Finding:
                        f"kb/registries/ with `registry: {registry}`)")
             fix = (f"create it with `kbtools new registry {registry}` and add an entry with "
                    f"id `{ident}`")
-        hint = f"did you mean `{close[0]}`? Otherwise {fix}" if close else fix
-        return Finding(f"ref.{target}", message, parts, hint)
+        return Finding(f"ref.{target}", message, parts, fix, near=(target, ident))
     folder = KINDS_BY_NAME[target].pattern.rsplit("/", 1)[0]
     message = f"unknown {noun} `{ident}` (no {folder}/{ident}.yaml)"
     fix = f"add {folder}/{ident}.yaml (kbtools new {target} {ident})" if target != \
         "experiment" else f"restore {folder}/{ident}.yaml or fix the id"
-    hint = f"did you mean `{close[0]}`? Otherwise {fix}" if close else fix
-    return Finding(f"ref.{target}", message, parts, hint)
+    return Finding(f"ref.{target}", message, parts, fix, near=(target, ident))
+
+
+def near_matchers(index: KBIndex, found: dict[str, list[Finding]]) -> dict[str, Any]:
+    """A :class:`~kbtools.validation.hints.NearMatcher` of the known ids of each kind that an
+    unknown reference among ``found`` names (built once, then shared with the workers)."""
+    from kbtools.validation.hints import NearMatcher
+
+    kinds = {f.near[0] for findings in found.values() for f in findings if f.near}
+    return {kind: NearMatcher(sorted(index.known(kind))) for kind in sorted(kinds)}
+
+
+def with_near_miss(findings: list[Finding], matchers: dict[str, Any]) -> list[Finding]:
+    """``findings`` with "did you mean `id`?" before the hint of each unknown reference that
+    is a near-miss of a known id."""
+    from dataclasses import replace
+
+    out = []
+    for f in findings:
+        close = matchers[f.near[0]].match(f.near[1]) if f.near and f.near[0] in matchers \
+            else None
+        out.append(replace(f, hint=f"did you mean `{close}`? Otherwise {f.hint}", near=None)
+                   if close else f)
+    return out
 
 
 def _backlink(s: Summary, target: str, ident: str, parts: Parts) -> Finding:

@@ -28,8 +28,6 @@ _HANDLER_IN_TAG = re.compile(r"<[a-z][^<>]*?[\s\"'/]on[a-z]+\s*=", re.IGNORECASE
 _HANDLER_IN_ATTR_LIST = re.compile(r"\{[^{}\n]*?(?<![\w-])on[a-z]+\s*=[^{}\n]*\}",
                                    re.IGNORECASE)
 _SNIPPET = re.compile(r"-{1,}8<-{1,}")
-#: Cheap test of a whole file's text before its values are walked.
-MAY_HOLD_MARKUP = re.compile(r"[<{&\\]|script|data|8<", re.IGNORECASE)
 
 _CHECKS = (
     (_SCRIPT_URL, "a javascript:, vbscript: or data: link"),
@@ -53,9 +51,52 @@ def _decoded(text: str) -> str:
     return text
 
 
+def _prepared(text: str) -> str:
+    """Text as the checks see it (entities decoded). The document scan applies it to all of a
+    document's strings at once, so any change here applies to both."""
+    return _decoded(text)
+
+
+#: What every check needs somewhere in a matching text: a tag or attribute-list bracket, or
+#: the last letter of a script scheme (javascript, vbscript, data) before its colon. A cheap
+#: test before the full one.
+_NEEDED = re.compile(r"[<{]|[ta]" + _GAP + ":", re.IGNORECASE)
+#: Every check at once, each string start allowed as a line start: a superset of the checks
+#: over many strings joined by newlines (a pattern never needs the text before or after the
+#: string it matches in, beyond the line start, a word boundary or a blank).
+_ANY = re.compile("|".join(f"(?:{p.pattern.replace(chr(92) + 'A', '^')})" for p, _ in _CHECKS),
+                  re.IGNORECASE | re.MULTILINE)
+
+
+def document_may_hold_markup(data: Any) -> bool:
+    """Whether any string of a parsed document (keys included) may carry live markup.
+
+    Reads each string once: all of them are joined by newlines, prepared like a single value
+    and searched with every check at once. A match only means "look closer"
+    (:func:`unsafe_markup` per value decides); no markup a value holds is ever missed, because
+    every check that matches a value also matches that value inside the joined text.
+    """
+    strings: list[str] = []
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str:
+            strings.append(item)
+        elif kind is dict:
+            strings.extend(k for k in item if type(k) is str)
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        elif isinstance(item, str):  # str subclasses
+            strings.append(item)
+    text = _prepared("\n".join(strings))
+    return _NEEDED.search(text) is not None and _ANY.search(text) is not None
+
+
 def unsafe_markup(text: str) -> str | None:
     """What live markup ``text`` carries (a short description), or None."""
-    text = _decoded(text)
+    text = _prepared(text)
     for pattern, what in _CHECKS:
         match = pattern.search(text)
         if match:

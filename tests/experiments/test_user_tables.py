@@ -290,3 +290,32 @@ def test_every_shipped_config_runs_on_ukb_shaped_tables(ukb, name: str) -> None:
     assert used["preprocessing"]["site_column"] == "centre"
     assert [f for f in log["files"] if f.endswith(".png")], "no figure was drawn"
     assert not [w for w in log["warnings"] if "was not drawn" in w]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_only_the_columns_a_run_needs_are_read(tmp_path, fmt) -> None:
+    """A UK Biobank-style table has thousands of columns; the run reads its own few (and the
+    header, for messages), whatever else the file holds."""
+    import pandas as pd
+
+    from kbtools.experiments.cohort import read_table
+
+    wide = pd.DataFrame({"eid": [1000001, 1000002, 1000003], "centre": [11, 11, 12],
+                         "age": [50.0, 61.0, 70.0]})
+    for j in range(300):
+        wide[f"f{j}-0.0"] = ["text"] * 3 if j % 2 else [j, j, j]
+    path = tmp_path / f"subjects.{fmt}"
+    wide.to_csv(path, index=False) if fmt == "csv" else wide.to_parquet(path, index=False)
+    seen: list[list[str]] = []
+
+    def keep(header: list[str]) -> list[str]:
+        seen.append(header)
+        return ["age", "centre"]
+
+    df = read_table(path, "eid", keep=keep)
+    assert sorted(df.columns) == ["age", "centre"] and list(df.index) == ["1000001", "1000002",
+                                                                          "1000003"]
+    assert df.attrs["header"] == [c for c in wide.columns if c != "eid"]
+    assert seen and "f299-0.0" in seen[0]
+    full = read_table(path, "eid")
+    assert full.shape[1] == wide.shape[1] - 1

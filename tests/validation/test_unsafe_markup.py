@@ -69,3 +69,44 @@ def test_metric_keys_of_a_run_are_checked(kb: KB) -> None:
     found = [p for p in validate_kb(kb.root, jobs=1).problems if p.rule == "text.unsafe-markup"]
     assert [(p.path, p.message.split(":")[0]) for p in found] == [
         (rel, "key holds raw HTML that can run script or load content (<script>)")]
+
+
+# ---------------------------------------------------------------------------------------------
+# the document scan reads each string once and never misses what a per-value check finds
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from kbtools.validation.unsafe_markup import document_may_hold_markup, walk_strings  # noqa: E402
+
+#: Pieces that make up markup (and its near misses), mixed with any Unicode.
+_PIECES = st.sampled_from([
+    "<", ">", "{", "}", ":", "=", "(", ")", "[", "]", "](", "&", "#", ";", "&lt;", "&#106;",
+    "&amp;", "&#x3c;", "java", "script", "javascript", "vb", "data", "on", "onclick", "href",
+    "src", "srcdoc", "svg", "iframe", "--8<--", "8<", "\t", "\n", "\x00", "\x01", " ", "'",
+    '"', "/", "x", "alert(1)", "{: ", "<a ", "]: ", "JaVa", "ＳＣＲＩＰＴ", "\u200b"])
+_TEXT = st.lists(st.one_of(_PIECES, st.text(max_size=4)), max_size=12).map("".join)
+_DOC = st.recursive(
+    st.one_of(_TEXT, st.integers(), st.booleans(), st.none()),
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.dictionaries(_TEXT, inner, max_size=4)),
+    max_leaves=12)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_DOC)
+def test_document_scan_flags_every_document_a_value_check_flags(doc) -> None:
+    flagged = any(unsafe_markup(value) for _, value in walk_strings(doc))
+    if flagged:
+        assert document_may_hold_markup(doc)
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_document_scan_finds_each_hostile_value_anywhere_in_a_card(text) -> None:
+    doc = {"id": "x", "summary": "plain words", "nested": [{"a": 1, "b": ["before", text]}]}
+    assert document_may_hold_markup(doc)
+    assert document_may_hold_markup({text: "key, not value"})
+
+
+def test_document_scan_passes_ordinary_cards() -> None:
+    assert not any(document_may_hold_markup({"summary": text, "n": [1, "x"]}) for text in BENIGN)

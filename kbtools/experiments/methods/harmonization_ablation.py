@@ -20,6 +20,7 @@ would use test labels to harmonise test subjects.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -140,10 +141,65 @@ def preflight(cohort: Any, config: dict[str, Any]) -> list[str]:
     return []
 
 
-def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
+@dataclass
+class _ArmJob:
+    """What every (fold, arm) fit reads (sent to each worker once)."""
+
+    cohort: Any
+    p: dict[str, Any]
+    pre: dict[str, Any]
+    combat: dict[str, Any]
+    site_col: str
+    covariates: list[str]
+    site_adjusted: bool
+    cv: dict[str, Any]
+    outcome: Any
+    y: pd.Series
+    grid: list[float]
+    ids_all: pd.Index
+    folds: list[Any]
+    seed: int
+
+    def maker(self, role: str, arm: str) -> Any:
+        if arm == "combat" and role in self.p["harmonize"]:
+            return lambda: HarmonizedFeaturizer(self.cohort, role, self.pre, self.combat,
+                                                self.site_col, self.covariates)
+        return lambda: RoleFeaturizer(self.cohort, role, self.pre)
+
+
+def _fit_arm(job: _ArmJob, chunk: tuple[int, str], rng: np.random.Generator) -> dict[str, Any]:
+    """One arm on one outer fold: CCA mode-1 correlations (train, held out) and the held-out
+    probabilities of the tuned classifier."""
     from kbtools.experiments.cca import columnwise_corr, fit_cca
-    from kbtools.experiments.cv import outer_folds, resolve_columns, site_column
     from kbtools.experiments.preprocessing import centre_by_group
+
+    k, arm = chunk
+    cohort, p = job.cohort, job.p
+    tr_pos, te_pos = job.folds[k]
+    tr, te = cohort.subjects.index[tr_pos], cohort.subjects.index[te_pos]
+    tr, te = tr[tr.isin(job.ids_all)], te[te.isin(job.ids_all)]
+    splits = inner_splits(cohort, tr, job.cv, job.outcome, fold_seed(job.seed, k))
+    a, b = p["cca_roles"]
+    fa, fb = job.maker(a, arm)().fit(tr), job.maker(b, arm)().fit(tr)
+    notes = set(fa.warnings_ + fb.warnings_)
+    cca = fit_cca(fa.transform(tr), fb.transform(tr), 1)
+    row = {"rho1_train": r6(cca.rho[0])}
+    u_te, v_te = cca.transform(fa.transform(te), fb.transform(te))
+    if job.site_adjusted:  # within-site estimand, as in cca_permutation
+        sites_te = cohort.subjects.loc[te, job.site_col].to_numpy()
+        u_te, v_te = centre_by_group(u_te, sites_te), centre_by_group(v_te, sites_te)
+    row["rho1_test"] = r6(columnwise_corr(u_te, v_te)[0])
+    arrays = featurize_fold(job.maker(p["predict_role"], arm), tr, te, job.y, splits)
+    notes.update(arrays.warnings)
+    c, _, _ = tune_c(arrays.inner, job.grid)
+    prob = fit_quiet(logistic(c), arrays.xtr, arrays.ytr).predict_proba(arrays.xte)[:, 1]
+    row["auroc"] = r6(safe_auc(arrays.yte, prob))
+    row["C"] = c
+    return {"row": row, "prob": prob, "warnings": sorted(notes)}
+
+
+def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
+    from kbtools.experiments.cv import outer_folds, resolve_columns, site_column
     from kbtools.experiments.stats.bootstrap import paired_bootstrap_auc_difference
     from kbtools.experiments.stats.delong import delong_test
     from kbtools.experiments.stats.fold_combination import hartung_knapp
@@ -164,19 +220,19 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     grid = [float(c) for c in p["C_grid"]]
     ids_all = cohort.complete_ids(roles)
 
-    def maker(role: str, arm: str) -> Any:
-        if arm == "combat" and role in p["harmonize"]:
-            return lambda: HarmonizedFeaturizer(cohort, role, pre, combat, site_col, covariates)
-        return lambda: RoleFeaturizer(cohort, role, pre)
-
     # first CV repeat: each subject held out once, so per-fold tests are independent
     folds = outer_folds(cohort, cv_cfg, outcome, ctx.seed)[:int(cv_cfg.get("n_splits", 5))]
+    # every (fold, arm) runs through the parallel layer; the cohort travels to each worker once
+    job = _ArmJob(cohort, p, pre, combat, site_col, covariates, site_adjusted, cv_cfg, outcome,
+                  y, grid, ids_all, folds, ctx.seed)
+    work = [(k, arm) for k in range(len(folds)) for arm in arms]
+    done = dict(zip(work, ctx.map(_fit_arm, work, shared=job, desc="fold x arm fits",
+                                  unit="fit"), strict=True))
     rows: list[dict[str, Any]] = []
     fold_delta: list[tuple[float, float]] = []  # per fold: AUROC(combat) - AUROC(none), var
     oof = {arm: pd.Series(np.nan, index=ids_all) for arm in arms}
     notes: set[str] = set()
-    for k, (tr_pos, te_pos) in enumerate(ctx.progress_bar(folds, desc="outer folds",
-                                                          unit="fold")):
+    for k, (tr_pos, te_pos) in enumerate(folds):
         tr = cohort.subjects.index[tr_pos]
         te = cohort.subjects.index[te_pos]
         tr, te = tr[tr.isin(ids_all)], te[te.isin(ids_all)]
@@ -184,25 +240,11 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
         unseen = int((~cohort.subjects.loc[te, site_col].isin(seen)).sum())
         row: dict[str, Any] = {"fold": k + 1, "n_train": len(tr), "n_test": len(te),
                                **class_counts(y.loc[te]), "n_test_unseen_site": unseen}
-        splits = inner_splits(cohort, tr, cv_cfg, outcome, fold_seed(ctx.seed, k))
         for arm in arms:
-            a, b = p["cca_roles"]
-            fa, fb = maker(a, arm)().fit(tr), maker(b, arm)().fit(tr)
-            notes.update(fa.warnings_ + fb.warnings_)
-            cca = fit_cca(fa.transform(tr), fb.transform(tr), 1)
-            row[f"rho1_train__{arm}"] = r6(cca.rho[0])
-            u_te, v_te = cca.transform(fa.transform(te), fb.transform(te))
-            if site_adjusted:  # within-site estimand, as in cca_permutation
-                sites_te = cohort.subjects.loc[te, site_col].to_numpy()
-                u_te, v_te = centre_by_group(u_te, sites_te), centre_by_group(v_te, sites_te)
-            row[f"rho1_test__{arm}"] = r6(columnwise_corr(u_te, v_te)[0])
-            arrays = featurize_fold(maker(p["predict_role"], arm), tr, te, y, splits)
-            notes.update(arrays.warnings)
-            c, _, _ = tune_c(arrays.inner, grid)
-            prob = fit_quiet(logistic(c), arrays.xtr, arrays.ytr).predict_proba(arrays.xte)[:, 1]
-            oof[arm].loc[te] = prob
-            row[f"auroc__{arm}"] = r6(safe_auc(arrays.yte, prob))
-            row[f"C__{arm}"] = c
+            fit = done[(k, arm)]
+            notes.update(fit["warnings"])
+            oof[arm].loc[te] = fit["prob"]
+            row.update({f"{name}__{arm}": value for name, value in fit["row"].items()})
         if set(arms) == {"none", "combat"} and np.unique(y.loc[te]).size == 2:
             dl = delong_test(y.loc[te].to_numpy(), oof["combat"].loc[te].to_numpy(),
                              oof["none"].loc[te].to_numpy())

@@ -19,15 +19,16 @@ refitting without a null gene causes, and at N = 5000 it called null genes (see
 docs/analysis/logo_gene_attribution.md). The Wilcoxon and DeLong p-values are reported for every
 gene; BH controls the FDR across genes for the chosen test.
 
-Cost: the drop-one models of every fold run in parallel through joblib
-(:func:`kbtools.experiments.parallel.map_chunks`, BLAS pinned to one thread per worker).
+Cost: the folds' preparation and then, fold by fold, chunks of drop-one models run through the
+parallel layer (:mod:`kbtools.experiments.parallel`: in-process, a process pool or Dask; BLAS
+pinned to one thread per worker). A fold's arrays travel to each worker once; chunks name
+the genes they drop.
 ``tune: retune`` re-tunes C by inner CV for every drop-gene model; ``tune: fixed_from_full``
 reuses the C the full model chose in that fold.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
@@ -93,15 +94,17 @@ def gene_groups(columns: list[str], pattern: str) -> dict[str, np.ndarray]:
     return {g: np.asarray(ix) for g, ix in groups.items()}
 
 
-def _drop_gene_task(chunk: tuple[FoldArrays, float, list[np.ndarray], list[float], bool,
-                                  Coefs, tuple[np.ndarray, np.ndarray]],
+def _drop_gene_task(fold: tuple[FoldArrays, float, list[float], bool, Coefs,
+                                 tuple[np.ndarray, np.ndarray]],
+                    keep_cols: list[np.ndarray],
                     rng: np.random.Generator) -> list[tuple[float, np.ndarray]]:
-    """(C, held-out probabilities) of each drop-gene model in ``chunk``.
+    """(C, held-out probabilities) of each drop-gene model in ``keep_cols`` (the columns each
+    model keeps), on one outer fold's arrays (``fold``, scattered once per fold).
 
     Every fit starts from the full model's coefficients on the kept columns (same inner fold,
     same C): dropping one gene moves the optimum little, so lbfgs needs far fewer iterations.
     """
-    fa, c_full, keep_cols, grid, retune, inner_full, outer_full = chunk
+    fa, c_full, grid, retune, inner_full, outer_full = fold
     out = []
     for cols in keep_cols:
         c = tune_c(fa.inner, grid, cols, start=inner_full)[0] if retune else c_full
@@ -111,18 +114,20 @@ def _drop_gene_task(chunk: tuple[FoldArrays, float, list[np.ndarray], list[float
     return out
 
 
-def _prepare_fold(job: tuple, rng: np.random.Generator) -> tuple:
-    """One outer fold: featurize (fit on its training part), tune C and fit the full model.
+def _prepare_fold(shared: tuple, k: int, rng: np.random.Generator) -> tuple:
+    """Outer fold ``k``: featurize (fit on its training part), tune C and fit the full model.
 
-    Returns the fold's training and test ids, arrays, C, the full model's inner and outer
-    coefficients (warm starts for the drop-gene fits) and its held-out probabilities.
+    ``shared`` (the cohort, settings and folds) travels to each worker once. Returns the fold's
+    training and test ids, arrays, C, the full model's inner and outer coefficients (warm
+    starts for the drop-gene fits) and its held-out probabilities.
     """
-    cohort, role, pre, cv, outcome, y, grid, seed, tr_pos, te_pos = job
+    cohort, role, pre, cv, outcome, y, grid, seed, folds = shared
+    tr_pos, te_pos = folds[k]
     has = cohort.blocks[role].index
     tr = cohort.subjects.index[tr_pos]
     te = cohort.subjects.index[te_pos]
     tr, te = tr[tr.isin(has)], te[te.isin(has)]
-    splits = inner_splits(cohort, tr, cv, outcome, seed)
+    splits = inner_splits(cohort, tr, cv, outcome, fold_seed(seed, k))
     fd = featurize_fold(lambda: RoleFeaturizer(cohort, role, pre, pca=False), tr, te, y, splits)
     inner_full: Coefs = []
     c_full = tune_c(fd.inner, grid, record=inner_full)[0]
@@ -145,7 +150,6 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     from scipy.stats import wilcoxon
 
     from kbtools.experiments.cv import outer_folds, resolve_columns
-    from kbtools.experiments.parallel import map_chunks
     from kbtools.experiments.stats.attainable import min_p_signed_rank, min_q_bh
     from kbtools.experiments.stats.delong import delong_many_vs_one
     from kbtools.experiments.stats.fdr import bh_qvalues
@@ -177,18 +181,15 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     oof_drop = pd.DataFrame(np.nan, index=has, columns=genes)
     delta = np.full((n_folds, len(genes)), np.nan)
     fold_rows: list[dict[str, Any]] = []
-    n_jobs = ctx.n_jobs
-    workers = os_workers(n_jobs)
-    per_fold_chunks = max(1, math.ceil(4 * workers / n_folds)) if workers > 1 else 1
-    tasks, where = [], []
+    # chunking never depends on the workers (results do not either): a few chunks per fold
+    per_fold_chunks = min(len(genes), 8)
     prepared: list[tuple[pd.Index, FoldArrays]] = []
     # each outer fold's preprocessing and full model are independent: prepare them in parallel
-    fold_jobs = [(cohort, role, pre, config.get("cv"), config.get("outcome"), y, grid,
-                  fold_seed(ctx.seed, k), tr_pos, te_pos)
-                 for k, (tr_pos, te_pos) in enumerate(folds)]
-    fold_results = map_chunks(_prepare_fold, fold_jobs, n_jobs=n_jobs,
-                              seeds=ctx.child_seeds(len(fold_jobs)), progress=ctx.progress,
-                              desc="LOGO: preprocess folds", unit="fold")
+    shared = (cohort, role, pre, config.get("cv"), config.get("outcome"), y, grid, ctx.seed,
+              folds)
+    fold_results = ctx.map(_prepare_fold, range(n_folds), shared=shared,
+                           desc="LOGO: preprocess folds", unit="fold")
+    results: list[tuple[int, np.ndarray, list[tuple[float, np.ndarray]]]] = []
     for k, (tr, te, fd, c_full, inner_full, outer_full, p_full) in enumerate(fold_results):
         if k < n_splits:  # pooled predictions: first repeat (each subject once)
             oof_full.loc[te] = p_full
@@ -196,15 +197,15 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
         fold_rows.append({"fold": k + 1, "repeat": k // n_splits + 1, "n_train": len(tr),
                           "n_test": len(te), **class_counts(fd.yte),
                           "C_full": c_full, "auroc_full": r6(safe_auc(fd.yte, p_full))})
-        for idx in np.array_split(np.arange(len(genes)), per_fold_chunks):
-            tasks.append((fd, c_full, [keep[i] for i in idx], grid, retune, inner_full,
-                          outer_full))
-            where.append((k, idx))
-    results = map_chunks(_drop_gene_task, tasks, n_jobs=n_jobs,
-                         seeds=ctx.child_seeds(len(tasks)), progress=ctx.progress,
-                         desc="LOGO drop-one models", unit="chunk")
+        # one call per fold: its arrays go to each worker once; chunks name genes only
+        parts = [idx for idx in np.array_split(np.arange(len(genes)), per_fold_chunks)
+                 if len(idx)]
+        fold = (fd, c_full, grid, retune, inner_full, outer_full)
+        done = ctx.map(_drop_gene_task, [[keep[i] for i in idx] for idx in parts],
+                       shared=fold, desc=f"LOGO fold {k + 1}/{n_folds} drop-one models")
+        results += [(k, idx, res) for idx, res in zip(parts, done, strict=True)]
     chosen_c = np.full((n_folds, len(genes)), np.nan)
-    for (k, idx), res in zip(where, results, strict=True):
+    for k, idx, res in results:
         te, fd = prepared[k]
         auc_full = fold_rows[k]["auroc_full"]
         for i, (c, prob) in zip(idx, res, strict=True):
@@ -275,13 +276,6 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     counts = {"subjects": len(scored), "cases": int(yy.sum()), "controls": int((1 - yy).sum())}
     return MethodResult(summary=summary, per_fold=fold_rows, headline=headline, counts=counts,
                         warnings=warnings_out, figures=figures)
-
-
-def os_workers(n_jobs: int | None) -> int:
-    """Number of workers joblib will use for ``n_jobs``."""
-    from joblib import effective_n_jobs
-
-    return int(effective_n_jobs(n_jobs))
 
 
 def _wilcoxon(d: np.ndarray, alternative: str, wilcoxon: Any) -> float:

@@ -110,10 +110,65 @@ def preflight(cohort: Any, config: dict[str, Any]) -> list[str]:
     return []
 
 
-def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
+def _fold_scores(job: tuple, f: int, rng: np.random.Generator) -> tuple[
+        dict[str, Any], pd.DataFrame, pd.DataFrame, dict[str, np.ndarray], list[str]]:
+    """Outer fold ``f``: axes (CCA or PCA) fit on its training subjects; the fold's row,
+    training and held-out scores, each axis's raw loadings (for sign alignment) and notes."""
     from kbtools.experiments.cca import columnwise_corr, fit_cca
-    from kbtools.experiments.cv import outer_folds, resolve_columns, site_column
     from kbtools.experiments.preprocessing import centre_by_group
+
+    cohort, roles, pre, p, k, site_onehot, site_col, ids_all, folds = job
+    tr_pos, te_pos = folds[f]
+    tr = cohort.subjects.index[tr_pos]
+    te = cohort.subjects.index[te_pos]
+    tr, te = tr[tr.isin(ids_all)], te[te.isin(ids_all)]
+    feats = {r: RoleFeaturizer(cohort, r, pre).fit(tr) for r in roles}
+    notes = [w for feat in feats.values() for w in feat.warnings_]
+    row: dict[str, Any] = {"fold": f + 1, "n_train": len(tr), "n_test": len(te)}
+    train_scores, test_scores = {}, {}
+    if p["axes"] == "cca":
+        a, b = roles
+        fit = fit_cca(feats[a].transform(tr), feats[b].transform(tr), k)
+        kk = len(fit.rho)
+        ua, ub = fit.transform(feats[a].transform(tr), feats[b].transform(tr))
+        va, vb = fit.transform(feats[a].transform(te), feats[b].transform(te))
+        if site_onehot:  # within-site estimand: each held-out site centred on its own mean
+            test_sites = cohort.subjects.loc[te, site_col].to_numpy()
+            held = columnwise_corr(centre_by_group(va, test_sites),
+                                   centre_by_group(vb, test_sites))
+        else:
+            held = columnwise_corr(va, vb)
+        for j in range(kk):
+            row[f"cca{j + 1}_rho_train"] = r6(fit.rho[j])
+            row[f"cca{j + 1}_rho_test"] = r6(held[j])
+            train_scores[f"cca{j + 1}_{a}"], test_scores[f"cca{j + 1}_{a}"] = ua[:, j], va[:, j]
+            train_scores[f"cca{j + 1}_{b}"], test_scores[f"cca{j + 1}_{b}"] = ub[:, j], vb[:, j]
+        anchor = {f"cca{j + 1}_{a}": a for j in range(kk)} | {
+            f"cca{j + 1}_{b}": b for j in range(kk)}
+    elif p["axes"] == "pca":
+        anchor = {}
+        for r in roles:
+            xtr, xte = feats[r].transform(tr), feats[r].transform(te)
+            if "pca" not in feats[r].pipeline_.named_steps:
+                from kbtools.experiments.preprocessing import CappedPCA
+
+                pca = CappedPCA(k).fit(pd.DataFrame(xtr, index=tr))
+                xtr = pca.transform(pd.DataFrame(xtr, index=tr)).to_numpy()
+                xte = pca.transform(pd.DataFrame(xte, index=te)).to_numpy()
+            for j in range(min(k, xtr.shape[1])):
+                name = f"{r}_pc{j + 1}"
+                train_scores[name], test_scores[name] = xtr[:, j], xte[:, j]
+                anchor[name] = r
+    else:
+        raise DataError(f"unknown axes {p['axes']!r}", hint="use cca or pca")
+    tr_df, te_df = pd.DataFrame(train_scores, index=tr), pd.DataFrame(test_scores, index=te)
+    loads = {name: _raw_loadings(cohort.blocks[anchor[name]], tr, tr_df[[name]].to_numpy())[:, 0]
+             for name in tr_df.columns}
+    return row, tr_df, te_df, loads, notes
+
+
+def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
+    from kbtools.experiments.cv import outer_folds, resolve_columns, site_column
     from kbtools.experiments.stats.fdr import bh_qvalues
     from kbtools.experiments.stats.partial import logistic_odds_ratio, partial_correlation
 
@@ -137,56 +192,15 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     ref_loadings: dict[str, np.ndarray] = {}
     fold_rows = []
     notes: set[str] = set()
-    for f, (tr_pos, te_pos) in enumerate(ctx.progress_bar(folds, desc="outer folds",
-                                                          unit="fold")):
-        tr = cohort.subjects.index[tr_pos]
-        te = cohort.subjects.index[te_pos]
-        tr, te = tr[tr.isin(ids_all)], te[te.isin(ids_all)]
-        feats = {r: RoleFeaturizer(cohort, r, pre).fit(tr) for r in roles}
-        for feat in feats.values():
-            notes.update(feat.warnings_)
-        row: dict[str, Any] = {"fold": f + 1, "n_train": len(tr), "n_test": len(te)}
-        train_scores, test_scores = {}, {}
-        if p["axes"] == "cca":
-            a, b = roles
-            fit = fit_cca(feats[a].transform(tr), feats[b].transform(tr), k)
-            kk = len(fit.rho)
-            ua, ub = fit.transform(feats[a].transform(tr), feats[b].transform(tr))
-            va, vb = fit.transform(feats[a].transform(te), feats[b].transform(te))
-            if site_onehot:  # within-site estimand: each held-out site centred on its own mean
-                test_sites = cohort.subjects.loc[te, site_col].to_numpy()
-                held = columnwise_corr(centre_by_group(va, test_sites),
-                                       centre_by_group(vb, test_sites))
-            else:
-                held = columnwise_corr(va, vb)
-            for j in range(kk):
-                row[f"cca{j + 1}_rho_train"] = r6(fit.rho[j])
-                row[f"cca{j + 1}_rho_test"] = r6(held[j])
-                train_scores[f"cca{j + 1}_{a}"], test_scores[f"cca{j + 1}_{a}"] = ua[:, j], va[:, j]
-                train_scores[f"cca{j + 1}_{b}"], test_scores[f"cca{j + 1}_{b}"] = ub[:, j], vb[:, j]
-            anchor = {f"cca{j + 1}_{a}": a for j in range(kk)} | {
-                f"cca{j + 1}_{b}": b for j in range(kk)}
-        elif p["axes"] == "pca":
-            anchor = {}
-            for r in roles:
-                xtr, xte = feats[r].transform(tr), feats[r].transform(te)
-                if "pca" not in feats[r].pipeline_.named_steps:
-                    from kbtools.experiments.preprocessing import CappedPCA
-
-                    pca = CappedPCA(k).fit(pd.DataFrame(xtr, index=tr))
-                    xtr = pca.transform(pd.DataFrame(xtr, index=tr)).to_numpy()
-                    xte = pca.transform(pd.DataFrame(xte, index=te)).to_numpy()
-                for j in range(min(k, xtr.shape[1])):
-                    name = f"{r}_pc{j + 1}"
-                    train_scores[name], test_scores[name] = xtr[:, j], xte[:, j]
-                    anchor[name] = r
-        else:
-            raise DataError(f"unknown axes {p['axes']!r}", hint="use cca or pca")
+    # each fold's decomposition runs through the parallel layer; signs are aligned here
+    job = (cohort, roles, pre, p, k, site_onehot, site_col, ids_all, folds)
+    for f, fit in enumerate(ctx.map(_fold_scores, range(len(folds)), shared=job,
+                                    desc="outer folds", unit="fold")):
+        row, tr_df, te_df, loads, fold_notes = fit
+        notes.update(fold_notes)
         # fix signs from training data, standardise by the training SD
-        tr_df, te_df = pd.DataFrame(train_scores, index=tr), pd.DataFrame(test_scores, index=te)
         for name in tr_df.columns:
-            load = _raw_loadings(cohort.blocks[anchor[name]], tr,
-                                 tr_df[[name]].to_numpy())[:, 0]
+            load = loads[name]
             if name not in ref_loadings:
                 ref_loadings[name] = load
             sign = -1.0 if float(load @ ref_loadings[name]) < 0 else 1.0
@@ -195,7 +209,7 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
             te_df[name] *= sign / sd
         if not axis_names:
             axis_names = list(tr_df.columns)
-        fold_of.loc[te] = f + 1
+        fold_of.loc[te_df.index] = f + 1
         pooled.append(te_df[axis_names])
         fold_rows.append(row)
     scores = pd.concat(pooled)

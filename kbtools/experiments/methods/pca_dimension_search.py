@@ -88,6 +88,35 @@ def preflight(cohort: Any, config: dict[str, Any]) -> list[str]:
              f"{[d for d in dims if d > width]}"] if dims[-1] > width else [])
 
 
+def _fit_curve(job: tuple, chunk: tuple[int, int | None], rng: np.random.Generator
+               ) -> tuple[np.ndarray, list[str], np.ndarray, int] | None:
+    """AUROC per dimension of fold ``k``: on its inner split ``j``, or (``j`` None) on the
+    outer fold. None for an inner split the fold does not have."""
+    cohort, role, pre, cv, outcome, y, dims, c, folds, seed = job
+    k, j = chunk
+    has = cohort.blocks[role].index
+    tr_pos, te_pos = folds[k]
+    tr, te = cohort.subjects.index[tr_pos], cohort.subjects.index[te_pos]
+    tr, te = tr[tr.isin(has)], te[te.isin(has)]
+    ytr, yte = y.loc[tr].to_numpy(), y.loc[te].to_numpy()
+    notes = []
+    if j is not None:
+        splits = inner_splits(cohort, tr, cv, outcome, fold_seed(seed, k))
+        if j >= len(splits):
+            return None
+        a, b = splits[j]
+        feat = RoleFeaturizer(cohort, role, pre, pca=False).fit(tr[a])
+        za, zb = _pcs(feat.transform(tr[a]), [feat.transform(tr[b])], max(dims))
+        return _curve(za, ytr[a], zb, ytr[b], dims, c), [], ytr[b], len(a)
+    feat = RoleFeaturizer(cohort, role, pre, pca=False).fit(tr)
+    notes += feat.warnings_
+    ztr, zte = _pcs(feat.transform(tr), [feat.transform(te)], max(dims))
+    if ztr.shape[1] < max(dims):
+        notes.append(f"fold {k + 1}: the training data have rank {ztr.shape[1]}; larger "
+                     "dims were skipped")
+    return _curve(ztr, ytr, zte, yte, dims, c), notes, yte, len(tr)
+
+
 def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     from kbtools.experiments.cv import outer_folds, resolve_columns
 
@@ -102,34 +131,26 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     c = float(p["C"])
     has = cohort.blocks[role].index
     folds = outer_folds(cohort, config.get("cv"), config.get("outcome"), ctx.seed)
+    n_inner = int((config.get("cv") or {}).get("inner_splits", 3))
+    # each fold's inner splits and its outer fit are separate chunks of the parallel layer
+    job = (cohort, role, pre, config.get("cv"), config.get("outcome"), y, dims, c, folds,
+           ctx.seed)
+    work = [(k, j) for k in range(len(folds)) for j in [*range(n_inner), None]]
+    done = dict(zip(work, ctx.map(_fit_curve, work, shared=job, desc="fold x split fits",
+                                  unit="fit"), strict=True))
     outer = np.full((len(folds), len(dims)), np.nan)
     rows, notes = [], set()
     nested_auc, chosen_inner = [], []
-    for k, (tr_pos, te_pos) in enumerate(ctx.progress_bar(folds, desc="outer folds",
-                                                          unit="fold")):
-        tr = cohort.subjects.index[tr_pos]
-        te = cohort.subjects.index[te_pos]
-        tr, te = tr[tr.isin(has)], te[te.isin(has)]
-        ytr, yte = y.loc[tr].to_numpy(), y.loc[te].to_numpy()
-        inner_scores = []
-        for a, b in inner_splits(cohort, tr, config.get("cv"), config.get("outcome"),
-                                 fold_seed(ctx.seed, k)):
-            feat = RoleFeaturizer(cohort, role, pre, pca=False).fit(tr[a])
-            za, zb = _pcs(feat.transform(tr[a]), [feat.transform(tr[b])], max(dims))
-            inner_scores.append(_curve(za, ytr[a], zb, ytr[b], dims, c))
+    for k in range(len(folds)):
+        inner_scores = [done[(k, j)][0] for j in range(n_inner) if done[(k, j)] is not None]
         d_inner, _, _ = one_se_choice(dims, np.array(inner_scores))
-        feat = RoleFeaturizer(cohort, role, pre, pca=False).fit(tr)
-        notes.update(feat.warnings_)
-        ztr, zte = _pcs(feat.transform(tr), [feat.transform(te)], max(dims))
-        if ztr.shape[1] < max(dims):
-            notes.add(f"fold {k + 1}: the training data have rank {ztr.shape[1]}; larger "
-                      "dims were skipped")
-        outer[k] = _curve(ztr, ytr, zte, yte, dims, c)
+        outer[k], fold_notes, yte, n_train = done[(k, None)]
+        notes.update(fold_notes)
         j = dims.index(d_inner)
         nested_auc.append(outer[k, j])
         chosen_inner.append(d_inner)
-        row = {"fold": k + 1, "n_train": len(tr), "n_test": len(te), **class_counts(yte),
-               "chosen_dim_inner": d_inner,
+        row = {"fold": k + 1, "n_train": n_train, "n_test": len(yte),
+               **class_counts(yte), "chosen_dim_inner": d_inner,
                "auroc_nested": r6(outer[k, j])}
         row.update({f"auroc_dim_{d}": r6(v) for d, v in zip(dims, outer[k], strict=True)})
         rows.append(row)

@@ -23,6 +23,7 @@ description only (pooling five fitted models made the DeLong test anti-conservat
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -132,6 +133,79 @@ def _arm_subjects(cohort: Any, p: dict[str, Any]) -> dict[str, pd.Index]:
     return ids
 
 
+@dataclass
+class _ArmJob:
+    """What every (fold, arm) fit reads (sent to each worker once)."""
+
+    cohort: Any
+    modalities: dict[str, str]
+    pre: Any
+    cv: Any
+    outcome: Any
+    y: pd.Series
+    grid: list[float]
+    models: list[str]
+    stacked: bool
+    class_weight: str | None
+    fusion: dict[str, Any]
+    hgb: dict[str, Any]
+    folds: list[Any]
+    seed: int
+
+
+@dataclass
+class _ArmFit:
+    """One arm fit on one outer fold: per model (test probabilities, inner out-of-fold
+    probabilities for stacking or None, chosen C or None)."""
+
+    tr: pd.Index
+    te: pd.Index
+    by_model: dict[str, tuple[np.ndarray, np.ndarray | None, float | None]]
+    warnings: list[str]
+
+
+def _fit_arm(job: _ArmJob, chunk: tuple[int, str], rng: np.random.Generator) -> _ArmFit:
+    """Fold ``k``'s training subjects -> arm's models -> held-out probabilities."""
+    from kbtools.experiments.stats.calibration import prior_shift
+
+    k, arm = chunk
+    cohort, y = job.cohort, job.y
+    fits: dict[Any, Any] = {}  # fitted pipelines by (role, subjects): inner and outer reuse
+
+    if arm in job.modalities:
+        def make() -> Any:
+            return RoleFeaturizer(cohort, job.modalities[arm], job.pre, cache=fits)
+    else:
+        def make() -> Any:
+            return ConcatFeaturizer([RoleFeaturizer(cohort, r, job.pre, cache=fits)
+                                     for r in job.modalities.values()],
+                                    impute=job.fusion.get("missing") == "impute")
+    ids = make().ids()
+    tr_pos, te_pos = job.folds[k]
+    tr_all, te_all = cohort.subjects.index[tr_pos], cohort.subjects.index[te_pos]
+    tr, te = tr_all[tr_all.isin(ids)], te_all[te_all.isin(ids)]
+    seed_k = fold_seed(job.seed, k)
+    splits = inner_splits(cohort, tr, job.cv, job.outcome, seed_k)
+    fa = featurize_fold(make, tr, te, y, splits)
+    want_oof = job.stacked and arm in job.modalities
+    by_model: dict[str, tuple[np.ndarray, np.ndarray | None, float | None]] = {}
+    for model in job.models:
+        c = None
+        if model == "logistic":
+            c, _, oof = tune_c(fa.inner, job.grid, n_train=len(tr) if want_oof else None,
+                               class_weight=job.class_weight)
+            fitted = fit_quiet(logistic(c, class_weight=job.class_weight), fa.xtr, fa.ytr)
+        else:
+            fitted = hgb(job.hgb, seed_k).fit(fa.xtr, fa.ytr)
+            oof = hgb_inner_oof(fa.inner, job.hgb, seed_k, len(tr)) if want_oof else None
+        prob = fitted.predict_proba(fa.xte)[:, 1]
+        if model == "logistic" and job.class_weight == "balanced":
+            # probabilities that mean what they say: back to the training odds
+            prob = prior_shift(prob, fa.ytr.mean() / (1 - fa.ytr.mean()))
+        by_model[model] = (prob, oof, c)
+    return _ArmFit(tr, te, by_model, list(fa.warnings))
+
+
 def preflight(cohort: Any, config: dict[str, Any]) -> list[str]:
     """What :func:`run` would refuse on this cohort, raised before anything is fit."""
     p = params_of(config, DEFAULTS)
@@ -150,7 +224,7 @@ def preflight(cohort: Any, config: dict[str, Any]) -> list[str]:
 
 def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     from kbtools.experiments.cv import outer_folds, resolve_columns
-    from kbtools.experiments.stats.calibration import binary_metrics, prior_shift
+    from kbtools.experiments.stats.calibration import binary_metrics
 
     config = resolve_columns(config)
     preflight(cohort, config)
@@ -166,56 +240,35 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     stacked = fusion.get("late") == "stacked"
     class_weight = None if p["class_weight"] == "none" else p["class_weight"]
     notes: set[str] = set()
-
-    fits: dict[Any, Any] = {}  # fitted pipelines by (role, subjects): fusion reuses them
-
-    def role_feat(role: str) -> Any:
-        return lambda: RoleFeaturizer(cohort, role, pre, cache=fits)
-
-    def early_feat() -> ConcatFeaturizer:
-        return ConcatFeaturizer([RoleFeaturizer(cohort, r, pre, cache=fits)
-                                 for r in modalities.values()],
-                                impute=fusion.get("missing") == "impute")
-
     arm_ids = {arm: cohort.blocks[role].index for arm, role in modalities.items()}
-    makers = {arm: role_feat(role) for arm, role in modalities.items()}
     if fusion.get("early", True):
-        arm_ids["fusion_early"] = early_feat().ids()
-        makers["fusion_early"] = early_feat
+        arm_ids["fusion_early"] = ConcatFeaturizer(
+            [RoleFeaturizer(cohort, r, pre) for r in modalities.values()],
+            impute=fusion.get("missing") == "impute").ids()
     arms = _Arms(cohort.subjects.index)
     folds = outer_folds(cohort, cv_cfg, outcome, ctx.seed)
-    for k, (tr_pos, te_pos) in enumerate(ctx.progress_bar(folds, desc="outer folds",
-                                                          unit="fold")):
-        tr_all = cohort.subjects.index[tr_pos]
+    # every (fold, arm) is fit on its own, through the parallel layer; the cohort and folds
+    # travel to each worker once, the chunks only name a fold and an arm
+    job = _ArmJob(cohort, modalities, pre, cv_cfg, outcome, y, grid, models, stacked,
+                  class_weight, fusion, dict(p["hgb"]), folds, ctx.seed)
+    work = [(k, arm) for k in range(len(folds)) for arm in arm_ids]
+    fitted_arms = dict(zip(work, ctx.map(_fit_arm, work, shared=job, desc="fold x arm fits",
+                                         unit="fit"), strict=True))
+    for k, (tr_pos, te_pos) in enumerate(folds):
         te_all = cohort.subjects.index[te_pos]
-        seed_k = fold_seed(ctx.seed, k)
         single_prob: dict[str, dict[str, pd.Series]] = {m: {} for m in models}
         single_oof: dict[str, dict[str, pd.Series]] = {m: {} for m in models}
-        for arm, make in makers.items():
-            tr, te = tr_all[tr_all.isin(arm_ids[arm])], te_all[te_all.isin(arm_ids[arm])]
-            splits = inner_splits(cohort, tr, cv_cfg, outcome, seed_k)
-            fa = featurize_fold(make, tr, te, y, splits)
-            notes.update(fa.warnings)
-            want_oof = stacked and arm in modalities
-            for model in models:
-                if model == "logistic":
-                    c, _, oof = tune_c(fa.inner, grid, n_train=len(tr) if want_oof else None,
-                                       class_weight=class_weight)
-                    fitted = fit_quiet(logistic(c, class_weight=class_weight), fa.xtr, fa.ytr)
+        for arm in arm_ids:
+            fit = fitted_arms[(k, arm)]
+            notes.update(fit.warnings)
+            for model, (prob, oof, c) in fit.by_model.items():
+                if c is not None:
                     arms.chosen_c.setdefault((arm, model), []).append(c)
-                else:
-                    fitted = hgb(p["hgb"], seed_k).fit(fa.xtr, fa.ytr)
-                    oof = (hgb_inner_oof(fa.inner, p["hgb"], seed_k, len(tr))
-                           if want_oof else None)
-                prob = fitted.predict_proba(fa.xte)[:, 1]
-                if model == "logistic" and class_weight == "balanced":
-                    # probabilities that mean what they say: back to the training odds
-                    prob = prior_shift(prob, fa.ytr.mean() / (1 - fa.ytr.mean()))
-                arms.add(arm, model, te, prob)
+                arms.add(arm, model, fit.te, prob)
                 if arm in modalities:
-                    single_prob[model][arm] = pd.Series(prob, index=te)
+                    single_prob[model][arm] = pd.Series(prob, index=fit.te)
                     if oof is not None:
-                        single_oof[model][arm] = pd.Series(oof, index=tr)
+                        single_oof[model][arm] = pd.Series(oof, index=fit.tr)
         if fusion.get("late"):
             for model in models:
                 te_ids, prob = _late(single_prob[model], single_oof[model], y, stacked)
