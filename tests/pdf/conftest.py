@@ -1,4 +1,4 @@
-"""PDFs generated once per test session, each with known answers (see kbtools.pdf.synthetic)."""
+"""PDFs generated once per test session, each with known answers (see synthetic.py here)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from kbtools.pdf import synthetic
+from . import synthetic
 from kbtools.pdf.convert import Conversion, convert
-from kbtools.pdf.synthetic import PaperSpec
+from .synthetic import PaperSpec
 
 SPECS = {
     "two_column": PaperSpec(),

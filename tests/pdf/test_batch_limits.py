@@ -15,7 +15,9 @@ import pytest
 import yaml
 
 from kbtools.cli import main
-from kbtools.pdf import batch, synthetic
+from kbtools.pdf import batch
+
+from . import synthetic
 from kbtools.pdf.cards import problems
 from kbtools.pdf.convert import ConversionError, convert
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pymupdf
 import pytest
 
-from kbtools.pdf import synthetic
+from . import synthetic
 from kbtools.pdf.convert import ConversionError, convert
 from kbtools.pdf.markdown import render
 from kbtools.yamlio import loads

@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 from kbtools.cli import main
-from kbtools.pdf import synthetic
+from . import synthetic
 from kbtools.pdf.cards import SCHEMA_LINE, card_id, draft, problems
 from kbtools.schemas import load_schema
 from kbtools.yamlio import load_file

@@ -1,4 +1,4 @@
-"""Synthetic research-paper PDFs with known answers, for tests, benchmarks and demos.
+"""Synthetic research-paper PDFs with known answers, for the tests.
 
 ``make_paper(spec)`` lays out a paper with PyMuPDF (title block, authors, abstract, numbered
 sections in one or two columns, running header, page numbers, a ruled table, a figure with its
