@@ -20,8 +20,10 @@ from kbtools.pdf.structure import (
     heading_candidate,
     kb_summary_signals,
     paragraph_text,
+    split_run_in_headings,
 )
 from kbtools.pdf.summarize import summarise
+from kbtools.pdf.tables import table_markdown
 from kbtools.pdf.text import resolve_breaks, sentences, vocabulary
 
 #: Changes whenever the output for the same PDF would change; part of the cache key.
@@ -52,6 +54,7 @@ class Conversion:
     kb_summary_reasons: list[str] = field(default_factory=list)
     key_sentences: list[tuple[str, int]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    thin_pages: dict[int, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def headings(self) -> list[Heading]:
@@ -169,8 +172,42 @@ def convert(path: Path, sha256: str | None = None, *, tables: bool = True,
     finally:
         doc.close()
     conv = _analyse(path, sha, pages, meta, toc, info)
+    thin = thin_pages(pages, conv.paragraphs)
+    if thin:
+        conv.thin_pages = thin
+        warnings.append(f"{_ranges(sorted(thin))} came out with far fewer words than the "
+                        "page's text layer holds (" + ", ".join(
+                            f"p. {n}: {got} of {layer}" for n, (got, layer) in sorted(
+                                thin.items())) + "); check them against the PDF")
     conv.warnings = warnings
     return conv
+
+
+#: A page is flagged when its output holds less than this share of its text layer's words.
+THIN_PAGE_SHARE = 0.5
+#: ... and its text layer holds at least this many words.
+THIN_PAGE_MIN_WORDS = 40
+
+
+def thin_pages(pages: list[layout.PageText], paras: list[layout.Paragraph]
+               ) -> dict[int, tuple[int, int]]:
+    """Pages whose output words fall far below their text layer's: {page: (out, layer)}.
+
+    Words taken out on purpose (running headers, page numbers, labels inside figures, short
+    rotated stamps) count as output; everything else that vanished is a loss to report.
+    """
+    got: Counter[int] = Counter()
+    for p in paras:
+        if p.kind == "table":
+            got[p.page] += sum(len(c.split()) for r in p.rows for c in r)
+        else:
+            got[p.page] += len((p.text or paragraph_text(p)).split())
+    out = {}
+    for page in pages:
+        total = got[page.number] + page.dropped_words
+        if page.layer_words >= THIN_PAGE_MIN_WORDS and total < THIN_PAGE_SHARE * page.layer_words:
+            out[page.number] = (got[page.number], page.layer_words)
+    return out
 
 
 def _ranges(numbers: list[int]) -> str:
@@ -196,12 +233,15 @@ def _analyse(path: Path, sha: str, pages: list[layout.PageText], meta: Metadata,
     gap = layout.line_gap_ratio(pages)
     paras: list[layout.Paragraph] = []
     for page in pages:
-        items = page.lines + [t.lines[0] for t in page.tables]
-        paras.extend(layout.paragraphs(layout.reading_order(items, page.width), body, gap))
+        for part in [page, *page.blocks]:  # the page, then its rotated blocks
+            items = part.lines + [t.lines[0] for t in part.tables]
+            paras.extend(layout.paragraphs(layout.reading_order(items, part.width), body, gap))
     for p in paras:
         if p.kind == "text":
             p.text = paragraph_text(p)
     paras = _join_column_breaks(paras)
+    paras = _join_continued_tables(paras)
+    paras = split_run_in_headings(paras, body)
     vocab = vocabulary([p.text for p in paras])
     for p in paras:
         p.text = resolve_breaks(p.text, vocab)
@@ -218,6 +258,24 @@ def _analyse(path: Path, sha: str, pages: list[layout.PageText], meta: Metadata,
         pool = [(s, p.page) for p in paras if p.kind == "text" for s in sentences(p.text)]
         conv.key_sentences = summarise(pool)
     return conv
+
+
+def _join_continued_tables(paras: list[layout.Paragraph]) -> list[layout.Paragraph]:
+    """A table continued on the next page (its header repeated) joined to its first part."""
+    out: list[layout.Paragraph] = []
+    last_table: layout.Paragraph | None = None
+    for p in paras:
+        if (p.kind == "table" and last_table is not None and p.page == last_table.page + 1
+                and p.rows and last_table.rows and p.rows[0] == last_table.rows[0]):
+            last_table.rows.extend(p.rows[1:])
+            last_table.markdown = table_markdown(last_table.rows)
+            continue
+        if p.kind == "table":
+            last_table = p
+        elif p.kind == "text" and p.page != (last_table.page if last_table else -1):
+            last_table = None if len(p.text.split()) > 12 else last_table
+        out.append(p)
+    return out
 
 
 def _join_column_breaks(paras: list[layout.Paragraph]) -> list[layout.Paragraph]:
@@ -243,12 +301,16 @@ def _mark_front(paras: list[layout.Paragraph], first: layout.PageText, body: flo
         return
     title_ids = {id(ln) for ln in found[1]}
     bottom = max(ln.y1 for ln in found[1])
+    top = min(ln.y0 for ln in found[1])
     cutoff = None
     for p in paras:
         if p.page != 1:
             break
         if any(id(ln) in title_ids for ln in p.lines):
             p.kind = "title"
+            continue
+        if p.y0 < top and p.kind == "text":
+            p.kind = "front"  # a journal banner, a kicker ("Research Article") over the title
             continue
         if p.y0 < bottom:
             continue

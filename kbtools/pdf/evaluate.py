@@ -189,3 +189,92 @@ def printed_page_numbers(path: Any) -> list[str]:
                     out.append(text)
                     break
     return out
+
+
+# -- tables, cell by cell --------------------------------------------------------------------
+
+def cell_key(text: str) -> str:
+    """A cell as compared: markdown escapes, emphasis and ``<br>`` out, minus signs and
+    spaces unified, lower case."""
+    text = unicodedata.normalize("NFKC", text)
+    text = re.sub(r"<br\s*/?>", " ", text, flags=re.IGNORECASE)
+    text = re.sub(r"\\(.)", r"\1", text).replace("**", "").replace("\u2212", "-")
+    text = re.sub(r"(?<!\w)_|_(?!\w)", "", text)
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def _cells(row: list[str]) -> list[str]:
+    return [k for k in (cell_key(c) for c in row) if k]
+
+
+def _tokens(rows: list[list[str]]) -> set[str]:
+    return {t for r in rows for c in r for t in cell_key(c).split()}
+
+
+def joined_tables(md: str) -> list[list[list[str]]]:
+    """The pipe tables of ``md``, a table continued on the next page (its header row
+    repeated) joined to the one before it."""
+    out: list[list[list[str]]] = []
+    for tab in pipe_tables(md):
+        if out and tab and out[-1] and _cells(tab[0]) == _cells(out[-1][0]):
+            out[-1] = out[-1] + tab[1:]
+        else:
+            out.append(tab)
+    return out
+
+
+@dataclass
+class TableVerdict:
+    """How one true table came out: right, partly, garbled or missing."""
+
+    caption: str
+    verdict: str
+    rows_intact: int
+    rows_true: int
+
+
+def judge_tables(truth_tables: list[dict[str, Any]], md: str
+                 ) -> tuple[list[TableVerdict], int]:
+    """Each true table's verdict, and how many tables of ``md`` match no true table.
+
+    right: every body row intact (the same non-empty cells in order), as many columns as the
+    truth, and the header's words above the body; partly: at least half the rows intact (or
+    all of them under a wrong header); garbled: the table's words are there in a table but
+    fewer than half its rows are intact; missing: not even that. Invented: an output table
+    sharing under 30% of its words with every true table (plots, legends, text).
+    """
+    tables = joined_tables(md)
+    verdicts = []
+    for t in truth_tables:
+        want = [[cell_key(c) for c in r] for r in t["rows"]]
+        head_words = [w for c in t["header"] for w in cell_key(c).split()]
+        tokens = _tokens([t["header"]] + t["rows"])
+        best = (0, None)
+        for tab in tables:
+            got = [_cells(r) for r in tab]
+            hits = [i for i, r in enumerate(got) if r in want]
+            if len(set(map(tuple, (got[i] for i in hits)))) > best[0] or best[1] is None:
+                best = (len({tuple(got[i]) for i in hits}), (tab, hits))
+        intact = best[0]
+        verdict = "missing"
+        if best[1] is not None:
+            tab, hits = best[1]
+            width = max((len(_cells(r)) for r in tab), default=0)
+            above = [w for r in tab[:min(hits) if hits else 0] for c in r
+                     for w in cell_key(c).split()]
+            header_ok = all(above.count(w) >= head_words.count(w) for w in set(head_words))
+            overlap = len(tokens & _tokens(tab)) / max(1, len(tokens))
+            if intact == len(want) and header_ok and width == len(t["header"]):
+                verdict = "right"
+            elif intact >= 0.5 * len(want):
+                verdict = "partly"
+            elif overlap >= 0.5:
+                verdict = "garbled"
+        verdicts.append(TableVerdict(t.get("caption", ""), verdict, intact, len(want)))
+    true_tokens = [_tokens([t["header"]] + t["rows"]) for t in truth_tables]
+    invented = 0
+    for tab in tables:
+        own = _tokens(tab)
+        if own and not any(len(own & tt) >= 0.3 * len(own) for tt in true_tokens):
+            invented += 1
+    return verdicts, invented

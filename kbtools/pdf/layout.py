@@ -51,6 +51,7 @@ class Line:
     table: Paragraph | None = None  # for the placeholder line of a table
     italic: bool = False
     caps: bool = False  # every letter was set as a capital (small capitals included)
+    bold_lead: int = 0  # characters of a bold run starting a line that is not all bold
 
     @property
     def width(self) -> float:
@@ -67,6 +68,7 @@ class Paragraph:
     text: str = ""
     level: int = 0
     markdown: str = ""  # for tables
+    rows: list[list[str]] = field(default_factory=list)  # for tables: header row first
 
     @property
     def size(self) -> float:
@@ -101,6 +103,10 @@ class PageText:
     tables: list[Paragraph] = field(default_factory=list)
     n_images: int = 0
     unmapped: Counter[str] = field(default_factory=Counter)  # font -> glyphs without Unicode
+    direction: tuple[int, int] = (1, 0)  # writing direction read as left to right
+    layer_words: int = 0  # words in the page's text layer, every direction
+    dropped_words: int = 0  # words left out on purpose: running heads, figure labels, stamps
+    blocks: list[PageText] = field(default_factory=list)  # rotated blocks, each in its frame
 
 
 @lru_cache(maxsize=512)
@@ -113,63 +119,161 @@ def _bold_font(name: str) -> bool:
     return bool(_BOLD_NAME.search(name))
 
 
+#: A rotated block of text is read (in its own orientation) from this many characters on;
+#: shorter rotated lines (an arXiv stamp, an axis label) are kept aside as ``rotated``.
+ROTATED_BLOCK_CHARS = 80
+#: Superscript spans that are footnote or affiliation marks, not maths ("1,2*", "†").
+_MARK = re.compile(r"^[\d,*\u2020\u2021\u00a7\u00b6\u2217\u22c6#a-e]{1,8}$")
+_MATH_FONT = re.compile(r"^(CM(MI|SY|EX)|MSBM|MSAM|.*Math|.*-MI$|rtxmi|txmi|pxmi)", re.I)
+
+
+def _direction(line: dict[str, Any]) -> tuple[int, int]:
+    """The writing direction of a line, snapped to the nearest multiple of 90 degrees."""
+    dx, dy = line["dir"]
+    if abs(dx) >= abs(dy):
+        return (1 if dx > 0 else -1), 0
+    return 0, (1 if dy > 0 else -1)
+
+
+def frame_matrix(page: pymupdf.Page, direction: tuple[int, int]
+                 ) -> tuple[pymupdf.Matrix, float, float]:
+    """The matrix that turns text written in ``direction`` into left-to-right lines, with the
+    width and height of the page seen that way (text coordinates are the unrotated page's)."""
+    dx, dy = direction
+    m = pymupdf.Matrix(dx, -dy, dy, dx, 0, 0)
+    raw = pymupdf.Rect(0, 0, page.mediabox.width, page.mediabox.height)
+    box = raw * m
+    return m * pymupdf.Matrix(1, 0, 0, 1, -box.x0, -box.y0), box.width, box.height
+
+
 def read_page(page: pymupdf.Page, number: int, *, tables: bool = True) -> PageText:
-    """Extract the lines of one page (and its ruled tables when a table caption is present)."""
-    rect = page.rect
-    out = PageText(number, rect.width, rect.height)
+    """Extract the lines of one page, in reading orientation, and its tables.
+
+    Lines are grouped by writing direction. The direction holding most of the text is the
+    page's (a landscape table page, whatever its /Rotate, reads as a wide page); a rotated
+    block of some length (a sideways table on an upright page) is read as a block of its own
+    after the page's text; short rotated lines are kept aside as ``rotated``.
+    """
     textpage = page.get_textpage(flags=TEXT_FLAGS)  # one text page for lines and tables
     data = textpage.extractDICT()
-    raw: list[Line] = []
+    groups: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    chars: Counter[tuple[int, int]] = Counter()
     for block in data["blocks"]:
         if block.get("type") != 0:
             continue
         for line in block["lines"]:
-            spans = [s for s in line["spans"] if s["text"].strip()]
-            if not spans:
-                continue
-            for sp in spans:
-                if "\ufffd" in sp["text"]:
-                    out.unmapped[sp["font"]] += sp["text"].count("\ufffd")
-            letters = [c for sp in spans for c in sp["text"] if c.isalpha()]
-            caps = bool(letters) and all(c.isupper() for c in letters)
-            pieces = _small_caps(line["spans"])
-            text = normalise(_spaced_out("".join(pieces))).strip()
-            if not text:
-                continue
-            dx, dy = line["dir"]
-            if abs(dy) > 0.2 or dx < 0:
-                out.rotated.append(text)
-                continue
-            weights: Counter[float] = Counter()
-            bold_chars = italic_chars = 0
-            for s in spans:
-                n = len(s["text"].strip())
-                weights[round(s["size"], 1)] += n
-                if s["flags"] & 16 or _bold_font(s["font"]):
-                    bold_chars += n
-                if s["flags"] & 2 or _italic_font(s["font"]):
-                    italic_chars += n
-            size = weights.most_common(1)[0][0]
-            plain = "".join(t if sp["size"] >= 0.8 * size or not t.strip() else " "
-                            for sp, t in zip(line["spans"], pieces, strict=True))
-            plain = _spaced_out(re.sub(r"\s+", " ", plain))
-            x0, y0, x1, y1 = line["bbox"]
-            total = sum(weights.values())
-            raw.append(Line(text, x0, y0, x1, y1, size, bold_chars >= 0.8 * total,
-                            number, normalise(plain).strip(),
-                            italic=italic_chars >= 0.8 * total, caps=caps))
-    out.lines = _merge_same_baseline(raw)
+            d = _direction(line)
+            groups.setdefault(d, []).append(line)
+            chars[d] += sum(len(s["text"].strip()) for s in line["spans"])
+    main = chars.most_common(1)[0][0] if chars else (1, 0)
+    matrix, width, height = frame_matrix(page, main)
+    out = PageText(number, width, height, direction=main)
+    out.layer_words = sum(len(s["text"].split()) for lines in groups.values()
+                          for ln in lines for s in ln["spans"])
+    out.lines = _frame_lines(groups.get(main, []), matrix, number, out.unmapped)
+    for d, lines in groups.items():
+        if d == main:
+            continue
+        texts = [normalise("".join(s["text"] for s in ln["spans"])).strip() for ln in lines]
+        if chars[d] >= ROTATED_BLOCK_CHARS and len(lines) >= 3:
+            m, w, h = frame_matrix(page, d)
+            block = PageText(number, w, h, direction=d)
+            block.lines = _frame_lines(lines, m, number, out.unmapped)
+            _finish(page, block, textpage, m, tables)
+            out.blocks.append(block)
+        else:
+            out.rotated.extend(t for t in texts if t)
+            out.dropped_words += sum(len(t.split()) for t in texts)
     if sum(len(ln.text) for ln in out.lines) < 50:  # little text: is it a scan?
         out.n_images = len(page.get_images())
+    _finish(page, out, textpage, matrix, tables)
+    return out
+
+
+def _finish(page: pymupdf.Page, out: PageText, textpage: Any, matrix: pymupdf.Matrix,
+            tables: bool) -> None:
+    """Figure labels out of the text flow; tables found and their lines taken out."""
     figures = [ln for ln in out.lines if _FIGURE_CAPTION.match(ln.text)]
-    if figures:
-        out.lines = _drop_figure_text(page, out.lines, figures)
-    captions = [ln for ln in out.lines if _TABLE_CAPTION.match(ln.text)] if tables else []
-    if captions:
-        out.tables = _find_tables(page, number, captions, textpage)
+    if figures and out.direction == (1, 0):
+        kept = _drop_figure_text(page, out.lines, figures)
+        out.dropped_words += _words(out.lines) - _words(kept)
+        out.lines = kept
+    if tables:
+        out.tables = _find_tables(page, out, textpage, matrix)
         if out.tables:
             boxes = [t.lines[0] for t in out.tables]
             out.lines = [ln for ln in out.lines if not any(_inside(ln, b) for b in boxes)]
+
+
+def _words(lines: list[Line]) -> int:
+    return sum(len(ln.text.split()) for ln in lines)
+
+
+def _frame_lines(lines: list[dict[str, Any]], matrix: pymupdf.Matrix, number: int,
+                 unmapped: Counter[str]) -> list[Line]:
+    """MuPDF's lines of one writing direction as Lines in that direction's frame."""
+    raw: list[Line] = []
+    for line in lines:
+        spans = [s for s in line["spans"] if s["text"].strip()]
+        if not spans:
+            continue
+        for sp in spans:
+            if "\ufffd" in sp["text"]:
+                unmapped[sp["font"]] += sp["text"].count("\ufffd")
+        letters = [c for sp in spans for c in sp["text"] if c.isalpha()]
+        caps = bool(letters) and all(c.isupper() for c in letters)
+        pieces = _footnote_marks_out(line["spans"], _small_caps(line["spans"]))
+        text = normalise(_spaced_out("".join(pieces))).strip()
+        if not text:
+            continue
+        weights: Counter[float] = Counter()
+        bold_chars = italic_chars = 0
+        for s in spans:
+            n = len(s["text"].strip())
+            weights[round(s["size"], 1)] += n
+            if s["flags"] & 16 or _bold_font(s["font"]):
+                bold_chars += n
+            if s["flags"] & 2 or _italic_font(s["font"]):
+                italic_chars += n
+        size = weights.most_common(1)[0][0]
+        plain = "".join(t if sp["size"] >= 0.8 * size or not t.strip() else " "
+                        for sp, t in zip(line["spans"], pieces, strict=True))
+        plain = _spaced_out(re.sub(r"\s+", " ", plain))
+        x0, y0, x1, y1 = pymupdf.Rect(line["bbox"]) * matrix
+        total = sum(weights.values())
+        bold = bold_chars >= 0.8 * total
+        raw.append(Line(text, x0, y0, x1, y1, size, bold, number, normalise(plain).strip(),
+                        italic=italic_chars >= 0.8 * total, caps=caps,
+                        bold_lead=0 if bold else _bold_lead(line["spans"], pieces, text)))
+    return _merge_same_baseline(raw)
+
+
+def _bold_lead(spans: list[dict[str, Any]], pieces: list[str], text: str) -> int:
+    """Length of the bold run that starts ``text`` (a run-in heading), 0 when there is none."""
+    lead = ""
+    for sp, piece in zip(spans, pieces, strict=True):
+        if not piece.strip():
+            lead += piece
+            continue
+        if not (sp["flags"] & 16 or _bold_font(sp["font"])):
+            break
+        lead += piece
+    lead = normalise(_spaced_out(lead)).strip()
+    return len(lead) if lead and text.startswith(lead) else 0
+
+
+def _footnote_marks_out(spans: list[dict[str, Any]], pieces: list[str]) -> list[str]:
+    """Superscript footnote and affiliation marks after a word ("S2ORC,¹") left out of
+    the text; superscripts in maths (after a maths font) stay."""
+    out = list(pieces)
+    for i, sp in enumerate(spans):
+        if not (sp["flags"] & 1) or not _MARK.match(pieces[i].strip() or "-") or i == 0:
+            continue
+        prev = next((j for j in range(i - 1, -1, -1) if pieces[j].strip()), None)
+        if prev is None or _MATH_FONT.match(spans[prev]["font"]):
+            continue
+        if pieces[prev].rstrip()[-1:].isalpha() or pieces[prev].rstrip()[-1:] in ",.;:)":
+            out[i] = ""
     return out
 
 
@@ -249,16 +353,19 @@ def _inside(line: Line, box: Line) -> bool:
     return box.x0 - 1 <= cx <= box.x1 + 1 and box.y0 - 1 <= cy <= box.y1 + 1
 
 
-def _find_tables(page: pymupdf.Page, number: int, captions: list[Line],
-                 textpage: Any = None) -> list[Paragraph]:
-    """Tables next to a "Table N" caption (see kbtools.pdf.tables)."""
+def _find_tables(page: pymupdf.Page, out: PageText, textpage: Any,
+                 matrix: pymupdf.Matrix) -> list[Paragraph]:
+    """The page's tables (see kbtools.pdf.tables), as placeholder paragraphs."""
     from kbtools.pdf import tables
 
+    captions = [(c.x0, c.y0, c.x1, c.y1) for c in out.lines if _TABLE_CAPTION.match(c.text)]
+    figures = [(c.x0, c.y0, c.x1, c.y1) for c in out.lines if _FIGURE_CAPTION.match(c.text)]
     found = []
-    for tab in tables.find(page, [(c.x0, c.y0, c.x1, c.y1) for c in captions], textpage):
+    for tab in tables.find(page, textpage, matrix, captions, figures):
         x0, y0, x1, y1 = tab.bbox
-        box = Line("", x0, y0, x1, y1, 0.0, False, number, kind="table")
-        para = Paragraph([box], number, kind="table", markdown=tables.table_markdown(tab.rows))
+        box = Line("", x0, y0, x1, y1, 0.0, False, out.number, kind="table")
+        para = Paragraph([box], out.number, kind="table", markdown=tables.table_markdown(tab.rows))
+        para.rows = tab.rows
         box.table = para
         found.append(para)
     return found
@@ -304,18 +411,24 @@ def _join_pieces(prev: Line, ln: Line) -> Line | None:
         reach = 2.5 * size  # "3.1" and its heading title, a quad apart
     elif _BULLET_ONLY.match(prev.text):
         reach = 3.0 * size  # a list marker set apart from its item
+    elif prev.bold and not ln.bold and prev.bold_lead == 0 and len(prev.text.split()) <= 8:
+        reach = 2.5 * size  # a run-in heading, a quad before its paragraph
     # pieces may overlap a little: stacked sub- and superscripts ("z_i^T")
     if not (-1.0 * size <= ln.x0 - prev.x1 < reach and abs(prev.size - ln.size) < 0.6 * size):
         return None
     sep = "" if ln.x0 - prev.x1 < 0.15 * prev.size else " "
     big = prev if prev.size >= ln.size else ln
+    bold = ln.bold if numbered else prev.bold and ln.bold
+    lead = prev.bold_lead
+    if prev.bold and not bold:
+        lead = len(prev.text) + len(sep) + ln.bold_lead if ln.bold_lead else len(prev.text)
     return Line(prev.text + sep + ln.text, prev.x0, min(prev.y0, ln.y0), ln.x1,
-                max(prev.y1, ln.y1), big.size,
-                ln.bold if numbered else prev.bold and ln.bold, prev.page,
+                max(prev.y1, ln.y1), big.size, bold, prev.page,
                 (prev.plain + " " + ln.plain).strip()
                 if ln.size >= 0.8 * prev.size else prev.plain + " ",
                 italic=ln.italic if numbered else prev.italic and ln.italic,
-                caps=ln.caps if numbered else prev.caps and ln.caps)
+                caps=ln.caps if numbered else prev.caps and ln.caps,
+                bold_lead=0 if bold else lead)
 
 
 # -- running headers and footers ------------------------------------------------------------
@@ -362,6 +475,7 @@ def strip_headers_footers(pages: list[PageText], margin: float = 0.2) -> int:
                 drop.update(id(ln) for ln in row
                             if ln in hits or len(ln.text.split()) <= 12)
         removed += len(drop)
+        page.dropped_words += sum(len(ln.text.split()) for ln in page.lines if id(ln) in drop)
         page.lines = [ln for ln in page.lines if id(ln) not in drop]
     return removed
 

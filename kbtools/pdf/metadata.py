@@ -132,6 +132,11 @@ def info_dict(doc: Any) -> dict[str, str]:
 
 # -- title and authors ---------------------------------------------------------------------
 
+#: Article-type banners set over a title.
+KICKER = re.compile(r"^\s*(research|original|review|brief|clinical study|case report|"
+                    r"open access)\b[\w ]{0,20}$", re.IGNORECASE)
+
+
 def layout_title(page: PageText) -> tuple[str, list[Line]] | None:
     """The largest-font text block in the top 60% of page 1 (rotated text never counts)."""
     top = [ln for ln in page.lines if ln.y0 < 0.6 * page.height and sum(
@@ -146,6 +151,8 @@ def layout_title(page: PageText) -> tuple[str, list[Line]] | None:
                 run.append(ln)
             else:
                 break
+        while len(run) > 1 and KICKER.match(run[0].plain or run[0].text):
+            run = run[1:]  # "Research Article" set over the title in its size
         text = join_lines([ln.plain or ln.text for ln in run])
         text = re.sub(r"\s+", " ", resolve_breaks(text, Counter())).strip()
         words = text.split()

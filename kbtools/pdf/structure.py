@@ -40,7 +40,9 @@ KNOWN_SECTIONS = re.compile(
 #: Labels of the front matter that are not sections.
 FRONT_LABELS = re.compile(r"^(keywords?|key words|index terms|ccs concepts|acm reference format|"
                           r"highlights|in brief|graphical abstract|additional key words and "
-                          r"phrases)$", re.IGNORECASE)
+                          r"phrases|subjects|open access|(research|original|review) article|"
+                          r"original (research|investigation)|research paper|brief report|"
+                          r"short communication|case report|correspondence|(how to )?cite this article)$", re.IGNORECASE)
 _AFFILIATION = re.compile(r"univ|institut|department|dept\.|hospital|cent(er|re)\b|laborator|"
                           r"school of|college|@", re.IGNORECASE)
 REFERENCES = re.compile(r"^(references|bibliography|literature cited)$", re.IGNORECASE)
@@ -111,13 +113,16 @@ def heading_candidate(p: Paragraph, body: float) -> tuple[int | None, bool] | No
             return _depth(num), True
         return None
     bare = text.rstrip(":.").strip()
-    if FRONT_LABELS.match(bare):
+    if FRONT_LABELS.match(bare) or re.match(r"^(index terms|key ?words?)\b", bare, re.I):
         return None
     if KNOWN_SECTIONS.match(bare) and (styled or bare.isupper()
                                        or all(ln.caps for ln in p.lines)):
         return None, False
     if styled and not text.endswith((".", ":")) and text[:1].isupper() and len(words) <= 12:
         return None, False
+    if (p.italic and len(p.lines) == 1 and len(words) <= 8 and text[:1].isupper()
+            and not text.endswith((".", ":")) and p.size >= body - 0.6):
+        return None, False  # an italic heading on a line of its own
     return None
 
 
@@ -163,6 +168,9 @@ def analyse(paras: list[Paragraph], body: float) -> Structure:
             level = free_sizes.index(round(p.size * 2) / 2) + 1
         p.kind, p.level = "heading", min(level, 4)
         st.headings.append(Heading(p.text, p.level, p.page, numbered))
+    _run_in_levels(paras)
+    st.headings = [Heading(p.text, p.level, p.page, _number_of(p.text) is not None)
+                   for p in paras if p.kind == "heading"]
     _abstract(paras, st)
     for i, p in enumerate(paras):
         if p.kind == "heading" and REFERENCES.match(p.text.rstrip(":.").strip()):
@@ -174,6 +182,45 @@ def analyse(paras: list[Paragraph], body: float) -> Structure:
                     q.kind = "reference"
             break
     return st
+
+
+def split_run_in_headings(paras: list[Paragraph], body: float) -> list[Paragraph]:
+    """A bold phrase that opens a paragraph ("**Participants** The cohort ...", "**Results.**
+    We ...") becomes a heading of its own (kind ``run-in``) followed by the paragraph's text.
+
+    Labels ending in a colon ("Background:" in a structured abstract, "Keywords:"), figure
+    and table labels, front-matter labels and phrases of more than eight words stay text.
+    """
+    out: list[Paragraph] = []
+    for p in paras:
+        first = p.lines[0] if p.lines else None
+        if p.kind != "text" or first is None or not first.bold_lead:
+            out.append(p)
+            continue
+        lead = first.text[:first.bold_lead].strip()
+        title = lead.rstrip(". \u2014\u2013").strip()
+        rest = p.text[len(lead):].lstrip() if p.text.startswith(lead) else ""
+        if (lead.endswith(":") or not 1 <= len(title.split()) <= 8 or len(title) > 80
+                or len(rest.split()) < 3 or not title[:1].isupper() or _LABEL.match(title)
+                or _CAPTION.match(p.text) or FRONT_LABELS.match(title)
+                or re.match(r"^(abstract|summary|index terms|key ?words?)\b", title, re.I)
+                or sum(c.isalpha() for c in title) < 3):
+            out.append(p)
+            continue
+        out.append(Paragraph([first], p.page, kind="run-in", text=title))
+        p.text = rest
+        out.append(p)
+    return out
+
+
+def _run_in_levels(paras: list[Paragraph]) -> None:
+    """Run-in headings become headings one level below the section they sit in."""
+    level = 1
+    for p in paras:
+        if p.kind == "heading":
+            level = p.level
+        elif p.kind == "run-in":
+            p.kind, p.level = "heading", min(4, level + 1)
 
 
 _LABEL_ONLY = re.compile(r"^\s*(table|tab\.|fig(ure)?\.?)\s*(S?\d+|[IVX]+)[.:]?\s*$", re.I)
