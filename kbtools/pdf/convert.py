@@ -309,7 +309,7 @@ def _mark_front(paras: list[layout.Paragraph], first: layout.PageText, body: flo
         if any(id(ln) in title_ids for ln in p.lines):
             p.kind = "title"
             continue
-        if p.y0 < top and p.kind == "text":
+        if p.y0 < top and p.kind == "text" and not layout.TABLE_OR_FIGURE.match(p.text):
             p.kind = "front"  # a journal banner, a kicker ("Research Article") over the title
             continue
         if p.y0 < bottom:

@@ -32,6 +32,8 @@ _FIGURE_CAPTION = re.compile(r"^\s*(fig(ure)?\.?)\s*S?\d+[a-z]?\s*[:.|\u2014\u20
                              re.IGNORECASE)
 _BULLET_ONLY = re.compile(r"^[\u2022\u25e6\u25aa\u25cf\u2023\u2043\u2219\u25a0\u25a1\u2013*-]$")
 _TABLE_CAPTION = re.compile(r"^\s*(table|tab\.)\s*(S?\d+|[IVX]+)\b", re.IGNORECASE)
+#: A table or figure caption's label (a float set on page 1 above the title is no banner).
+TABLE_OR_FIGURE = re.compile(r"^\s*(table|tab\.|fig(ure)?\.?)\s*(S?\d+|[IVX]+)\b", re.I)
 
 
 @dataclass
@@ -411,8 +413,10 @@ def _join_pieces(prev: Line, ln: Line) -> Line | None:
         reach = 2.5 * size  # "3.1" and its heading title, a quad apart
     elif _BULLET_ONLY.match(prev.text):
         reach = 3.0 * size  # a list marker set apart from its item
-    elif prev.bold and not ln.bold and prev.bold_lead == 0 and len(prev.text.split()) <= 8:
-        reach = 2.5 * size  # a run-in heading, a quad before its paragraph
+    elif (prev.bold and not ln.bold and prev.bold_lead == 0 and len(prev.text.split()) <= 8
+          and len(ln.text.split()) >= 5):
+        # a run-in heading, a quad before its paragraph
+        reach = (1.4 if prev.text.endswith((".", ":", "\u2014", "\u2013")) else 0.95) * size
     # pieces may overlap a little: stacked sub- and superscripts ("z_i^T")
     if not (-1.0 * size <= ln.x0 - prev.x1 < reach and abs(prev.size - ln.size) < 0.6 * size):
         return None

@@ -38,11 +38,11 @@ VENUES = {
     "neuroimage": "NeuroImage",
     "nature methods": "Nature Methods", "nature genetics": "Nature Genetics",
     "nature communications": "Nature Communications", "nature": "Nature", "science": "Science",
-    "cell": "Cell", "plos": "PLOS", "elife": "eLife", "lancet": "The Lancet",
+    "cell": "Cell", "plos": "PLOS", "elife": "eLife", "lancet": "The Lancet", "peerj": "PeerJ",
 }
 _VENUE_LINE = re.compile(
     r"(published|accepted|appear|proceedings|conference|workshop|journal|preprint|"
-    r"under review|in press|submitted|\bin:)", re.IGNORECASE)
+    r"under review|in press|submitted|\bin:|cite this article|copyright|\u00a9)", re.IGNORECASE)
 #: DOI prefixes that name a venue.
 DOI_VENUES = {"10.1101": "bioRxiv", "10.48550": "arXiv", "10.1093/bioinformatics":
               "Bioinformatics", "10.1038/s41592": "Nature Methods", "10.1038/s41588":
@@ -169,7 +169,10 @@ def authors_under(page: PageText, title_lines: list[Line]) -> list[str]:
     is read, in rows from top to bottom and left to right.
     """
     bottom = max(ln.y1 for ln in title_lines)
-    below = sorted((ln for ln in page.lines if ln.y0 >= bottom - 1 and ln not in title_lines),
+    left = min(ln.x0 for ln in title_lines) - 20  # not the notes in a margin column
+    right = max(ln.x1 for ln in title_lines)
+    below = sorted((ln for ln in page.lines if ln.y0 >= bottom - 1 and ln not in title_lines
+                    and ln.x1 > left + 20 and ln.x0 < right),
                    key=lambda ln: (round(ln.y0), ln.x0))
     width = max((ln.x1 for ln in page.lines), default=page.width) - min(
         (ln.x0 for ln in page.lines), default=0)
@@ -246,6 +249,7 @@ LONG_VENUES = (
     (r"aaai conference on artificial intelligence", "AAAI"),
     (r"computer vision and pattern recognition", "CVPR"),
     (r"knowledge discovery and data mining", "KDD"),
+    (r"association for the advancement of artificial intelligence", "AAAI"),
 )
 _MONTH = (r"(?:January|February|March|April|May|June|July|August|September|October|November|"
           r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?")
@@ -296,6 +300,9 @@ def venue_line(page: PageText, title_lines: list[Line]) -> tuple[str | None, int
     a proceedings line ("Proceedings of the 62nd Annual Meeting of the ACL ... 2024"), a
     submission line ("Preprint submitted to NeuroImage"), an ACM-style "CHI '24", or a
     copyright year. Each window is a line and the lines right under it."""
+    printed = journal_line(page)
+    if printed:
+        return printed
     windows = _windows(page, {id(ln) for ln in title_lines})
     found_venue: str | None = None
     found_year: int | None = None
@@ -327,6 +334,39 @@ def venue_line(page: PageText, title_lines: list[Line]) -> tuple[str | None, int
             found_year = int(c.group(1))
     if found_venue or found_year:
         return found_venue, found_year
+    return None
+
+
+#: "International Psychogeriatrics (2014), 26:3", "Smith et al. BMC Psychiatry (2019) 19:214".
+_NAME_YEAR = re.compile(
+    r"^(?:.{0,60}?\bet al\.?,?\s+)?(?P<journal>[A-Z][A-Za-z&'\- ]{2,70}?)\s*"
+    r"\((?P<year>(?:19|20)\d\d)\)(?=\s*(?:[,;:]|\d|\u00a9|doi|$))")
+#: "Volume 2019, Article ID 4829103, 11 pages" under the journal's name (Hindawi).
+_ARTICLE_ID = re.compile(r"^volume\s+(?P<volume>\d{1,4}),?\s+article id\b", re.IGNORECASE)
+_NAME_WORD = re.compile(r"^(?:[A-Z][A-Za-z&'\-]*|of|and|&|in|for|the|on|de|der)$")
+
+
+def _journal_name(text: str) -> bool:
+    words = text.split()
+    return (1 <= len(words) <= 7 and all(_NAME_WORD.match(w) for w in words)
+            and not _AFFILIATION.search(text) and words[0][:1].isupper())
+
+
+def journal_line(page: PageText) -> tuple[str, int | None] | None:
+    """A journal's name and year as printed in the top or bottom margin of page 1:
+    "<Journal> (<year>)" with a volume or a copyright after it, or a "Volume N, Article ID"
+    line under the journal's name."""
+    lines = sorted(page.lines, key=lambda ln: (ln.y0, ln.x0))
+    for i, ln in enumerate(lines):
+        edge = ln.y1 < 0.3 * page.height or ln.y0 > 0.8 * page.height
+        m = _NAME_YEAR.match(ln.text.strip())
+        if m and edge and _journal_name(m.group("journal").strip()):
+            name = m.group("journal").strip()
+            return _known(name) if _known(name) == name else name, int(m.group("year"))
+        a = _ARTICLE_ID.match(ln.text.strip())
+        if a and i > 0 and edge and _journal_name(lines[i - 1].text.strip()):
+            volume = int(a.group("volume"))
+            return lines[i - 1].text.strip(), volume if 1900 < volume < 2100 else None
     return None
 
 

@@ -26,7 +26,7 @@ _LETTER = re.compile(r"^(?:Appendix\s+)?(?P<num>[A-H](?:\.\d{1,2}){0,2})[.:]?\s+
 _LABEL = re.compile(r"^\s*(fig(?:ure)?s?|tab(?:le)?|algorithm|listing|eq(?:uation)?|box|"
                     r"panel|chart|plate|scheme)\.?\s*(S?\d+|[IVX]+)\b", re.IGNORECASE)
 _CAPTION = re.compile(r"^\s*(?:(?i:fig(?:ure)?\.?|table|tab\.|supplementary (?:figure|table))\s*"
-                      r"(?:S?\d+|[IVX]+)[a-z]?\s*[:.|\u2014\u2013-]\s*\S"
+                      r"(?:S?\d+|[IVX]+)[a-z]?(?:\s*[:.|\u2014\u2013-]\s*\S|\s+[A-Z(])"
                       r"|(?:TABLE|FIGURE|FIG\.)\s+(?:\d+|[IVX]+)\s+[A-Z(])")
 _BULLET = re.compile(r"^\s*([\u2022\u25e6\u25aa\u25cf\u2023\u2043\u00b7\u2219\u25a0\u25a1"
                      r"\u2013\u2014\u27a2\u2713\u2714\u25b8\u25ba*+>-]|\(?[a-z0-9ivx]{1,3}\))")
@@ -42,7 +42,9 @@ FRONT_LABELS = re.compile(r"^(keywords?|key words|index terms|ccs concepts|acm r
                           r"highlights|in brief|graphical abstract|additional key words and "
                           r"phrases|subjects|open access|(research|original|review) article|"
                           r"original (research|investigation)|research paper|brief report|"
-                          r"short communication|case report|correspondence|(how to )?cite this article)$", re.IGNORECASE)
+                          r"short communication|case report|correspondence|"
+                          r"(how to )?cite this article)$",
+                          re.IGNORECASE)
 _AFFILIATION = re.compile(r"univ|institut|department|dept\.|hospital|cent(er|re)\b|laborator|"
                           r"school of|college|@", re.IGNORECASE)
 REFERENCES = re.compile(r"^(references|bibliography|literature cited)$", re.IGNORECASE)
@@ -151,8 +153,8 @@ def analyse(paras: list[Paragraph], body: float) -> Structure:
         if numbered and depth:
             by_depth[depth].append(p.size)
     depth_size = {d: median(s) for d, s in by_depth.items()}
-    free_sizes = sorted({round(p.size * 2) / 2 for p, _, numbered in found if not numbered},
-                        reverse=True)
+    free_styles = sorted({_style(p) for p, _, numbered in found if not numbered},
+                         reverse=True)
     for p, depth, numbered in found:
         bare = p.text.rstrip(":.").strip()
         if re.fullmatch(r"abstract", bare, re.IGNORECASE):
@@ -160,12 +162,12 @@ def analyse(paras: list[Paragraph], body: float) -> Structure:
             continue
         if numbered and depth:
             level = depth
-        elif KNOWN_SECTIONS.match(bare):
-            level = 1
+        elif KNOWN_SECTIONS.match(bare) and _style(p) >= free_styles[0]:
+            level = 1  # a known section name in the largest style of the headings
         elif depth_size:
             level = min(depth_size, key=lambda d: (abs(depth_size[d] - p.size), d))
         else:
-            level = free_sizes.index(round(p.size * 2) / 2) + 1
+            level = free_styles.index(_style(p)) + 1
         p.kind, p.level = "heading", min(level, 4)
         st.headings.append(Heading(p.text, p.level, p.page, numbered))
     _run_in_levels(paras)
@@ -192,8 +194,19 @@ def split_run_in_headings(paras: list[Paragraph], body: float) -> list[Paragraph
     and table labels, front-matter labels and phrases of more than eight words stay text.
     """
     out: list[Paragraph] = []
-    for p in paras:
+    for i, p in enumerate(paras):
         first = p.lines[0] if p.lines else None
+        nxt = paras[i + 1] if i + 1 < len(paras) else None
+        if (p.kind == "text" and len(p.lines) == 1 and p.bold and nxt is not None
+                and nxt.kind == "text" and nxt.page == p.page and nxt.lines
+                and abs(nxt.lines[0].y1 - p.lines[0].y1) < 0.35 * p.size
+                and 0 < nxt.lines[0].x0 - p.lines[0].x1 < 2.5 * p.size
+                and len(nxt.text.split()) >= 8
+                and 1 <= len(p.text.split()) <= 8 and not p.text.rstrip().endswith(":")
+                and not _LABEL.match(p.text) and not FRONT_LABELS.match(p.text.strip(". "))):
+            p.kind, p.text = "run-in", p.text.rstrip(". \u2014\u2013").strip()  # set apart
+            out.append(p)
+            continue
         if p.kind != "text" or first is None or not first.bold_lead:
             out.append(p)
             continue
@@ -220,7 +233,10 @@ def _run_in_levels(paras: list[Paragraph]) -> None:
         if p.kind == "heading":
             level = p.level
         elif p.kind == "run-in":
-            p.kind, p.level = "heading", min(4, level + 1)
+            p.kind, p.level = "run-in heading", min(4, level + 1)
+    for p in paras:
+        if p.kind == "run-in heading":
+            p.kind = "heading"
 
 
 _LABEL_ONLY = re.compile(r"^\s*(table|tab\.|fig(ure)?\.?)\s*(S?\d+|[IVX]+)[.:]?\s*$", re.I)
@@ -237,6 +253,11 @@ def _join_caption_labels(paras: list[Paragraph]) -> None:
             p.text = f"{p.text.strip().rstrip('.:')}: {q.text}"
             del paras[i + 1]
         i += 1
+
+
+def _style(p: Paragraph) -> tuple[float, bool]:
+    """How prominent a heading is set: size first, then weight (bold over italic)."""
+    return round(p.size * 2) / 2, p.bold
 
 
 def _drop_side_by_side(found: list[tuple[Paragraph, int | None, bool]]
@@ -272,9 +293,12 @@ def _abstract(paras: list[Paragraph], st: Structure) -> None:
         else:
             continue
         parts = [lead] if lead else []
+        label_left, label_right = p.x0, max(ln.x1 for ln in p.lines)
         for q in paras[start:]:
-            if q.kind != "text" or re.match(r"^(keywords|index terms)\b", q.text, re.I):
+            if q.kind != "text" or re.match(r"^(keywords|index terms|subjects)\b", q.text, re.I):
                 break
+            if q.x0 > label_right + 10 or max(ln.x1 for ln in q.lines) < label_left - 10:
+                continue  # a note in the margin beside the abstract
             parts.append(q.text)
             q.kind = "abstract"
             if sum(len(x.split()) for x in parts) > 350:
