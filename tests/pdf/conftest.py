@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from . import synthetic
 from kbtools.pdf.convert import Conversion, convert
+
+from . import synthetic
 from .synthetic import PaperSpec
 
 SPECS = {

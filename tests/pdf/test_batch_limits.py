@@ -16,11 +16,10 @@ import yaml
 
 from kbtools.cli import main
 from kbtools.pdf import batch
-
-from . import synthetic
 from kbtools.pdf.cards import problems
 from kbtools.pdf.convert import ConversionError, convert
 
+from . import synthetic
 from .conftest import SPECS
 
 PLAIN_PAGES = [[f"Page {p + 1}, line {i}: cortical thickness and gene expression across sites."

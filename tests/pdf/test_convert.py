@@ -8,11 +8,11 @@ from pathlib import Path
 import pymupdf
 import pytest
 
-from . import synthetic
 from kbtools.pdf.convert import ConversionError, convert
 from kbtools.pdf.markdown import render
 from kbtools.yamlio import loads
 
+from . import synthetic
 from .conftest import SPECS
 
 

@@ -10,11 +10,11 @@ import jsonschema
 import pytest
 
 from kbtools.cli import main
-from . import synthetic
 from kbtools.pdf.cards import SCHEMA_LINE, card_id, draft, problems
 from kbtools.schemas import load_schema
 from kbtools.yamlio import load_file
 
+from . import synthetic
 from .conftest import SPECS
 
 

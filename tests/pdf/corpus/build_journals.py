@@ -50,17 +50,20 @@ def references(seed: int, n: int, style: str) -> list[str]:
     """``n`` invented references, as LaTeX items, in a numbered or author-year style."""
     rng = random.Random(seed)
     out = []
-    for i in range(n):
+    openers = ["A study of", "Revisiting", "Large-scale analysis of", "Effects of",
+               "Reliability of"]
+    tails = ["", " across sites", " in two independent cohorts", " over a decade of follow-up"]
+    for _ in range(n):
         names = rng.sample(SURNAMES, k=rng.randint(1, 4))
         authors = ", ".join(f"{s} {chr(65 + rng.randrange(20))}" for s in names)
         topic = rng.choice(TOPICS)
         year = rng.randint(1998, 2019)
         journal = rng.choice(JOURNALS)
         vol, first = rng.randint(3, 220), rng.randint(1, 900)
-        title = (f"{rng.choice(['A study of', 'Revisiting', 'Large-scale analysis of', 'Effects of', 'Reliability of'])} "
-                 f"{topic}{rng.choice(['', ' across sites', ' in two independent cohorts', ' over a decade of follow-up'])}")
+        title = f"{rng.choice(openers)} {topic}{rng.choice(tails)}"
         if style == "vancouver":
-            out.append(f"{authors}. {title}. {journal}. {year};{vol}:{first}--{first + rng.randint(5, 30)}.")
+            last = first + rng.randint(5, 30)
+            out.append(f"{authors}. {title}. {journal}. {year};{vol}:{first}--{last}.")
         else:
             out.append(f"{authors} ({year}). {title}. \\emph{{{journal}}}, {vol}, "
                        f"{first}--{first + rng.randint(5, 30)}.")
@@ -305,11 +308,14 @@ PLOT = r"""
 \begin{tikzpicture}
 \begin{axis}[width=%s, height=5.2cm, xlabel={Age (years)}, ylabel={Thickness (mm)},
   legend pos=north east, legend cell align=left, grid=major, xmin=10, xmax=80]
-\addplot[mark=*, blue] coordinates {(10,3.02) (20,2.91) (30,2.80) (40,2.71) (50,2.62) (60,2.55) (70,2.47) (80,2.40)};
+\addplot[mark=*, blue] coordinates {(10,3.02) (20,2.91) (30,2.80) (40,2.71)
+  (50,2.62) (60,2.55) (70,2.47) (80,2.40)};
 \addlegendentry{Controls}
-\addplot[mark=square*, red] coordinates {(10,2.95) (20,2.82) (30,2.70) (40,2.60) (50,2.50) (60,2.41) (70,2.33) (80,2.26)};
+\addplot[mark=square*, red] coordinates {(10,2.95) (20,2.82) (30,2.70) (40,2.60)
+  (50,2.50) (60,2.41) (70,2.33) (80,2.26)};
 \addlegendentry{Patients}
-\addplot[mark=triangle*, black] coordinates {(10,3.00) (20,2.88) (30,2.77) (40,2.67) (50,2.58) (60,2.50) (70,2.42) (80,2.35)};
+\addplot[mark=triangle*, black] coordinates {(10,3.00) (20,2.88) (30,2.77) (40,2.67)
+  (50,2.58) (60,2.50) (70,2.42) (80,2.35)};
 \addlegendentry{Siblings}
 \end{axis}
 \end{tikzpicture}"""
