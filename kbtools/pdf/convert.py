@@ -20,6 +20,7 @@ from kbtools.pdf.structure import (
     heading_candidate,
     kb_summary_signals,
     paragraph_text,
+    section_name,
     split_run_in_headings,
 )
 from kbtools.pdf.summarize import summarise
@@ -315,8 +316,9 @@ def _mark_front(paras: list[layout.Paragraph], first: layout.PageText, body: flo
         if p.y0 < bottom:
             continue
         words = len(p.text.split())
+        cand = heading_candidate(p, body)
         if (re.match(r"^\s*abstract\b", p.text, re.IGNORECASE) or words >= 30
-                or (heading_candidate(p, body) or (None, False))[1]):
+                or cand is not None and (cand[1] or section_name(p.text))):
             cutoff = p.y0 if cutoff is None else min(cutoff, p.y0)
     for p in paras:
         if p.page != 1:

@@ -344,13 +344,30 @@ def _unlabelled_abstract(paras: list[Paragraph], st: Structure) -> None:
 
 # -- KB summaries rendered from markdown ---------------------------------------------------
 
-SUMMARY_VOCABULARY = re.compile(
-    r"^(summary|tl;?\s?dr|overview|key (contributions?|findings|points|results|ideas|takeaways)|"
-    r"main (contributions|findings|results)|takeaways|relevance( (to|for) .+)?|kb relevance|"
-    r"why it matters|limitations|open questions|methods?|approach|results|datasets?|models?|"
-    r"citation|bibliographic (data|details)|notes|critique|strengths|weaknesses)$", re.IGNORECASE)
-DISTINCTIVE = re.compile(r"^(summary|tl;?\s?dr|key |main |takeaways|relevance|kb relevance|"
-                         r"why it matters|open questions|critique)", re.IGNORECASE)
+#: Words that name the sections of a summary, anywhere in a section's name ("Executive
+#: Summary", "Key Takeaways", "Why It Matters for Us", "Relevance for the Gene Branch").
+SUMMARY_TERMS = re.compile(
+    r"\b(summary|tl;?\s?dr|overview|at a glance|key (contributions?|findings|points|results|"
+    r"ideas|takeaways)|main (contributions?|findings|results|points)|takeaways?|relevan(ce|t)|"
+    r"why it matters|bottom line|open questions|critique|strengths|weaknesses|caveats|"
+    r"implications|what we should|notes for|recommendations|limitations|methods?|approach|"
+    r"results|datasets?|data sources|citation|background)\b", re.IGNORECASE)
+#: The terms a paper's own sections rarely use.
+DISTINCTIVE = re.compile(
+    r"^summary$|\b(executive summary|tl;?\s?dr|at a glance|key (contributions?|findings|points|"
+    r"takeaways)|takeaways?|main (contributions?|findings|points)|relevan(ce|t) (to|for)|"
+    r"kb relevance|why it matters|bottom line|open questions|critique|what we should|notes for|"
+    r"implications for|caveats)\b", re.IGNORECASE)
+
+
+def section_name(text: str) -> bool:
+    """Whether ``text`` reads as a section name of a paper or a summary."""
+    bare = _number_of(text.strip())
+    name = (bare[1] if bare else text).strip().rstrip(":.")
+    return bool(KNOWN_SECTIONS.match(name) or SUMMARY_TERMS.search(name)) and len(
+        name.split()) <= 8
+
+
 MARKDOWN_RENDERERS = re.compile(r"pandoc|weasyprint|wkhtmltopdf|typst|skia/pdf|markdown|"
                                 r"obsidian|marp|mkdocs|quarto", re.IGNORECASE)
 
@@ -359,21 +376,22 @@ def kb_summary_signals(headings: list[Heading], toc: list[list[Any]], info: dict
                        has_arxiv_stamp: bool, abstract_labelled: bool) -> list[str] | None:
     """Reasons to treat the PDF as an existing KB summary, or None when it reads as a paper.
 
-    A summary has at least two numbered sections named like summary sections (at least one of
-    them distinctive: "Summary", "Key contributions", "Relevance", ...), an outline or a
+    A summary has at least two sections (numbered or not) whose names hold a summary term
+    ("Executive Summary", "Methods at a Glance"), at least one of them a term papers rarely
+    use ("Key Takeaways", "Why It Matters", "Relevance for ..."), an outline or a
     markdown-to-PDF producer, no arXiv stamp, and not both an abstract and a reference list.
     """
-    names = [_number_of(h.text) for h in headings if h.numbered]
-    vocab = [title for n in names if n for title in [n[1].strip().rstrip(":.")]
-             if SUMMARY_VOCABULARY.match(title)]
-    distinctive = [t for t in vocab if DISTINCTIVE.match(t)]
+    names = [(n[1] if n else h.text).strip().rstrip(":.")
+             for h in headings for n in [_number_of(h.text)]]
+    vocab = [name for name in names if SUMMARY_TERMS.search(name) and len(name.split()) <= 8]
+    distinctive = [name for name in vocab if DISTINCTIVE.search(name)]
     has_references = any(REFERENCES.match(h.text.rstrip(":.").strip()) for h in headings)
     producer = " ".join(info.get(k, "") for k in ("producer", "creator"))
     if has_arxiv_stamp or (abstract_labelled and has_references):
         return None
     if len(vocab) < 2 or not distinctive:
         return None
-    reasons = [f"numbered summary sections: {', '.join(vocab)}"]
+    reasons = [f"summary sections: {', '.join(vocab)}"]
     if toc:
         reasons.append(f"outline with {len(toc)} entries")
     if MARKDOWN_RENDERERS.search(producer):

@@ -180,7 +180,24 @@ def page_ink(page: pymupdf.Page, matrix: pymupdf.Matrix) -> Ink:
                 curved = True
         if curved and path.get("rect"):
             marks.append(tuple(pymupdf.Rect(path["rect"]) * matrix))
+    fills = _join_fills(fills)
+    for x0, y0, x1, y1 in fills:  # a shaded row (or header) is bounded like a ruled one
+        if y1 - y0 < 40 and x1 - x0 > 40:
+            pieces += [(x0, y0, x1, 0.0), (x0, y1, x1, 0.0)]
     return Ink(_join(pieces), _join_vertical(verticals), marks, fills)
+
+
+def _join_fills(boxes: list[Box]) -> list[Box]:
+    """Shaded cells side by side (a row's background drawn cell by cell) as one box."""
+    out: list[list[float]] = []
+    for x0, y0, x1, y1 in sorted(boxes, key=lambda b: (round(b[1]), round(b[3]), b[0])):
+        last = out[-1] if out else None
+        if (last is not None and abs(last[1] - y0) < 0.8 and abs(last[3] - y1) < 0.8
+                and x0 <= last[2] + 2.5):
+            last[2] = max(last[2], x1)
+        else:
+            out.append([x0, y0, x1, y1])
+    return [(a, b, c, d) for a, b, c, d in out]
 
 
 def _join(pieces: list[Rule]) -> list[Rule]:
@@ -241,10 +258,16 @@ def build(page_words: list[Word], frame: Frame, verticals: list[Rule]) -> Found 
     rules = frame.rules
     # a lighter last rule is the rule under the header (booktabs' midrule under a heavier
     # toprule): the body follows below it, the rest of the table on the next page
-    open_body = len(rules) == 2 and rules[-1][3] < 0.85 * rules[0][3]
-    inner = [r[1] for r in rules[1:]] if open_body else [r[1] for r in rules[1:-1]]
     words = [w for w in page_words if x0 - 2 <= (w[0] + w[2]) / 2 <= x1 + 2
              and top <= (w[1] + w[3]) / 2 <= bottom]
+    open_body = (len(rules) == 2 and rules[-1][3] < 0.85 * rules[0][3]
+                 and len(_rows(words)) <= 2)
+    inner = [r[1] for r in rules[1:]] if open_body else [r[1] for r in rules[1:-1]]
+    above = _header_above(page_words, frame)
+    if above:  # a table printed from HTML: a border under each row, none over the header
+        top = min(w[1] for w in above) - 1
+        inner = [rules[0][1]] + inner
+        words = above + words
     header_end = inner[0] if inner else None
     head = [w for w in words if header_end is not None and (w[1] + w[3]) / 2 < header_end]
     body = [w for w in words if header_end is None or (w[1] + w[3]) / 2 >= header_end]
@@ -269,6 +292,31 @@ def build(page_words: list[Word], frame: Frame, verticals: list[Rule]) -> Found 
     header = _header(_rows(head), cols, frame.partial, size, body)
     table = [header] + [_split(r, cols) for r in body_rows]
     return Found((x0, top, x1, bottom), table)
+
+
+def _header_above(page_words: list[Word], frame: Frame) -> list[Word]:
+    """The header row of a table ruled only under its rows: the row right above the first
+    rule, when rows sit one per band between evenly spaced rules and the row above splits
+    into phrases over the columns of the rows below (a caption is one phrase)."""
+    x0, top, x1, _ = frame.box
+    ys = [r[1] for r in frame.rules]
+    if len(ys) < 3:
+        return []
+    bands = [b - a for a, b in zip(ys, ys[1:], strict=False)]
+    if max(bands) > 1.6 * min(bands):
+        return []
+    cand = [w for w in page_words if x0 - 2 <= (w[0] + w[2]) / 2 <= x1 + 2
+            and top - bands[0] < (w[1] + w[3]) / 2 < top]
+    rows = _rows(cand)
+    if len(rows) != 1:
+        return []
+    row = rows[0]
+    first = [w for w in page_words if x0 - 2 <= (w[0] + w[2]) / 2 <= x1 + 2
+             and ys[0] < (w[1] + w[3]) / 2 < ys[1]]
+    size = median([w[3] - w[1] for w in row]) / 1.2
+    if len(_phrases(row, [], size)) < 2 or len(_phrases(first, [], size)) < 2:
+        return []
+    return row
 
 
 def _below(page_words: list[Word], frame: Frame) -> list[Word]:

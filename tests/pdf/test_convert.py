@@ -173,7 +173,7 @@ def test_kb_summary_pdf_is_imported_not_summarised(converted) -> None:
         f"{i}. {n}" for i, n in enumerate(synthetic.SUMMARY_SECTIONS, start=1)]
     md = render(conv)
     assert "## Key sentences" not in md and "## 1. Summary" in md
-    assert _front_matter(md)["kb_summary_recognised_by"][0].startswith("numbered summary")
+    assert _front_matter(md)["kb_summary_recognised_by"][0].startswith("summary sections")
 
 
 def test_papers_are_not_mistaken_for_kb_summaries(converted) -> None:
