@@ -25,7 +25,7 @@ from kbtools.pdf.structure import (
 )
 from kbtools.pdf.summarize import summarise
 from kbtools.pdf.tables import table_markdown
-from kbtools.pdf.text import resolve_breaks, sentences, vocabulary
+from kbtools.pdf.text import markup_residue, resolve_breaks, sentences, vocabulary
 
 #: Changes whenever the output for the same PDF would change; part of the cache key.
 CONVERTER_VERSION = f"kbtools-pdf2md/{__version__}+3"
@@ -239,7 +239,8 @@ def _analyse(path: Path, sha: str, pages: list[layout.PageText], meta: Metadata,
             paras.extend(layout.paragraphs(layout.reading_order(items, part.width), body, gap))
     for p in paras:
         if p.kind == "text":
-            p.text = paragraph_text(p)
+            p.text = markup_residue(paragraph_text(p))
+    paras = [p for p in paras if p.kind != "text" or p.text]
     paras = _join_column_breaks(paras)
     paras = _join_continued_tables(paras)
     paras = split_run_in_headings(paras, body)

@@ -33,10 +33,14 @@ def front_matter(conv: Conversion) -> dict[str, Any]:
 
 _LIST_ITEM = re.compile(r"^[\u2022\u25e6\u25aa\u25cf\u2023\u2043\u2219\u25a0\u25a1]\s*(.+)$")
 _SPECIAL = re.compile(r"([\\`\[\]{}])")
+_ENTITY_START = re.compile(r"&(?=#?\w{1,8};)")
 
 
 def _escape(text: str) -> str:
-    """PDF text as literal markdown: no HTML, links, code spans or attribute lists."""
+    """PDF text as literal markdown: no HTML, links, code spans or attribute lists. Escaped
+    once, here: ``&`` too where it would start an entity, so ``&lt;`` in the text stays
+    visible as written."""
+    text = _ENTITY_START.sub("&amp;", text)
     text = _SPECIAL.sub(r"\\\1", text).replace("<", "&lt;").replace(">", "&gt;")
     return "\\" + text if text.startswith(("#", "|", "=", "---", "+", "-", "*")) else text
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kbtools.pdf.layout import Line, PageText
-from kbtools.pdf.text import join_lines, plain_text, resolve_breaks
+from kbtools.pdf.text import join_lines, markup_residue, plain_text, resolve_breaks
 
 DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>{}|\\^`\[\]]+)", re.IGNORECASE)
 ARXIV_STAMP = re.compile(
@@ -503,7 +503,7 @@ def extract(doc: Any, first: PageText, file_stem: str, toc: list[list[Any]]) -> 
 
 def plain(meta: Metadata) -> Metadata:
     """Titles, names and venues from a PDF are plain text: any markup it carried is taken out."""
-    meta.title = plain_text(meta.title) or None if meta.title else None
-    meta.authors = [a for a in (plain_text(a) for a in meta.authors) if a]
-    meta.venue = plain_text(meta.venue) or None if meta.venue else None
+    meta.title = plain_text(markup_residue(meta.title)) or None if meta.title else None
+    meta.authors = [a for a in (plain_text(markup_residue(a)) for a in meta.authors) if a]
+    meta.venue = plain_text(markup_residue(meta.venue)) or None if meta.venue else None
     return meta

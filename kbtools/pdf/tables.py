@@ -32,7 +32,7 @@ from typing import Any
 
 import pymupdf
 
-from kbtools.pdf.text import join_lines, normalise, resolve_breaks
+from kbtools.pdf.text import join_lines, markup_residue, normalise, resolve_breaks
 
 #: How far (points) a caption may sit from the table it names.
 CAPTION_REACH = 45.0
@@ -64,7 +64,9 @@ def table_markdown(rows: list[list[str]]) -> str:
     """A pipe table; the first row is the header."""
     def cell(value: str | None) -> str:
         text = re.sub(r"\s+", " ", normalise(value or "")).strip()
-        return re.sub(r"([\\|`\[\]{}<>*_])", r"\\\1", text)
+        text = re.sub(r"&(?=#?\w{1,8};)", "&amp;", text)
+        text = re.sub(r"([\\|`\[\]{}*_])", r"\\\1", text)
+        return text.replace("<", "&lt;").replace(">", "&gt;")
 
     width = max(len(r) for r in rows)
     lines = ["| " + " | ".join(cell(c) for c in list(row) + [""] * (width - len(row))) + " |"
@@ -395,6 +397,17 @@ def _column_cuts(body: list[Word], frame: Frame, verticals: list[Rule], size: fl
                 widths.append(min(right) - max(left))
         if len(widths) >= 2 and sum(x >= gap for x in widths) >= 0.6 * len(widths):
             cuts.append((s0 + s1) / 2)
+    return _symbol_columns_out(rows, cuts)
+
+
+def _symbol_columns_out(rows: list[list[Word]], cuts: list[float]) -> list[float]:
+    """A "column" holding only a sign or two in a row or so ("<" set apart from "0.001" by
+    a relation's space) belongs to the column on its right."""
+    for i in range(len(cuts) - 1, -1, -1):
+        texts = [c for r in rows for c in [_split(r, cuts)[i]] if c]
+        if texts and len(texts) <= max(1, len(rows) // 5) and all(
+                len(t) <= 2 and not any(ch.isalnum() for ch in t) for t in texts):
+            del cuts[i]
     return cuts
 
 
@@ -407,7 +420,7 @@ def _split(row: list[Word], cuts: list[float]) -> list[str]:
     cells: list[list[str]] = [[] for _ in range(len(cuts) + 1)]
     for w in row:
         cells[_cell_index(w[0], w[2], cuts)].append(w[4])
-    return [resolve_breaks(join_lines(c), Counter()) for c in cells]
+    return [markup_residue(resolve_breaks(join_lines(c), Counter())) for c in cells]
 
 
 _CONTINUES = re.compile(r"^[a-z(\[\u2013-]")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from collections import Counter
@@ -124,6 +125,32 @@ def sentences(text: str) -> list[str]:
 
 
 # -- text from a PDF is data, never markup ---------------------------------------------------
+
+_ENTITY = re.compile(r"&(?:[A-Za-z]{2,8}|#\d{1,7}|#[xX][0-9A-Fa-f]{1,6});")
+#: Tags of HTML elements, as left in a PDF printed from markdown that escaped them first.
+_HTML_TAG = re.compile(
+    r"</?(?:h[1-6]|p|br|hr|b|i|u|s|em|strong|small|mark|span|div|section|article|header|footer"
+    r"|ul|ol|li|dl|dt|dd|table|thead|tbody|tr|td|th|caption|a|code|pre|kbd|sup|sub|img|"
+    r"blockquote|figure|figcaption|font|center|details|summary)\b[^<>]{0,200}?/?>", re.I)
+
+
+def markup_residue(text: str) -> str:
+    """PDF text without the markup a markdown-to-PDF route escaped and so printed as text.
+
+    A KB summary whose markdown held ``<h3>Title</h3>`` (or ``&lt;h3&gt;``) shows those
+    characters on the page; taken back as text they would be escaped a second time. Entity
+    references are decoded (as often as they were applied) and tags of HTML elements dropped,
+    so the text is escaped exactly once, where it is written out.
+    """
+    if "&" not in text and "<" not in text:
+        return text
+    for _ in range(4):
+        decoded = _ENTITY.sub(lambda m: html.unescape(m.group(0)), text)
+        if decoded == text:
+            break
+        text = decoded
+    return re.sub(r"[ \t]{2,}", " ", _HTML_TAG.sub(" ", text)).strip()
+
 
 _TAG = re.compile(r"</?[A-Za-z!?/][^<>]{0,300}>")
 _SCRIPTISH = re.compile(r"<(script|style)\b[^<>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
