@@ -78,9 +78,12 @@ print(json.dumps({"seconds": time.process_time() - start, "pages": pages,
 
 def corpus() -> tuple[list[Path], dict, list[Path], dict]:
     papers = sorted((CORPUS / "papers").glob("*.pdf"))
-    summaries = sorted((CORPUS / "summaries").glob("*.pdf"))
+    summaries = sorted((CORPUS / "summaries").glob("*.pdf")) + sorted(
+        (CORPUS / "kb_summaries").glob("*.pdf"))
+    s_truth = {**json.loads((CORPUS / "summaries" / "truth.json").read_text()),
+               **json.loads((CORPUS / "kb_summaries" / "truth.json").read_text())}
     return (papers, json.loads((CORPUS / "papers" / "truth.json").read_text()),
-            summaries, json.loads((CORPUS / "summaries" / "truth.json").read_text()))
+            summaries, s_truth)
 
 
 def fragments(md: str) -> tuple[int, int]:
@@ -162,8 +165,7 @@ def main() -> int:
     args = ap.parse_args()
 
     from kbtools.pdf.convert import convert
-    from kbtools.pdf.evaluate import printed_page_numbers, score
-    from kbtools.pdf.markdown import front_matter
+    from kbtools.pdf.evaluate import printed_page_numbers
 
     papers, truth, summaries, s_truth = corpus()
     WORK.mkdir(parents=True, exist_ok=True)
@@ -174,22 +176,20 @@ def main() -> int:
     vocab = source_vocab(truth)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
 
+    pdfs = papers + summaries
+    all_pages = n_pages + sum(pymupdf.open(s).page_count for s in summaries)
     runs = []
     for _ in range(args.repeat):
         data = run_json([sys.executable, "-c", KBTOOLS_RUNNER,
-                         json.dumps([str(p) for p in papers]), str(WORK / "out_kbtools")], env)
+                         json.dumps([str(p) for p in pdfs]), str(WORK / "out_kbtools")], env)
         if data is None:
             return 1
         runs.append(data)
     best = min(runs, key=lambda d: d["seconds"])
-    columns = {"kbtools": {"rate": best["pages"] / best["seconds"], "md": {}, "kb": {}}}
-    for p in papers:
-        conv = convert(p)
-        columns["kbtools"]["md"][p.stem] = (WORK / "out_kbtools" / f"{p.stem}.md").read_text()
-        columns["kbtools"]["kb"][p.stem] = conv
-    for s in summaries:
-        columns["kbtools"].setdefault("sum", {})[s.stem] = convert(s)
-
+    kb_convs = {p.stem: convert(p) for p in pdfs}
+    columns = {"kbtools": {"rate": best["pages"] / best["seconds"], "convs": kb_convs,
+                           "md": {p.stem: (WORK / "out_kbtools" / f"{p.stem}.md").read_text()
+                                  for p in pdfs}}}
     if args.with_reference or args.reference_python:
         python = reference_python(args.reference_python)
         script = WORK / "run_reference.py"
@@ -199,100 +199,112 @@ def main() -> int:
                 break
             out = WORK / f"out_ref_{mode}"
             data = run_json([str(python), str(script), mode,
-                             json.dumps([str(p) for p in papers + summaries]), str(out)])
+                             json.dumps([str(p) for p in pdfs]), str(out)])
             if data is None:
                 continue
-            s_pages = sum(pymupdf.open(s).page_count for s in summaries)
-            # the rate on papers alone: re-run on papers only for a clean figure
-            data_p = run_json([str(python), str(script), mode,
-                               json.dumps([str(p) for p in papers]), str(out)])
-            rate = data_p["pages"] / data_p["seconds"] if data_p else float("nan")
             columns[f"pymupdf4llm {data['version']} {mode}"] = {
-                "rate": rate, "md": {p.stem: (out / f"{p.stem}.md").read_text() for p in papers},
-                "summary_md": {s.stem: (out / f"{s.stem}.md").read_text() for s in summaries},
-                "s_pages": s_pages}
+                "rate": data["pages"] / data["seconds"], "convs": None,
+                "md": {p.stem: (out / f"{p.stem}.md").read_text() for p in pdfs}}
 
-    rows: dict[str, list[str]] = {}
-    for name, col in columns.items():
-        scores = []
-        for p in papers:
-            md, t = col["md"][p.stem], truth[p.stem]
-            if name == "kbtools":
-                conv = col["kb"][p.stem]
-                scores.append(score(md, t, printed[p.stem], front=front_matter(conv),
-                                    headings=[h.text for h in conv.headings],
-                                    abstract=conv.structure.abstract))
-            else:
-                scores.append(score(md, t, printed[p.stem]))
-        total = {k: sum(getattr(s, k) for s in scores) for k in (
-            "title", "authors_found", "authors_total", "authors_extra", "abstract",
-            "headings_hit", "headings_true", "headings_found", "tables_found", "tables_true",
-            "page_numbers_left", "pages_with_numbers", "running_left", "ids_found", "ids_true",
-            "year_ok", "venue_ok")}
-        small, words = map(sum, zip(*(fragments(col["md"][p.stem]) for p in papers),
-                                    strict=True))
-        n_glued = sum(glued(col["md"][p.stem], vocab) for p in papers)
-        kb = name == "kbtools"
-        rows[name] = [
-            f"{col['rate']:.1f}",
-            f"{total['title']}/{len(papers)}",
-            f"{total['authors_found']}/{total['authors_total']}"
-            + (f" (+{total['authors_extra']} wrong)" if kb else " (as text)"),
-            f"{total['abstract']}/{len(papers)}",
-            f"{100 * total['headings_hit'] / total['headings_true']:.0f}% / "
-            f"{100 * total['headings_hit'] / max(1, total['headings_found']):.0f}%",
-            f"{total['tables_found']}/{total['tables_true']}",
-            f"{total['page_numbers_left']}/{total['pages_with_numbers']}",
-            f"{total['running_left']}",
-            f"{total['ids_found']}/{total['ids_true']}" if kb else "-",
-            f"{total['year_ok']}/{len(papers)}, {total['venue_ok']}/{len(papers)}" if kb else "-",
-            f"{100 * small / max(1, words):.1f}%",
-            f"{n_glued}",
-        ]
-        # KB summaries printed from markdown
-        if kb:
-            convs = col["sum"]
-            titles = sum(c.metadata.title == s_truth[n]["title"] for n, c in convs.items())
-            kinds = sum(c.kind == "kb-summary" for c in convs.values())
-            heads = sum([h.text for h in c.headings] == s_truth[n]["headings"]
-                        for n, c in convs.items())
-            years = sum(c.metadata.year == s_truth[n]["year"] for n, c in convs.items())
-            from kbtools.pdf.markdown import render
-
-            s_small, s_words = map(sum, zip(*(fragments(render(c)) for c in convs.values()),
-                                            strict=True))
-            rows[name].append(f"titles {titles}/{len(convs)}, recognised {kinds}, sections "
-                              f"whole {heads}, years {years}, fragments "
-                              f"{100 * s_small / max(1, s_words):.0f}%")
-        else:
-            mds = col["summary_md"]
-            titles = sum(any(s_truth[n]["title"].lower() in h.lower()
-                             for h in re.findall(r"^#+ (.+)$", md, re.M)[:2])
-                         for n, md in mds.items())
-            s_small, s_words = map(sum, zip(*(fragments(md) for md in mds.values()),
-                                            strict=True))
-            rows[name].append(f"titles {titles}/{len(mds)}, recognised -, fragments "
-                              f"{100 * s_small / max(1, s_words):.0f}%")
-
-    labels = ["pages per CPU-second (papers)", f"titles exact ({len(papers)} papers)",
-              "authors found", f"abstracts found ({len(papers)} have one)",
-              "section-heading recall / precision", "tables found (intact rows)",
-              "page numbers left / pages with one", "running-header lines left",
-              "DOI + arXiv ids found", "year, venue right", "words in fragments <= 12 words",
-              "glued words", f"KB summaries ({len(summaries)}, markdown-printed)"]
+    print(f"pages converted per run: {all_pages}\n")
+    rows = {name: score_column(col, papers, truth, summaries, s_truth, printed, vocab)
+            for name, col in columns.items()}
+    labels = list(next(iter(rows.values())))
     names = list(columns)
     print("| | " + " | ".join(names) + " |")
     print("|---|" + "---|" * len(names))
-    for i, label in enumerate(labels):
-        print(f"| {label} | " + " | ".join(rows[n][i] for n in names) + " |")
+    for label in labels:
+        print(f"| {label} | " + " | ".join(rows[n].get(label, "-") for n in names) + " |")
     print()
     ours = columns["kbtools"]["rate"]
     for name in names[1:]:
         print(f"speed ratio kbtools / {name}: {ours / columns[name]['rate']:.1f}x "
-              "(pages per CPU-second, same run)")
+              "(pages per CPU-second, papers and summaries, same run)")
     if best["failed"]:
         print("kbtools failures:", best["failed"])
     return 0
+
+
+#: Markup escaped twice: an entity whose "&" was escaped again, or a tag shown as entities.
+DOUBLY_ESCAPED = re.compile(r"&amp;(?:lt|gt|amp|quot|#\d+);|&lt;/?(?:h[1-6]|p|br|div|span|"
+                            r"table|tr|td|th|em|strong|b|i)\b[^&]{0,80}&gt;", re.IGNORECASE)
+
+
+def score_column(col: dict, papers: list[Path], truth: dict, summaries: list[Path],
+                 s_truth: dict, printed: dict, vocab: set[str]) -> dict[str, str]:
+    """Every figure of one converter's column, by label."""
+    from kbtools.pdf.evaluate import judge_tables, score
+    from kbtools.pdf.markdown import front_matter
+
+    convs = col["convs"]
+    kb = convs is not None
+    scores, by_style = [], {}
+    for p in papers:
+        md, t = col["md"][p.stem], truth[p.stem]
+        if kb:
+            conv = convs[p.stem]
+            s = score(md, t, printed[p.stem], front=front_matter(conv),
+                      headings=[h.text for h in conv.headings],
+                      abstract=conv.structure.abstract)
+        else:
+            s = score(md, t, printed[p.stem])
+        scores.append(s)
+        st = by_style.setdefault(t["class"], [0, 0, 0])
+        st[0] += s.headings_hit
+        st[1] += s.headings_true
+        st[2] += s.headings_found
+    total = {k: sum(getattr(s, k) for s in scores) for k in (
+        "title", "authors_found", "authors_total", "authors_extra", "abstract",
+        "headings_hit", "headings_true", "headings_found", "page_numbers_left",
+        "pages_with_numbers", "running_left", "ids_found", "ids_true", "year_ok", "venue_ok")}
+    verdicts: dict[str, int] = {"right": 0, "partly": 0, "garbled": 0, "missing": 0,
+                                "invented": 0}
+    recognised = 0
+    for path, truth_of in [(p, truth) for p in papers] + [(s, s_truth) for s in summaries]:
+        got, invented = judge_tables(truth_of[path.stem].get("tables", []), col["md"][path.stem])
+        for v in got:
+            verdicts[v.verdict] += 1
+        verdicts["invented"] += invented
+        if truth_of is s_truth and kb and convs[path.stem].kind == "kb-summary" and all(
+                v.verdict == "right" for v in got):
+            recognised += 1
+    small, words = map(sum, zip(*(fragments(col["md"][p.stem]) for p in papers), strict=True))
+    doubly = sum(bool(DOUBLY_ESCAPED.search(md)) for md in col["md"].values())
+    n = len(papers)
+    out = {
+        "pages per CPU-second": f"{col['rate']:.1f}",
+        f"titles exact ({n} papers)": f"{total['title']}/{n}",
+        "authors found": f"{total['authors_found']}/{total['authors_total']}"
+        + (f" (+{total['authors_extra']} wrong)" if kb else " (as text)"),
+        f"abstracts found ({n})": f"{total['abstract']}/{n}",
+        "heading recall / precision, all": f"{_pct(total['headings_hit'], total['headings_true'])}"
+        f" / {_pct(total['headings_hit'], total['headings_found'])}",
+    }
+    for style, (hit, true, found) in sorted(by_style.items()):
+        out[f"  headings {style}"] = f"{_pct(hit, true)} / {_pct(hit, found)}"
+    n_tables = sum(v for k, v in verdicts.items() if k != "invented")
+    out[f"tables right / partly / garbled / missing ({n_tables} eye-checked)"] = (
+        f"{verdicts['right']} / {verdicts['partly']} / {verdicts['garbled']} / "
+        f"{verdicts['missing']}")
+    out["tables invented (plots, legends, text)"] = str(verdicts["invented"])
+    out["words in fragments <= 12 words"] = f"{100 * small / max(1, words):.1f}%"
+    out["glued words"] = str(sum(glued(col["md"][p.stem], vocab) for p in papers))
+    out["page numbers left / pages with one"] = (f"{total['page_numbers_left']}/"
+                                                 f"{total['pages_with_numbers']}")
+    out["running-header lines left"] = str(total["running_left"])
+    out[f"KB summaries recognised with all their tables ({len(summaries)})"] = (
+        f"{recognised}/{len(summaries)}" if kb else "-")
+    out["files with doubly escaped markup"] = f"{doubly}/{len(col['md'])}"
+    if kb:
+        out["DOI + arXiv ids found"] = f"{total['ids_found']}/{total['ids_true']}"
+        out["year, venue right"] = f"{total['year_ok']}/{n}, {total['venue_ok']}/{n}"
+        thin = sum(len(convs[p.stem].thin_pages) for p in papers + summaries)
+        out["pages flagged as thin (warned)"] = str(thin)
+    return out
+
+
+def _pct(a: int, b: int) -> str:
+    return f"{100 * a / max(1, b):.0f}%"
 
 
 if __name__ == "__main__":

@@ -201,6 +201,9 @@ def thin_pages(pages: list[layout.PageText], paras: list[layout.Paragraph]
     for p in paras:
         if p.kind == "table":
             got[p.page] += sum(len(c.split()) for r in p.rows for c in r)
+            for page, n in p.words_on.items():  # rows continued from the next pages
+                got[page] += n
+                got[p.page] -= n
         else:
             got[p.page] += len((p.text or paragraph_text(p)).split())
     out = {}
@@ -271,6 +274,7 @@ def _join_continued_tables(paras: list[layout.Paragraph]) -> list[layout.Paragra
                 and p.rows and last_table.rows and p.rows[0] == last_table.rows[0]):
             last_table.rows.extend(p.rows[1:])
             last_table.markdown = table_markdown(last_table.rows)
+            last_table.words_on[p.page] = sum(len(c.split()) for r in p.rows for c in r)
             continue
         if p.kind == "table":
             last_table = p

@@ -8,6 +8,7 @@ running-header strings, written down when the PDF was typeset.
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -198,6 +199,7 @@ def cell_key(text: str) -> str:
     spaces unified, lower case."""
     text = unicodedata.normalize("NFKC", text)
     text = re.sub(r"<br\s*/?>", " ", text, flags=re.IGNORECASE)
+    text = html.unescape(text)  # "&lt;" written for "<" is the same cell
     text = re.sub(r"\\(.)", r"\1", text).replace("**", "").replace("\u2212", "-")
     text = re.sub(r"(?<!\w)_|_(?!\w)", "", text)
     return re.sub(r"\s+", " ", text).strip().lower()

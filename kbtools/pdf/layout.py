@@ -71,6 +71,7 @@ class Paragraph:
     level: int = 0
     markdown: str = ""  # for tables
     rows: list[list[str]] = field(default_factory=list)  # for tables: header row first
+    words_on: dict[int, int] = field(default_factory=dict)  # table rows continued: page -> words
 
     @property
     def size(self) -> float:

@@ -6,7 +6,7 @@ Each ``summaries/*.md`` is turned into HTML by pandoc with a KB-like style sheet
 line height, numbered sections, page numbers) and printed to PDF by WeasyPrint, except
 ``site_effects.md``, which headless Chromium prints (the other common route). WeasyPrint is
 not a kbtools dependency: point ``--weasyprint`` at the executable of a throwaway venv.
-The answers (title, numbered headings, year) go to ``summaries/truth.json``.
+The answers (title, numbered headings, year, tables) go to ``summaries/truth.json``.
 """
 
 from __future__ import annotations
@@ -39,8 +39,10 @@ def answers(md: str) -> dict:
     title = re.sub(r"<[^>]+>", "", html.unescape(title)).strip()
     heads = [m.group(2).strip() for m in re.finditer(r"^(##|###) (.+)$", md, re.MULTILINE)]
     year = re.search(r"\*\*Year:\*\* (\d{4})", md) or re.search(r"\((\d{4})\)", md)
+    from build_kb_summaries import answers as with_tables
+
     return {"title": title, "headings": heads, "year": int(year.group(1)) if year else None,
-            "kind": "kb-summary"}
+            "kind": "kb-summary", "tables": with_tables(md)["tables"]}
 
 
 def main() -> int:
