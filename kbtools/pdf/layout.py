@@ -408,7 +408,8 @@ def _merge_same_baseline(lines: list[Line]) -> list[Line]:
 def _join_pieces(prev: Line, ln: Line) -> Line | None:
     """``prev`` and ``ln`` (to its right on the same row) as one line, or None."""
     size = max(prev.size, ln.size)
-    reach = 0.6 * size
+    # a justified line stretches its spaces, most after a sentence: MuPDF may cut it there
+    reach = (1.0 if prev.text.endswith((".", ",", ";", ":", "?", "!", ")")) else 0.75) * size
     numbered = _SECTION_NUMBER.match(prev.text) is not None and prev.width < 4 * size
     if numbered:
         reach = 2.5 * size  # "3.1" and its heading title, a quad apart
@@ -617,15 +618,16 @@ def paragraphs(lines: list[Line], body_size: float, gap_ratio: float = 0.2
             assert ln.table is not None
             out.append(ln.table)
             continue
-        if cur and _starts_new(cur[-1], ln, body_size, cur[0], gap_ratio):
+        if cur and _starts_new(cur[-1], ln, body_size, cur[0], gap_ratio,
+                               min(c.x0 for c in cur)):
             close()
         cur.append(ln)
     close()
     return out
 
 
-def _starts_new(prev: Line, ln: Line, body: float, first: Line, gap_ratio: float = 0.2
-                ) -> bool:
+def _starts_new(prev: Line, ln: Line, body: float, first: Line, gap_ratio: float = 0.2,
+                left: float | None = None) -> bool:
     if ln.page != prev.page:
         return not _continues(prev, ln)
     size = max(prev.size, ln.size)
@@ -636,7 +638,7 @@ def _starts_new(prev: Line, ln: Line, body: float, first: Line, gap_ratio: float
     gap = ln.y0 - prev.y1
     if gap > max(0.45, gap_ratio + 0.25) * size or gap < -0.5 * size:
         return True
-    if ln.x0 > prev.x0 + 25 or ln.x1 < first.x0:  # jumped to another column
+    if ln.x0 > prev.x0 + 25 or ln.x1 < (first.x0 if left is None else left):  # new column
         return True
     if _BULLET.match(ln.text):
         return True

@@ -86,12 +86,21 @@ def render(conv: Conversion) -> str:
 def _flow(conv: Conversion, heading_offset: int) -> list[str]:
     out: list[str] = []
     page = 0
+    front_at: int | None = None
     for p in conv.paragraphs:
         while page < p.page:
             page += 1
             out += [f'<a id="page-{page}"></a>**[page {page}]**', ""]
         if p.kind == "title":
             continue  # already the document's "# " heading
+        if p.kind == "front":  # the author and affiliation block as one paragraph
+            text = _escape(re.sub(r"\s+", " ", p.text))
+            if front_at is not None and front_at == len(out) - 2:
+                out[front_at] += " \u00b7 " + text
+            else:
+                front_at = len(out)
+                out += [text, ""]
+            continue
         if p.kind == "heading":
             level = min(6, p.level + heading_offset)
             out += [f"{'#' * level} {_escape(p.text)}", ""]

@@ -183,6 +183,7 @@ def analyse(paras: list[Paragraph], body: float) -> Structure:
                 if q.kind == "text":
                     q.kind = "reference"
             break
+    join_references(paras)
     return st
 
 
@@ -237,6 +238,39 @@ def _run_in_levels(paras: list[Paragraph]) -> None:
     for p in paras:
         if p.kind == "run-in heading":
             p.kind = "heading"
+
+
+_REF_LABEL = re.compile(r"^\s*(\[\d{1,3}\]|\d{1,3}\.)\s")
+
+
+def join_references(paras: list[Paragraph]) -> None:
+    """Lines of one reference that the layout cut apart joined again, in place.
+
+    Numbered lists ("[12]", "12.") start each reference with its label; author-year lists
+    hang their continuation lines (indented against the first line of each reference).
+    """
+    refs = [i for i, p in enumerate(paras) if p.kind == "reference"]
+    if len(refs) < 2:
+        return
+    labelled = sum(bool(_REF_LABEL.match(paras[i].text)) for i in refs) >= 0.5 * len(refs)
+    drop: set[int] = set()
+    prev: Paragraph | None = None
+    for i in refs:
+        q = paras[i]
+        if prev is not None and prev.page == q.page:
+            if labelled:
+                continues = not _REF_LABEL.match(q.text)
+            else:
+                column = [paras[j].x0 for j in refs if paras[j].page == q.page
+                          and abs(paras[j].x0 - q.x0) < 30]
+                continues = q.x0 > min(column) + 2
+            if continues:
+                prev.lines.extend(q.lines)
+                prev.text = join_lines([prev.text, q.text])
+                drop.add(i)
+                continue
+        prev = q
+    paras[:] = [p for i, p in enumerate(paras) if i not in drop]
 
 
 _LABEL_ONLY = re.compile(r"^\s*(table|tab\.|fig(ure)?\.?)\s*(S?\d+|[IVX]+)[.:]?\s*$", re.I)

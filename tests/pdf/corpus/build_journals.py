@@ -797,7 +797,7 @@ children. \textit{PeerJ} 9:e11234 http://doi.org/10.7717/peerj.11234}}
 \makeatletter\AtEndDocument{\label{LastPage}}\makeatother
 \begin{document}
 \thispagestyle{first}
-\marginpar{\footnotesize\raggedright
+\reversemarginpar\marginpar{\footnotesize\raggedright
 Submitted 3 February 2021\\ Accepted 22 March 2021\\ Published 14 April 2021\\[8pt]
 \textbf{Corresponding author}\\ Nina Kowalski, kowalski@example.org\\[8pt]
 \textbf{Academic editor}\\ Clara Jensen\\[8pt]
