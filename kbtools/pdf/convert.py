@@ -132,7 +132,7 @@ def convert(path: Path, sha256: str | None = None, *, tables: bool = True,
             except Exception:  # noqa: BLE001 - a damaged page must not lose the others
                 unreadable.append(i + 1)
                 pages.append(layout.PageText(i + 1, 612.0, 792.0))
-        n_chars = sum(len(ln.text) for p in pages for ln in p.lines)
+        n_chars = sum(_chars(part) for p in pages for part in [p, *p.blocks])
         empty = [p.number for p in pages if not p.lines and not p.tables]
         if truncated(path) or doc.is_repaired:
             lost = sorted(set(empty) | set(unreadable))
@@ -212,6 +212,12 @@ def thin_pages(pages: list[layout.PageText], paras: list[layout.Paragraph]
         if page.layer_words >= THIN_PAGE_MIN_WORDS and total < THIN_PAGE_SHARE * page.layer_words:
             out[page.number] = (got[page.number], page.layer_words)
     return out
+
+
+def _chars(page: layout.PageText) -> int:
+    """Characters a page contributes: its lines and its tables' cells."""
+    return sum(len(ln.text) for ln in page.lines) + sum(
+        len(c) for t in page.tables for r in t.rows for c in r)
 
 
 def _ranges(numbers: list[int]) -> str:

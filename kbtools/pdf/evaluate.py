@@ -195,13 +195,13 @@ def printed_page_numbers(path: Any) -> list[str]:
 # -- tables, cell by cell --------------------------------------------------------------------
 
 def cell_key(text: str) -> str:
-    """A cell as compared: markdown escapes, emphasis and ``<br>`` out, minus signs and
-    spaces unified, lower case."""
+    """A cell as compared: markdown escapes, entities, emphasis and ``<br>`` out, minus signs
+    and spaces unified, lower case."""
     text = unicodedata.normalize("NFKC", text)
     text = re.sub(r"<br\s*/?>", " ", text, flags=re.IGNORECASE)
     text = html.unescape(text)  # "&lt;" written for "<" is the same cell
     text = re.sub(r"\\(.)", r"\1", text).replace("**", "").replace("\u2212", "-")
-    text = re.sub(r"(?<!\w)_|_(?!\w)", "", text)
+    text = text.replace("_", "")  # emphasis markers, wherever a converter put them
     return re.sub(r"\s+", " ", text).strip().lower()
 
 

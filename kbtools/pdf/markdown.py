@@ -28,6 +28,8 @@ def front_matter(conv: Conversion) -> dict[str, Any]:
     }
     if conv.kb_summary_reasons:
         data["kb_summary_recognised_by"] = conv.kb_summary_reasons
+    if conv.warnings:
+        data["warnings"] = list(conv.warnings)
     return data
 
 
@@ -90,7 +92,7 @@ def _flow(conv: Conversion, heading_offset: int) -> list[str]:
     for p in conv.paragraphs:
         while page < p.page:
             page += 1
-            out += [f'<a id="page-{page}"></a>**[page {page}]**', ""]
+            out += _page_mark(conv, page)
         if p.kind == "title":
             continue  # already the document's "# " heading
         if p.kind == "front":  # the author and affiliation block as one paragraph
@@ -116,5 +118,16 @@ def _flow(conv: Conversion, heading_offset: int) -> list[str]:
             out += [f"- {_escape(item.group(1))}" if item else _escape(text), ""]
     while page < conv.pages:
         page += 1
-        out += [f'<a id="page-{page}"></a>**[page {page}]**', ""]
+        out += _page_mark(conv, page)
+    return out
+
+
+def _page_mark(conv: Conversion, page: int) -> list[str]:
+    """The page's anchor, and a warning under it when the page came out thin."""
+    out = [f'<a id="page-{page}"></a>**[page {page}]**', ""]
+    if page in conv.thin_pages:
+        got, layer = conv.thin_pages[page]
+        out += [f"> **Warning:** only {got} of the {layer} words in this page's text layer "
+                "came out; some of its text may be missing here. Check the page in the PDF.",
+                ""]
     return out

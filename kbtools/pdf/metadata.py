@@ -343,6 +343,7 @@ _NAME_YEAR = re.compile(
     r"\((?P<year>(?:19|20)\d\d)\)(?=\s*(?:[,;:]|\d|\u00a9|doi|$))")
 #: "Volume 2019, Article ID 4829103, 11 pages" under the journal's name (Hindawi).
 _ARTICLE_ID = re.compile(r"^volume\s+(?P<volume>\d{1,4}),?\s+article id\b", re.IGNORECASE)
+_TWO_AUTHORS = re.compile(r"^[A-Z][a-z'\-]+ (?:and|&) [A-Z][a-z'\-]+\s+")
 _NAME_WORD = re.compile(r"^(?:[A-Z][A-Za-z&'\-]*|of|and|&|in|for|the|on|de|der)$")
 
 
@@ -362,6 +363,9 @@ def journal_line(page: PageText) -> tuple[str, int | None] | None:
         m = _NAME_YEAR.match(ln.text.strip())
         if m and edge and _journal_name(m.group("journal").strip()):
             name = m.group("journal").strip()
+            two = _TWO_AUTHORS.match(name)  # "Sato and Ueda BMC Psychiatry (2019)"
+            if two and _journal_name(name[two.end():]):
+                name = name[two.end():]
             return _known(name) if _known(name) == name else name, int(m.group("year"))
         a = _ARTICLE_ID.match(ln.text.strip())
         if a and i > 0 and edge and _journal_name(lines[i - 1].text.strip()):

@@ -298,15 +298,13 @@ def build(page_words: list[Word], frame: Frame, verticals: list[Rule]) -> Found 
 
 def _header_above(page_words: list[Word], frame: Frame) -> list[Word]:
     """The header row of a table ruled only under its rows: the row right above the first
-    rule, when rows sit one per band between evenly spaced rules and the row above splits
-    into phrases over the columns of the rows below (a caption is one phrase)."""
+    rule (closer than a row's band), when it and the row under it split into phrases over
+    columns (a caption over a booktabs table is one phrase)."""
     x0, top, x1, _ = frame.box
     ys = [r[1] for r in frame.rules]
     if len(ys) < 3:
         return []
     bands = [b - a for a, b in zip(ys, ys[1:], strict=False)]
-    if max(bands) > 1.6 * min(bands):
-        return []
     cand = [w for w in page_words if x0 - 2 <= (w[0] + w[2]) / 2 <= x1 + 2
             and top - bands[0] < (w[1] + w[3]) / 2 < top]
     rows = _rows(cand)
@@ -387,15 +385,20 @@ def _column_cuts(body: list[Word], frame: Frame, verticals: list[Rule], size: fl
         if s1 - s0 >= gap:
             cuts.append((s0 + s1) / 2)
             continue
-        # narrower than a column gap: a cut only where most rows leave a wide gap (a long
-        # cell may nearly touch the next column in one row)
-        widths = []
+        # narrower than a column gap: a cut only where most rows leave a wide gap and the
+        # word after the narrow gap lines up with the next column of the other rows (a long
+        # cell nearly touching the next column, not two words of one cell)
+        wide, narrow = [], []
         for row in rows:
-            left = [w[2] for w in row if w[2] <= s0 + 0.1]
-            right = [w[0] for w in row if w[0] >= s1 - 0.1]
+            left = [w for w in row if w[2] <= s0 + 0.1]
+            right = [w for w in row if w[0] >= s1 - 0.1]
             if left and right:
-                widths.append(min(right) - max(left))
-        if len(widths) >= 2 and sum(x >= gap for x in widths) >= 0.6 * len(widths):
+                nxt = min(right, key=lambda w: w[0])
+                (wide if nxt[0] - max(w[2] for w in left) >= gap else narrow).append(nxt)
+        aligned = all(any(abs(n[0] - w[0]) < 1.5 or abs(n[2] - w[2]) < 1.5 for w in wide)
+                      for n in narrow)
+        if len(wide) + len(narrow) >= 2 and len(wide) >= 0.6 * (len(wide) + len(narrow)) \
+                and aligned:
             cuts.append((s0 + s1) / 2)
     return _symbol_columns_out(rows, cuts)
 
@@ -437,7 +440,8 @@ def _continued(rows: list[list[Word]], cuts: list[float]) -> list[list[Word]]:
         return rows
     n = len(cuts) + 1
     filled = [[bool(c) for c in _split(r, cuts)] for r in rows]
-    common = [sum(f[i] for f in filled) >= 0.6 * len(rows) for i in range(n)]
+    full = [f for f in filled if sum(f) >= 2] or filled  # rows, not continuation lines
+    common = [sum(f[i] for f in full) >= 0.6 * len(full) for i in range(n)]
     out: list[list[Word]] = [rows[0]]
     prev_cells = _split(rows[0], cuts)
     for row, f in zip(rows[1:], filled[1:], strict=True):
