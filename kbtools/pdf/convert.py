@@ -204,8 +204,9 @@ def thin_pages(pages: list[layout.PageText], paras: list[layout.Paragraph]
             for page, n in p.words_on.items():  # rows continued from the next pages
                 got[page] += n
                 got[p.page] -= n
-        else:
-            got[p.page] += len((p.text or paragraph_text(p)).split())
+        else:  # by line: a paragraph may run on from one page to the next
+            for ln in p.lines:
+                got[ln.page] += len(ln.text.split())
     out = {}
     for page in pages:
         total = got[page.number] + page.dropped_words
@@ -290,15 +291,26 @@ def _join_continued_tables(paras: list[layout.Paragraph]) -> list[layout.Paragra
     return out
 
 
+def _runs_full(p: layout.Paragraph) -> bool:
+    """The paragraph's last line is as long as its others: the page broke it mid-way."""
+    if len(p.lines) < 2:
+        return False
+    return p.lines[-1].x1 >= 0.97 * max(ln.x1 for ln in p.lines[:-1])
+
+
 def _join_column_breaks(paras: list[layout.Paragraph]) -> list[layout.Paragraph]:
-    """Rejoin a paragraph that a column break cut in two (same page, unfinished sentence)."""
+    """Rejoin a paragraph that a column or page break cut in two (unfinished sentence, the
+    rest starting in lower case)."""
     out: list[layout.Paragraph] = []
     for p in paras:
         prev = out[-1] if out else None
-        if (prev is not None and prev.kind == p.kind == "text" and prev.page == p.page
-                and p.text[:1].islower() and not prev.text.rstrip().endswith((".", ":", "!", "?"))
+        if (prev is not None and prev.kind == p.kind == "text"
+                and (prev.page == p.page and p.lines[0].y0 < prev.lines[-1].y0
+                     or p.page == prev.page + 1)
                 and abs(prev.size - p.size) < 0.3 and prev.bold == p.bold
-                and p.lines[0].y0 < prev.lines[-1].y0):
+                and not layout.TABLE_OR_FIGURE.match(p.text)
+                and (p.text[:1].islower() and not prev.text.rstrip().endswith(
+                    (".", ":", "!", "?")) or p.page == prev.page + 1 and _runs_full(prev))):
             prev.lines.extend(p.lines)
             prev.text = paragraph_text(prev)
             continue
@@ -321,20 +333,21 @@ def _mark_front(paras: list[layout.Paragraph], first: layout.PageText, body: flo
         if any(id(ln) in title_ids for ln in p.lines):
             p.kind = "title"
             continue
-        if p.y0 < top and p.kind == "text" and not layout.TABLE_OR_FIGURE.match(p.text):
+        if p.lines[0].y0 < top and p.kind == "text" and not layout.TABLE_OR_FIGURE.match(p.text):
             p.kind = "front"  # a journal banner, a kicker ("Research Article") over the title
             continue
-        if p.y0 < bottom:
+        if p.lines[0].y0 < bottom:
             continue
         words = len(p.text.split())
         cand = heading_candidate(p, body)
         if (re.match(r"^\s*abstract\b", p.text, re.IGNORECASE) or words >= 30
                 or cand is not None and (cand[1] or section_name(p.text))):
-            cutoff = p.y0 if cutoff is None else min(cutoff, p.y0)
+            cutoff = p.lines[0].y0 if cutoff is None else min(cutoff, p.lines[0].y0)
     for p in paras:
         if p.page != 1:
             break
-        if p.kind == "text" and p.y0 >= bottom and (cutoff is None or p.y0 < cutoff):
+        first = p.lines[0].y0
+        if p.kind == "text" and first >= bottom and (cutoff is None or first < cutoff):
             p.kind = "front"
 
 
