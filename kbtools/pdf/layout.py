@@ -642,6 +642,9 @@ def _starts_new(prev: Line, ln: Line, body: float, first: Line, gap_ratio: float
         return True
     if _BULLET.match(ln.text):
         return True
+    start = first.x0 if left is None else left
+    if prev.x0 > start + 0.5 * body and ln.x0 < start + 1.5 and prev is not first:
+        return True  # back out of a hanging indent: the next reference or list item
     # first-line indent after a finished sentence
     return ln.x0 > first.x0 + 0.7 * body and prev.text.rstrip().endswith((".", ":", "?", "!"))
 

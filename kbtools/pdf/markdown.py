@@ -110,6 +110,8 @@ def _flow(conv: Conversion, heading_offset: int) -> list[str]:
             out += [p.markdown, ""]
         elif p.kind == "caption":
             out += [f"*{_escape(p.text)}*", ""]
+        elif p.kind == "reference":  # the reference list as a list, an entry an item
+            out += [f"- {_escape(' '.join(p.text.split()))}", ""]
         elif p.kind == "abstract-label":
             out += [f"**{_escape(p.text)}**", ""]
         elif p.text:

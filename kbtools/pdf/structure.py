@@ -11,13 +11,13 @@ Headings come from two kinds of evidence and never from bullets or figure labels
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from statistics import median
 from typing import Any
 
 from kbtools.pdf.layout import Paragraph
-from kbtools.pdf.text import join_lines
+from kbtools.pdf.text import join_lines, resolve_breaks
 
 _ARABIC = re.compile(r"^(?P<num>\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+(?P<title>[A-Z(].{0,110})$")
 _ROMAN = re.compile(r"^(?P<num>[IVX]{1,5})\.\s+(?P<title>[A-Z].{0,110})$")
@@ -240,6 +240,8 @@ def _run_in_levels(paras: list[Paragraph]) -> None:
             p.kind = "heading"
 
 
+#: "Adler B (2013).", "Quist N, Farah H", "Adler, B. (2013)": a reference's first author.
+_AUTHOR_START = re.compile(r"^[A-Z][a-z'\-]+,? [A-Z]{1,3}\.?[ ,(]")
 _REF_LABEL = re.compile(r"^\s*(\[\d{1,3}\]|\d{1,3}\.)\s")
 
 
@@ -249,6 +251,33 @@ def join_references(paras: list[Paragraph]) -> None:
     Numbered lists ("[12]", "12.") start each reference with its label; author-year lists
     hang their continuation lines (indented against the first line of each reference).
     """
+    split: list[Paragraph] = []
+    for p in paras:  # a reference run into the next one: cut where a line steps back out
+        if p.kind != "reference" or len(p.lines) < 2:
+            split.append(p)
+            continue
+        cuts = [i for i in range(1, len(p.lines)) if p.lines[i].page == p.lines[i - 1].page
+                and (p.lines[i].x0 < p.lines[i - 1].x0 - 3 and i > 1
+                     and p.lines[i].x0 < min(ln.x0 for ln in p.lines[:i]) - 3
+                     or p.lines[i - 1].text.rstrip().endswith(".")
+                     and (_AUTHOR_START.match(p.lines[i].text)
+                          or _REF_LABEL.match(p.lines[i].text)))]
+        if not cuts:
+            split.append(p)
+            continue
+        starts = [0]  # where each piece begins in the text (already mended with the vocabulary)
+        for i in cuts:
+            at = p.text.find(p.lines[i].text[:20].strip(), starts[-1] + 1)
+            starts.append(at if at > starts[-1] else -1)
+        for k, (a, b) in enumerate(zip([0, *cuts], [*cuts, len(p.lines)], strict=True)):
+            piece = Paragraph(p.lines[a:b], p.lines[a].page, kind="reference")
+            if -1 in starts:
+                piece.text = resolve_breaks(paragraph_text(piece), Counter())
+            else:
+                end = starts[k + 1] if k + 1 < len(starts) else len(p.text)
+                piece.text = p.text[starts[k]:end].strip()
+            split.append(piece)
+    paras[:] = split
     refs = [i for i, p in enumerate(paras) if p.kind == "reference"]
     if len(refs) < 2:
         return

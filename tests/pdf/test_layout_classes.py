@@ -423,3 +423,35 @@ def test_a_paper_with_an_abstract_and_references_is_never_a_summary(others: list
     heads = [Heading(n, 1, 1, False) for n in ["Executive Summary", "Key Takeaways", *others,
                                                 "References"]]
     assert kb_summary_signals(heads, [[1, "x", 1]], {}, False, True) is None
+
+
+# -- reference lists -------------------------------------------------------------------------
+
+@SETTINGS
+@given(refs=st.lists(st.builds(lambda a, y, w: f"{a} {a[0]} ({y}). " + " ".join(w) + ".",
+                               st.sampled_from(NAMES), st.integers(1990, 2024),
+                               st.lists(st.sampled_from(WORDS + NAMES), min_size=6,
+                                        max_size=40)), min_size=3, max_size=12),
+       labelled=st.booleans(), first_flush=st.booleans())
+def test_each_reference_comes_out_as_one_paragraph(
+        tmp_path_factory: pytest.TempPathFactory, refs: list[str], labelled: bool,
+        first_flush: bool) -> None:
+    """Numbered or hanging-indent lists (the first entry after the heading possibly not
+    outdented, as LaTeX sets it), entries of one to several lines."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((60, 50), "A Generated Paper Title", fontname="hebo", fontsize=18)
+    page.insert_textbox(pymupdf.Rect(60, 70, 535, 200), " ".join(WORDS * 4) + ".",
+                        fontname="helv", fontsize=10)
+    page.insert_text((60, 240), "References", fontname="hebo", fontsize=12)
+    y, x, hang = 262.0, 60.0, 12.0
+    texts = [f"[{i}] {r}" if labelled else r for i, r in enumerate(refs, start=1)]
+    for i, text in enumerate(texts):
+        for k, line in enumerate(_lines_of_at(text, 400, 9)):
+            dx = hang if k or (i == 0 and first_flush and not labelled) else 0.0
+            page.insert_text((x + dx, y), line, fontname="helv", fontsize=9)
+            y += 11
+        assume(y < 800)
+    conv = convert(_save(doc, tmp_path_factory.mktemp("refs")))
+    got = [p.text for p in conv.paragraphs if p.kind == "reference"]
+    assert got == texts
