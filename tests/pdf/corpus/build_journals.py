@@ -70,6 +70,13 @@ def references(seed: int, n: int, style: str) -> list[str]:
     return out
 
 
+def hanging_references(seed: int, n: int, size: str, hang: str) -> str:
+    """A "References" section of author-year entries set with a hanging indent."""
+    refs = references(seed, n, "apa")
+    return (r"\section{References}" + "\n{" + size + r"\setlength\parindent{-" + hang + "}"
+            + r"\setlength\leftskip{" + hang + "}" + "\n\n".join(refs) + r"\par}")
+
+
 def prose(rng: random.Random, n: int) -> str:
     return "\n\n".join(paragraphs(rng, n))
 
@@ -599,9 +606,7 @@ Stroop interference (s) & 1.12 & 0.49 & 2.29 & 0.023\\
         "analysis.",
         r"\section{Acknowledgments}", "We thank the participants and the clinic staff.",
     ])
-    refs = references(9, 30, "apa")
-    bib = (r"\section{References}" + "\n" + r"{\footnotesize\setlength\parindent{-1.2em}"
-           r"\setlength\leftskip{1.2em}" + "\n\n".join(refs) + r"\par}")
+    bib = hanging_references(9, 30, r"\footnotesize", "1.2em")
     tex = head + body + "\n" + bib + "\n\\end{document}\n"
     heads = [("Introduction", 1), ("Methods", 1), ("Participants", 2), ("Measures", 2),
              ("Statistical analysis", 2), ("Results", 1), ("Discussion", 1),
@@ -733,9 +738,7 @@ Mask ratio & 1 h & 4 h & 16 h & 64 h & 1 h & 4 h & 16 h & 64 h & 1 h & 4 h & 16 
         "", r"\paragraph{Results}", prose(rng, 2), t2, prose(rng, 1),
         r"\section{Conclusion}", prose(rng, 2),
     ])
-    refs = references(10, 34, "apa")
-    bib = (r"\section{References}" + "\n" + r"{\small\setlength\parindent{-1em}"
-           r"\setlength\leftskip{1em}" + "\n\n".join(refs) + r"\par}")
+    bib = hanging_references(10, 34, r"\small", "1em")
     tex = head + body + "\n" + bib + "\n\\end{document}\n"
     heads = [("Introduction", 1), ("Related Work", 1), ("Self-supervised learning", 2),
              ("Electrode layouts", 2), ("Method", 1), ("Atlas Positions", 2), ("Masking", 2),
@@ -865,9 +868,7 @@ Voxel-based & $-1.42$ & $-1.70$ & $-1.14$\\
         "The study received no external funding.", r"\subsection{Competing Interests}",
         "The authors declare there are no competing interests.",
     ])
-    refs = references(11, 32, "apa")
-    bib = (r"\section{References}" + "\n" + r"{\small\setlength\parindent{-1.2em}"
-           r"\setlength\leftskip{1.2em}" + "\n\n".join(refs) + r"\par}")
+    bib = hanging_references(11, 32, r"\small", "1.2em")
     tex = head + body + "\n" + bib + "\n\\end{document}\n"
     heads = [("Introduction", 1), ("Materials & Methods", 1), ("Participants", 2),
              ("Motion rating", 2), ("Thickness estimation", 2), ("Results", 1),
