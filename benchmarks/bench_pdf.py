@@ -1,19 +1,24 @@
 """Benchmark ``kbtools pdf2md`` beside pymupdf4llm on papers typeset by LaTeX class files.
 
-    .venv/bin/python benchmarks/bench_pdf.py                   # kbtools only
-    .venv/bin/python benchmarks/bench_pdf.py --with-reference  # + pymupdf4llm, both modes
+    nice -n 10 .venv/bin/python benchmarks/bench_pdf.py                   # kbtools only
+    nice -n 10 .venv/bin/python benchmarks/bench_pdf.py --with-reference  # + pymupdf4llm
 
-The corpus is ``tests/pdf/corpus``: papers typeset with TeX Live's class files (IEEEtran,
-acmart, elsarticle, revtex4-2, llncs, and article laid out like ACL, EACL, NeurIPS and Cell),
-with our own content, and KB summaries printed from markdown by pandoc + WeasyPrint and by
-Chromium. Each PDF has its answers (title, authors, abstract, headings, tables, identifiers)
-in ``truth.json``, written from the same source.
+The corpus is ``tests/pdf/corpus``: papers typeset by pdflatex with TeX Live's class files
+(IEEEtran, acmart, elsarticle, revtex4-2, llncs) and with article laid out like ACL, EACL,
+NeurIPS, Cell, BMC, Hindawi, PeerJ, AAAI and a psychiatry journal (run-in headings, landscape
+and sideways tables, two columns with full-width floats, plots with legends, long reference
+lists), with our own content; and KB summaries printed from markdown by pandoc, WeasyPrint and
+Chromium. Each PDF has its answers (title, authors, abstract, headings, venue, year, and every
+table's cells, written down by hand) in a ``truth.json``.
 
-Every tool runs in its own process, converts each PDF once to warm up, then all of them again
-while its CPU time is measured (``time.process_time``: every thread of the process counts);
-the rate is pages per CPU-second. kbtools runs the way the CLI does (a worker process per
-file, under the time limit), so its figure includes the workers' CPU time. The markdown of
-every tool is scored with ``kbtools.pdf.evaluate``.
+Every tool runs in its own process, converts one PDF to warm up, then all of them (papers and
+summaries) while its CPU time is measured (every thread and child process counts); the rate
+is pages per CPU-second. kbtools runs the way the CLI does (a worker process per file, under
+the time limit). Every tool's markdown is scored with ``kbtools.pdf.evaluate``: heading recall
+and precision per journal style, each table right / partly / garbled / missing
+(``judge_tables``) and tables invented, words in fragments, doubly escaped markup; for
+kbtools also the metadata, the KB summaries recognised with all their tables, and the pages
+flagged as thin.
 
 pymupdf4llm is never a kbtools dependency: ``--with-reference`` installs it, at the version of
 the PyMuPDF kbtools runs on, into a throwaway venv under benchmarks/_work/pdf/ (gitignored),

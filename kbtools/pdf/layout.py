@@ -226,7 +226,7 @@ def _frame_lines(lines: list[dict[str, Any]], matrix: pymupdf.Matrix, number: in
         letters = [c for sp in spans for c in sp["text"] if c.isalpha()]
         caps = bool(letters) and all(c.isupper() for c in letters)
         pieces = _footnote_marks_out(line["spans"], _small_caps(line["spans"]))
-        text = normalise(_spaced_out("".join(pieces))).strip()
+        text = re.sub(r"(?<=\S)\s{2,}(?=\S)", " ", normalise(_spaced_out("".join(pieces)))).strip()
         if not text:
             continue
         weights: Counter[float] = Counter()

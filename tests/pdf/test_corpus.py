@@ -219,3 +219,14 @@ def test_a_card_is_drafted_with_the_year_on_page_one(tmp_path: Path, capsys) -> 
     data = yaml.safe_load(card.read_text())
     assert (data["year"], data["venue"]) == (2024, "ACL")
     assert card.name == "reading_gene_names_2024.yaml"
+
+
+def test_footnote_and_affiliation_marks_stay_out_of_the_text() -> None:
+    """Superscript marks after a name or a word ("Vermeulen1,2*", "depression*") are not
+    text; the markdown reads "Ilse Vermeulen, Kwame Mensah"."""
+    for name, want in [("bmc_psychosis", "Ilse Vermeulen, Kwame Mensah, Sofia Marchetti"),
+                       ("hindawi_training", "Beatriz Santos, Ethan Cole and Hiroshi Yamada")]:
+        text = " ".join(p.text for p in _conv(name).paragraphs)
+        assert want in text
+    sleep = _conv("psych_sleep")
+    assert sleep.metadata.title == TRUTH["psych_sleep"]["title"]  # no "*" after "depression"
