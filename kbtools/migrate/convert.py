@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from kbtools.validation.hints import parse_count
+from kbtools.vocabulary.counts import parse_count
 
 
 class NotConvertible(ValueError):

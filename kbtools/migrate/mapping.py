@@ -1,20 +1,21 @@
 """A migration mapping: rules per card kind, read from a YAML data file and checked on load.
 
-The built-in mapping (``mappings/predecessor.yaml``) describes the card format research groups
-used before kbtools; ``kbtools migrate --mapping FILE`` takes another in the same form.
+The built-in mapping (``kbtools/vocabulary/mappings/predecessor.yaml``, shared with validation's
+hints) describes the card format research groups used before kbtools; ``kbtools migrate
+--mapping FILE`` takes another in the same form.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from kbtools.errors import KBToolsError
 from kbtools.migrate.convert import converter
 from kbtools.migrate.tree import ITEM, Steps, parse_path
+from kbtools.vocabulary.older_format import BUILTIN, builtin_text
 
 #: Operations a rule may name, with the arguments each requires and allows.
 OPERATIONS: dict[str, tuple[set[str], set[str]]] = {
@@ -35,7 +36,6 @@ OPERATIONS: dict[str, tuple[set[str], set[str]]] = {
 }
 CONDITIONS = ("url", "text", "list", "mapping", "number", "exists", "missing_file")
 KINDS = ("model", "paper", "dataset", "registry", "experiment")
-BUILTIN = "predecessor"
 
 
 @dataclass(frozen=True)
@@ -82,9 +82,7 @@ def load_mapping(spec: str | Path | None = None) -> Mapping:
 
 @cache
 def _builtin() -> Mapping:
-    text = resources.files("kbtools.migrate").joinpath("mappings", f"{BUILTIN}.yaml").read_text(
-        "utf-8")
-    return _parse(_read(text, BUILTIN), BUILTIN)
+    return _parse(_read(builtin_text(), BUILTIN), BUILTIN)
 
 
 def _read(text: str, where: str) -> Any:
@@ -99,7 +97,7 @@ def _read(text: str, where: str) -> Any:
 def _parse(data: Any, where: str) -> Mapping:
     def fail(message: str) -> KBToolsError:
         return KBToolsError(f"mapping {where}: {message}",
-                            hint="see kbtools/migrate/mappings/predecessor.yaml for the form")
+                            hint="see kbtools/vocabulary/mappings/predecessor.yaml for the form")
 
     if not isinstance(data, dict) or not isinstance(data.get("kinds"), dict):
         raise fail("expected a mapping with `kinds:`")
@@ -154,37 +152,3 @@ def _check_rule(op: str, args: dict[str, Any], fail: Any, where: str) -> None:
 def _list_prefix(steps: Steps) -> Steps:
     last = max((i for i, s in enumerate(steps) if s == ITEM), default=-1)
     return steps[:last + 1]
-
-
-# ---------------------------------------------------------------------------------------------
-# what the validator says about fields of the older format
-
-
-def describe_field(kind: str, steps: list[str] | tuple[str, ...]) -> str | None:
-    """A hint for an unknown field that the built-in mapping knows, or None."""
-    mapping = _builtin().for_kind(kind)
-    dotted = _dotted(steps)
-    for rule in mapping.rules:
-        copies = rule.op == "copy" or (rule.op == "first_of" and "convert" in rule.args)
-        if rule.op in ("move", "first_of") and not copies:
-            for source in rule.paths("from"):
-                if _dotted(source) == dotted:
-                    target = _dotted(rule.path("to"))
-                    return (f"`{dotted}` is the older card format's name for `{target}`: "
-                            f"`kbtools migrate --write` converts it (and the rest of the KB)")
-        elif rule.op in ("roles_to_data", "ids_from_paths", "flatten") and \
-                _dotted(rule.path("from")) == dotted:
-            return (f"`{dotted}` is a field of the older card format: `kbtools migrate --write` "
-                    "converts it (and the rest of the KB)")
-    if dotted in mapping.fields:
-        return (f"`{dotted}` is a field of the older card format with no kbtools field: "
-                "`kbtools migrate --write` keeps it as this KB's own field and declares it in "
-                "kb/schemas/extensions.yaml")
-    return None
-
-
-def _dotted(steps: Any) -> str:
-    out = ""
-    for step in steps:
-        out += "[]" if step == ITEM else (f".{step}" if out else str(step))
-    return out

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from kbtools.schemas import json_type
+from kbtools.vocabulary.counts import parse_count
+from kbtools.vocabulary.older_format import describe_field
 
 #: Most allowed names listed in a hint.
 MAX_LISTED = 12
-_COUNT = re.compile(r"^\s*~?\s*(\d+(?:[.,]\d+)?)\s*([kKmMbBtT])?\s*$")
-_SCALE = {"k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
 
 
 @dataclass(frozen=True)
@@ -237,10 +237,6 @@ def _older_format_note(kind: str | None, steps: list[str]) -> str | None:
     """What ``kbtools migrate`` does with this field of an older card format, if it knows it."""
     if kind is None:
         return None
-    try:
-        from kbtools.migrate.mapping import describe_field
-    except ImportError:  # pragma: no cover - migrate is part of the package
-        return None
     return describe_field(kind, steps)
 
 
@@ -396,20 +392,3 @@ def _yaml_scalar(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     return str(value)
-
-
-def parse_count(text: str) -> int | None:
-    """``"650M"`` -> 650000000, ``"1.2B"`` -> 1200000000, ``"12,500"`` -> 12500; else None."""
-    match = _COUNT.match(text)
-    if not match:
-        return None
-    number, scale = match.groups()
-    if scale is None and "," in number:
-        number = number.replace(",", "")
-    elif "," in number:
-        return None
-    try:
-        amount = float(number)
-    except ValueError:
-        return None
-    return int(round(amount * _SCALE.get((scale or "").lower(), 1)))

@@ -22,7 +22,7 @@ from kbtools.schemas.extensions import extension_fields
 from kbtools.validation import validate_kb
 
 FIXTURE = Path(__file__).parent / "predecessor_kb"
-MAPPING = Path(__file__).resolve().parents[2] / "kbtools/migrate/mappings/predecessor.yaml"
+MAPPING = Path(__file__).resolve().parents[2] / "kbtools/vocabulary/mappings/predecessor.yaml"
 CARD_FOLDERS = ("kb/model_cards", "kb/paper_cards", "kb/datasets", "kb/integration_cards",
                 "configs/experiments")
 

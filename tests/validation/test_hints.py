@@ -7,7 +7,8 @@ import pytest
 import yaml
 
 from kbtools.validation import validate_kb
-from kbtools.validation.hints import edit_distance, parse_count, really_close
+from kbtools.validation.hints import edit_distance, really_close
+from kbtools.vocabulary.counts import parse_count
 
 from .kbfactory import KB
 
