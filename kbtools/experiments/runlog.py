@@ -108,10 +108,10 @@ def per_fold_csv(rows: list[dict[str, Any]]) -> str:
 def staged_run_dir(runs_dir: Path) -> Iterator[Path]:
     """A fresh staging folder next to ``runs_dir``; removed unless it was published.
 
-    See :mod:`kbtools.experiments.staging` (same filesystem as the resolved runs folder,
+    See :mod:`kbtools.run_folders` (same filesystem as the resolved runs folder,
     write errors as messages).
     """
-    from kbtools.experiments.staging import staged_run_dir as _staged
+    from kbtools.run_folders import staged_run_dir as _staged
 
     with _staged(runs_dir) as staging:
         yield staging
@@ -133,7 +133,7 @@ def publish(staging: Path, runs_dir: Path, name: str) -> Path:
         # suffix make that a non-issue, and a non-empty target raises OSError.
         os.rename(staging, target)
     except OSError as exc:
-        from kbtools.experiments.staging import write_error
+        from kbtools.run_folders import write_error
 
         raise write_error(exc, runs_dir) from None
     return target

@@ -207,11 +207,11 @@ def _config_inside_kb(path: Path, kb_root: Path) -> None:
 
 def resolve(opts: RunOptions) -> tuple[dict[str, Any], list[str]]:
     """The resolved config and the design warnings; raises on anything that cannot run."""
-    from kbtools.experiments import design_checks
+    from kbtools.config_rules import design_checks
 
     _config_inside_kb(opts.config_path, opts.kb_root)
     raw = load_config(opts.config_path)
-    from kbtools.validation.runnable import not_runnable
+    from kbtools.config_rules.runnable import not_runnable
 
     plan_only = not_runnable(raw, opts.kb_root, str(opts.config_path))
     if plan_only is not None:  # a plan (status: planning, no method or tables): say what it needs
@@ -348,7 +348,7 @@ def _execute(opts: RunOptions) -> Path | None:
     from kbtools.experiments.context import RunContext
     from kbtools.experiments.methods import get_method, preflight
     from kbtools.experiments.parallel import open_backend
-    from kbtools.experiments.staging import prepare as prepare_runs_dir
+    from kbtools.run_folders import prepare as prepare_runs_dir
     from kbtools.yamlio import dump
 
     config, design_warnings = resolve(opts)

@@ -167,14 +167,14 @@ def _check_path(root: Path, value: str, parts: Parts, *, relative_only: bool,
 
 
 def _design(config: dict[str, Any]) -> list[Finding]:
-    from kbtools.experiments.design_checks import check_design
+    from kbtools.config_rules.design_checks import check_design
 
     out = []
     try:
         issues = check_design(config)
     except Exception as exc:  # a design check is code written elsewhere: keep validating
         return [Finding("internal", f"a design check crashed: {exc!r}", ("method",),
-                        "this is a bug in kbtools.experiments.design_checks; please report it")]
+                        "this is a bug in kbtools.config_rules.design_checks; please report it")]
     for issue in issues:
         rule = issue.rule if issue.rule.startswith("design") else f"design.{issue.rule}"
         out.append(Finding(rule, issue.message, tuple(issue.json_path), issue.hint,

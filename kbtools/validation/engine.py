@@ -15,9 +15,9 @@ from typing import Any
 
 from kbtools import layout
 from kbtools.errors import KBToolsError, PathOutsideKB
-from kbtools.experiments.staging import kb_leftovers
 from kbtools.kb import KINDS, CardKind, InsideCheck, expected_id, kb_relative
 from kbtools.layout import kind_of as layout_kind_of
+from kbtools.run_folders import kb_leftovers
 from kbtools.schemas.extensions import KBSchemas, load_kb_schemas
 from kbtools.validation.checks import FileReport, check_file, check_template_file
 from kbtools.validation.findings import Finding, to_problems

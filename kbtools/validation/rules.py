@@ -1,7 +1,7 @@
 """Every rule ``kbtools validate`` applies: stable id, severity and what it checks.
 
 The docs' rule table and the tests are built against this list, so a new rule is added here first.
-Design rules (``design.*``) come from :mod:`kbtools.experiments.design_checks` and are not listed.
+Design rules (``design.*``) come from :mod:`kbtools.config_rules.design_checks`; not listed.
 """
 
 from __future__ import annotations

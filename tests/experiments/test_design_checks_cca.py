@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from kbtools.experiments.design_checks import check_design
+from kbtools.config_rules.design_checks import check_design
 from kbtools.yamlio import load_file
 
 
@@ -74,7 +74,7 @@ def test_modalities_must_name_data_roles(repo_config) -> None:
 def test_design_checks_stay_numpy_free() -> None:
     import subprocess
 
-    code = ("import sys, kbtools.experiments.design_checks; "
+    code = ("import sys, kbtools.config_rules.design_checks; "
             "print('numpy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)

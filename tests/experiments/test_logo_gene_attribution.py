@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from kbtools.config_rules.design_checks import check_design
 from kbtools.errors import DataError
 from kbtools.experiments.cohort import Cohort
 from kbtools.experiments.context import RunContext
-from kbtools.experiments.design_checks import check_design
 from kbtools.experiments.methods.logo_gene_attribution import gene_groups, run
 
 PLANTED = ("GA", "GB", "GC")

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 from kbtools.cli import main
-from kbtools.experiments.design_checks import check_design
+from kbtools.config_rules.design_checks import check_design
 from kbtools.schemas import load_schema, method_params_schema
 from kbtools.yamlio import load_file
 

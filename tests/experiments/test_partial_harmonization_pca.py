@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from kbtools.config_rules.design_checks import check_design
 from kbtools.errors import DataError
 from kbtools.experiments import synth
 from kbtools.experiments.cohort import Cohort
 from kbtools.experiments.context import RunContext
-from kbtools.experiments.design_checks import check_design
 from kbtools.experiments.methods import harmonization_ablation, partial_correlations
 from kbtools.experiments.methods.pca_dimension_search import one_se_choice
 from kbtools.experiments.methods.pca_dimension_search import run as pca_search

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from kbtools import run_folders as staging
 from kbtools.cli import main
-from kbtools.experiments import runlog, staging
+from kbtools.experiments import runlog
 from kbtools.validation import validate_kb
 
 REPO = Path(__file__).resolve().parents[2]
@@ -181,7 +182,7 @@ def _killed_in_staging(kb_runs: Path) -> Path:
     """Run a process that opens a staging folder and is killed with SIGKILL inside it."""
     code = ("import os, signal, sys\n"
             "from pathlib import Path\n"
-            "from kbtools.experiments.staging import staged_run_dir\n"
+            "from kbtools.run_folders import staged_run_dir\n"
             "with staged_run_dir(Path(sys.argv[1])) as folder:\n"
             "    (folder / 'metrics.yaml').write_text('partial')\n"
             "    print(folder, flush=True)\n"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from kbtools.cli import main
+from kbtools.config_rules.runnable import methods
 from kbtools.validation import validate_kb
-from kbtools.validation.runnable import methods
 from kbtools.yamlio import dump
 
 PLAN = {

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kbtools.experiments.stats.attainable import min_p, min_p_signed_rank, min_q_bh
+from kbtools.config_rules.attainable import min_p, min_p_signed_rank, min_q_bh
 from kbtools.experiments.stats.calibration import (
     binary_metrics,
     calibration_bins,

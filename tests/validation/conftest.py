@@ -17,7 +17,7 @@ def kb(tmp_path: Path) -> KB:
 @pytest.fixture(autouse=True)
 def _isolated_design_checks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests control design checks and parameter schemas (others add real ones concurrently)."""
-    from kbtools.experiments import design_checks
+    from kbtools.config_rules import design_checks
     from kbtools.validation import schema_check
 
     monkeypatch.setattr(design_checks, "_CHECKS", {})

@@ -28,7 +28,7 @@ def problems_of(kb: KB, rel: str, rule: str) -> list[Problem]:
 
 
 def _fake_design_check(issue_rule: str, crash: bool = False) -> None:
-    from kbtools.experiments.design_checks import DesignIssue, design_check
+    from kbtools.config_rules.design_checks import DesignIssue, design_check
 
     @design_check("cca_permutation")
     def check(config: dict) -> list[DesignIssue]:

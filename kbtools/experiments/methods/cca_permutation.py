@@ -38,12 +38,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kbtools.experiments import cv
-from kbtools.experiments.cca import fit_cca
-from kbtools.experiments.design_checks import (
+from kbtools.config_rules.design_checks import (
     CCA_DEFAULT_COVARIATE_METHOD as DEFAULT_COVARIATE_METHOD,
 )
-from kbtools.experiments.design_checks import RESIDUALIZE_MIN_SPARE
+from kbtools.config_rules.design_checks import RESIDUALIZE_MIN_SPARE
+from kbtools.experiments import cv
+from kbtools.experiments.cca import fit_cca
 from kbtools.experiments.methods import MethodResult
 from kbtools.experiments.permutation import rows_after_projection, stepwise_permutation_test
 from kbtools.experiments.preprocessing import (

@@ -197,7 +197,7 @@ def _n_outer_folds(config: dict[str, Any]) -> int:
 @design_check("logo_gene_attribution")
 def logo_test_can_reach_alpha(config: dict[str, Any]) -> list[DesignIssue]:
     """A fold-wise exact Wilcoxon test over k folds cannot go below 1/2**k (one-sided)."""
-    from kbtools.experiments.stats.attainable import min_p_signed_rank, min_q_bh
+    from kbtools.config_rules.attainable import min_p_signed_rank, min_q_bh
 
     params = _params(config)
     if params.get("test", "corrected_t") != "wilcoxon":

@@ -1,5 +1,8 @@
 """Where a run is staged, checks that it can be written before any computing, and cleanup.
 
+The run-folder rules that ``kbtools run-experiment`` (writing) and ``kbtools validate``
+(stale staging folders) both apply; this module imports neither of them.
+
 A run directory is built in a staging folder and renamed into the runs folder when complete.
 A rename only works within one filesystem, so the staging folder is a sibling of the *resolved*
 runs folder (``kb/.run-staging-*`` for ``kb/runs``), or a hidden folder inside it when the runs
