@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from kbtools.errors import EXIT_OK, EXIT_PROBLEMS, KBToolsError
+from kbtools.errors import EXIT_OK, EXIT_PROBLEMS, KBRootNotFound, KBToolsError
 
 FORMATS = ("text", "json", "github")
 
@@ -84,6 +84,11 @@ def run_validate(args: argparse.Namespace) -> int:
         raise KBToolsError("--jobs must be 0 (automatic) or more")
     root = _root(args, args.paths[0] if args.paths else None)
     result = validate_kb(root, args.paths or None, jobs=args.jobs or None)
+    if not args.paths and result.n_files == 0:
+        raise KBRootNotFound(
+            f"no knowledge base found at {root}: no card, config or run in kb/ or "
+            "configs/experiments/", hint="pass --kb-root DIR for the folder that holds kb/ "
+                                         "(or run inside it); `kbtools new KIND ID` starts a card")
     if args.format != "json":
         for note in result.notes:
             print(printable(f"note: {note}"), file=sys.stderr)

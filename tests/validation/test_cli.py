@@ -196,3 +196,23 @@ def test_new_rejects_bad_ids(kb: KB, ident: str, capsys: pytest.CaptureFixture[s
     code, _, err = run(kb, "new", "paper", ident, capsys=capsys)
     assert code == 2 and "invalid id" in err
     assert not list((kb.root / "kb" / "paper_cards").glob("*[A-Z ]*"))
+
+
+@pytest.mark.parametrize("layout", ["empty", "docs_only", "empty_card_folders", "wrong_files"])
+def test_no_kb_at_the_root_exits_two(tmp_path: Path, layout: str,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """An empty or wrong --kb-root is a usage error, never "checked 0 files"."""
+    root = tmp_path / "not_a_kb"
+    root.mkdir()
+    if layout == "docs_only":
+        (root / "docs").mkdir()
+        (root / "docs" / "index.md").write_text("# hello\n")
+    elif layout == "empty_card_folders":
+        for folder in ("kb/model_cards", "kb/datasets", "configs/experiments"):
+            (root / folder).mkdir(parents=True)
+    elif layout == "wrong_files":
+        (root / "cards").mkdir()
+        (root / "cards" / "model.yaml").write_text("id: model\n")
+    assert main(["validate", "--kb-root", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert f"no knowledge base found at {root.resolve()}" in err and "--kb-root" in err
