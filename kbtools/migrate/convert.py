@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from kbtools.vocabulary.counts import parse_count
+from kbtools.vocabulary.counts import NotExact, exact_count, listed_counts
 
 
 class NotConvertible(ValueError):
@@ -23,17 +23,19 @@ class Converted:
     lossless: bool = True
 
 
-_COUNT_IN_TEXT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*([kKmMbBtT])(?![A-Za-z])")
-_SCALE = {"k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
 _YEAR = re.compile(r"(?<!\d)(19\d\d|20\d\d)(?!\d)")
 _ARXIV = re.compile(r"(?:arxiv\.org/(?:abs|pdf)/|^)(\d{2})(\d{2})\.\d{4,5}")
 _DOI = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)(10\.\d{4,9}/\S+)$", re.I)
+_ARXIV_ID = re.compile(r"^(?:arxiv:\s*|https?://arxiv\.org/(?:abs|pdf)/)(\d{4}\.\d{4,5}(?:v\d+)?)"
+                       r"(?:\.pdf)?$", re.I)
 _HUB = re.compile(r"^https?://huggingface\.co/(?!collections/|datasets/|spaces/)"
                   r"([\w.-]+/[\w.-]+)/?$")
 
 
-def count(value: Any) -> Converted:
-    """``"650M"`` -> 650000000; ``"111M / 650M"`` -> the largest, 650000000 (lossy)."""
+def count(value: Any, *, tokens: bool = False) -> Converted:
+    """``"650M"`` -> 650000000, ``"12,500"`` -> 12500: only a text stating one exact number
+    (placeholders, ranges, bounds and approximations stay text; see
+    :func:`kbtools.vocabulary.counts.exact_count`)."""
     if isinstance(value, bool):
         raise NotConvertible("a yes/no value is not a count")
     if isinstance(value, int):
@@ -42,13 +44,27 @@ def count(value: Any) -> Converted:
         return Converted(int(value))
     if not isinstance(value, str):
         raise NotConvertible("not a number or text")
-    exact = parse_count(value)
-    if exact is not None:
-        return Converted(exact)
-    found = [int(round(float(n) * _SCALE[s.lower()])) for n, s in _COUNT_IN_TEXT.findall(value)]
-    if not found:
-        raise NotConvertible(f"no count in {value!r}")
-    return Converted(max(found), lossless=False)
+    try:
+        return Converted(exact_count(value, tokens=tokens))
+    except NotExact as exc:
+        raise NotConvertible(str(exc)) from None
+
+
+def tokens(value: Any) -> Converted:
+    """A token count (context length): digits only, since ``"131k"`` may be 131,072."""
+    return count(value, tokens=True)
+
+
+def largest_count(value: Any) -> Converted:
+    """``"111M / 650M"`` (a list of exact sizes) -> the largest, 650000000 (lossy: the rule
+    that the largest size is the model's size is declared in the mapping and reported)."""
+    if isinstance(value, str):
+        try:
+            sizes = listed_counts(value)
+        except NotExact as exc:
+            raise NotConvertible(str(exc)) from None
+        return Converted(max(sizes), lossless=False)
+    raise NotConvertible("not a list of sizes")
 
 
 def integer(value: Any) -> Converted:
@@ -83,6 +99,14 @@ def bare_doi(value: Any) -> Converted:
     match = _DOI.match(value.strip())
     if not match:
         raise NotConvertible("not a DOI link")
+    return Converted(match.group(1))
+
+
+def arxiv_id(value: Any) -> Converted:
+    """``"arXiv:2502.04567"`` or an arxiv.org link -> ``2502.04567``."""
+    match = _ARXIV_ID.match(value.strip()) if isinstance(value, str) else None
+    if not match:
+        raise NotConvertible("not an arXiv id")
     return Converted(match.group(1))
 
 
@@ -170,17 +194,32 @@ def date(value: Any) -> Converted:
 
 
 CONVERTERS: dict[str, Callable[[Any], Converted]] = {
-    "count": count, "integer": integer, "year": year, "year_from_arxiv": year_from_arxiv,
-    "bare_doi": bare_doi, "hub_id": hub_id, "first": first, "wrap_list": wrap_list,
+    "count": count, "tokens": tokens, "largest_count": largest_count, "integer": integer,
+    "year": year, "year_from_arxiv": year_from_arxiv,
+    "bare_doi": bare_doi, "arxiv_id": arxiv_id, "hub_id": hub_id, "first": first,
+    "wrap_list": wrap_list,
     "split_commas": split_commas, "join_lines": join_lines, "location": location,
     "unique": unique, "single": single, "date": date,
 }
 
 
 def converter(spec: Any) -> Callable[[Any], Converted]:
-    """The converter a rule names: a name, ``{map: {old: new}}`` or ``{wrap: field}``."""
+    """The converter a rule names: a name, ``{map: {old: new}}``, ``{wrap: field}``, or a list
+    of these (the first that converts the value)."""
     if spec is None:
         return Converted
+    if isinstance(spec, list) and spec:
+        chain = [converter(item) for item in spec]
+
+        def first_working(value: Any) -> Converted:
+            reasons = []
+            for convert in chain:
+                try:
+                    return convert(value)
+                except NotConvertible as exc:
+                    reasons.append(str(exc))
+            raise NotConvertible(reasons[0])
+        return first_working
     if isinstance(spec, str):
         if spec not in CONVERTERS:
             raise KeyError(spec)

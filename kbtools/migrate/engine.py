@@ -35,6 +35,8 @@ from kbtools.schemas.extensions import (
 
 #: Kinds in the order they are migrated.
 ORDER = ("registry", "model", "paper", "dataset", "experiment")
+#: Most passes of the rules over the KB (each pass after the first only fills gaps).
+MAX_PASSES = 4
 LINKS = (("paper", "models", "model", "papers"), ("model", "papers", "paper", "models"))
 
 
@@ -74,20 +76,27 @@ def plan(root: Path, mapping: Mapping | None = None, today: dt.date | None = Non
                     card_ids={kind: {c.stem for c in cards if c.kind == kind and not c.template}
                               for kind in EXTENSIBLE_KINDS},
                     vocabulary=lambda kind, name: _vocabulary(known[kind], name))
+    facts.git_dates = git_dates(root, [c.rel for c in cards])
     for card in cards:
         if card.template and "status" not in card.data:
             card.data.insert(min(2, len(card.data)), "status", "template")
-    for kind in ORDER:
-        for card in (c for c in cards if c.kind == kind):
-            runner = Apply(card, facts, report)
-            for rule in mapping.for_kind(kind).rules:
-                runner.rule(rule)
-        if kind == "registry":
-            facts.registry_of = _registry_entries(cards)
-    _reciprocal_links(cards, report)
-    for card in cards:
-        if not card.template:
-            Fitter(known[card.kind], card.rel, report).run(card.data)
+    # The rules and the fitting run until nothing changes (what the fitting sets aside can
+    # leave a gap a rule fills), so that a second `kbtools migrate` has nothing to do.
+    for _ in range(MAX_PASSES):
+        before = [tree.plain(c.data) for c in cards]
+        for kind in ORDER:
+            for card in (c for c in cards if c.kind == kind):
+                runner = Apply(card, facts, report)
+                for rule in mapping.for_kind(kind).rules:
+                    runner.rule(rule)
+            if kind == "registry":
+                facts.registry_of = _registry_entries(cards)
+        _reciprocal_links(cards, report)
+        for card in cards:
+            if not card.template:
+                Fitter(known[card.kind], card.rel, report).run(card.data)
+        if [tree.plain(c.data) for c in cards] == before:
+            break
     additions = _declare(root, cards, known, mapping, result)
     _check(cards, known, additions, report)
     for card in cards:
@@ -97,6 +106,40 @@ def plan(root: Path, mapping: Mapping | None = None, today: dt.date | None = Non
             result.new[card.rel] = tree.dump(card.data, text)
     report.changed = result.changed
     return result
+
+
+def git_dates(root: Path, rels: list[str]) -> dict[str, str]:
+    """The date (YYYY-MM-DD) of each file's last commit, for files git has history of.
+
+    One ``git log`` over the whole history; a KB that is not a git repository (or has no
+    git) gives no dates, and the report says so per card instead of making a date up.
+    """
+    import shutil
+    import subprocess
+
+    if not rels or shutil.which("git") is None:
+        return {}
+    try:
+        top = subprocess.run(["git", "-C", str(root), "rev-parse", "--show-toplevel"],
+                             capture_output=True, text=True, timeout=30, check=True)
+        log = subprocess.run(["git", "-C", str(root), "log", "--format=%x00%cs", "--name-only",
+                              "--no-renames", "--", *sorted({r.split("/")[0] for r in rels})],
+                             capture_output=True, text=True, timeout=120, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    prefix = Path(os.path.relpath(root, top.stdout.strip())).as_posix()
+    prefix = "" if prefix == "." else prefix + "/"
+    wanted = {prefix + rel: rel for rel in rels}
+    dates: dict[str, str] = {}
+    for block in log.stdout.split("\x00")[1:]:
+        lines = block.strip().splitlines()
+        if not lines:
+            continue
+        for name in lines[1:]:
+            rel = wanted.get(name.strip())
+            if rel is not None and rel not in dates:
+                dates[rel] = lines[0].strip()
+    return dates
 
 
 def write(result: Plan) -> list[str]:

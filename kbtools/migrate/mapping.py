@@ -22,8 +22,8 @@ OPERATIONS: dict[str, tuple[set[str], set[str]]] = {
     "move": ({"from", "to"}, {"convert", "when"}),
     "copy": ({"from", "to"}, {"convert", "when"}),
     "first_of": ({"from", "to"}, {"convert", "when"}),
-    "swap": ({"fields"}, set()),
-    "values": ({"at", "map"}, set()),
+    "swap": ({"fields"}, {"maps"}),
+    "values": ({"at", "map"}, {"narrower", "keep"}),
     "convert": ({"at", "with"}, set()),
     "default": ({"at", "value"}, set()),
     "flatten": ({"from", "groups_to"}, set()),
@@ -33,8 +33,9 @@ OPERATIONS: dict[str, tuple[set[str], set[str]]] = {
     "registry_kind": (set(), {"by_id", "by_key", "default"}),
     "entries_from_mapping": ({"from"}, set()),
     "single_entry": ({"keep"}, set()),
+    "plan_to_config": ({"method_from", "methods", "roles"}, {"params", "covariates_from"}),
 }
-CONDITIONS = ("url", "text", "list", "mapping", "number", "exists", "missing_file")
+CONDITIONS = ("url", "text", "list", "mapping", "number", "exists", "missing_file", "arxiv")
 KINDS = ("model", "paper", "dataset", "registry", "experiment")
 
 

@@ -13,7 +13,11 @@ CATEGORIES: dict[str, str] = {
     "unresolved": "ids that name nothing in this KB: kept as the KB's own field",
     "renamed": "the value does not fit the kbtools field: kept beside it as `kb_<name>`",
     "lossy": "converted, and the original kept too because the conversion drops something",
+    "narrowed": "translated to a narrower kbtools word (per value; the original is kept "
+                "beside it where it says more)",
     "kept": "not converted: kept where it is, as the KB's own field",
+    "plan": "experiment plans: what the plan does not say (kbtools starting values filled "
+            "in, or to write by hand)",
     "placeholder": "placeholder removed (the value was not known yet)",
     "empty": "empty value removed",
 }
@@ -30,15 +34,31 @@ class Note:
 @dataclass
 class Report:
     notes: list[Note] = field(default_factory=list)
-    defaults: Counter[tuple[str, str]] = field(default_factory=Counter)  # (field, value) -> n
     declared: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # kind -> fields
     changed: list[str] = field(default_factory=list)  # files whose content changes
+    #: Values filled in, per file: (rel, field) -> value (each also counted in ``defaults``).
+    filled: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def add(self, rel: str, category: str, path: str, message: str) -> None:
-        self.notes.append(Note(rel, category, path, message))
+        note = Note(rel, category, path, message)
+        if note not in self._seen:  # a migration runs its rules until nothing changes
+            self._seen.add(note)
+            self.notes.append(note)
+
+    @property
+    def _seen(self) -> set[Note]:
+        if not hasattr(self, "_seen_notes"):
+            self._seen_notes: set[Note] = set(self.notes)
+        return self._seen_notes
 
     def add_default(self, rel: str, path: str, value: Any) -> None:
-        self.defaults[(path, str(value) if len(str(value)) <= 60 else "(text)")] += 1
+        self.filled.setdefault((rel, path), str(value))
+
+    @property
+    def defaults(self) -> Counter[tuple[str, str]]:
+        """(field, value) -> number of cards it was filled in."""
+        return Counter((path, value if len(value) <= 60 else "(text)")
+                       for (_, path), value in self.filled.items())
 
     def of(self, category: str) -> list[Note]:
         return [n for n in self.notes if n.category == category]
@@ -75,5 +95,7 @@ class Report:
                          for k, v in self.declared.items()},
             "defaults": [{"field": p, "value": v, "cards": n}
                          for (p, v), n in sorted(self.defaults.items())],
+            "filled": [{"file": rel, "field": p, "value": v}
+                       for (rel, p), v in sorted(self.filled.items())],
             "notes": [n.__dict__ for n in self.notes],
         }

@@ -42,6 +42,7 @@ class KBFacts:
     card_ids: dict[str, set[str]] = field(default_factory=dict)  # kind -> ids
     registry_of: dict[str, str] = field(default_factory=dict)  # entry id -> registry kind
     vocabulary: Callable[[str, str], set[str]] | None = None  # (kind, field) -> allowed values
+    git_dates: dict[str, str] = field(default_factory=dict)  # rel -> date of its last commit
 
 
 class Apply:
@@ -110,7 +111,7 @@ class Apply:
         if nested_in_source:  # `access: restricted` -> `access: {level: restricted}`
             wrapper = CommentedMap()
             tree.put(wrapper, target[len(source):], result.value)
-            parent[source[-1]] = wrapper
+            tree.replace(parent, source[-1], wrapper)
             return True
         blocked = _blocked(item, target)
         if blocked is not None:
@@ -183,6 +184,9 @@ class Apply:
             return isinstance(value, dict)
         if when == "number":
             return isinstance(value, int | float) and not isinstance(value, bool)
+        if when == "arxiv":
+            return isinstance(value, str) and value.strip().lower().startswith(
+                ("arxiv:", "https://arxiv.org/", "http://arxiv.org/"))
         exists = isinstance(value, str) and self._file_exists(value)
         return exists if when == "exists" else isinstance(value, str) and not exists
 
@@ -214,21 +218,43 @@ class Apply:
     # -- values in place ----------------------------------------------------------------------
 
     def _swap(self, rule: Rule) -> None:
+        """Exchange two fields when each value fits the other field and not its own (after
+        translating it with that field's vocabulary, ``maps``), never otherwise."""
         first, second = (str(f) for f in rule.args["fields"])
         data = self.card.data
         if first not in data or second not in data or self.facts.vocabulary is None:
             return
+        maps = [_table(m) for m in rule.args.get("maps") or [{}, {}]]
         a, b = tree.plain(data[first]), tree.plain(data[second])
         allowed_a = self.facts.vocabulary(self.card.kind, first)
         allowed_b = self.facts.vocabulary(self.card.kind, second)
-        if _fits(a, allowed_a) and _fits(b, allowed_b):
+        if _fits(_translate(a, maps[0]), allowed_a) and _fits(_translate(b, maps[1]), allowed_b):
             return
+        if not (_fits(_translate(b, maps[0]), allowed_a) and
+                _fits(_translate(a, maps[1]), allowed_b)):
+            return  # swapping would not make them fit: leave both as written
         data[first], data[second] = data[second], data[first]
+        self.note("renamed", (first,), f"`{first}: {a}` and `{second}: {b}` were the other way "
+                  "round: exchanged")
 
     def _values(self, rule: Rule) -> None:
-        table = {str(k).lower(): v for k, v in rule.args["map"].items()}
-        for parent, key, _path in tree.matches(self.card.data, rule.path("at")):
+        """Translate words. ``map``: the same meaning in the kbtools word (silent);
+        ``narrower``: the kbtools word covers only part of the older one, so each such value
+        is reported, and with ``keep: true`` the original stays beside it as ``kb_<name>``."""
+        same = _table(rule.args["map"])
+        narrower = _table(rule.args.get("narrower") or {})
+        for parent, key, path in list(tree.matches(self.card.data, rule.path("at"))):
             value = parent[key]
+            words = value if isinstance(value, list) else [value]
+            narrowed = [w for w in words if isinstance(w, str) and w.lower() in narrower]
+            if narrowed and rule.args.get("keep") and isinstance(parent, dict) \
+                    and f"kb_{key}" not in parent:
+                tree.put(parent, (f"kb_{key}",), tree.plain(value), near=(str(key),))
+            for word in narrowed:
+                kept = f"; the original is kept as `kb_{key}`" if rule.args.get("keep") else ""
+                self.note("narrowed", path, f"`{word}` -> `{narrower[word.lower()]}`: the "
+                          f"kbtools word is narrower than the one written{kept}")
+            table = {**same, **narrower}
             if isinstance(value, str) and value.lower() in table:
                 parent[key] = table[value.lower()]
             elif isinstance(value, list):
@@ -238,16 +264,18 @@ class Apply:
 
     def _convert(self, rule: Rule) -> None:
         convert = converter(rule.args["with"])
-        for parent, key, _path in list(tree.matches(self.card.data, rule.path("at"))):
+        for parent, key, path in list(tree.matches(self.card.data, rule.path("at"))):
             value = parent[key]
             if value is None or _placeholder(value):
                 continue
             try:
                 result = convert(tree.plain(value))
-            except NotConvertible:
+            except NotConvertible as exc:
+                if isinstance(value, str) and rule.args["with"] in REPORTED_CONVERTERS:
+                    self.note("kept", path, f"not converted: {exc}")
                 continue
             if result.lossless and tree.plain(result.value) != tree.plain(value):
-                parent[key] = tree.fresh(result.value)
+                tree.replace(parent, key, result.value)
 
     def _default(self, rule: Rule) -> None:
         steps = rule.path("at")
@@ -256,6 +284,13 @@ class Apply:
         value = label = rule.args["value"]
         if value == "today":
             value = label = self.facts.today
+        elif value == "git_last_commit":  # a date no one wrote is never made up
+            value = self.facts.git_dates.get(self.card.rel)
+            if value is None:
+                self.note("missing", steps, "no value, and the file has no commit in git to "
+                          "take the date of its last change from: write it by hand")
+                return
+            label = f"{value} (the file's last commit in git)"
         elif value == "file_name":
             value, label = self.card.stem, "(the file name)"
         data = self.card.data
@@ -286,7 +321,7 @@ class Apply:
             target = groups_to[len(prefix):]
             if not tree.has(item, target):
                 tree.put(item, target, tree.plain(value), near=rel)
-            parent[rel[-1]] = CommentedSeq(flat)
+            tree.replace(parent, rel[-1], CommentedSeq(flat))
 
     def _ids_from_paths(self, rule: Rule) -> None:
         from kbtools import layout
@@ -320,7 +355,7 @@ class Apply:
         if not rest:
             tree.delete(parent, source[-1])
         elif len(rest) != len(value):
-            parent[source[-1]] = rest
+            tree.replace(parent, source[-1], rest)
 
     def _ids_by_registry(self, rule: Rule) -> None:
         source = rule.path("from")
@@ -391,6 +426,12 @@ class Apply:
                     parent.ca.items.setdefault(target[-1], [None, None, None, None])[3] = \
                         before[3]
             tree.delete(parent, source[-1])
+
+    def _plan_to_config(self, rule: Rule) -> None:
+        from kbtools.migrate.plans import plan_to_config
+
+        if not self.card.template:
+            plan_to_config(self.card.data, rule.args, self.note)
 
     def _registry_kind(self, rule: Rule) -> None:
         data = self.card.data
@@ -475,12 +516,27 @@ def _entry_map(value: Any) -> bool:
                                                            for v in value.values())
 
 
+def _table(words: Any) -> dict[str, Any]:
+    """A word table (``{old: new}``), or several merged (a list of them)."""
+    if isinstance(words, list):
+        return {k: v for table in words for k, v in _table(table).items()}
+    return {str(k).lower(): v for k, v in (words or {}).items()}
+
+
+def _translate(value: Any, table: dict[str, Any]) -> Any:
+    if isinstance(value, list):
+        return [_translate(v, table) for v in value]
+    return table.get(value.lower(), value) if isinstance(value, str) else value
+
+
 def _fits(value: Any, allowed: set[str]) -> bool:
     if isinstance(value, list):
         return bool(value) and all(isinstance(v, str) and v in allowed for v in value)
     return isinstance(value, str) and value in allowed
 
 
+#: Converters whose refusal is reported (a count left as text says why it is no number).
+REPORTED_CONVERTERS = ("count", "tokens")
 #: Fields filled in by `default` go near the top, after these keys (else first).
 _NEAR_TOP = {"id": (), "status": ("id", "name", "title"), "registry": ("id",)}
 _PLACEHOLDER = re.compile(r"^\s*(TBD|TODO|FIXME|XXX)\s*[.!?]*\s*$", re.IGNORECASE)

@@ -202,7 +202,7 @@ def put(root: Any, steps: Steps, value: Any, near: Steps | None = None) -> None:
             continue
         new = fresh(value) if last else CommentedMap()
         if step in node:
-            node[step] = new
+            replace(node, step, new)
         else:
             position = _position_near(node, steps[:depth], near)
             if position is None or not isinstance(node, CommentedMap):
@@ -218,6 +218,33 @@ def _position_near(node: dict[str, Any], here: Steps, near: Steps | None) -> int
     branch = near[len(here)]
     keys = list(node)
     return keys.index(branch) + 1 if branch in keys else None
+
+
+def replace(container: Any, key: str | int, value: Any) -> None:
+    """Set ``container[key]`` to ``value`` keeping the comments that followed the old value
+    (its end-of-line comment and the full-line comments after it) after the new one.
+
+    ruamel keeps the comment after a value on the value's last leaf, so replacing a scalar by
+    a mapping, or one mapping by another, would otherwise lose those comments or print them
+    inside the new value (``-\n  # comment\n    name: x``)."""
+    new = value if isinstance(value, CommentedMap | CommentedSeq) else fresh(value)
+    holder, hkey, slot = _tail(container, key)
+    token = _token(holder, hkey, slot)
+    if token is not None:
+        holder.ca.items[hkey][slot] = None
+    container[key] = new
+    if token is None:
+        return
+    holder, hkey, slot = _tail(container, key)
+    if not hasattr(holder, "ca"):
+        return
+    entry = holder.ca.items.setdefault(hkey, [None, None, None, None])
+    current = entry[slot] if isinstance(entry[slot], CommentToken) else None
+    if current is None:
+        entry[slot] = token
+    else:  # the new value brought a comment of its own: the old one follows it
+        current.value = current.value.rstrip("\n") + "\n" + token.value.lstrip("\n") \
+            if not token.value.startswith("#") else current.value + "\n" + token.value
 
 
 def rename(node: CommentedMap, old: str, new: str) -> None:

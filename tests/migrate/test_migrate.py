@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 import shutil
+import subprocess
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -34,10 +36,24 @@ def kb(tmp_path: Path) -> Path:
     return root
 
 
+COMMITTED = "2025-11-12"
+
+
+def commit_all(root: Path, day: str = COMMITTED) -> None:
+    """Make ``root`` a git repository with one commit of every file on ``day`` (a KB is kept
+    in git; migrate takes a card's missing last_updated from its last commit)."""
+    env = {**os.environ, "GIT_AUTHOR_DATE": f"{day}T10:00:00", "GIT_COMMITTER_DATE":
+           f"{day}T10:00:00", "GIT_AUTHOR_NAME": "kb", "GIT_AUTHOR_EMAIL": "kb@example.org",
+           "GIT_COMMITTER_NAME": "kb", "GIT_COMMITTER_EMAIL": "kb@example.org"}
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "cards"]):
+        subprocess.run(["git", "-C", str(root), *args], check=True, env=env)
+
+
 @pytest.fixture(scope="module")
 def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("migrated") / "kb_repo"
     shutil.copytree(FIXTURE, root)
+    commit_all(root)
     assert main(["migrate", "--write", "--no-diff", "--kb-root", str(root)]) == 0
     return root
 
@@ -72,7 +88,9 @@ def test_plain_validate_before_migration_reports_each_problem_once(kb: Path) -> 
     at = Counter((p.path, p.json_path) for p in errors)
     assert max(at.values()) == 1, [k for k, n in at.items() if n > 1]
     rules = {p.rule for p in errors}
-    assert rules == {"schema"}, rules  # no false id.duplicate, ref.strategy, ...
+    # no false id.duplicate, ref.strategy, ...: only the shape, the summaries and PDFs the
+    # cards name but the KB lacks, and a model listing a paper that does not list it back
+    assert rules == {"schema", "path.missing", "ref.backlink"}, rules
     assert all(p.hint for p in errors)
     for p in errors:
         assert "did you mean `scheme`" not in p.hint and "did you mean `phenotypes`" not in p.hint
@@ -96,9 +114,22 @@ def test_dry_run_prints_diffs_and_changes_nothing(kb: Path, capsys) -> None:
     assert digest(kb) == before
 
 
-def test_migrate_write_then_validate_exits_zero(migrated: Path, capsys) -> None:
-    assert main(["validate", "--kb-root", str(migrated)]) == 0
-    assert validate_kb(migrated, jobs=1).n_errors == 0
+#: What stays wrong after the migration, on purpose: files the cards name that the KB lacks
+#: (checked in the built-in path fields they now sit in), and a size still to be decided.
+LEFT_FOR_THE_USER = {
+    ("path.missing", "kb/paper_cards/strandmamba_2024.yaml", "$.pdf"),
+    ("path.missing", "kb/paper_cards/genomeweaver_2025.yaml", "$.pdf"),
+    ("path.missing", "kb/paper_cards/scribe_clin_2024.yaml", "$.pdf"),
+    ("path.missing", "kb/paper_cards/genomeweaver_2025.yaml", "$.summary_md_path"),
+    ("path.missing", "kb/paper_cards/scribe_clin_2024.yaml", "$.summary_md_path"),
+    ("lint.todo", "kb/model_cards/genomeweaver.yaml", "$.arch.parameters"),
+}
+
+
+def test_migrate_write_then_validate_leaves_only_what_the_kb_lacks(migrated: Path) -> None:
+    errors = {(p.rule, p.path, p.json_path) for p in validate_kb(migrated, jobs=1).problems
+              if p.is_error}
+    assert errors == LEFT_FOR_THE_USER
 
 
 def test_second_migrate_changes_nothing(migrated: Path, capsys) -> None:
@@ -132,13 +163,34 @@ def _count(text: str) -> int | None:
     return int(round(float(match.group(1)) * _SCALE[(match.group(2) or "").lower()]))
 
 
-def _vocabulary() -> dict[str, str]:
-    table = yaml.safe_load(MAPPING.read_text())["vocabularies"]
-    return {str(k).lower(): v for words in table.values() for k, v in words.items()}
+def _vocabulary() -> dict[str, set[str]]:
+    """Every word of the mapping's tables (vocabularies, and the tables rules give inline),
+    with the words it may become."""
+    out: dict[str, set[str]] = {}
+
+    def add(table: dict[Any, Any]) -> None:
+        for k, v in table.items():
+            out.setdefault(str(k).lower(), set()).add(v)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("map", "narrower", "methods") and isinstance(value, dict):
+                    add(value)
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    data = yaml.safe_load(MAPPING.read_text())
+    for words in data["vocabularies"].values():
+        add(words)
+    walk(data["kinds"])
+    return out
 
 
 def accounted(value: Any, out_values: list[Any], out_texts: list[str],
-              vocabulary: dict[str, str]) -> bool:
+              vocabulary: dict[str, set[str]]) -> bool:
     if isinstance(value, dt.date):
         value = value.isoformat()
     if any(type(value) is type(v) and value == v for v in out_values):
@@ -150,7 +202,7 @@ def accounted(value: Any, out_values: list[Any], out_texts: list[str],
     text = str(value)
     if len(text) >= 4 and any(text in t for t in out_texts):
         return True
-    doi = re.match(r"https?://(?:dx\.)?doi\.org/(.+)$", text)
+    doi = re.match(r"(?:https?://(?:dx\.)?doi\.org/|arXiv:)(.+)$", text)
     card = re.match(r"kb/(?:model_cards|datasets|paper_cards)/(.+)\.yaml$", text)
     if (doi and doi.group(1) in out_values) or (card and card.group(1) in out_values):
         return True
@@ -158,7 +210,7 @@ def accounted(value: Any, out_values: list[Any], out_texts: list[str],
         return True
     if "," in text and all(part.strip() in out_values for part in text.split(",")):
         return True
-    return vocabulary.get(text.lower()) in out_values
+    return any(word in out_values for word in vocabulary.get(text.lower(), ()))
 
 
 def test_no_leaf_value_of_the_input_is_lost(migrated: Path) -> None:
@@ -226,7 +278,8 @@ def test_paper_cards(migrated: Path) -> None:
     assert helix["verification"] == {"notes": "needs_human_review"}
     assert helix["kb_relevance"].startswith("- Average forward")
     strand = load(migrated / "kb/paper_cards/strandmamba_2024.yaml")
-    assert "pdf" not in strand and strand["local_pdf_path"].endswith(".pdf")  # file not there
+    # the file is not there: the path goes to the built-in field, where validate reports it
+    assert strand["pdf"] == "docs/papers/strandmamba_2024.pdf" and "local_pdf_path" not in strand
     codon = load(migrated / "kb/paper_cards/codonbert_2023.yaml")
     assert (codon["venue"], codon["year"]) == ("NeurIPS 2023", 2023)
     voxel = load(migrated / "kb/paper_cards/voxelformer_2025.yaml")
@@ -283,9 +336,9 @@ def test_experiment_configs(migrated: Path) -> None:
     assert cca["data"]["genetics"] == {"dataset": "adult_wes"}
     assert cca["cv"] == {"scheme": "stratified_group_kfold", "n_splits": 5,
                          "group_by": "centre", "stratify_by": "mdd"}
-    assert cca["seed"] == 42 and cca["last_updated"] == "2025-10-20"
+    assert cca["seed"] == 42 and cca["last_updated"] == COMMITTED  # its last commit
     baselines = load(migrated / "configs/experiments/02_prediction_baselines.yaml")
-    assert baselines["datasets"] == {"phenotype": "mdd"}  # not a dataset card: kept
+    assert "datasets" not in baselines and baselines["outcome"] == "mdd"  # datasets.phenotype
     assert "kb_models" in baselines and baselines["outputs"]["kb_plots"]
     logo = load(migrated / "configs/experiments/03_logo_gene_attribution.yaml")
     assert logo["notes"].startswith("- Five folds")
@@ -298,8 +351,8 @@ def test_comments_and_key_order_are_kept(migrated: Path) -> None:
         "# Strand-aware state-space model.\n")
     cca = (migrated / "configs/experiments/01_cca_gene_smri.yaml").read_text()
     assert "# same subjects as the prediction baselines" in cca
-    assert "  phenotype: \"mdd\"  # binary outcome column" in (
-        migrated / "configs/experiments/02_prediction_baselines.yaml").read_text()
+    assert re.search(r'^outcome: "mdd" +# binary outcome column$', (
+        migrated / "configs/experiments/02_prediction_baselines.yaml").read_text(), re.M)
     assert "context_length: 200000  # parcels x timepoints" in re.sub(
         r" +#", "  #", (migrated / "kb/model_cards/cortexmae.yaml").read_text())
     original = list(load(FIXTURE / "kb/model_cards/helixlm.yaml"))
@@ -357,7 +410,7 @@ def test_a_required_value_no_rule_can_find_is_reported(kb: Path) -> None:
     card.write_text(card.read_text().replace("year: 2023\n", ""))
     missing = [n for n in plan(kb).report.of("missing")
                if n.rel == "kb/paper_cards/late_fusion_review_2023.yaml"]
-    assert missing and "year" in missing[0].message
+    assert any("year" in n.message for n in missing)
 
 
 def test_a_file_that_does_not_parse_is_left_alone_and_reported(kb: Path) -> None:

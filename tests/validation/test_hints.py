@@ -63,9 +63,10 @@ def test_edit_distance_matches_brute_force_on_small_cases() -> None:
 
 
 @pytest.mark.parametrize("text, count", [
-    ("650M", 650_000_000), ("1.2B", 1_200_000_000), ("86M", 86_000_000), ("~150M", 150_000_000),
-    ("12,500", 12_500), ("7000", 7000), ("450k", 450_000),
-    ("111M / 650M", None), ("unknown", None), ("1,2M", None),
+    ("650M", 650_000_000), ("1.2B", 1_200_000_000), ("86M", 86_000_000), ("~150M", None),
+    ("12,500", 12_500), ("7000", 7000), ("450k", None), ("131k", None), ("4k", None),
+    ("111M / 650M", None), ("unknown", None), ("1,2M", None), ("TBD (e.g., 7B–155B)", None),
+    ("scales to 7B+", None), ("100k+", None), ("about 600", None), ("7B-155B", None),
 ])
 def test_parse_count(text: str, count: int | None) -> None:
     assert parse_count(text) == count
