@@ -20,8 +20,12 @@ def methods() -> list[str]:
     return list(load_schema("experiment_config")["properties"]["method"]["enum"])
 
 
-def requirements(config: dict[str, Any], root: Path | None = None) -> list[str]:
-    """One line per thing the config lacks to run (empty if it has all of them)."""
+def requirements(config: dict[str, Any], root: Path | None = None,
+                 bound: set[str] | frozenset[str] = frozenset()) -> list[str]:
+    """One line per thing the config lacks to run (empty if it has all of them).
+
+    ``bound``: roles given a file at run time (``--data ROLE=FILE``), which need no table.
+    """
     out: list[str] = []
     known = methods()
     method = config.get("method")
@@ -37,10 +41,11 @@ def requirements(config: dict[str, Any], root: Path | None = None) -> list[str]:
             spec = spec if isinstance(spec, dict) else {}
             if not spec.get("dataset"):
                 out.append(f"data.{role}: a dataset card id (`dataset:`)")
-            elif not spec.get("table"):
+            elif not spec.get("table") and role not in bound:
                 tables = _tables(root, str(spec["dataset"]))
                 listed = f" (tables of {spec['dataset']}: {', '.join(tables)})" if tables else ""
-                out.append(f"data.{role}: the table to read (`table:`){listed}")
+                out.append(f"data.{role}: the table to read (`table:`){listed}, or a file "
+                           f"given with --data {role}=FILE")
     if method in known:
         from kbtools.schemas import method_params_schema
 
@@ -55,20 +60,35 @@ def requirements(config: dict[str, Any], root: Path | None = None) -> list[str]:
     return out
 
 
-def not_runnable(config: dict[str, Any], root: Path | None, where: str) -> KBToolsError | None:
-    """The error to raise for a config that is still a plan, or None if it could run."""
-    needs = requirements(config, root)
+def not_runnable(config: dict[str, Any], root: Path | None, where: str,
+                 bound: set[str] | frozenset[str] = frozenset(),
+                 dry_run: bool = False) -> KBToolsError | None:
+    """The error to raise for a config that is still a plan, or None if it could run.
+
+    A plan's status (``planning``, ``template``) never stops a dry run: ``--dry-run`` shows
+    the plan a complete config would run, and says that the status must change before a real
+    run."""
+    needs = requirements(config, root, bound)
     structural = [n for n in needs if not n.startswith("status:")]
-    if not structural and config.get("status") != "planning":
+    if not structural and (dry_run or config.get("status") != "planning"):
         return None  # templates keep their own message (placeholders to fill)
     what = "a plan (status: planning)" if config.get("status") == "planning" else "not complete"
     error = KBToolsError(
         f"this config is {what} and cannot run yet; a runnable config needs:\n  - "
-        + "\n  - ".join(needs), path=where,
+        + "\n  - ".join(structural if dry_run else needs), path=where,
         hint="fill these in, or start from `kbtools new experiment ID --method METHOD`, which "
              "writes a config that runs (then copy the plan's text into its description)")
     error.exit_code = 1
     return error
+
+
+def status_note(config: dict[str, Any]) -> str | None:
+    """What a dry run says about a plan's status (None when the config may run as it is)."""
+    status = config.get("status")
+    if status in ("planning", "template"):
+        return (f"status is `{status}`: this is the plan a run would follow; set status to "
+                "draft or complete to run it")
+    return None
 
 
 def _tables(root: Path | None, dataset: str) -> list[str]:

@@ -505,10 +505,14 @@ def check_subjects(subjects: pd.DataFrame, config: dict[str, Any],
 
 
 def _load_card(kb_root: Path, dataset: str) -> tuple[dict[str, Any], Path]:
+    from kbtools.config_rules.builtin_datasets import builtin_card
     from kbtools.kb import resolve_inside
     from kbtools.yamlio import YAMLLoadError, load_file
 
     path = resolve_inside(kb_root, Path("kb") / "datasets" / f"{dataset}.yaml")
+    builtin = builtin_card(dataset)
+    if not path.is_file() and builtin is not None:
+        return builtin, Path(f"<built-in dataset {dataset}>")
     if not path.is_file():
         raise DataError(f"dataset card {dataset!r} not found", path=str(path),
                         hint="check the config's data.<role>.dataset id")
@@ -549,14 +553,15 @@ def _resolve_table(role: str, entry: dict[str, Any], kb_root: Path,
     """The file of one role, its table spec and its source record."""
     from kbtools.kb import resolve_inside
 
-    dataset, table = entry["dataset"], entry["table"]
+    dataset, table = entry["dataset"], entry.get("table")
     if dataset not in cards:
         cards[dataset] = _load_card(kb_root, dataset)
     card, card_path = cards[dataset]
     storage = card.get("storage") or {}
     tables = storage.get("tables") or {}
     spec = dict(tables.get(table) or {})
-    source: dict[str, Any] = {"role": role, "dataset": dataset, "table": table,
+    source: dict[str, Any] = {"role": role, "dataset": dataset,
+                              **({"table": table} if table else {}),
                               "generated": False, "given_with_data": role in overrides}
     if role in overrides:
         path = Path(overrides[role]).expanduser().absolute()
@@ -689,7 +694,8 @@ def load_cohort(config: dict[str, Any], kb_root: Path,
         source["header"] = df.attrs.get("header")
         source["id_column"] = df.attrs["id_column"]
         if source["id_column"] != wanted:
-            notes.append(f"table {entry['table']!r} (role {role}) has no {wanted!r} column; "
+            notes.append(f"table {entry.get('table') or path.name!r} (role {role}) has no "
+                         f"{wanted!r} column; "
                          f"subjects were joined on its {source['id_column']!r} column")
         source["file"] = path.name
         source.update(file_facts(path))

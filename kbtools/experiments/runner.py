@@ -105,13 +105,15 @@ def _schema_knows(schema: dict[str, Any], parts: list[str], root: dict[str, Any]
     return True
 
 
-def apply_overrides(config: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """A copy of ``config`` with ``key.path=value`` overrides (values parsed as YAML)."""
-    from kbtools.schemas import load_schema, method_params_schema
+def apply_overrides(config: dict[str, Any], overrides: list[str],
+                    kb_root: Path | None = None) -> dict[str, Any]:
+    """A copy of ``config`` with ``key.path=value`` overrides (values parsed as YAML); keys
+    are those of the experiment schema, with the KB's own declared fields."""
+    from kbtools.schemas import method_params_schema
     from kbtools.yamlio import YAMLLoadError, loads
 
     out = copy.deepcopy(config)
-    schema = load_schema("experiment_config")
+    schema = config_schema(kb_root)
     for item in overrides:
         key, sep, raw = item.partition("=")
         parts = [p for p in key.strip().split(".") if p]
@@ -169,14 +171,26 @@ def _set_path(config: dict[str, Any], parts: list[str], value: Any, key: str) ->
             node = node[part]
 
 
-def validate_config(config: dict[str, Any], path: Path) -> None:
-    """Schema validation of the config and its method params; ConfigError on the first few."""
+def config_schema(kb_root: Path | None) -> dict[str, Any]:
+    """The experiment config schema as ``kbtools validate`` applies it: built in, plus the
+    fields the KB declares (kb/schemas/extensions.yaml)."""
+    from kbtools.schemas import load_schema
+    from kbtools.schemas.extensions import load_kb_schemas
+
+    if kb_root is None:
+        return load_schema("experiment_config")
+    return load_kb_schemas(kb_root).schema("experiment_config")
+
+
+def validate_config(config: dict[str, Any], path: Path, kb_root: Path | None = None) -> None:
+    """Schema validation of the config (with the KB's declared fields) and its method params;
+    ConfigError on the first few."""
     import jsonschema
 
-    from kbtools.schemas import load_schema, method_params_schema
+    from kbtools.schemas import method_params_schema
 
     problems = []
-    validator = jsonschema.Draft202012Validator(load_schema("experiment_config"))
+    validator = jsonschema.Draft202012Validator(config_schema(kb_root))
     for err in validator.iter_errors(config):
         problems.append(f"{'.'.join(map(str, err.absolute_path)) or '(top)'}: {err.message}")
     pschema = method_params_schema(str(config.get("method")))
@@ -211,23 +225,24 @@ def resolve(opts: RunOptions) -> tuple[dict[str, Any], list[str]]:
 
     _config_inside_kb(opts.config_path, opts.kb_root)
     raw = load_config(opts.config_path)
-    from kbtools.config_rules.runnable import not_runnable
+    from kbtools.config_rules.runnable import not_runnable, status_note
 
-    plan_only = not_runnable(raw, opts.kb_root, str(opts.config_path))
+    plan_only = not_runnable(raw, opts.kb_root, str(opts.config_path), bound=set(opts.data),
+                             dry_run=opts.dry_run)
     if plan_only is not None:  # a plan (status: planning, no method or tables): say what it needs
         raise plan_only
-    if raw.get("status") == "template" or placeholders(raw):
-        fields = placeholders(raw)
+    fields = placeholders(raw)
+    if fields or (raw.get("status") == "template" and not opts.dry_run):
         raise ConfigError("this config is a template and cannot run"
                           + (f"; fill in: {', '.join(fields)}" if fields else
                              " (status: template)"),
                           path=str(opts.config_path),
                           hint="copy it, fill the fields listed and set status: complete")
-    config = apply_overrides(raw, opts.overrides)
+    config = apply_overrides(raw, opts.overrides, opts.kb_root)
     if opts.seed is not None:
         config["seed"] = int(opts.seed)
     config.setdefault("seed", 0)
-    validate_config(config, opts.config_path)
+    validate_config(config, opts.config_path, opts.kb_root)
     from kbtools.experiments.cv import resolve_columns
 
     config = resolve_columns(config)
@@ -239,7 +254,8 @@ def resolve(opts: RunOptions) -> tuple[dict[str, Any], list[str]]:
             path=str(opts.config_path))
     warnings = [f"{'.'.join(map(str, i.json_path))}: {i.message}" for i in issues
                 if i.severity == "warning"]
-    return config, warnings
+    note = status_note(raw) if opts.dry_run else None
+    return config, warnings + ([note] if note else [])
 
 
 # ---------------------------------------------------------------------------------------------

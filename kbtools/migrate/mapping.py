@@ -33,7 +33,8 @@ OPERATIONS: dict[str, tuple[set[str], set[str]]] = {
     "registry_kind": (set(), {"by_id", "by_key", "default"}),
     "entries_from_mapping": ({"from"}, set()),
     "single_entry": ({"keep"}, set()),
-    "plan_to_config": ({"method_from", "methods", "roles"}, {"params", "covariates_from"}),
+    "plan_to_config": ({"method_from", "methods", "roles"},
+                       {"params", "covariates_from", "site_columns"}),
 }
 CONDITIONS = ("url", "text", "list", "mapping", "number", "exists", "missing_file", "arxiv")
 KINDS = ("model", "paper", "dataset", "registry", "experiment")

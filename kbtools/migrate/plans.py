@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
@@ -24,8 +25,10 @@ GROUPED = ("stratified_group_kfold", "group_kfold")
 Note = Callable[[str, tuple[str, ...], str], None]
 
 
-def plan_to_config(data: CommentedMap, args: dict[str, Any], note: Note) -> None:
-    """Fill ``method``, ``params``, ``preprocessing``, ``cv`` and ``outcome`` of one plan."""
+def plan_to_config(data: CommentedMap, args: dict[str, Any], note: Note,
+                   root: Path | None = None) -> None:
+    """Fill ``method``, ``params``, ``preprocessing``, ``cv`` and ``outcome`` of one plan
+    (``root``: the KB, whose subjects dataset card says which outcomes are binary)."""
     from kbtools.schemas import method_params_schema
     from kbtools.validation.scaffold import method_recipes
 
@@ -40,30 +43,7 @@ def plan_to_config(data: CommentedMap, args: dict[str, Any], note: Note) -> None
         return
     recipe = copy.deepcopy(recipes[method])
     roles = _roles(data, args.get("roles") or {}, recipe["roles"], note)
-    known = set((method_params_schema(method) or {}).get("properties", {}))
-    params = _rename_roles(recipe["params"], roles)
-    stated = _stated(data, args.get("params") or {})
-    for name, value in stated.items():
-        if name in known:
-            params[name] = value
-    for name in params:
-        if name not in stated:
-            note("plan", ("params", name), f"not in the plan: kbtools starting value "
-                 f"{_short(params[name])}")
-    preprocessing = _rename_roles(recipe["preprocessing"], roles)
     cv = data.get("cv") if isinstance(data.get("cv"), dict) else None
-    site = (cv or {}).get("group_by") or recipe["cv"].get("group_by")
-    covariates = _first(data, args.get("covariates_from") or [])
-    if isinstance(covariates, list) and covariates:
-        kept = [c for c in map(str, covariates) if c != site]
-        if len(kept) != len(covariates):
-            note("plan", ("preprocessing", "covariates"), f"`{site}` is the site column: "
-                 "its effect is removed by site_onehot, not as a covariate")
-        preprocessing["covariates"] = kept
-    for name in preprocessing:
-        if name != "covariates" or not covariates:
-            note("plan", ("preprocessing", name), f"not in the plan: kbtools starting value "
-                 f"{_short(preprocessing[name])}")
     outcome = data.get("outcome")
     if outcome is None:
         outcome = (cv or {}).get("stratify_by")
@@ -73,11 +53,53 @@ def plan_to_config(data: CommentedMap, args: dict[str, Any], note: Note) -> None
             outcome = recipe["outcome"]
             note("plan", ("outcome",), f"not in the plan: kbtools starting value `{outcome}` "
                  "(the outcome column of the subjects table)")
+    kind = _outcome_type(root, data, str(outcome))
+    known = set((method_params_schema(method) or {}).get("properties", {}))
+    params = _rename_roles(recipe["params"], roles, keys=False)  # keys are arm names
+    stated = {k: v for k, v in _stated(data, args.get("params") or {}).items() if k in known}
+    if kind is not None and isinstance(params.get("outcomes"), list):
+        stated["outcomes"] = [{"column": str(outcome), "type": kind}]
+        note("plan", ("params", "outcomes"), f"`{outcome}` ({kind}, as the subjects' dataset "
+             "card describes it)")
+    params.update(stated)
+    for name in params:
+        if name not in stated:
+            note("plan", ("params", name), f"not in the plan: kbtools starting value "
+                 f"{_short(params[name])}")
+    preprocessing = _rename_roles(recipe["preprocessing"], roles, keys=True)
+    covariates = _first(data, args.get("covariates_from") or [])
+    covariates = [str(c) for c in covariates] if isinstance(covariates, list) else []
+    site_words = [str(w) for w in args.get("site_columns") or []]
+    named_site = next((c for c in covariates if c.lower() in site_words), None)
+    site = (cv or {}).get("group_by") or named_site
+    if covariates:
+        kept = [c for c in covariates if c != site]
+        if len(kept) != len(covariates):
+            note("plan", ("preprocessing", "covariates"), f"`{site}` is the site column: "
+                 "its effect is removed by site_onehot, not as a covariate")
+        preprocessing["covariates"] = kept
+    scheme = (cv or {}).get("scheme") or (recipe["cv"]["scheme"] if cv is None else None)
+    if site is None and scheme not in GROUPED and preprocessing.get("site_onehot"):
+        preprocessing["site_onehot"] = False  # no site column to remove effects of
+        note("plan", ("preprocessing", "site_onehot"), "false: the plan names no site column, "
+             "so site effects are not removed (name it in preprocessing.site_column and set "
+             "site_onehot: true)")
+    for name in preprocessing:
+        if name == "site_onehot" and site is None and scheme not in GROUPED:
+            continue
+        if name != "covariates" or not covariates:
+            note("plan", ("preprocessing", name), f"not in the plan: kbtools starting value "
+                 f"{_short(preprocessing[name])}")
+    if kind == "continuous" and cv is not None and cv.get("scheme") in STRATIFIED:
+        cv["scheme"] = "group_kfold" if cv.get("group_by") else "kfold"
+        cv.pop("stratify_by", None)
+        note("plan", ("cv", "scheme"), f"`{cv['scheme']}`: folds cannot be stratified by "
+             f"`{outcome}`, a continuous outcome")
     _put(data, "method", method, near="description")
     note("plan", ("method",), f"`{method}`, from the plan's `{named}`")
     if "outcome" not in data:
         _put(data, "outcome", outcome, near="method")
-    _fill_cv(data, recipe["cv"], outcome, note)
+    _fill_cv(data, recipe["cv"], outcome if kind != "continuous" else None, site, note)
     _put(data, "preprocessing", preprocessing, near="data")
     _put(data, "params", params, near="cv")
 
@@ -119,13 +141,14 @@ def _roles(data: CommentedMap, names: dict[str, Any], wanted: dict[str, str],
     return out
 
 
-def _rename_roles(value: Any, roles: dict[str, str]) -> Any:
-    """The recipe's role names (``gene``, ``brain``) replaced by the plan's."""
+def _rename_roles(value: Any, roles: dict[str, str], keys: bool) -> Any:
+    """The recipe's role names (``gene``, ``brain``) replaced by the plan's: in values, and
+    in keys too when ``keys`` (``pca: {gene: 32}``; params keys are arm names)."""
     if isinstance(value, dict):
-        return {roles.get(k, k) if isinstance(k, str) else k: _rename_roles(v, roles)
-                for k, v in value.items()}
+        return {roles.get(k, k) if keys and isinstance(k, str) else k:
+                _rename_roles(v, roles, keys) for k, v in value.items()}
     if isinstance(value, list):
-        return [_rename_roles(v, roles) for v in value]
+        return [_rename_roles(v, roles, keys) for v in value]
     return roles.get(value, value) if isinstance(value, str) else value
 
 
@@ -147,11 +170,21 @@ def _first(data: Any, paths: list[Any]) -> Any:
     return None
 
 
-def _fill_cv(data: CommentedMap, recipe: dict[str, Any], outcome: Any, note: Note) -> None:
+def _fill_cv(data: CommentedMap, recipe: dict[str, Any], outcome: Any, site: str | None,
+             note: Note) -> None:
     cv = data.get("cv")
     if not isinstance(cv, dict):
-        _put(data, "cv", dict(recipe), near="preprocessing")
-        note("plan", ("cv",), f"not in the plan: kbtools starting value {_short(recipe)}")
+        cv = {**recipe, **({"group_by": site} if site else {})}
+        if outcome is None:  # a continuous outcome: folds are not stratified
+            cv.pop("stratify_by", None)
+            cv["scheme"] = "group_kfold" if cv.get("group_by") else "kfold"
+        elif "stratify_by" in cv:
+            cv["stratify_by"] = outcome
+        _put(data, "cv", cv, near="preprocessing")
+        shown = {k: v for k, v in cv.items() if not (k == "group_by" and site)}
+        note("plan", ("cv",), f"not in the plan: kbtools starting value {_short(shown)}"
+             + (f"; folds grouped by `{site}`, the site column the plan's covariates name"
+                if site else ""))
         return
     scheme = cv.get("scheme")
     if scheme is None:
@@ -160,13 +193,36 @@ def _fill_cv(data: CommentedMap, recipe: dict[str, Any], outcome: Any, note: Not
         note("plan", ("cv", "scheme"), f"not in the plan: `{scheme}`")
     wanted = {"n_splits": recipe.get("n_splits"), "inner_splits": recipe.get("inner_splits")}
     if scheme in GROUPED:
-        wanted["group_by"] = recipe.get("group_by")
+        wanted["group_by"] = site or recipe.get("group_by")
     if scheme in STRATIFIED:
         wanted["stratify_by"] = outcome
     for key, value in wanted.items():
         if value is not None and key not in cv:
             cv[key] = value
             note("plan", ("cv", key), f"not in the plan: `{value}`")
+
+
+def _outcome_type(root: Path | None, data: Any, outcome: str) -> str | None:
+    """``binary`` or ``continuous``, as the subjects role's dataset card lists the outcome among
+    its phenotypes; None when no card says (cards linking out of the KB are never read)."""
+    from kbtools.kb import is_inside
+    from kbtools.yamlio import YAMLLoadError, load_file
+
+    spec = tree.get(data, ("data", SUBJECTS))
+    dataset = spec.get("dataset") if isinstance(spec, dict) else None
+    if root is None or not isinstance(dataset, str):
+        return None
+    path = Path(root) / "kb" / "datasets" / f"{dataset}.yaml"
+    if not path.is_file() or not is_inside(root, path):
+        return None
+    try:
+        card = load_file(path)
+    except (OSError, YAMLLoadError):
+        return None
+    for item in (card.get("phenotypes") if isinstance(card, dict) else None) or []:
+        if isinstance(item, dict) and item.get("name") == outcome and item.get("type"):
+            return "binary" if item["type"] == "binary" else "continuous"
+    return None
 
 
 def _put(data: CommentedMap, key: str, value: Any, near: str) -> None:

@@ -431,7 +431,7 @@ class Apply:
         from kbtools.migrate.plans import plan_to_config
 
         if not self.card.template:
-            plan_to_config(self.card.data, rule.args, self.note)
+            plan_to_config(self.card.data, rule.args, self.note, self.facts.root)
 
     def _registry_kind(self, rule: Rule) -> None:
         data = self.card.data

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kbtools.config_rules.builtin_datasets import builtin_card
 from kbtools.kb import KINDS_BY_NAME
 from kbtools.validation.findings import Finding, Parts
 from kbtools.yamlio import MAX_BYTES, YAMLLoadError, loads, read_text
@@ -175,7 +176,8 @@ class KBIndex:
     def exists(self, target: str, ident: str) -> bool:
         if target in self.entries:
             return ident in self.entries[target]
-        return ident in self.files.get(target, {})
+        return ident in self.files.get(target, {}) or (
+            target == "dataset" and builtin_card(ident) is not None)
 
     def known(self, target: str) -> Iterable[str]:
         return self.entries[target] if target in self.entries else self.files.get(target, {})

@@ -109,9 +109,13 @@ def _dataset_tables(root: Path) -> list[tuple[str, list[str]]]:
 
 def _dataset_with(root: Path, tables: set[str]) -> str:
     """The first dataset card (synthetic_cohort first) whose storage has all ``tables``."""
+    from kbtools.config_rules.builtin_datasets import SYNTHETIC_COHORT, builtin_tables
+
     for dataset, names in _dataset_tables(root):
         if tables <= set(names):
             return dataset
+    if tables <= set(builtin_tables(SYNTHETIC_COHORT)):
+        return SYNTHETIC_COHORT  # built in: runs generate it, no card needed in the KB
     raise KBToolsError(
         f"no dataset card of this KB has the tables {', '.join(sorted(tables))}",
         hint="add the synthetic cohort's card (kb/datasets/synthetic_cohort.yaml in the kbtools "

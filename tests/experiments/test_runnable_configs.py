@@ -81,14 +81,72 @@ def test_unknown_method_is_refused(small_kb, capsys) -> None:
 
 def test_new_experiment_never_reads_a_dataset_card_outside_the_kb(small_kb, tmp_path_factory,
                                                                    capsys) -> None:
-    """A dataset card that is a symlink out of the KB is not a source of table names."""
+    """A dataset card that is a symlink out of the KB is not a source of table names: the
+    config uses the built-in synthetic cohort, and the run refuses the linked card."""
     root, _ = small_kb
     card = root / "kb" / "datasets" / "synthetic_cohort.yaml"
     outside = tmp_path_factory.mktemp("elsewhere") / "synthetic_cohort.yaml"
-    outside.write_bytes(card.read_bytes())
+    outside.write_text(card.read_text().replace("gene_embeddings", "secret_table_name"))
     card.unlink()
     card.symlink_to(outside)
     assert main(["new", "experiment", "try_cca", "--method", "cca_permutation",
-                 "--kb-root", str(root)]) == 2
-    assert "no dataset card of this KB has the tables" in capsys.readouterr().err
-    assert not (root / "configs" / "experiments" / "try_cca.yaml").exists()
+                 "--kb-root", str(root)]) == 0
+    written = (root / "configs" / "experiments" / "try_cca.yaml").read_text()
+    assert "secret_table_name" not in written and "dataset: synthetic_cohort" in written
+    capsys.readouterr()
+    assert main(["run-experiment", str(root / "configs/experiments/try_cca.yaml"), "--dry-run",
+                 "--kb-root", str(root)]) != 0
+    assert "outside" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("method", methods())
+def test_new_experiment_needs_no_dataset_card_in_the_kb(method: str, small_kb, capsys) -> None:
+    """Without a card holding the tables, `new --method` names the built-in synthetic cohort:
+    the config validates and dry-runs, and no card is copied into the KB."""
+    root, _ = small_kb
+    for card in (root / "kb" / "datasets").glob("*.yaml"):
+        card.unlink()
+    ident = f"bare_{method}"
+    assert main(["new", "experiment", ident, "--method", method, "--kb-root", str(root)]) == 0
+    path = root / "configs" / "experiments" / f"{ident}.yaml"
+    assert "dataset: synthetic_cohort" in path.read_text()
+    assert not list((root / "kb" / "datasets").glob("*.yaml"))
+    assert not [p for p in validate_kb(root, [path], jobs=1).problems if p.is_error]
+    capsys.readouterr()
+    assert main(["run-experiment", str(path), "--dry-run", "--kb-root", str(root)]) == 0
+    assert "dry run: nothing computed" in capsys.readouterr().out
+
+
+def test_a_plan_with_a_method_dry_runs_whatever_its_status(small_kb, capsys) -> None:
+    """planning and template say the config is not final; they never stop --dry-run, and a
+    real run still refuses them."""
+    root, config = small_kb
+    text = config.read_text()
+    for status in ("planning", "template"):
+        plan = root / "configs" / "experiments" / f"as_{status}.yaml"
+        plan.write_text(text.replace(f"id: {config.stem}", f"id: as_{status}")
+                        .replace("status: complete", f"status: {status}"))
+        assert main(["run-experiment", str(plan), "--dry-run", "--kb-root", str(root)]) == 0
+        assert f"status is `{status}`" in capsys.readouterr().out
+        assert main(["run-experiment", str(plan), "--kb-root", str(root)]) == 1
+        capsys.readouterr()
+    assert not list((root / "kb" / "runs").iterdir())
+
+
+def test_run_experiment_accepts_the_fields_the_kb_declares(small_kb, capsys) -> None:
+    """A config field the KB declares in kb/schemas/extensions.yaml passes `validate` and
+    `run-experiment` alike; an undeclared one is refused by both."""
+    root, config = small_kb
+    config.write_text(config.read_text() + "rationale: Why we run it.\n")
+    assert main(["run-experiment", str(config), "--dry-run", "--kb-root", str(root)]) == 1
+    assert "Additional properties are not allowed ('rationale'" in capsys.readouterr().err
+    def about_rationale() -> list[object]:
+        return [p for p in validate_kb(root, [config], jobs=1).problems
+                if p.is_error and "rationale" in p.message]
+
+    assert about_rationale()
+    (root / "kb" / "schemas").mkdir(parents=True, exist_ok=True)
+    (root / "kb" / "schemas" / "extensions.yaml").write_text(
+        "experiment:\n  properties:\n    rationale: {type: string, description: Why.}\n")
+    assert not about_rationale()
+    assert main(["run-experiment", str(config), "--dry-run", "--kb-root", str(root)]) == 0
