@@ -15,7 +15,7 @@ from typing import Any
 
 from kbtools.migrate import tree
 from kbtools.schemas import json_type
-from kbtools.schemas.extensions import EXTENSIBLE_KINDS, merge
+from kbtools.schemas.extensions import EXTENSIBLE_KINDS, KB_PATH, is_local_file, merge
 
 ITEM, ENTRY = "[]", "*"
 DEFAULT_DESCRIPTION = "Kept by kbtools migrate from the card format used before kbtools."
@@ -69,7 +69,10 @@ def _walk(node: Any, schema: dict[str, Any], root: dict[str, Any], steps: tuple[
 
 
 def infer(values: list[Any]) -> dict[str, Any]:
-    """A JSON Schema accepting every value seen (types only: the content stays free)."""
+    """A JSON Schema accepting every value seen (types only: the content stays free).
+
+    Text that is always a file of the KB (``docs/papers/x.pdf``) is declared with
+    ``format: kb-path``, so that ``kbtools validate`` checks the file is there."""
     types = {json_type(v) for v in values}
     if {"integer", "number"} <= types:
         types.discard("integer")
@@ -80,6 +83,15 @@ def infer(values: list[Any]) -> dict[str, Any]:
             item_types.discard("integer")
         if len(item_types) == 1 and item_types <= {"string", "integer", "number", "boolean"}:
             out["items"] = {"type": next(iter(item_types))}
+            if item_types == {"string"} and all(is_local_file(i) for v in values for i in v):
+                out["items"]["format"] = KB_PATH
+    elif types == {"string"} and all(is_local_file(v) for v in values):
+        out["format"] = KB_PATH
+    elif types == {"object"} and all(
+            isinstance(v, dict) and v and all(isinstance(x, list) and x and all(
+                is_local_file(i) for i in x) for x in v.values()) for v in values):
+        out["additionalProperties"] = {"type": "array",  # groups of files: {docs: [a.md]}
+                                       "items": {"type": "string", "format": KB_PATH}}
     return out
 
 

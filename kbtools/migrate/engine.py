@@ -100,10 +100,8 @@ def plan(root: Path, mapping: Mapping | None = None, today: dt.date | None = Non
     additions = _declare(root, cards, known, mapping, result)
     _check(cards, known, additions, report)
     for card in cards:
-        text = result.old[card.rel]
-        before = tree.plain(tree.load(text))
-        if tree.plain(card.data) != before:
-            result.new[card.rel] = tree.dump(card.data, text)
+        if tree.plain(card.data) != card.original:
+            result.new[card.rel] = tree.dump(card.data, result.old[card.rel])
     report.changed = result.changed
     return result
 
@@ -192,7 +190,7 @@ def _load_cards(root: Path, result: Plan) -> list[Card]:
             result.report.add(rel, "missing", "$", "not migrated: not a mapping of fields")
             continue
         result.old[rel] = text
-        cards.append(Card(kind, rel, path.stem, data, template))
+        cards.append(Card(kind, rel, path.stem, data, template, original=tree.plain(data)))
     return cards
 
 

@@ -31,6 +31,7 @@ class Card:
     stem: str  # the id its file name gives
     data: CommentedMap
     template: bool = False  # a template file (template.yaml, _template*)
+    original: Any = None  # the data as read (plain), to tell whether the card changed
 
 
 @dataclass

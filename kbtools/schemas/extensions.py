@@ -29,6 +29,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,15 @@ _KIND_KEYS = ("properties", "$defs", "$comment", "title", "description")
 _REACH = ("properties", "items", "additionalProperties")
 _NOTE_KEYS = ("description", "title", "$comment", "type")
 ITEM = "[]"  # a path step meaning "each item of the list"
+#: ``format`` of a field holding a file of the KB (relative to its root): ``kbtools validate``
+#: checks the file exists and stays inside the KB, as for the built-in path fields.
+KB_PATH = "kb-path"
+_LOCAL_FILE = re.compile(r"^(?![a-z][a-z0-9+.-]*:|/|~)[\w.-]+(?:/[\w.-]+)*\.[A-Za-z0-9]{1,8}$")
+
+
+def is_local_file(value: Any) -> bool:
+    """Text naming a file by a relative path (``docs/papers/x.pdf``; no URL, no anchor)."""
+    return isinstance(value, str) and "/" in value and bool(_LOCAL_FILE.match(value))
 
 
 @dataclass(frozen=True)

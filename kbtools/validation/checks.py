@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kbtools.errors import PathOutsideKB
 from kbtools.kb import KINDS_BY_NAME, expected_id, resolve_inside
-from kbtools.schemas.extensions import DEFAULT_EXTENSION_FILE
+from kbtools.schemas.extensions import DEFAULT_EXTENSION_FILE, KB_PATH
 from kbtools.validation.findings import Finding, Parts, to_problems
 from kbtools.validation.hints import HintContext
 from kbtools.validation.lint import lint
@@ -107,6 +108,7 @@ def _document_findings(root: Path, kind: str, schema: str, stem: str, data: dict
     taken = {f.parts for f in findings}
     findings.extend(f for f in lint(data, text, today) if f.parts not in taken)
     findings.extend(_local_paths(root, kind, data))
+    findings.extend(_declared_paths(root, schema, data, extended, findings))
     # Templates are not runnable (runs refuse them): their design is checked once the status
     # says draft or complete.
     if kind == "experiment" and schema_ok and data.get("status") not in ("template", "planning") \
@@ -133,6 +135,42 @@ def _local_paths(root: Path, kind: str, data: dict[str, Any]) -> list[Finding]:
                 out.extend(_check_path(root, value, ("storage", "tables", name, "path"),
                                        relative_only=False, must_exist=not generated))
     return out
+
+
+def _declared_paths(root: Path, schema: str, data: dict[str, Any],
+                    extended: Extended | None, found: list[Finding]) -> list[Finding]:
+    """Files named in fields the KB declares with ``format: kb-path`` (wherever they sit):
+    checked like the built-in path fields."""
+    if not extended or schema not in extended:
+        return []
+    merged = extended[schema][1]
+    taken = {f.parts for f in found}
+    out: list[Finding] = []
+    for parts, value in _formatted(merged, merged, data, ()):
+        if isinstance(value, str) and value and parts not in taken:
+            out.extend(_check_path(root, value, parts, relative_only=True, must_exist=True))
+    return out
+
+
+def _formatted(node: Any, root: dict[str, Any], value: Any, parts: Parts
+               ) -> Iterator[tuple[Parts, Any]]:
+    """(parts, value) of every value whose schema node says ``format: kb-path``."""
+    if not isinstance(node, dict):
+        return
+    if isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/$defs/"):
+        node = root.get("$defs", {}).get(node["$ref"].rsplit("/", 1)[1], {})
+    if node.get("format") == KB_PATH:
+        yield parts, value
+        return
+    if isinstance(value, dict):
+        props = node.get("properties") if isinstance(node.get("properties"), dict) else {}
+        extra = node.get("additionalProperties")
+        for key, item in value.items():
+            sub = props.get(key, extra if isinstance(extra, dict) else None)
+            yield from _formatted(sub, root, item, (*parts, str(key)))
+    elif isinstance(value, list) and isinstance(node.get("items"), dict):
+        for index, item in enumerate(value):
+            yield from _formatted(node["items"], root, item, (*parts, index))
 
 
 def _check_path(root: Path, value: str, parts: Parts, *, relative_only: bool,

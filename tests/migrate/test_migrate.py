@@ -5,12 +5,10 @@ a second run changes nothing."""
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import os
+import json
 import re
 import shutil
-import subprocess
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -23,8 +21,10 @@ from kbtools.migrate.engine import plan
 from kbtools.schemas.extensions import extension_fields
 from kbtools.validation import validate_kb
 
+from . import audit
+from .audit import COMMITTED, commit_all
+
 FIXTURE = Path(__file__).parent / "predecessor_kb"
-MAPPING = Path(__file__).resolve().parents[2] / "kbtools/vocabulary/mappings/predecessor.yaml"
 CARD_FOLDERS = ("kb/model_cards", "kb/paper_cards", "kb/datasets", "kb/integration_cards",
                 "configs/experiments")
 
@@ -36,26 +36,21 @@ def kb(tmp_path: Path) -> Path:
     return root
 
 
-COMMITTED = "2025-11-12"
-
-
-def commit_all(root: Path, day: str = COMMITTED) -> None:
-    """Make ``root`` a git repository with one commit of every file on ``day`` (a KB is kept
-    in git; migrate takes a card's missing last_updated from its last commit)."""
-    env = {**os.environ, "GIT_AUTHOR_DATE": f"{day}T10:00:00", "GIT_COMMITTER_DATE":
-           f"{day}T10:00:00", "GIT_AUTHOR_NAME": "kb", "GIT_AUTHOR_EMAIL": "kb@example.org",
-           "GIT_COMMITTER_NAME": "kb", "GIT_COMMITTER_EMAIL": "kb@example.org"}
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "cards"]):
-        subprocess.run(["git", "-C", str(root), *args], check=True, env=env)
-
-
 @pytest.fixture(scope="module")
-def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def migration(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """The fixture KB in git, after one `kbtools migrate --write`, and the JSON report."""
     root = tmp_path_factory.mktemp("migrated") / "kb_repo"
     shutil.copytree(FIXTURE, root)
     commit_all(root)
-    assert main(["migrate", "--write", "--no-diff", "--kb-root", str(root)]) == 0
-    return root
+    report = root.parent / "report.json"
+    assert main(["migrate", "--write", "--no-diff", "--report", str(report),
+                 "--kb-root", str(root)]) == 0
+    return root, json.loads(report.read_text())
+
+
+@pytest.fixture(scope="module")
+def migrated(migration: tuple[Path, dict[str, Any]]) -> Path:
+    return migration[0]
 
 
 def cards(root: Path) -> list[Path]:
@@ -117,11 +112,19 @@ def test_dry_run_prints_diffs_and_changes_nothing(kb: Path, capsys) -> None:
 #: What stays wrong after the migration, on purpose: files the cards name that the KB lacks
 #: (checked in the built-in path fields they now sit in), and a size still to be decided.
 LEFT_FOR_THE_USER = {
+    # PDFs and summaries in the built-in path fields
     ("path.missing", "kb/paper_cards/strandmamba_2024.yaml", "$.pdf"),
     ("path.missing", "kb/paper_cards/genomeweaver_2025.yaml", "$.pdf"),
     ("path.missing", "kb/paper_cards/scribe_clin_2024.yaml", "$.pdf"),
     ("path.missing", "kb/paper_cards/genomeweaver_2025.yaml", "$.summary_md_path"),
     ("path.missing", "kb/paper_cards/scribe_clin_2024.yaml", "$.summary_md_path"),
+    # files named in the KB's own fields (declared with format: kb-path)
+    ("path.missing", "configs/experiments/02_prediction_baselines.yaml", "$.references[1]"),
+    ("path.missing", "kb/integration_cards/embedding_strategies.yaml",
+     "$.entries[0].sources[0]"),
+    ("path.missing", "kb/paper_cards/helixlm_2024.yaml", "$.related_to[0]"),
+    ("path.missing", "kb/paper_cards/late_fusion_review_2023.yaml", "$.related_to[0]"),
+    # "TBD (e.g., 7B–155B)" stays text: the size is still to be decided
     ("lint.todo", "kb/model_cards/genomeweaver.yaml", "$.arch.parameters"),
 }
 
@@ -142,90 +145,84 @@ def test_second_migrate_changes_nothing(migrated: Path, capsys) -> None:
 # ---------------------------------------------------------------------------------------------
 # nothing lost: every leaf value of the input is in the migrated card (or its extensions)
 
-_PLACEHOLDER = re.compile(r"^\s*(TBD|TODO|FIXME|XXX)\s*$", re.I)
-_COUNT = re.compile(r"^~?\s*(\d+(?:\.\d+)?)\s*([KMB])?$", re.I)
-_SCALE = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9}
-
-
-def leaves(node: Any) -> list[Any]:
-    if isinstance(node, dict):
-        return [leaf for v in node.values() for leaf in leaves(v)]
-    if isinstance(node, list):
-        return [leaf for v in node for leaf in leaves(v)]
-    return [node]
-
-
-def _count(text: str) -> int | None:
-    """Our own reading of a count written as text ("650M", "450,000", "~250k")."""
-    match = _COUNT.match(text.replace(",", "") if re.fullmatch(r"[\d,]+", text) else text)
-    if not match:
-        return None
-    return int(round(float(match.group(1)) * _SCALE[(match.group(2) or "").lower()]))
-
-
-def _vocabulary() -> dict[str, set[str]]:
-    """Every word of the mapping's tables (vocabularies, and the tables rules give inline),
-    with the words it may become."""
-    out: dict[str, set[str]] = {}
-
-    def add(table: dict[Any, Any]) -> None:
-        for k, v in table.items():
-            out.setdefault(str(k).lower(), set()).add(v)
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in ("map", "narrower", "methods") and isinstance(value, dict):
-                    add(value)
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    data = yaml.safe_load(MAPPING.read_text())
-    for words in data["vocabularies"].values():
-        add(words)
-    walk(data["kinds"])
-    return out
-
-
-def accounted(value: Any, out_values: list[Any], out_texts: list[str],
-              vocabulary: dict[str, set[str]]) -> bool:
-    if isinstance(value, dt.date):
-        value = value.isoformat()
-    if any(type(value) is type(v) and value == v for v in out_values):
-        return True
-    if isinstance(value, bool) or value is None:
-        return value in out_values or value is None
-    if isinstance(value, int | float):
-        return str(value) in out_texts or value in out_values
-    text = str(value)
-    if len(text) >= 4 and any(text in t for t in out_texts):
-        return True
-    doi = re.match(r"(?:https?://(?:dx\.)?doi\.org/|arXiv:)(.+)$", text)
-    card = re.match(r"kb/(?:model_cards|datasets|paper_cards)/(.+)\.yaml$", text)
-    if (doi and doi.group(1) in out_values) or (card and card.group(1) in out_values):
-        return True
-    if _count(text) is not None and _count(text) in out_values:
-        return True
-    if "," in text and all(part.strip() in out_values for part in text.split(",")):
-        return True
-    return any(word in out_values for word in vocabulary.get(text.lower(), ()))
-
-
 def test_no_leaf_value_of_the_input_is_lost(migrated: Path) -> None:
-    vocabulary = _vocabulary()
-    lost = []
-    for source in cards(FIXTURE):
-        rel = source.relative_to(FIXTURE)
-        out_values = leaves(load(migrated / rel))
-        out_texts = [v if isinstance(v, str) else str(v) for v in out_values]
-        for value in leaves(load(source)):
-            if value in ("", None) or (isinstance(value, str) and _PLACEHOLDER.match(value)):
-                continue  # no content: listed in the report instead
-            if not accounted(value, out_values, out_texts, vocabulary):
-                lost.append((str(rel), value))
-    assert lost == []
+    assert audit.lost_values(FIXTURE, migrated, audit.vocabulary()) == []
+
+
+def test_no_number_is_invented(migration: tuple[Path, dict[str, Any]]) -> None:
+    """Every number of a migrated card is stated exactly by the card, or listed in the
+    report (a kbtools starting value of a plan, the largest of several sizes)."""
+    root, report = migration
+    assert audit.invented_numbers(FIXTURE, root, report) == []
+    genomeweaver = load(root / "kb/model_cards/genomeweaver.yaml")
+    assert genomeweaver["arch"]["parameters"] == "TBD (e.g., 7B–155B)"
+    assert "num_parameters" not in genomeweaver["arch"]
+    assert genomeweaver["arch"]["context_length"] == "131k"  # 131,072 meant: stays text
+    assert genomeweaver["checkpoints"][0]["parameters"] == "~1.3B"
+    scribe = load(root / "kb/model_cards/scribe_clin.yaml")
+    assert scribe["arch"] == {"type": "decoder-only transformer",
+                              "parameters": "scales to 7B+", "context_length": "4k"}
+    kept = {(n["rel"], n["path"]): n["message"] for n in report["notes"]
+            if n["category"] == "kept"}
+    assert "a bound" in kept[("kb/model_cards/scribe_clin.yaml", "arch.parameters")]
+    assert "4,096" in kept[("kb/model_cards/scribe_clin.yaml", "arch.context_length")]
+    assert "131,072" in kept[("kb/model_cards/genomeweaver.yaml", "arch.context_length")]
+    assert "approximation" in kept[("kb/model_cards/neurofold.yaml", "arch.parameters")]
+
+
+def test_no_comment_is_lost_or_duplicated(migrated: Path) -> None:
+    assert audit.comment_changes(FIXTURE, migrated) == ([], [])
+    bundle = (migrated / "kb/datasets/adult_mri_bundle.yaml").read_text()
+    assert "  # JSONL directory:\n  - name: sequence\n  # one JSON line per subject and " \
+           "series\n  - name: text\n\n  # the join key\n  - name: eid\n" in bundle
+
+
+def test_every_narrowing_is_reported_and_the_original_kept(
+        migration: tuple[Path, dict[str, Any]]) -> None:
+    root, report = migration
+    found, unreported = audit.unreported_narrowings(FIXTURE, root, report)
+    assert found >= 10 and unreported == []
+    bundle = load(root / "kb/datasets/adult_mri_bundle.yaml")
+    assert bundle["modalities"] == ["smri"] and bundle["kb_modalities"] == ["mri"]
+    twins = load(root / "kb/datasets/twin_brain_scans.yaml")
+    assert twins["modalities"] == ["smri", "fmri"]
+    assert twins["kb_modalities"] == ["t1", "t2", "rs-fmri"]
+    narrowed = {(n["rel"], n["message"].split(":")[0]) for n in report["notes"]
+                if n["category"] == "narrowed"}
+    assert ("kb/integration_cards/harmonization_methods.yaml", "`exploratory` -> `draft`") \
+        in narrowed
+
+
+def test_a_modality_is_never_dropped_by_swapping(migrated: Path) -> None:
+    scribe = load(migrated / "kb/model_cards/scribe_clin.yaml")
+    assert (scribe["modality"], scribe["domain"]) == ("text", "general")  # language -> text
+    genomeweaver = load(migrated / "kb/model_cards/genomeweaver.yaml")
+    assert (genomeweaver["modality"], genomeweaver["domain"]) == ("genomics", "genetics")
+
+
+def test_no_date_is_made_up(migrated: Path, kb: Path) -> None:
+    """last_updated comes from the card, the file's last commit, or the plan's created date;
+    without git history it stays absent and the report says so."""
+    assert audit.fabricated_dates(FIXTURE, migrated) == []
+    assert load(migrated / "kb/model_cards/genomeweaver.yaml")["last_updated"] == COMMITTED
+    report = plan(kb).report  # not a git repository
+    assert "kb/model_cards/genomeweaver.yaml" in {
+        n.rel for n in report.of("missing") if n.path == "last_updated"
+        and "no commit in git" in n.message}
+    assert "last_updated" not in load_text(plan(kb).new["kb/model_cards/genomeweaver.yaml"])
+
+
+def test_missed_mappings(migrated: Path) -> None:
+    weaver = load(migrated / "kb/paper_cards/genomeweaver_2025.yaml")
+    assert weaver["arxiv"] == "2502.04567" and "doi" not in weaver and weaver["year"] == 2025
+    assert load(migrated / "configs/experiments/04_partial_correlations.yaml")["outcome"] == \
+        "phq9"  # datasets.phenotype
+    assert load(migrated / "configs/experiments/01_cca_gene_smri.yaml")["method"] == \
+        "cca_permutation"  # analysis.method
+
+
+def load_text(text: str) -> Any:
+    return yaml.safe_load(text)
 
 
 def test_derived_values_are_listed_for_checking(kb: Path) -> None:
@@ -446,3 +443,70 @@ def test_a_card_linking_out_of_the_kb_is_never_read(kb: Path, tmp_path: Path) ->
     [note] = [n for n in result.report.notes if n.rel == "kb/model_cards/linked.yaml"]
     assert note.message.startswith("not migrated:") and "symlink" in note.message
     assert outside.read_text() == "id: secret\nname: kept outside\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# plans: after one migration, each plan of an implemented analysis dry-runs with bound data
+
+PLANS = audit.implemented_plans(FIXTURE)
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return audit.plan_tables(tmp_path_factory.mktemp("tables"))
+
+
+def test_the_fixture_has_a_plan_per_method() -> None:
+    methods = {load(FIXTURE / rel)["analysis"]["method"] for rel in PLANS}
+    assert len(PLANS) == 6 and len(methods) == 6
+    statuses = {load(FIXTURE / rel)["status"] for rel in PLANS}
+    assert statuses == {"planning", "template", "design"}
+
+
+@pytest.mark.parametrize("rel", PLANS)
+def test_each_plan_dry_runs_with_its_roles_bound(rel: str, migration, tables, capsys) -> None:
+    root, report = migration
+    config = load(root / rel)
+    assert config["method"] in {"cca_permutation", "prediction_baselines",
+                                "logo_gene_attribution", "partial_correlations",
+                                "harmonization_ablation", "pca_dimension_search"}
+    bound = [f"--data={role}={tables[role]}" for role in config["data"]]
+    capsys.readouterr()
+    assert main(["run-experiment", str(root / rel), "--dry-run", *bound,
+                 "--kb-root", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"experiment {config['id']} ({config['method']})")
+    assert "fold 1: train" in out and "dry run: nothing computed" in out
+    # what the plan does not say is listed for this plan, and the prose stays
+    listed = [n for n in report["notes"] if n["rel"] == rel and n["category"] == "plan"]
+    assert any(n["path"] == "method" and "from the plan's" in n["message"] for n in listed)
+    assert any("not in the plan" in n["message"] for n in listed)
+    source = load(FIXTURE / rel)
+    for prose in ("rationale", "hypothesis", "objective"):
+        if prose in source:
+            text = source[prose]
+            assert text in (config.get(prose), config.get("description"))
+
+
+def test_a_plan_of_an_analysis_kbtools_lacks_says_so(migration) -> None:
+    root, report = migration
+    escalation = load(root / "configs/experiments/10_fusion_escalation.yaml")
+    assert "method" not in escalation and escalation["status"] == "planning"
+    assert any(n["rel"] == "configs/experiments/10_fusion_escalation.yaml"
+               and n["category"] == "plan" and n["path"] == "method"
+               for n in report["notes"])
+
+
+def test_plan_settings_come_from_the_plan(migrated: Path) -> None:
+    cca = load(migrated / "configs/experiments/01_cca_gene_smri.yaml")
+    assert cca["params"]["n_permutations"] == 1000  # evaluation.permutations
+    assert cca["params"]["n_components"] == 5  # analysis.n_components
+    assert cca["params"]["modalities"] == ["genetics", "smri"]  # the plan's own roles
+    assert cca["preprocessing"]["covariates"] == ["age", "sex", "icv"]  # centre: the site
+    assert cca["cv"]["group_by"] == "centre" and cca["outcome"] == "mdd"
+    assert cca["data"]["subjects"] == {"dataset": "adult_covariates"}
+    partial = load(migrated / "configs/experiments/04_partial_correlations.yaml")
+    assert partial["params"]["outcomes"] == [{"column": "phq9", "type": "continuous"}]
+    assert partial["cv"] == {"scheme": "group_kfold", "n_splits": 5, "group_by": "centre"}
+    dims = load(migrated / "configs/experiments/06_smri_pca_dimsearch_template.yaml")
+    assert dims["params"]["dims"] == [16, 32, 64, 128] and dims["status"] == "template"

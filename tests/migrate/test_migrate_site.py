@@ -17,7 +17,7 @@ from kbtools.cli import main
 from kbtools.schemas.extensions import card_extension_values
 from kbtools.yamlio import load_file
 
-from .test_migrate import commit_all
+from .audit import commit_all
 
 FIXTURE = Path(__file__).parent / "predecessor_kb"
 MKDOCS_YML = """\
