@@ -94,7 +94,8 @@ class Apply:
                           f"not moved to `{tree.show_path(target)}`: {exc}")
             return False
         if result.lossless and tree.plain(result.value) == tree.plain(value):
-            result = Converted(value)  # the node itself: its style (| blocks, quotes) stays
+            # the node itself, so its style (| blocks, quotes) stays; a copy never shares it
+            result = Converted(copy.deepcopy(value) if keep_source else value)
         nested_in_source = target[:len(source)] == source and len(target) > len(source)
         if tree.has(item, target) and not nested_in_source:
             existing = tree.plain(tree.get(item, target))
@@ -142,7 +143,8 @@ class Apply:
         """``new`` was just added to ``parent``: put it where ``old`` was and drop ``old``."""
         value = parent[new]
         token = parent.ca.items.pop(old, None)
-        tree.delete(parent, new)
+        parent.ca.items.pop(new, None)
+        del parent[new]  # just added, often the very node of `old`: its comments stay on it
         keys = list(parent)
         position = keys.index(old)
         del parent[old]
@@ -159,8 +161,10 @@ class Apply:
                 tree.eol_comment(holder, target[-1]) is not None:
             return
         entry = holder.ca.items.setdefault(target[-1], [None, None, None, None])
+        first, _, rest = comment.value.partition("\n")
         entry[2] = copy.copy(comment)
-        comment.value = "\n" + comment.value.partition("\n")[2]  # what follows stays behind
+        entry[2].value = first + "\n"  # the end-of-line part goes with the value
+        comment.value = "\n" + rest  # the full-line comments after it stay behind
 
     def _prune(self, item: Any, steps: Steps) -> None:
         """Remove mappings left empty by a move (``arch: {}``), innermost first."""
@@ -486,8 +490,8 @@ class Apply:
         keep = {str(k) for k in rule.args["keep"]}
         entry = CommentedMap()
         entry["id"] = str(data.get("id") or self.card.stem)
-        if isinstance(data.get("description"), str):
-            entry["description"] = data["description"]
+        if isinstance(data.get("description"), str):  # a copy: the comments stay on the card
+            entry["description"] = tree.fresh(str(data["description"]))
         for key in [k for k in data if k not in keep]:
             entry[key] = data[key]
             del data[key]

@@ -15,6 +15,8 @@ from ruamel.yaml.error import CommentMark
 from ruamel.yaml.scalarstring import LiteralScalarString
 from ruamel.yaml.tokens import CommentToken
 
+from kbtools.migrate.comments import keep_comments
+
 Steps = tuple[str, ...]
 ITEM = "[]"  # every item of a list
 ENTRY = "*"  # every entry of a mapping
@@ -73,10 +75,40 @@ def dump(data: Any, like: str) -> str:
     """``data`` as YAML text, indented like ``like`` (the file's original text)."""
     sequence, offset = sequence_style(like)
     yaml = _yaml(2, sequence, offset)
-    yaml.explicit_start = like.lstrip().startswith("---")
-    buf = io.StringIO()
-    yaml.dump(data, buf)
-    return buf.getvalue()
+    head, start = _document_head(like)
+    yaml.explicit_start = start
+    expected = plain(data)
+
+    def holds_the_values(text: str) -> bool:
+        from kbtools.yamlio import YAMLLoadError, loads
+
+        try:
+            return plain(loads(text, string_keys=True)) == expected
+        except YAMLLoadError:  # e.g. a duplicate key: a comment broke the structure
+            return False
+
+    def emit(node: Any) -> str:
+        buf = io.StringIO()
+        yaml.dump(node, buf)
+        return head + buf.getvalue()
+
+    text = emit(data)
+    if not holds_the_values(text):  # comments wedged inside values: write without them
+        text = emit(fresh(expected))
+    return keep_comments(like, text, holds_the_values)
+
+
+def _document_head(text: str) -> tuple[str, bool]:
+    """Comment and blank lines before a ``---`` document start (ruamel drops them), and
+    whether the document starts with ``---``."""
+    lines = text.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith("---"):
+            return "".join(lines[:i]), True
+        if stripped and not stripped.startswith("#"):
+            break
+    return "", False
 
 
 def plain(value: Any) -> Any:

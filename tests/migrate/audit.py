@@ -125,16 +125,32 @@ def exact_number(text: str) -> int | None:
 _BLOCK = re.compile(r"^(\s*)(?:-\s+)?(?:[^#'\"]*:\s+)?[|>][-+]?\d*\s*(?:#.*)?$")
 
 
+def block_lines(text: str) -> set[int]:
+    """Lines of the text of block scalars (``key: |`` and the lines indented under it)."""
+    out: set[int] = set()
+    block: int | None = None  # indentation of the line that opened a block scalar
+    body: int | None = None  # indentation of the block's text (its first line's)
+    for number, line in enumerate(text.splitlines()):
+        indent = len(line) - len(line.lstrip())
+        if block is not None:
+            if body is None and line.strip():
+                body = indent if indent > block else None
+            if not line.strip() or (body is not None and indent >= body):
+                out.add(number)
+                continue
+            block = body = None
+        if _BLOCK.match(line.split(" #")[0] if " #" in line else line):
+            block = indent
+    return out
+
+
 def comments(text: str) -> Counter[str]:
     """The comments of a YAML text (full-line and end-of-line), outside block scalars."""
     found: Counter[str] = Counter()
-    block: int | None = None  # indentation of the line that opened a block scalar
-    for line in text.splitlines():
-        indent = len(line) - len(line.lstrip())
-        if block is not None:
-            if not line.strip() or indent > block:
-                continue
-            block = None
+    inside = block_lines(text)
+    for number, line in enumerate(text.splitlines()):
+        if number in inside:
+            continue
         stripped = line.strip()
         if stripped.startswith("#"):
             found[stripped.lstrip("#").strip()] += 1
@@ -148,8 +164,6 @@ def comments(text: str) -> Counter[str]:
             elif char == "#" and i and line[i - 1] in " \t":
                 found[line[i + 1:].strip()] += 1
                 break
-        if _BLOCK.match(line.split(" #")[0] if " #" in line else line):
-            block = indent
     return found
 
 
