@@ -53,8 +53,8 @@ def requirements(config: dict[str, Any], root: Path | None = None,
         params = config.get("params") if isinstance(config.get("params"), dict) else {}
         missing = [name for name in schema.get("required", []) if name not in params]
         if missing:
-            out.append(f"params: {', '.join(missing)} (see kbtools schema method_params/"
-                       f"{method})")
+            out.append(f"params: {', '.join(missing)} (see `kbtools schema show "
+                       f"method_params/{method}`)")
     if config.get("status") in ("planning", "template"):
         out.append(f"status: draft or complete (now `{config.get('status')}`)")
     return out

@@ -136,8 +136,8 @@ def apply_overrides(config: dict[str, Any], overrides: list[str],
         if not known:
             raise KBToolsError(f"--set {key}: unknown config key",
                                hint="use a key the experiment config (or the method's "
-                                    "params schema) defines; see `kbtools schema "
-                                    "experiment_config`")
+                                    "params schema) defines; see `kbtools schema show "
+                                    "experiment`")
         _set_path(out, parts, value, key)
     return out
 

@@ -141,8 +141,18 @@ def _kb_schema_texts(args: argparse.Namespace) -> dict[str, str]:
 
 
 def run_schema_show(args: argparse.Namespace) -> int:
-    from kbtools.schemas import schema_text
+    import json
 
+    from kbtools.schemas import method_params_schema, schema_text
+
+    if args.kind.startswith("method_params/"):  # a method's parameters
+        params = method_params_schema(args.kind.split("/", 1)[1].removesuffix(".schema.json"))
+        if params is None:
+            raise KBToolsError(f"no parameter schema {args.kind!r}",
+                               hint="kbtools schema show method_params/METHOD, e.g. "
+                                    "method_params/cca_permutation")
+        sys.stdout.write(json.dumps(params, indent=2, ensure_ascii=False) + "\n")
+        return EXIT_OK
     name = _schema_name(args.kind)
     sys.stdout.write(_kb_schema_texts(args).get(name) or schema_text(name))
     return EXIT_OK

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kbtools.schemas import json_type
-from kbtools.vocabulary.counts import parse_count
+from kbtools.vocabulary.counts import NotExact, exact_count
 from kbtools.vocabulary.older_format import describe_field
 
 #: Most allowed names listed in a hint.
@@ -117,6 +117,7 @@ class NearMatcher:
         self.normalised = [_norm(c) for c in self.candidates]
         self._near = self._index(1)
         self._far: tuple[Any, Any] | None = None
+        self.by_first_word: dict[str, list[int]] | None = None  # built when first asked
 
     def _index(self, depth: int) -> tuple[Any, Any]:
         import numpy as np
@@ -158,6 +159,33 @@ class NearMatcher:
             best = _closest(target, ((self.normalised[i], self.candidates[i])
                                      for i in sorted(found)))
         return best[1] if best else None
+
+    def same_words(self, name: str) -> str | None:
+        """The one id that ``name`` names with other words at its end: a whole-word prefix
+        (``hg38`` -> ``hg38_reference``) or all words but the last, at least two of them
+        (``nucleotide_transformer_benchmark`` -> ``nucleotide_transformer_tasks``)."""
+        if self.by_first_word is None:
+            self.by_first_word = {}
+            for position, candidate in enumerate(self.candidates):
+                words = _words(candidate)
+                if words:
+                    self.by_first_word.setdefault(words[0], []).append(position)
+        words = _words(name)
+        ranked: dict[int, list[str]] = {}
+        for position in self.by_first_word.get(words[0] if words else "", ()):
+            other = _words(self.candidates[position])
+            short, long = sorted((words, other), key=len)
+            if len(short) < len(long) and long[:len(short)] == short:
+                ranked.setdefault(1, []).append(self.candidates[position])
+            elif len(words) == len(other) >= 3 and words[:-1] == other[:-1]:
+                ranked.setdefault(2, []).append(self.candidates[position])
+        for rank in sorted(ranked):
+            return ranked[rank][0] if len(ranked[rank]) == 1 else None
+        return None
+
+
+def _words(name: str) -> list[str]:
+    return [w for w in re.split(r"[_.\-\s]+", name.lower()) if w]
 
 
 def _checksums(name: str, depth: int) -> list[int]:
@@ -296,8 +324,13 @@ def _example_lines(schema: dict[str, Any], key: str | None, value: Any,
         out.append(f"{inner}- {item_lines[0].strip()}")
         out.extend(f"{inner}  {line}" for line in item_lines[1:])
         return out
-    scalar = _scalar_example(schema, value)
+    scalar = _scalar_example(schema, value, tokens=_counts_tokens(key))
     return [f"{head} {scalar}" if head else f"{pad}{scalar}"]
+
+
+def _counts_tokens(name: str | None) -> bool:
+    """Whether a field holds a token count (a context length), where k means 1,024 too."""
+    return bool(name) and (name.endswith(("context_length", "_tokens")) or name == "tokens")
 
 
 def _first_leaf(value: Any) -> Any:
@@ -347,7 +380,7 @@ def _holder_for(value: Any, props: dict[str, Any], names: list[str],
     return None
 
 
-def _scalar_example(schema: dict[str, Any], value: Any) -> str:
+def _scalar_example(schema: dict[str, Any], value: Any, tokens: bool = False) -> str:
     kind = _kind(schema)
     pattern = schema.get("pattern")
     if isinstance(value, str) and isinstance(pattern, str) and kind == "string" \
@@ -361,9 +394,10 @@ def _scalar_example(schema: dict[str, Any], value: Any) -> str:
             ", ..." if len(enum) > 8 else "")
     if kind in ("integer", "number"):
         if isinstance(value, str):
-            count = parse_count(value)
-            if count is not None:
-                return str(count)
+            try:
+                return str(exact_count(value, tokens=tokens))
+            except NotExact as exc:  # a range, a bound, an ambiguous k: no number made up
+                return f"...  # {exc}"
         if isinstance(value, int | float) and not isinstance(value, bool):
             return str(value)
         return str(schema.get("minimum", 1))

@@ -335,8 +335,9 @@ def with_near_miss(findings: list[Finding], matchers: dict[str, Any]) -> list[Fi
 
     out = []
     for f in findings:
-        close = matchers[f.near[0]].match(f.near[1]) if f.near and f.near[0] in matchers \
-            else None
+        matcher = matchers.get(f.near[0]) if f.near else None
+        close = (matcher.match(f.near[1]) or matcher.same_words(f.near[1])) if matcher \
+            else None  # a typo, or the same leading words (hg38 -> hg38_reference)
         out.append(replace(f, hint=f"did you mean `{close}`? Otherwise {f.hint}", near=None)
                    if close else f)
     return out

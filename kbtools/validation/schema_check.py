@@ -182,8 +182,12 @@ def _merge_required(findings: list[Finding]) -> list[Finding]:
             names = [g.message.split("`")[1] for g in group]
             where = f.message.split("`", 2)[2]
             listed = ", ".join(f"`{n}`" for n in names)
+            details = [g.hint.removeprefix(f"add `{n}:`").lstrip(",; ") for n, g in
+                       zip(names, group, strict=True) if g.hint and ("one of:" in g.hint
+                                                                      or "kept as" in g.hint)]
             out.append(Finding(f.rule, f"missing required fields {listed}{where}", f.parts,
-                               "add " + ", ".join(f"`{n}:`" for n in names)))
+                               "add " + ", ".join(f"`{n}:`" for n in names)
+                               + "".join(f"; {d}" for d in details)))
     return out
 
 
@@ -232,8 +236,17 @@ class _Explainer:
             match = _REQUIRED.match(error.message)
             name = match.group("name") if match else str(expected)
             about = schema.get("properties", {}).get(name, {}).get("description")
-            yield Finding(rule, f"missing required field `{name}`{where}", parts,
-                          f"add `{name}:`" + (f" ({about})" if about else ""))
+            hint = f"add `{name}:`" + (f" ({about})" if about else "")
+            choices = sorted(map(str, _vocabulary(schema.get("properties", {}).get(name),
+                                                  self.schema)))
+            if choices:
+                hint = f"add `{name}:`, `{name}` is one of: {', '.join(choices)}"
+            aside = value.get(f"kb_{name}") if isinstance(value, dict) else None
+            if aside is not None:
+                shown = str(aside) if len(str(aside)) <= 60 else str(aside)[:57] + "..."
+                hint += (f"; the value written before is kept as `kb_{name}: {shown}` "
+                         "(it did not fit: pick the value that says the same, then remove it)")
+            yield Finding(rule, f"missing required field `{name}`{where}", parts, hint)
         elif keyword == "additionalProperties" and isinstance(value, dict):
             allowed = list(schema.get("properties", {}))
             patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
@@ -289,8 +302,21 @@ class _Explainer:
                                    self.schema)
         else:
             name = parts[-1] if parts and isinstance(parts[-1], str) else None
+            if name is not None and isinstance(value, dict | list) and value \
+                    and not _holds_containers(schema, self.schema):
+                return self._aside_hint(schema, name, value)
             example = yaml_example(schema, name, value, self.schema)
         return "write it as:\n" + example
+
+    def _aside_hint(self, schema: dict[str, Any], name: str, value: Any) -> str:
+        """A list or mapping where a single value belongs: never replaced by a placeholder;
+        it moves beside the field, as the KB's own ``kb_<name>``."""
+        what = "list" if isinstance(value, list) else "mapping"
+        filled = yaml_example(schema, name, True if schema.get("type") == "boolean" else None,
+                              self.schema)
+        declare = self.context.declare_in if self.context else "kb/schemas/extensions.yaml"
+        return (f"write it as:\n{filled}\nkb_{name}: {_flow(value)}  # the {what}, kept as "
+                f"this KB's own field (declare `kb_{name}` in {declare})")
 
     def _enum(self, parts: Parts, expected: list[Any], value: Any, where: str
               ) -> Finding | None:
@@ -317,8 +343,8 @@ class _Explainer:
 
     def _sibling_with(self, parts: Parts, value: Any) -> tuple[str, Any, bool] | None:
         """A sibling field whose vocabulary holds ``value`` (and whether the swap is mutual)."""
-        if not parts or not isinstance(parts[-1], str):
-            return None
+        if not parts or not isinstance(parts[-1], str) or isinstance(value, dict | list):
+            return None  # only a word can belong to another field's vocabulary
         rel = parts[len(self.prefix):]
         holder = _at(self.data, rel[:-1])
         node = _schema_at(self.schema, rel[:-1])
@@ -378,6 +404,31 @@ def _vocabulary(node: Any, root: dict[str, Any]) -> set[Any]:
     if "items" in node:
         out |= _vocabulary(node["items"], root)
     return {v for v in out if isinstance(v, str)}
+
+
+def _holds_containers(schema: Any, root: dict[str, Any]) -> bool:
+    """Whether ``schema`` accepts a list or a mapping in any of its branches."""
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        if isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/$defs/"):
+            stack.append(root.get("$defs", {}).get(node["$ref"].rsplit("/", 1)[1]))
+        kinds = node.get("type")
+        kinds = kinds if isinstance(kinds, list) else [kinds]
+        if {"array", "object"} & set(kinds) or "properties" in node or "items" in node:
+            return True
+        stack.extend(node.get("oneOf", []) + node.get("anyOf", []))
+    return False
+
+
+def _flow(value: Any) -> str:
+    """A short one-line YAML form of a list or mapping."""
+    import json
+
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 70 else text[:67] + "..."
 
 
 def _where(parts: Parts) -> str:
