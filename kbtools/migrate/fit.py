@@ -31,7 +31,8 @@ class Fitter:
         self.rel, self.report = rel, report
 
     def run(self, data: CommentedMap) -> None:
-        self._remove_placeholders(data, ())
+        if data.get("status") != "template":  # a template card keeps its placeholders
+            self._remove_placeholders(data, ())
         self._object(data, self.root, ())
 
     # -- placeholders -------------------------------------------------------------------------

@@ -27,6 +27,7 @@ PAGE_KINDS: dict[str, str] = {
     "model": "models",
     "paper": "papers",
     "dataset": "datasets",
+    "registry": "registries",
     "experiment": "experiments",
     "run": "runs",
 }
@@ -80,6 +81,8 @@ class Catalog:
     root: Path
     cards: dict[str, dict[str, Card]]
     load_problems: list[Problem]
+    #: Cards with status: template (other than experiment plans): no page, listed by file.
+    templates: list[str] = field(default_factory=list)
 
     def of(self, kind: str) -> list[Card]:
         return list(self.cards.get(kind, {}).values())
@@ -191,6 +194,7 @@ def load_catalog(root: Path, cache_dir: Path | None = None, *,
             return None
 
     cards: dict[str, dict[str, Card]] = {}
+    templates: list[str] = []
     inside = InsideCheck(root)
     for name in ("model", "paper", "dataset", "registry", "experiment", "run"):
         kind = KINDS_BY_NAME[name]
@@ -213,8 +217,9 @@ def load_catalog(root: Path, cache_dir: Path | None = None, *,
                                         "the document is not a YAML mapping of fields",
                                         hint="a card is a mapping: `key: value` lines"))
                 continue
-            if layout.is_template(data):
-                continue  # status: template cards are unfinished: not on the dashboards
+            if layout.is_template(data) and name != "experiment":
+                templates.append(rel)  # unfinished cards: named on the registry index only
+                continue  # (a plan with status: template has a page, marked as a plan)
             card_id = expected_id(kind, path)
             if not _SAFE_ID.match(card_id):
                 problems.append(Problem(rel, None, None, "site.unsafe-name",
@@ -231,7 +236,7 @@ def load_catalog(root: Path, cache_dir: Path | None = None, *,
             found[card.id] = card
         cards[name] = found
     cache.save(seen)
-    return Catalog(root, cards, problems)
+    return Catalog(root, cards, problems, templates)
 
 
 def refuse_outside(path: Path, inside: InsideCheck, problems: list[Problem]) -> bool:

@@ -214,7 +214,29 @@ def prose(value: Any) -> Markup:
         text = _plain(value)
     if not text.strip():
         return Markup("")
-    return Markup(_render_prose(text))
+    return Markup(_render_prose(_literal_plus(text)))
+
+
+_PLUS_LINE = re.compile(r"^( {0,3})\+(?=\s)")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+def _literal_plus(text: str) -> str:
+    """A line starting with ``+`` is text as written (``+ 12% recall``), not a bullet: card
+    authors write ``-`` for lists. Lines of fenced or indented code stay as they are."""
+    out, fence = [], None
+    for line in text.split("\n"):
+        opened = _FENCE.match(line)
+        if fence is not None:
+            fence = None if opened and opened.group(1)[0] == fence else fence
+        elif opened:
+            fence = opened.group(1)[0]
+        elif _PLUS_LINE.match(line):
+            line = _PLUS_LINE.sub(r"\1\\+", line)
+            if out and out[-1].strip() and not out[-1].endswith(("\\", "  ")):
+                out[-1] += "\\"  # a line of its own, as written: a hard line break before it
+        out.append(line)
+    return "\n".join(out)
 
 
 @functools.lru_cache(maxsize=8192)

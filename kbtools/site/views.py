@@ -353,6 +353,36 @@ class SiteData:
             })
         return sorted(rows, key=lambda r: r["ref"].title.lower())
 
+    def registry_rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for card in self.catalog.of("registry"):
+            entries = [e for e in _list(card.get("entries")) if isinstance(e, Mapping)]
+            rows.append({
+                "ref": self.ref("registry", card.id),
+                "registry": card.get("registry"),
+                "entries": len(entries),
+                "status": card.get("status"),
+                "verified": card.get("verified") is True,
+                "tags": _str_list(card.get("tags")),
+            })
+        return sorted(rows, key=lambda r: (str(r["registry"]), r["ref"].title.lower()))
+
+    def registry_entries(self, card: Card) -> list[dict[str, Any]]:
+        """Each entry of a registry: its id, description, linked cards and other fields."""
+        out = []
+        for entry in _list(card.get("entries")):
+            if not isinstance(entry, Mapping):
+                continue
+            shown = ("id", "description", "models", "datasets", "inputs")
+            out.append({
+                "id": entry.get("id"), "description": entry.get("description"),
+                "models": self.refs("model", entry.get("models")),
+                "datasets": self.refs("dataset", entry.get("datasets")),
+                "inputs": _str_list(entry.get("inputs")),
+                "fields": {k: v for k, v in entry.items() if k not in shown},
+            })
+        return out
+
     def experiment_rows(self) -> list[dict[str, Any]]:
         rows = []
         for card in self.catalog.of("experiment"):
@@ -547,6 +577,8 @@ class SiteData:
             ctx["subjects"] = self.subjects(card)
             guarded = disclosure.guard_tree(_dict(card.get("counts")), minimum=self.minimum)
             ctx["dataset_counts"] = list(flatten(guarded).items())
+        if card.kind == "registry":
+            ctx["entries"] = self.registry_entries(card)
         if card.kind == "experiment":
             ctx["run_rows"] = [self.run_row(r) for r in reversed(self.runs_of(card.id))]
             ctx["lineage"] = self.lineage(card)
@@ -611,7 +643,8 @@ def site_pages(site: SiteData) -> Iterator[tuple[str, str, dict[str, Any]]]:
     models, papers = site.model_rows(), site.paper_rows()
     datasets, experiments, runs = site.dataset_rows(), site.experiment_rows(), site.run_rows()
     yield f"{PREFIX}/index.md", "registry_index.md.j2", {
-        "recent_runs": runs[:5], "experiments": experiments}
+        "recent_runs": runs[:5], "experiments": experiments,
+        "templates": site.catalog.templates}
     yield dashboard_page("model"), "models.md.j2", {
         "rows": models, "by_modality": site.facets(models, "modality"),
         "by_tag": site.facets(models, "tags")}
@@ -621,6 +654,9 @@ def site_pages(site: SiteData) -> Iterator[tuple[str, str, dict[str, Any]]]:
     yield dashboard_page("dataset"), "datasets.md.j2", {
         "rows": datasets, "by_modality": site.facets(datasets, "modality"),
         "by_tag": site.facets(datasets, "tags")}
+    registries = site.registry_rows()
+    yield dashboard_page("registry"), "registries.md.j2", {
+        "rows": registries, "by_tag": site.facets(registries, "tags")}
     yield dashboard_page("experiment"), "experiments.md.j2", {
         "rows": experiments, "by_modality": site.facets(experiments, "modality"),
         "by_tag": site.facets(experiments, "tags")}

@@ -48,6 +48,7 @@ nav:
       - Models: registry/models.md
       - Papers: registry/papers.md
       - Datasets: registry/datasets.md
+      - Registries: registry/registries.md
       - Experiments: registry/experiments.md
       - Runs: registry/runs.md
       - KB health: registry/health.md
@@ -87,13 +88,45 @@ def test_card_pages_show_migrated_fields(site: Path) -> None:
     assert "restricted" in dataset
 
 
-def test_plans_are_listed_on_the_experiments_dashboard(site: Path) -> None:
+def test_every_plan_has_a_page_and_is_listed(site: Path) -> None:
+    """Plans with status planning or template are on the dashboard and have a page saying
+    they are plans; template cards of other kinds are named on the registry index."""
     board = page_text(site, "registry/experiments/index.html")
-    for name in ("CCA: gene embeddings vs sMRI ROIs", "Leave-one-gene-out attribution",
-                 "Slide encoder sanity check"):
-        assert name in board
-    assert "planning" in board
-    assert "Prediction baselines: gene vs sMRI" not in board  # status: template: not listed
+    for path in sorted((site / "configs" / "experiments").glob("*.yaml")):
+        config = load_file(path)
+        assert config["name"] in board, path.name
+        page = page_text(site, f"registry/experiments/{path.stem}/index.html")
+        if config["status"] in ("planning", "template"):
+            assert f"A plan, not a finished config (status: {config['status']})" in page
+            if config.get("method"):
+                assert f"kbtools run-experiment configs/experiments/{path.name} --dry-run" \
+                    in page
+    assert "planning" in board and "template" in board
+    index = page_text(site, "registry/index.html")
+    assert "have no page" in index and "kb/datasets/followup_visit.yaml" in index
+    assert "kb/model_cards/template.yaml" not in index  # template files are no cards
+
+
+def test_every_integration_registry_has_a_page(site: Path) -> None:
+    board = page_text(site, "registry/registries/index.html")
+    for path in sorted((site / "kb" / "integration_cards").glob("*.yaml")):
+        if path.name == "template.yaml":
+            continue
+        card = load_file(path)
+        assert card["name"] in board, path.name
+        page = page_text(site, f"registry/registries/{path.stem}/index.html")
+        for entry in card["entries"]:
+            assert entry["id"] in page
+    strategies = page_text(site, "registry/registries/embedding_strategies/index.html")
+    assert "gene_fm_pca512_v1, smri_rois_pca512_v1" in strategies  # the fusion's inputs
+
+
+def test_a_line_starting_with_plus_is_text(site: Path) -> None:
+    page = page_text(site, "registry/papers/genomeweaver_2025/index.html")
+    assert "+ Context grows to hundreds of thousands of bases." in page
+    html_text = (site / "site/registry/papers/genomeweaver_2025/index.html").read_text()
+    summary = html_text[html_text.index("Announces a family"):]
+    assert "<li>Context grows" not in summary[:600]
 
 
 def test_extension_values_reach_the_page(site: Path) -> None:

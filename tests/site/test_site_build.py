@@ -112,7 +112,7 @@ def test_render_command_writes_the_same_pages(kb_site: Path, tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
     assert main(["--kb-root", str(kb_site), "render", "--out", str(out)]) == 0
-    assert "18 pages and 2 plots" in capsys.readouterr().out
+    assert "20 pages and 2 plots" in capsys.readouterr().out
     page = out / "registry" / "models" / "genemamba.md"
     assert page.read_text().startswith('---\ntitle: "GeneMamba"\n---\n\n# GeneMamba\n')
     assert (out / "registry" / "runs" / RUN_B / "null_distribution.png").is_file()

@@ -25,8 +25,8 @@ def links(text: str) -> list[str]:
 def test_a_page_for_every_card_and_dashboard(pages: dict[str, str]) -> None:
     expected = {
         "registry/index.md", "registry/models.md", "registry/papers.md",
-        "registry/datasets.md", "registry/experiments.md", "registry/runs.md",
-        "registry/health.md",
+        "registry/datasets.md", "registry/registries.md", "registry/experiments.md",
+        "registry/runs.md", "registry/health.md", "registry/registries/embedding_strategies.md",
         "registry/models/genemamba.md", "registry/models/brainvit.md",
         "registry/models/brokenmodel.md",
         "registry/papers/genemamba_2024.md", "registry/papers/brainvit_2023.md",
