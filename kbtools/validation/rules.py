@@ -72,7 +72,8 @@ RULES: tuple[Rule, ...] = (
          "an experiment's data table exists in the dataset card's storage.tables",
          "use one of the dataset's table names"),
     Rule("path.missing", "error",
-         "local files (paper pdf, summary_md_path, relative dataset table paths) exist",
+         "local files (paper pdf, summary_md_path, relative dataset table paths, fields the KB "
+         "declares with format: kb-path) exist",
          "fix the path (relative to the KB root) or add the file"),
     Rule("path.outside-kb", "error",
          "local paths named in cards stay inside the KB root (no ../, no absolute paper files)",
