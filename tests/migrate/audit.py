@@ -42,6 +42,40 @@ MAPPING = REPO / "kbtools/vocabulary/mappings/predecessor.yaml"
 CARD_FOLDERS = ("kb/model_cards", "kb/paper_cards", "kb/datasets", "kb/integration_cards",
                 "configs/experiments")
 COMMITTED = "2025-11-12"
+#: The site configuration a migrated fixture KB is built with (site tests, browser tests).
+MKDOCS_YML = """\
+site_name: Migrated KB
+docs_dir: docs
+strict: true
+theme:
+  name: material
+markdown_extensions:
+  - admonition
+  - attr_list
+  - tables
+  - pymdownx.details
+  - pymdownx.superfences:
+      custom_fences:
+        - name: mermaid
+          class: mermaid
+          format: !!python/name:pymdownx.superfences.fence_code_format
+plugins:
+  - search
+  # the migrated KB names five files it lacks (path.missing, on the health page): build anyway
+  - kbtools:
+      fail_on_problems: false
+nav:
+  - Home: index.md
+  - Registry:
+      - registry/index.md
+      - Models: registry/models.md
+      - Papers: registry/papers.md
+      - Datasets: registry/datasets.md
+      - Registries: registry/registries.md
+      - Experiments: registry/experiments.md
+      - Runs: registry/runs.md
+      - KB health: registry/health.md
+"""
 
 # ---------------------------------------------------------------------------------------------
 # the fixture as a KB in git, and tables for its plans

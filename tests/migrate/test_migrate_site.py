@@ -17,42 +17,9 @@ from kbtools.cli import main
 from kbtools.schemas.extensions import card_extension_values
 from kbtools.yamlio import load_file
 
-from .audit import commit_all
+from .audit import MKDOCS_YML, commit_all
 
 FIXTURE = Path(__file__).parent / "predecessor_kb"
-MKDOCS_YML = """\
-site_name: Migrated KB
-docs_dir: docs
-strict: true
-theme:
-  name: material
-markdown_extensions:
-  - admonition
-  - attr_list
-  - tables
-  - pymdownx.details
-  - pymdownx.superfences:
-      custom_fences:
-        - name: mermaid
-          class: mermaid
-          format: !!python/name:pymdownx.superfences.fence_code_format
-plugins:
-  - search
-  # the migrated KB names five files it lacks (path.missing, on the health page): build anyway
-  - kbtools:
-      fail_on_problems: false
-nav:
-  - Home: index.md
-  - Registry:
-      - registry/index.md
-      - Models: registry/models.md
-      - Papers: registry/papers.md
-      - Datasets: registry/datasets.md
-      - Registries: registry/registries.md
-      - Experiments: registry/experiments.md
-      - Runs: registry/runs.md
-      - KB health: registry/health.md
-"""
 
 
 @pytest.fixture(scope="module")

@@ -322,3 +322,42 @@ def test_results_table_is_in_the_first_screen(tmp_path: Path) -> None:
                 document.querySelectorAll("article .md-typeset__scrollwrap"),
                 (w) => w.scrollWidth - w.clientWidth)""")
             assert overflow and max(overflow) <= 1, (name, overflow)
+
+
+def test_no_page_of_a_migrated_kb_scrolls_sideways(tmp_path: Path) -> None:
+    """Every page of the predecessor fixture after `kbtools migrate --write` (cards with long
+    code lines and paths, registries, plans) fits 1280 px: nothing scrolls sideways, neither
+    the page nor a block inside it (the code of a card field wraps in its column)."""
+    import shutil
+    import sys
+
+    from kbtools.cli import main
+
+    _require_browser()
+    repo = Path(__file__).resolve().parents[2]
+    root = tmp_path / "kb"
+    shutil.copytree(repo / "tests/migrate/predecessor_kb", root)
+    sys.path.insert(0, str(repo / "tests" / "migrate"))
+    try:
+        from audit import MKDOCS_YML, commit_all
+    finally:
+        sys.path.pop(0)
+    commit_all(root)
+    assert main(["migrate", "--write", "--no-diff", "--kb-root", str(root)]) == 0
+    (root / "mkdocs.yml").write_text(MKDOCS_YML, encoding="utf-8")
+    (root / "docs" / "index.md").write_text("# Migrated KB\n", encoding="utf-8")
+    _build(root)
+    pages = sorted(p.parent.relative_to(root / "site").as_posix()
+                   for p in (root / "site" / "registry").rglob("index.html"))
+    assert any(p.startswith("registry/registries/") for p in pages)
+    wide = {}
+    with _serve(root / "site") as base, _offline_tab(base, 1280, 900) as tab:
+        for rel in pages:
+            tab.goto(f"{base}/{rel}/")
+            page_width = tab.evaluate("document.documentElement.scrollWidth")
+            inner = tab.evaluate("""() => Math.max(0, ...Array.from(document.querySelectorAll(
+                "article .kb-fields, article .kb-fields pre, article dl"),
+                (e) => e.scrollWidth - e.clientWidth))""")
+            if page_width > 1280 or inner > 1:
+                wide[rel] = (page_width, inner)
+    assert wide == {}
