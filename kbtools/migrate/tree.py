@@ -265,18 +265,8 @@ def replace(container: Any, key: str | int, value: Any) -> None:
     if token is not None:
         holder.ca.items[hkey][slot] = None
     container[key] = new
-    if token is None:
-        return
-    holder, hkey, slot = _tail(container, key)
-    if not hasattr(holder, "ca"):
-        return
-    entry = holder.ca.items.setdefault(hkey, [None, None, None, None])
-    current = entry[slot] if isinstance(entry[slot], CommentToken) else None
-    if current is None:
-        entry[slot] = token
-    else:  # the new value brought a comment of its own: the old one follows it
-        current.value = current.value.rstrip("\n") + "\n" + token.value.lstrip("\n") \
-            if not token.value.startswith("#") else current.value + "\n" + token.value
+    if token is not None:
+        _append_comment(container, key, token.value.lstrip("\n"), token)
 
 
 def rename(node: CommentedMap, old: str, new: str) -> None:
@@ -335,14 +325,17 @@ def _token(holder: Any, key: str | int, slot: int) -> CommentToken | None:
     return token if isinstance(token, CommentToken) else None
 
 
-def _append_comment(container: Any, key: str | int, lines: str) -> None:
+def _append_comment(container: Any, key: str | int, lines: str,
+                    whole: CommentToken | None = None) -> None:
+    """Put comment ``lines`` after the value at ``key`` (after its own comment, if any);
+    ``whole``: the token itself, to keep where there is none (its end-of-line part stays)."""
     holder, hkey, slot = _tail(container, key)
     if not hasattr(holder, "ca"):
         return
     entry = holder.ca.items.setdefault(hkey, [None, None, None, None])
     token = entry[slot] if isinstance(entry[slot], CommentToken) else None
     if token is None:
-        entry[slot] = CommentToken("\n" + lines, CommentMark(0), None)
+        entry[slot] = whole or CommentToken("\n" + lines, CommentMark(0), None)
     else:
         token.value = token.value + ("" if token.value.endswith("\n") else "\n") + lines
 

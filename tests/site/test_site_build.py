@@ -119,7 +119,7 @@ def test_render_command_writes_the_same_pages(kb_site: Path, tmp_path: Path,
     assert (out / "assets" / "kbtools" / "kbtools.css").is_file()
     stamp = page.stat().st_mtime_ns
     assert main(["--kb-root", str(kb_site), "render", "--out", str(out)]) == 0
-    assert "0 written, 23 unchanged, 0 removed" in capsys.readouterr().out
+    assert "0 written, 25 unchanged, 0 removed" in capsys.readouterr().out
     assert page.stat().st_mtime_ns == stamp
     (kb_site / "kb" / "model_cards" / "brainvit.yaml").unlink()
     assert main(["--kb-root", str(kb_site), "render", "--out", str(out)]) == 0
