@@ -123,6 +123,8 @@ def _key_value(content: str) -> tuple[str | None, str]:
 def keep_comments(old: str, new: str, same: Callable[[str], bool]) -> str:
     """``new`` with every comment of ``old`` exactly as often as there; ``same(text)`` says
     whether a text still holds the card's values."""
+    if _unchanged(old, new):
+        return new  # the common case, seen without tokenizing either text
     before, _, _ = scan(old)
     after, _, flows = scan(new)
     want = Counter(c.text for c in before)
@@ -185,6 +187,37 @@ def _relocate(lines: list[str], before: list[Comment], old_lines: list[str],
         if same(_join(moved, like)):
             lines = moved
     return _join(lines, like)
+
+
+def _rough(text: str) -> tuple[Counter[str], dict[str, str]]:
+    """Every ``#`` run of each line (comments, and the odd ``#`` inside a value), and for each
+    full-line comment written once the content line that follows it."""
+    found: Counter[str] = Counter()
+    lines = text.splitlines()
+    follows: dict[str, str] = {}
+    for number, line in enumerate(lines):
+        for match in re.finditer(r"(?:^|\s)(#.*)$", line):
+            found[match.group(1).rstrip()] += 1
+        if line.lstrip().startswith("#"):
+            after = next((ln.split(" #")[0].strip() for ln in lines[number + 1:]
+                          if ln.strip() and not ln.lstrip().startswith("#")), "")
+            follows[line.strip()] = after
+    return found, follows
+
+
+def _unchanged(old: str, new: str) -> bool:
+    """Whether ``new`` plainly holds each comment of ``old`` once, before the same line: no
+    comment to put back, remove or move."""
+    if "#" not in old and "#" not in new:
+        return True
+    old_found, old_follows = _rough(old)
+    new_found, new_follows = _rough(new)
+    if old_found != new_found:
+        return False
+    contents = Counter(ln.split(" #")[0].strip() for ln in new.splitlines())
+    # a comment away from its line moves back only to a line there once, as written
+    return all(new_follows.get(text) == after or contents[after] != 1
+               for text, after in old_follows.items() if old_found[text] == 1)
 
 
 def _anchor(lines: list[str], comments: dict[int, Comment], comment: Comment) -> str | None:
