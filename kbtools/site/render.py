@@ -31,6 +31,7 @@ from kbtools.kb import InsideCheck, resolve_inside
 from kbtools.site import escape
 from kbtools.site.catalog import Card
 from kbtools.site.numbers import delta, estimate, fmt, p_value, params, when
+from kbtools.site.publish import InsideLoader
 from kbtools.site.views import SiteData, common_context, plot_uri, site_pages
 from kbtools.validation.problems import Problem
 
@@ -73,8 +74,8 @@ def make_environment(templates_dir: Path | None = None,
     ``~`` or ``join`` escapes the plain parts the same way.
     """
     loaders: list[jinja2.BaseLoader] = []
-    if templates_dir is not None:
-        loaders.append(jinja2.FileSystemLoader(str(templates_dir)))
+    if templates_dir is not None:  # overrides: only files really inside the folder
+        loaders.append(InsideLoader([str(templates_dir)], gated=[str(templates_dir)]))
     loaders.append(jinja2.FileSystemLoader(str(shipped_templates())))
     env = _Environment(
         loader=jinja2.ChoiceLoader(loaders),
