@@ -17,6 +17,7 @@ from typing import Any
 
 from kbtools import layout
 from kbtools.kb import KINDS_BY_NAME, InsideCheck, expected_id
+from kbtools.text import normalise
 from kbtools.validation.problems import Problem
 from kbtools.yamlio import YAMLLoadError, load_file
 
@@ -61,7 +62,7 @@ class Card:
     def title(self) -> str:
         for key in ("name", "title"):
             value = self.data.get(key)
-            if isinstance(value, str) and value.strip():
+            if isinstance(value, str) and normalise(value).strip():  # shows as some text
                 return value.strip()
         return self.id
 

@@ -317,8 +317,8 @@ class _Explainer:
 
     def _sibling_with(self, parts: Parts, value: Any) -> tuple[str, Any, bool] | None:
         """A sibling field whose vocabulary holds ``value`` (and whether the swap is mutual)."""
-        if not parts or not isinstance(parts[-1], str):
-            return None
+        if not parts or not isinstance(parts[-1], str) or isinstance(value, list | dict):
+            return None  # a list or mapping is in no vocabulary (and cannot be looked up)
         rel = parts[len(self.prefix):]
         holder = _at(self.data, rel[:-1])
         node = _schema_at(self.schema, rel[:-1])
