@@ -221,8 +221,9 @@ _OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBL
 
 
 @contextlib.contextmanager
-def _open_checked(root: Path, path: Path | str) -> Iterator[int]:
-    """A file descriptor of ``path``, opened once and checked as it was opened."""
+def _open_checked(root: Path, path: Path | str) -> Iterator[tuple[int, os.stat_result]]:
+    """A file descriptor of ``path``, opened once and checked as it was opened, and its
+    status."""
     root = Path(root).resolve()
     real = resolve_inside(root, path)
     try:
@@ -243,7 +244,7 @@ def _open_checked(root: Path, path: Path | str) -> Iterator[int]:
         if where is not None and not _within(root, where):
             raise _changed(path)
         os.set_blocking(fd, True)
-        yield fd
+        yield fd, opened
     finally:
         os.close(fd)
 
@@ -257,15 +258,17 @@ def read_inside(root: Path, path: Path | str) -> bytes:
     path inside the KB. A symlink or another file swapped in between the check and the copy is
     therefore never read. Raises :class:`PathOutsideKB` (or ``OSError`` if unreadable).
     """
-    with _open_checked(root, path) as fd, os.fdopen(os.dup(fd), "rb") as handle:
+    with _open_checked(root, path) as (fd, _), os.fdopen(os.dup(fd), "rb") as handle:
         return handle.read()
 
 
 def copy_inside(root: Path, path: Path | str, target: Path | str) -> None:
-    """Copy ``path`` to ``target`` with the checks of :func:`read_inside` (streamed)."""
-    with _open_checked(root, path) as fd, os.fdopen(os.dup(fd), "rb") as source, \
-            open(target, "wb") as out:
-        shutil.copyfileobj(source, out)
+    """Copy ``path`` to ``target`` with the checks of :func:`read_inside` (streamed; the
+    modification time is kept, as ``shutil.copy2`` keeps it)."""
+    with _open_checked(root, path) as (fd, opened), os.fdopen(os.dup(fd), "rb") as source:
+        with open(target, "wb") as out:
+            shutil.copyfileobj(source, out)
+        os.utime(target, ns=(opened.st_atime_ns, opened.st_mtime_ns))
 
 
 def _opened_path(fd: int) -> Path | None:

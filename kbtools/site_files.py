@@ -68,16 +68,18 @@ class SiteCheck:
 
     def __call__(self, path: Path, is_link: bool | None = None) -> PathOutsideKB | None:
         """None when ``path`` may be published, else why not (as for the first root)."""
-        errors = []
+        return self.root_of(path, is_link)[1]
+
+    def root_of(self, path: Path, is_link: bool | None = None
+                ) -> tuple[Path | None, PathOutsideKB | None]:
+        """The root ``path`` may be published from, or None and why not."""
+        first = None
         for check in self.checks:
             error = check.publishable(path, is_link)
             if error is None:
-                return None
-            errors.append(error)
-        return errors[0]
-
-    def inside(self, real: Path) -> bool:
-        return any(c.root == real or c.root in real.parents for c in self.checks)
+                return check.root, None
+            first = first or error
+        return None, first
 
 
 def from_config(root: Path) -> SiteLayout:

@@ -236,12 +236,13 @@ def load_catalog(root: Path, cache_dir: Path | None = None, *,
 
 
 def refuse_outside(path: Path, inside: InsideCheck, problems: list[Problem]) -> bool:
-    """True if ``path`` may be read; else records why not (its real file is outside the KB).
+    """True if ``path`` may be read; else records why not (its real file is outside the KB,
+    it is a symlink loop or a broken link, or a hard link whose other name may be outside).
 
     The site never reads, copies or publishes such a file; the problem shows on the health
     page and as a warning in the build log.
     """
-    error = inside(path)
+    error = inside.publishable(path)
     if error is None:
         return True
     rel = path.relative_to(inside.root).as_posix()

@@ -134,7 +134,7 @@ class KBToolsPlugin(BasePlugin[KBToolsConfig]):
 
     def _check_extensions(self, config: MkDocsConfig) -> None:
         """Warn (failing strict builds) when the templates need extensions the site lacks."""
-        env = make_environment(self.templates_dir)
+        env = make_environment(self.templates_dir, None, self.root)
         assert env.loader is not None
         sources = [env.loader.get_source(env, name)[0] for name in env.list_templates()
                    if name.endswith(".j2")]
@@ -225,7 +225,8 @@ class KBToolsPlugin(BasePlugin[KBToolsConfig]):
 
     def on_env(self, env: Any, /, *, config: MkDocsConfig, files: Files) -> Any:
         if self.config.enabled and self.custom_dir:  # theme overrides pass the gate too
-            env.loader = InsideLoader(list(config.theme.dirs), gated=[self.custom_dir])
+            env.loader = InsideLoader(list(config.theme.dirs), [self.custom_dir],
+                                      self.gate.check)
         self._env = env
         return env
 

@@ -12,8 +12,8 @@ link, no second hard link):
   warning, so ``mkdocs build --strict`` fails; every kept file, and every run plot kbtools
   adds, is read and copied *open-then-check* (:func:`kbtools.kb.read_inside`), so a symlink
   swapped in after the check is never followed;
-* :class:`InsideLoader`: an override template whose real file is outside its folder (or
-  loops, or is hard-linked) is not used; the shipped template is, with a warning.
+* :class:`InsideLoader`: an override template the gate refuses (outside the site root, a
+  loop, a hard link) is not used; the shipped template is, with a warning.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
 from kbtools.errors import PathOutsideKB
-from kbtools.kb import InsideCheck, copy_inside, read_inside
-from kbtools.site_files import Refusal, SiteLayout, refusals
+from kbtools.kb import copy_inside, read_inside
+from kbtools.site_files import Refusal, SiteCheck, SiteLayout, refusals
 
 log = logging.getLogger("mkdocs.plugins.kbtools")
 
@@ -65,20 +65,9 @@ class Gate:
     """Drops refused files from MkDocs' file list and makes the rest copy open-then-check."""
 
     def __init__(self, layout: SiteLayout, config_dir: Path, gated_dirs: Iterable[str]):
-        self.layout = layout
+        self.check = layout.check()
         self.config_dir = config_dir
-        self.checks = [InsideCheck(root) for root in layout.roots]
         self.gated = {os.path.normpath(d) for d in gated_dirs}
-
-    def root_of(self, path: Path) -> tuple[Path | None, PathOutsideKB | None]:
-        """The site root that ``path`` may be published from, or why none."""
-        first = None
-        for check in self.checks:
-            error = check.publishable(path)
-            if error is None:
-                return check.root, None
-            first = first or error
-        return None, first
 
     def filter(self, files: Files) -> list[str]:
         """Remove refused files from ``files``; the others become checked copies. Returns
@@ -88,7 +77,7 @@ class Gate:
             if file.generated_by is not None or file.abs_src_path is None \
                     or file.src_dir is None or os.path.normpath(file.src_dir) not in self.gated:
                 continue  # a plugin's own file, or one of an installed theme
-            root, error = self.root_of(Path(file.abs_src_path))
+            root, error = self.check.root_of(Path(file.abs_src_path))
             if root is None:
                 assert error is not None
                 files.remove(file)
@@ -158,15 +147,16 @@ def checked(file: File, root: Path) -> File:
 
 
 class InsideLoader(jinja2.FileSystemLoader):
-    """A :class:`jinja2.FileSystemLoader` whose ``gated`` folders only serve templates whose
-    real file is inside that folder (no symlink out, no loop, one hard link), read
+    """A :class:`jinja2.FileSystemLoader` whose ``gated`` folders only serve templates that
+    pass ``check`` (inside the site root, no symlink out, no loop, one hard link), read
     open-then-check; a refused template is skipped (the next folder's is used) with a warning.
     """
 
-    def __init__(self, searchpath: list[str], gated: Iterable[str] = (),
+    def __init__(self, searchpath: list[str], gated: Iterable[str], check: SiteCheck,
                  warn: Callable[[str], Any] | None = None):
         super().__init__(searchpath)
-        self._gated = {os.path.normpath(p): InsideCheck(Path(p)) for p in gated}
+        self._gated = {os.path.normpath(p) for p in gated}
+        self._check = check
         self._warn = warn or log.warning
         self._warned: set[str] = set()
 
@@ -175,21 +165,21 @@ class InsideLoader(jinja2.FileSystemLoader):
         pieces = split_template_path(template)
         for searchpath in self.searchpath:
             filename = posixpath.join(searchpath, *pieces)
-            check = self._gated.get(os.path.normpath(searchpath))
-            if check is None:
+            if os.path.normpath(searchpath) not in self._gated:
                 if os.path.isfile(filename):
                     return self._plain(filename)
                 continue
             if not os.path.lexists(filename):
                 continue
-            error = check.publishable(Path(filename))
-            if error is not None:
+            root, error = self._check.root_of(Path(filename))
+            if root is None:
+                assert error is not None
                 self._refuse(filename, error)
                 continue
             if not os.path.isfile(filename):
                 continue
             try:
-                contents = read_inside(check.root, filename).decode(self.encoding)
+                contents = read_inside(root, filename).decode(self.encoding)
             except PathOutsideKB as exc:
                 self._refuse(filename, exc)
                 continue

@@ -50,10 +50,10 @@ def _decoded(text: str) -> str:
     """``text`` as the site renders it (normalised), entities decoded up to three times."""
     text = normalise(text)
     for _ in range(3):  # "&amp;lt;" is decoded twice, as a careless renderer might
-        decoded = normalise(html.unescape(text))
+        decoded = html.unescape(text)
         if decoded == text:
             break
-        text = decoded
+        text = normalise(decoded)
     return text
 
 

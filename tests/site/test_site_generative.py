@@ -42,7 +42,7 @@ from hostile_gen import (
     write_fs_kb,
     write_text_kb,
 )
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from mkdocs.exceptions import Abort
 
@@ -140,6 +140,7 @@ def check_fs_kb(hazards: list[tuple[str, tuple[str, str]]]) -> None:
 
 @BUILD_SETTINGS
 @given(hazards=fs_hazards)
+@example(hazards=[("hardlink-out", ("kb/model_cards", "leak.yaml"))])  # found by the soak
 def test_any_file_system_shape_is_refused_by_validate_and_the_build(
         hazards: list[tuple[str, tuple[str, str]]]) -> None:
     check_fs_kb(hazards)

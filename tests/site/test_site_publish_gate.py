@@ -276,3 +276,27 @@ def test_a_checked_site_file_is_not_copied_after_a_swap(tmp_path: Path, outside:
         file.copy_file()
     assert not (tmp_path / "site" / "a.png").exists()
     assert "not publishing a.png" in caplog.text
+
+
+def test_kbtools_render_copies_plots_open_then_check(tmp_path: Path, outside: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from kbtools.site.sync import sync_folder
+
+    root = tmp_path / "kb"
+    (root / "kb" / "runs" / "r").mkdir(parents=True)
+    plot = root / "kb" / "runs" / "r" / "plot.png"
+    plot.write_bytes(b"inside")
+    out = tmp_path / "out"
+    report = sync_folder(out, {}, {"runs/r/plot.png": plot}, inside=root)
+    assert (out / "runs" / "r" / "plot.png").read_bytes() == b"inside" and not report.refused
+    assert sync_folder(out, {}, {"runs/r/plot.png": plot}, inside=root).unchanged == 1
+
+    def swap() -> None:
+        plot.unlink()
+        plot.symlink_to(outside / "secret.txt")
+
+    plot.write_bytes(b"changed")  # so the copy is made again
+    _swap_after_check(monkeypatch, swap)
+    report = sync_folder(out, {}, {"runs/r/plot.png": plot}, inside=root)
+    assert list(report.refused) == ["runs/r/plot.png"]
+    assert not (out / "runs" / "r" / "plot.png").exists()
