@@ -152,21 +152,14 @@ def resolve_inside(root: Path, path: Path | str) -> Path:
     if _within(root, real):
         return real
     lexical = Path(*_normalise(candidate.absolute().parts))
-    via_link = _within(root, lexical)
-    if via_link:
-        err = PathOutsideKB(
-            "is a symlink (or lies in a symlinked folder) that points outside the KB root; "
-            "kbtools never reads, copies or publishes files outside the KB",
-            path=str(given),
-            hint="replace the symlink with a copy of the file (or remove it); files the KB "
-                 "uses live inside the KB")
-        err.rule = "path.symlink-outside"
-    else:
-        err = PathOutsideKB(
-            "is outside the KB root; kbtools never reads, copies or publishes files outside "
-            "the KB", path=str(given), hint="give a path inside the KB root")
-        err.rule = "path.outside-kb"
-    raise err
+    if _within(root, lexical):  # a symlink on the way leads out
+        raise refusal("path.symlink-outside", given,
+                      "is a symlink (or lies in a symlinked folder) that points outside the KB "
+                      "root; kbtools never reads, copies or publishes files outside the KB",
+                      "replace the symlink with a copy of the file (or remove it); files the "
+                      "KB uses live inside the KB")
+    raise refusal("path.outside-kb", given, "is outside the KB root; kbtools never reads, "
+                  "copies or publishes files outside the KB", "give a path inside the KB root")
 
 
 def _within(root: Path, real: Path) -> bool:
@@ -177,41 +170,40 @@ def _within(root: Path, real: Path) -> bool:
     return real != git and git not in real.parents
 
 
+def refusal(rule: str, given: Path | str, message: str, hint: str) -> PathOutsideKB:
+    """A :class:`PathOutsideKB` for ``given`` under validation rule ``rule``."""
+    err = PathOutsideKB(message, path=str(given), hint=hint)
+    err.rule = rule
+    return err
+
+
 def symlink_loop(given: Path | str) -> PathOutsideKB:
     """The refusal of a path that is, or goes through, a symlink loop."""
-    err = PathOutsideKB(
-        "is a symlink loop (it leads back to itself, or to a folder it sits in, directly or "
-        "through other links), so it names nothing to read", path=str(given),
-        hint="remove the symlink, or point it at a file inside the KB")
-    err.rule = "path.symlink-loop"
-    return err
+    return refusal("path.symlink-loop", given,
+                   "is a symlink loop (it leads back to itself, or to a folder it sits in, "
+                   "directly or through other links), so it names nothing to read",
+                   "remove the symlink, or point it at a file inside the KB")
 
 
 def symlink_broken(given: Path | str) -> PathOutsideKB:
     """The refusal of a symlink whose target does not exist."""
-    err = PathOutsideKB("is a symlink to a file that does not exist", path=str(given),
-                        hint="remove the symlink, or replace it with the file itself")
-    err.rule = "path.symlink-broken"
-    return err
+    return refusal("path.symlink-broken", given, "is a symlink to a file that does not exist",
+                   "remove the symlink, or replace it with the file itself")
 
 
 def hardlinked(given: Path | str, nlink: int) -> PathOutsideKB:
     """The refusal of a regular file that has other names (hard links) besides this one."""
-    err = PathOutsideKB(
-        f"is a hard link (the same file has {nlink - 1} other name(s), which may be outside "
-        "the KB); kbtools neither publishes nor trusts such a file", path=str(given),
-        hint="replace it with a copy of its own: cp FILE FILE.tmp && mv FILE.tmp FILE")
-    err.rule = "path.hardlink"
-    return err
+    return refusal("path.hardlink", given,
+                   f"is a hard link (the same file has {nlink - 1} other name(s), which may be "
+                   "outside the KB); kbtools neither publishes nor trusts such a file",
+                   "replace it with a copy of its own: cp FILE FILE.tmp && mv FILE.tmp FILE")
 
 
 def _changed(given: Path | str) -> PathOutsideKB:
-    err = PathOutsideKB(
-        "changed between the check and the read (a symlink or another file was put in its "
-        "place); it is not read", path=str(given),
-        hint="build again; if it happens again, something is swapping files in the KB")
-    err.rule = "path.symlink-outside"
-    return err
+    return refusal("path.symlink-outside", given,
+                   "changed between the check and the read (a symlink or another file was put "
+                   "in its place); it is not read",
+                   "build again; if it happens again, something is swapping files in the KB")
 
 
 #: Flags for opening a file to copy it: never through a final symlink, never blocking on a

@@ -16,7 +16,7 @@ from typing import Any
 from kbtools import layout
 from kbtools.errors import KBToolsError, PathOutsideKB
 from kbtools.experiments.staging import kb_leftovers
-from kbtools.kb import KINDS, CardKind, InsideCheck, expected_id, kb_relative
+from kbtools.kb import KINDS, CardKind, InsideCheck, expected_id, kb_relative, refusal
 from kbtools.layout import kind_of as layout_kind_of
 from kbtools.schemas.extensions import EXTENSION_FILES, KBSchemas, load_kb_schemas
 from kbtools.site_files import Refusal, kb_refusals
@@ -271,10 +271,8 @@ def _select(root: Path, paths: Sequence[Path], scanned: _Layout
 
 
 def _not_a_file(given: Path) -> PathOutsideKB:
-    error = PathOutsideKB("is a symlink that leads to no file inside the KB", path=str(given),
-                          hint="replace the symlink with the card file itself")
-    error.rule = "path.symlink-outside"
-    return error
+    return refusal("path.symlink-outside", given, "is a symlink that leads to no file inside "
+                   "the KB", "replace the symlink with the card file itself")
 
 
 def _refused_problem(root: Path, path: Path, error: PathOutsideKB) -> Problem:
