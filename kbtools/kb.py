@@ -65,12 +65,14 @@ def kb_relative(root: Path, path: Path | str) -> Path | None:
     symlinked folder outside it (e.g. ``/tmp/kb-link/kb/...``) is taken at its real location.
     """
     root = Path(root).resolve()
-    for candidate in (Path(os.path.abspath(path)), Path(path).resolve()):
-        try:
-            return candidate.relative_to(root)
-        except ValueError:
-            continue
-    return None
+    named = Path(os.path.abspath(path))
+    if named == root or root in named.parents:
+        return named.relative_to(root)
+    try:
+        real = Path(path).resolve()
+    except (RuntimeError, OSError):  # a symlink loop: named outside, so not in the KB
+        return None
+    return real.relative_to(root) if real == root or root in real.parents else None
 
 
 def kind_of(path: Path, root: Path) -> CardKind | None:

@@ -245,6 +245,6 @@ class _MemoryParseCache(_ParseCache):
 def _rel(path: Path, root: Path) -> str:
     try:
         return path.resolve().relative_to(root).as_posix()
-    except ValueError:
+    except (ValueError, RuntimeError, OSError):  # outside, or a symlink loop
         return ""
 

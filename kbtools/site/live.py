@@ -433,7 +433,7 @@ def _remove(path: Path, top: Path) -> None:
 def _inside(path: Path, folder: Path) -> bool:
     try:
         path.resolve().relative_to(Path(folder).resolve())
-    except (ValueError, OSError):
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop
         return False
     return True
 

@@ -239,7 +239,7 @@ def _select(root: Path, paths: Sequence[Path], scanned: _Layout
             raise KBToolsError(f"no such file or folder: {given}",
                                hint="give paths of cards or configs inside the KB")
         rel = kb_relative(root, given)  # where it is named: a symlink is not followed
-        path = root / rel if rel is not None else Path(given).resolve()
+        path = root / rel if rel is not None else Path(os.path.abspath(given))
         if path.is_dir() and not path.is_symlink():
             before = len(targets) + len(refused)
             for kind in KINDS:

@@ -70,12 +70,14 @@ def clean_scripts() -> frozenset[str]:
         return frozenset(theme_inline_scripts(build(make_kb(Path(tmp) / "s", broken=False))))
 
 
-def validate_cli(root: Path) -> tuple[int, dict, float]:
-    """``kbtools validate --format json`` in this process: exit code, report, seconds."""
+def validate_cli(root: Path, *paths: Path) -> tuple[int, dict, float]:
+    """``kbtools validate --format json [PATH...]`` in this process: exit code, report,
+    seconds."""
     out = io.StringIO()
     started = time.perf_counter()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-        code = main(["--kb-root", str(root), "validate", "--format", "json"])
+        code = main(["--kb-root", str(root), "validate", "--format", "json",
+                     *map(str, paths)])
     return code, json.loads(out.getvalue()), time.perf_counter() - started
 
 
@@ -132,6 +134,10 @@ def check_fs_kb(hazards: list[tuple[str, tuple[str, str]]]) -> None:
         for path in named:
             assert path.relative_to(root).as_posix() in reported, (path, reported)
         assert not [p for p in report["problems"] if p["rule"] == "internal"]
+        for path in named:  # as the pre-commit hook runs it: the changed file alone
+            code, report, _ = validate_cli(root, path)
+            assert code == 1, path
+            assert path.relative_to(root).as_posix() in {p["path"] for p in report["problems"]}
         with pytest.raises(Abort):
             build(root, strict=True)
         if (root / "site").exists():  # a strict build writes the site, then fails

@@ -35,8 +35,9 @@ def outside(tmp_path: Path) -> Path:
     return folder
 
 
-def _validate(root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[dict]]:
-    code = main(["--kb-root", str(root), "validate", "--format", "json"])
+def _validate(root: Path, capsys: pytest.CaptureFixture[str], *paths: Path
+              ) -> tuple[int, list[dict]]:
+    code = main(["--kb-root", str(root), "validate", "--format", "json", *map(str, paths)])
     out = capsys.readouterr().out
     return code, json.loads(out[out.index("{"):])["problems"]
 
@@ -136,6 +137,9 @@ def test_looping_or_dangling_card_symlinks_give_a_problem_not_a_traceback(
     code, problems = _validate(root, capsys)
     assert code == 1
     assert ("kb/model_cards/loop.yaml", rule) in {(p["path"], p["rule"]) for p in problems}
+    code, problems = _validate(root, capsys, cards / "loop.yaml")  # as the pre-commit hook
+    assert code == 1 and [(p["path"], p["rule"]) for p in problems] == [
+        ("kb/model_cards/loop.yaml", rule)]
     with pytest.raises(Abort):
         build(root, strict=True)
     assert "Traceback" not in caplog.text and "kb/model_cards/loop.yaml" in caplog.text
