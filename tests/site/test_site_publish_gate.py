@@ -304,3 +304,23 @@ def test_kbtools_render_copies_plots_open_then_check(tmp_path: Path, outside: Pa
     report = sync_folder(out, {}, {"runs/r/plot.png": plot}, inside=root)
     assert list(report.refused) == ["runs/r/plot.png"]
     assert not (out / "runs" / "r" / "plot.png").exists()
+
+
+@pytest.mark.parametrize("setting", ["custom_dir", "templates_dir"])
+def test_a_theme_or_templates_folder_outside_the_kb_is_not_used(
+        build_kb, tmp_path: Path, outside: Path, setting: str, capsys, caplog) -> None:
+    (outside / "main.html").write_text(f"<html>{SECRET}</html>")
+    (outside / "model.md.j2").write_text(f"# {SECRET}\n")
+    options = f":\n      templates_dir: {outside}" if setting == "templates_dir" else ""
+    root = build_kb(tmp_path / "kb", broken=False, options=options)
+    if setting == "custom_dir":
+        config = root / "mkdocs.yml"
+        config.write_text(config.read_text().replace(
+            "  name: material\n", f"  name: material\n  custom_dir: {outside}\n"))
+    code, problems = _validate(root, capsys)
+    assert code == 1 and [(p["path"], p["rule"]) for p in problems] == [
+        ("mkdocs.yml", "path.outside-kb")]
+    with pytest.raises(Abort):
+        build(root, strict=True)
+    assert "it is not used" in caplog.text
+    assert SECRET not in _site_text(root / "site")
