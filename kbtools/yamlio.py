@@ -336,6 +336,18 @@ def dump(data: Any) -> str:
                      default_flow_style=False, width=100)
 
 
+def dump_scalar(text: str) -> str:
+    """``text`` as one double-quoted YAML scalar on one line (front matter values).
+
+    Written by the YAML emitter, so it reads back as the same string for every character:
+    printable ones of every plane are kept as they are, the rest are escaped the YAML way.
+    """
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    out = yaml.dump(str(text), Dumper=dumper, allow_unicode=True, default_style='"',
+                    width=1 << 30)
+    return out.removesuffix("\n...\n").rstrip("\n")
+
+
 @dataclass(frozen=True)
 class Position:
     line: int

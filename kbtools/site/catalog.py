@@ -17,6 +17,7 @@ from typing import Any
 
 from kbtools import layout
 from kbtools.kb import KINDS_BY_NAME, InsideCheck, expected_id
+from kbtools.text import normalise
 from kbtools.validation.problems import Problem
 from kbtools.yamlio import YAMLLoadError, load_file
 
@@ -62,7 +63,7 @@ class Card:
     def title(self) -> str:
         for key in ("name", "title"):
             value = self.data.get(key)
-            if isinstance(value, str) and value.strip():
+            if isinstance(value, str) and normalise(value).strip():  # shows as some text
                 return value.strip()
         return self.id
 
@@ -240,12 +241,13 @@ def load_catalog(root: Path, cache_dir: Path | None = None, *,
 
 
 def refuse_outside(path: Path, inside: InsideCheck, problems: list[Problem]) -> bool:
-    """True if ``path`` may be read; else records why not (its real file is outside the KB).
+    """True if ``path`` may be read; else records why not (its real file is outside the KB,
+    it is a symlink loop or a broken link, or a hard link whose other name may be outside).
 
     The site never reads, copies or publishes such a file; the problem shows on the health
     page and as a warning in the build log.
     """
-    error = inside(path)
+    error = inside.publishable(path)
     if error is None:
         return True
     rel = path.relative_to(inside.root).as_posix()

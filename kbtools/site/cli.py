@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from kbtools.errors import EXIT_OK, KBToolsError
@@ -45,7 +46,9 @@ def run(args: argparse.Namespace) -> int:
                         docs_dir=out)
     texts = {**rendered.pages, **rendered.assets}
     copies = {**rendered.files, MERMAID_URI: mermaid_path()}
-    report = sync_folder(out, texts, copies, overwrite_foreign=args.force)
+    report = sync_folder(out, texts, copies, overwrite_foreign=args.force, inside=root)
+    for rel, why in report.refused.items():
+        print(f"not copied: {rel}: {why}", file=sys.stderr)
     print(f"{len(rendered.pages)} pages and {len(rendered.files)} plots in {out}: "
           f"{len(report.written)} written, {report.unchanged} unchanged, "
           f"{len(report.removed)} removed")

@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import functools
 import html
-import json
 import re
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from markupsafe import Markup
+
+from kbtools.text import normalise
+from kbtools.yamlio import dump_scalar
 
 #: Card fields whose text is markdown (at any depth: ``verification.notes``, ``arch.notes``).
 #: Everything else is plain text.
@@ -48,8 +50,6 @@ _TABLE = str.maketrans(_REFS)
 _CONTEXTUAL = re.compile(r"(?<![^\W_])_|_(?![^\W_])|==+")
 # What a line may not start with: lists, headings, rules, definitions, setext underlines.
 _LINE_START = re.compile(r"^[ \t]*(?:[-+=:]|\d+[.)](?=\s|$))", re.MULTILINE)
-# Python-Markdown's placeholders (STX/ETX) and other control characters never reach a page.
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 _HTTP_URL = re.compile(r"^https?://[^\s\x00-\x1f\x7f]+$", re.IGNORECASE)
 # Characters a URL keeps as they are; everything else (quotes, brackets, braces, blanks...)
@@ -59,9 +59,11 @@ _MERMAID_KEEP = re.compile(r"[\w .,:/()-]")
 
 
 def _plain(value: Any) -> str:
+    """The value as text, normalised (:func:`kbtools.text.normalise`): Python-Markdown's
+    placeholders (STX/ETX), other control and format characters never reach a page."""
     if value is None:
         return ""
-    return _CONTROLS.sub("", str(value))
+    return normalise(str(value))
 
 
 def _refs(text: str) -> str:
@@ -83,7 +85,7 @@ def fragment(value: Any) -> Markup:
 
 def multiline(value: Any) -> Markup:
     """A value as inert text that keeps its lines (preformatted blocks)."""
-    return Markup(_refs(_plain(value).replace("\r\n", "\n")))
+    return Markup(_refs(_plain(value)))
 
 
 def code(value: Any) -> Markup:
@@ -116,7 +118,7 @@ def url(value: Any) -> Markup:
     """An http(s) URL, percent-encoded to be safe in a link target or attribute; "" otherwise."""
     if not isinstance(value, str):
         return Markup("")
-    value = value.strip()
+    value = normalise(value).strip()
     if not _HTTP_URL.match(value) or not urlsplit(value).netloc:
         return Markup("")
     return Markup(quote(value, safe=_URL_SAFE))
@@ -149,9 +151,10 @@ def front_matter(value: Any) -> Markup:
     """A YAML front-matter scalar holding the value as HTML-escaped text (page titles).
 
     MkDocs themes put ``page.meta.title`` into ``<title>`` and the header unescaped, so the
-    value is stored already escaped, as a JSON string (valid YAML).
+    value is stored already escaped. A YAML emitter writes it (one double-quoted line), so
+    every character, astral ones (emoji, mathematical letters) included, reads back as it was.
     """
-    return Markup(json.dumps(str(html.escape(" ".join(_plain(value).split()), quote=True))))
+    return Markup(dump_scalar(html.escape(" ".join(_plain(value).split()), quote=True)))
 
 
 def page_title(title: str) -> str:

@@ -163,7 +163,7 @@ class SiteGenerator:
         They are rendered exactly as :meth:`finish` renders them, so it finds them current.
         Returns the pages written and the plots those pages show (site path -> file).
         """
-        env = make_environment(self.templates_dir, self.cache_dir / BYTECODE_DIR)
+        env = make_environment(self.templates_dir, self.cache_dir / BYTECODE_DIR, self.root)
         common = page_common(step.site)
         written: dict[str, str] = {}
         cards = [c for c in step.site.catalog.by_path().values() if c.page in paths]
@@ -184,7 +184,7 @@ class SiteGenerator:
 
     def finish(self, step: Step) -> Generation:
         """Render every page whose inputs changed and rewrite those whose text changed."""
-        env = make_environment(self.templates_dir, self.cache_dir / BYTECODE_DIR)
+        env = make_environment(self.templates_dir, self.cache_dir / BYTECODE_DIR, self.root)
         rendered = render_site(step.site, env, memo_dict=self._memo)
         self._memo_dirty = True
         texts = {**rendered.pages, **rendered.assets}
@@ -245,6 +245,6 @@ class _MemoryParseCache(_ParseCache):
 def _rel(path: Path, root: Path) -> str:
     try:
         return path.resolve().relative_to(root).as_posix()
-    except ValueError:
+    except (ValueError, RuntimeError, OSError):  # outside, or a symlink loop
         return ""
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from kbtools import __version__, layout
 from kbtools.kb import KINDS
 from kbtools.schemas.extensions import EXTENSION_FILES
+from kbtools.site_files import kb_refusals
 from kbtools.validation.problems import Problem
 
 log = logging.getLogger("mkdocs.plugins.kbtools")
@@ -31,20 +32,27 @@ def kb_fingerprint(root: Path) -> str:
                          *root.glob("kb/runs/*/*.csv"), *root.glob("kb/.run-staging-*"),
                          *root.glob("kb/runs/.run-staging-*")]):
         digest.update(_stamp(root, extra))
+    # files validation refuses besides documents (a docs/ symlink leading out, a loop...)
+    for refusal in kb_refusals(root):
+        digest.update(f"{refusal.path}\0{refusal.error.rule}\n".encode())
     return digest.hexdigest()
 
 
 def _stamp(root: Path, path: Path) -> bytes:
-    """Name, size and time of a file and, for a symlink, of the link and where it leads."""
+    """Name, size, time and link count of a file and, for a symlink, of the link and where
+    it leads."""
     parts = [str(path.relative_to(root))]
     for follow in (False, True):
         try:
             stat = path.stat(follow_symlinks=follow)
-            parts += [str(stat.st_size), str(stat.st_mtime_ns)]
+            parts += [str(stat.st_size), str(stat.st_mtime_ns), str(stat.st_nlink)]
         except OSError:
             parts += ["-", "-"]
     if path.is_symlink():
-        parts.append(str(path.resolve()))
+        try:
+            parts.append(str(path.resolve()))
+        except (RuntimeError, OSError):  # a symlink loop: validation reports it
+            parts.append("loop")
     return ("\0".join(parts) + "\n").encode()
 
 

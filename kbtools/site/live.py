@@ -36,6 +36,7 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
 from kbtools.site.generator import Generation, Step, scan
+from kbtools.site.publish import checked
 
 log = get_plugin_logger(__name__)
 
@@ -320,8 +321,8 @@ class LiveReloader:
                     new.append(rel)
         for rel in [p for p in generation.report.written if not p.endswith(".md")]:
             self._copy(state, rel, pages_dir / rel)
-        for rel, source in generation.files_changed.items():
-            self._copy(state, rel, source)
+        for rel, source in generation.files_changed.items():  # run plots: from the KB
+            self._copy(state, rel, source, self.plugin.root)
         urls = {files.get_file_from_path(rel).url for rel in rest}
         removed = []
         for rel in [*generation.pages_removed, *sorted(generation.files_removed)]:
@@ -335,10 +336,14 @@ class LiveReloader:
             _remove(Path(file.abs_dest_path), Path(state.config.site_dir))
         return rest, removed, urls, bool(new or removed)
 
-    def _copy(self, state: BuildState, rel: str, source: Path) -> None:
+    def _copy(self, state: BuildState, rel: str, source: Path, root: Path | None = None
+              ) -> None:
+        """Copy ``source`` into the site as ``rel``; open-then-check from ``root`` if given."""
         file = state.files.get_file_from_path(rel)
         if file is None:
             file = File.generated(state.config, rel, abs_src_path=str(source))
+            if root is not None:
+                checked(file, root)
             state.files.append(file)
         file.copy_file(dirty=False)
 
@@ -428,7 +433,7 @@ def _remove(path: Path, top: Path) -> None:
 def _inside(path: Path, folder: Path) -> bool:
     try:
         path.resolve().relative_to(Path(folder).resolve())
-    except (ValueError, OSError):
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop
         return False
     return True
 

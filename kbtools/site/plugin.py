@@ -28,8 +28,10 @@ from kbtools.site.catalog import PREFIX
 from kbtools.site.escape import page_title
 from kbtools.site.generator import SiteGenerator, watched_folders
 from kbtools.site.live import BuildState, LiveReloader, unsupported_plugins
+from kbtools.site.publish import Gate, InsideLoader, checked, stop_walks
 from kbtools.site.render import ASSET_PREFIX, generate, make_environment
 from kbtools.site.sync import sync_folder
+from kbtools.site_files import SiteLayout
 from kbtools.validation.problems import Problem
 
 log = get_plugin_logger(__name__)
@@ -92,6 +94,7 @@ class KBToolsPlugin(BasePlugin[KBToolsConfig]):
         if opts.min_cell_size < 1:
             raise PluginError("kbtools: min_cell_size must be at least 1")
         if opts.enabled:
+            self._gate_folders(config, here)
             for name, target in (("kbtools.css", config.extra_css),
                                  ("kbtools.js", config.extra_javascript)):
                 path = f"{ASSET_PREFIX}/{name}"
@@ -107,9 +110,31 @@ class KBToolsPlugin(BasePlugin[KBToolsConfig]):
             self._check_extensions(config)
         return config
 
+    def _gate_folders(self, config: MkDocsConfig, here: Path) -> None:
+        """Apply the inside-the-root gate to the site's own folders (see :mod:`publish`):
+        stop before MkDocs walks out of the site root; leave out a theme ``custom_dir`` or a
+        ``templates_dir`` that is itself outside it."""
+        custom_dir = config.theme.custom_dir
+        layout = SiteLayout.of(self.root, here, {
+            "docs_dir": self.docs_dir,
+            "theme.custom_dir": Path(custom_dir) if custom_dir else None,
+            "kbtools templates_dir": self.templates_dir})
+        for refusal in stop_walks(layout, here):
+            if refusal.path != refusal.folder.path:
+                continue  # a file: left out in on_files, or by the template loaders
+            log.warning("%s %s [%s]: it is not used", refusal.folder.setting,
+                        refusal.error.message, refusal.error.rule)
+            if refusal.folder.setting == "theme.custom_dir":
+                config.theme.dirs.remove(custom_dir)
+                custom_dir = None
+            else:
+                self.templates_dir = None
+        self.gate = Gate(layout, here, [str(self.docs_dir), *([custom_dir] if custom_dir else [])])
+        self.custom_dir = custom_dir
+
     def _check_extensions(self, config: MkDocsConfig) -> None:
         """Warn (failing strict builds) when the templates need extensions the site lacks."""
-        env = make_environment(self.templates_dir)
+        env = make_environment(self.templates_dir, None, self.root)
         assert env.loader is not None
         sources = [env.loader.get_source(env, name)[0] for name in env.list_templates()
                    if name.endswith(".j2")]
@@ -122,6 +147,7 @@ class KBToolsPlugin(BasePlugin[KBToolsConfig]):
         if not self.config.enabled:
             return files
         started = time.perf_counter()
+        self.gate.filter(files)  # MkDocs' own files: only those the gate lets through
         pages_dir = self.cache_dir / "pages"
         try:
             if self.command == "serve":  # keep parsed cards and pages in memory for edits
@@ -146,8 +172,9 @@ class KBToolsPlugin(BasePlugin[KBToolsConfig]):
                          else InclusionLevel.NOT_IN_NAV)
             self._add(files, File.generated(config, rel, abs_src_path=str(pages_dir / rel),
                                             inclusion=inclusion))
-        for rel, source in rendered.files.items():
-            self._add(files, File.generated(config, rel, abs_src_path=str(source)))
+        for rel, source in rendered.files.items():  # run plots, copied open-then-check
+            self._add(files, checked(File.generated(config, rel, abs_src_path=str(source)),
+                                     self.root))
         if self.config.offline_mermaid and MERMAID_URI in [str(t) for t in
                                                            config.extra_javascript]:
             self._add(files, File.generated(config, MERMAID_URI,
@@ -197,6 +224,9 @@ class KBToolsPlugin(BasePlugin[KBToolsConfig]):
         return nav
 
     def on_env(self, env: Any, /, *, config: MkDocsConfig, files: Files) -> Any:
+        if self.config.enabled and self.custom_dir:  # theme overrides pass the gate too
+            env.loader = InsideLoader(list(config.theme.dirs), [self.custom_dir],
+                                      self.gate.check)
         self._env = env
         return env
 

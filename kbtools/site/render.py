@@ -31,7 +31,9 @@ from kbtools.kb import InsideCheck, resolve_inside
 from kbtools.site import escape
 from kbtools.site.catalog import Card
 from kbtools.site.numbers import delta, estimate, fmt, p_value, params, when
+from kbtools.site.publish import InsideLoader
 from kbtools.site.views import SiteData, common_context, plot_uri, site_pages
+from kbtools.site_files import SiteCheck
 from kbtools.validation.problems import Problem
 
 log = logging.getLogger("mkdocs.plugins.kbtools")
@@ -64,8 +66,12 @@ def shipped_templates() -> Path:
 
 @functools.lru_cache(maxsize=8)
 def make_environment(templates_dir: Path | None = None,
-                     bytecode_dir: Path | None = None) -> jinja2.Environment:
+                     bytecode_dir: Path | None = None, root: Path | None = None
+                     ) -> jinja2.Environment:
     """The template environment; compiled templates are reused in-process and from disk.
+
+    Override templates in ``templates_dir`` pass the inside-the-root gate against ``root``
+    (the KB root; the folder itself when not given): one that leads out is not used.
 
     Card values are data by construction: every ``{{ value }}`` that is not
     :class:`~markupsafe.Markup` (made by a kbtools filter or a macro) is escaped with
@@ -73,8 +79,9 @@ def make_environment(templates_dir: Path | None = None,
     ``~`` or ``join`` escapes the plain parts the same way.
     """
     loaders: list[jinja2.BaseLoader] = []
-    if templates_dir is not None:
-        loaders.append(jinja2.FileSystemLoader(str(templates_dir)))
+    if templates_dir is not None:  # overrides: only files really inside the KB
+        loaders.append(InsideLoader([str(templates_dir)], [str(templates_dir)],
+                                    SiteCheck((Path(root or templates_dir).resolve(),))))
     loaders.append(jinja2.FileSystemLoader(str(shipped_templates())))
     env = _Environment(
         loader=jinja2.ChoiceLoader(loaders),
@@ -373,7 +380,8 @@ def generate(root: Path, *, templates_dir: Path | None = None, cache_dir: Path |
     from kbtools.site.catalog import load_catalog
     from kbtools.site.health import kb_fingerprint, merge, validation_problems
 
-    env = make_environment(templates_dir, cache_dir / BYTECODE_DIR if cache_dir else None)
+    env = make_environment(templates_dir, cache_dir / BYTECODE_DIR if cache_dir else None,
+                           Path(root))
     memo = cache_dir / "rendered.json" if cache_dir else None
     snapshot_file = cache_dir / "snapshot.json" if cache_dir else None
     fingerprint = ""

@@ -13,7 +13,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kbtools.errors import DataError
+from kbtools.errors import DataError, PathOutsideKB
+from kbtools.kb import copy_inside
 
 MANIFEST = ".kbtools-manifest.json"
 
@@ -23,6 +24,8 @@ class SyncReport:
     written: list[str] = field(default_factory=list)
     unchanged: int = 0
     removed: list[str] = field(default_factory=list)
+    #: Copies refused by the inside-the-root gate (site path -> why).
+    refused: dict[str, str] = field(default_factory=dict)
 
 
 def _read_manifest(folder: Path) -> set[str]:
@@ -41,8 +44,13 @@ def _safe_target(folder: Path, rel: str) -> Path:
 
 
 def sync_folder(folder: Path, texts: dict[str, str], copies: dict[str, Path] | None = None, *,
-                overwrite_foreign: bool = False, known: set[str] | None = None) -> SyncReport:
+                overwrite_foreign: bool = False, known: set[str] | None = None,
+                inside: Path | None = None) -> SyncReport:
     """Make ``folder`` hold exactly the generated ``texts`` and ``copies`` (by relative path).
+
+    Copies from below ``inside`` (the KB root) are made open-then-check
+    (:func:`kbtools.kb.copy_inside`): one swapped for a symlink out since it was checked is
+    not copied but listed in the report's ``refused``.
 
     Files present but not in the previous manifest are someone else's: unless
     ``overwrite_foreign``, a clash with one raises :class:`DataError` before anything is written.
@@ -77,7 +85,15 @@ def sync_folder(folder: Path, texts: dict[str, str], copies: dict[str, Path] | N
             report.unchanged += 1
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, target)
+        if inside is not None and Path(source).is_relative_to(inside):
+            try:
+                copy_inside(inside, source, target)
+            except PathOutsideKB as exc:
+                target.unlink(missing_ok=True)
+                report.refused[rel] = f"{exc.message} [{exc.rule}]"
+                continue
+        else:
+            shutil.copy2(source, target)
         report.written.append(rel)
     for rel in sorted(previous - wanted):
         target = _safe_target(folder, rel)

@@ -7,6 +7,7 @@ and the other subcommands stay fast.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -72,7 +73,7 @@ def _root(args: argparse.Namespace, near: Path | None = None) -> Path:
         try:
             return find_kb_root(start=Path.cwd())
         except KBToolsError:
-            return find_kb_root(start=near.resolve().parent)
+            return find_kb_root(start=Path(os.path.abspath(near)).parent)
     return find_kb_root(explicit=Path(args.kb_root) if args.kb_root else None)
 
 

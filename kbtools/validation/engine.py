@@ -15,10 +15,11 @@ from typing import Any
 
 from kbtools import layout
 from kbtools.errors import KBToolsError, PathOutsideKB
-from kbtools.kb import KINDS, CardKind, InsideCheck, expected_id, kb_relative
+from kbtools.kb import KINDS, CardKind, InsideCheck, expected_id, kb_relative, refusal
 from kbtools.layout import kind_of as layout_kind_of
 from kbtools.run_folders import kb_leftovers
-from kbtools.schemas.extensions import KBSchemas, load_kb_schemas
+from kbtools.schemas.extensions import EXTENSION_FILES, KBSchemas, load_kb_schemas
+from kbtools.site_files import Refusal, kb_refusals
 from kbtools.validation.checks import FileReport, check_file, check_template_file
 from kbtools.validation.findings import Finding, to_problems
 from kbtools.validation.problems import Problem, sorted_problems
@@ -90,13 +91,37 @@ def validate_kb(root: Path, paths: Sequence[Path] | None = None,
     problems.extend(_stray_problem(root, path) for path in strays)
     problems.extend(p for path in templates for p in check_template_file(root, path))
     problems.extend(_refused_problem(root, path, error) for path, error in refused.items())
+    site = [r for r in _site_refusals(root, paths) if r.path not in scanned.refused]
+    problems.extend(_site_problem(root, refusal) for refusal in site)
     if paths is None:  # leftovers are no file's problem: reported when the whole KB is checked
         problems.extend(_staging_problem(root, path) for path in scanned.staging)
     checked = {path for _, path in targets}
     problems.extend(_clash_problem(root, path, other) for path, other in scanned.clashes
                     if path in checked or other in checked)
     return ValidationResult(sorted_problems(problems),
-                            len(targets) + len(templates) + len(refused), notes)
+                            len(targets) + len(templates) + len(refused) + len(site), notes)
+
+
+def _site_refusals(root: Path, paths: Sequence[Path] | None) -> list[Refusal]:
+    """The files of the KB's folders and of the site's (docs_dir, theme overrides, page
+    templates) that may not be read or published: all of them, or those among ``paths``."""
+    found = kb_refusals(root)
+    if paths is None:
+        return found
+    given = [Path(os.path.abspath(p)) for p in paths]
+    return [r for r in found if any(r.path == p or p in r.path.parents for p in given)]
+
+
+def _site_problem(root: Path, refusal: Refusal) -> Problem:
+    error = refusal.error
+    if refusal.path == refusal.folder.path:  # the configured folder itself
+        return Problem("mkdocs.yml", None, None, error.rule,
+                       f"`{refusal.folder.setting}` {error.message}", hint=error.hint)
+    rel = Path(os.path.relpath(refusal.path, root)).as_posix()
+    what = "folder symlink" if refusal.is_folder else "file"
+    where = f" ({what} the site would publish)" if refusal.folder.published else ""
+    return Problem(rel, None, None, error.rule, f"`{rel}`{where} {error.message}",
+                   hint=error.hint)
 
 
 def _stem_of(report: FileReport) -> str:
@@ -148,15 +173,16 @@ def _scan(root: Path) -> _Layout:
                 entries = sorted(os.scandir(base), key=lambda e: e.name) if base.is_dir() else []
                 for entry in entries:
                     if entry.is_symlink() and entry.name.endswith(".yaml"):
-                        error = check(Path(entry.path), True)
-                        if error is not None:  # a symlinked card (or template) leading out
-                            refused[Path(entry.path)] = error
+                        error = check.publishable(Path(entry.path), True)
+                        if error is not None:  # a symlinked card (or template) leading out,
+                            refused[Path(entry.path)] = error  # looping or leading nowhere
                             continue
                     if entry.is_file() and layout.is_template_file(entry.name):
                         templates.append(Path(entry.path))
                     elif entry.is_file() and entry.name.endswith(".yaml") \
-                            and (error := check(Path(entry.path), False)) is not None:
-                        refused[Path(entry.path)] = error  # in a symlinked card folder
+                            and (error := check.publishable(Path(entry.path), False)):
+                        refused[Path(entry.path)] = error  # in a symlinked card folder, or
+                        # a hard link (its other name may be outside the KB)
                     elif entry.is_file() and entry.name.endswith(".yaml"):
                         stem = entry.name[:-5]
                         if stem in found:
@@ -172,7 +198,8 @@ def _scan(root: Path) -> _Layout:
                 for path in sorted(root.glob(pattern)):
                     if _hidden(root, path):
                         continue  # a run being staged inside kb/runs (a mount point of its own)
-                    error = check(path) if path.is_file() or path.is_symlink() else None
+                    error = check.publishable(path) if path.is_file() or path.is_symlink() \
+                        else None
                     if error is not None:
                         refused[path] = error
                     elif path.is_file():
@@ -180,7 +207,13 @@ def _scan(root: Path) -> _Layout:
         files[kind.name] = found
     for pattern in RUN_FILES:  # plots, tables and configs the site copies or reads
         for path in sorted(root.glob(f"kb/runs/*/{pattern}")):
-            error = None if _hidden(root, path) else check(path)
+            error = None if _hidden(root, path) else check.publishable(path)
+            if error is not None:
+                refused[path] = error
+    for name in EXTENSION_FILES:  # the KB's own schema, read by every check
+        path = root / name
+        if path.is_symlink() or path.is_file():
+            error = check.publishable(path)
             if error is not None:
                 refused[path] = error
     return _Layout(files, strays, tuple(card_dirs), templates, clashes, refused,
@@ -206,7 +239,7 @@ def _select(root: Path, paths: Sequence[Path], scanned: _Layout
             raise KBToolsError(f"no such file or folder: {given}",
                                hint="give paths of cards or configs inside the KB")
         rel = kb_relative(root, given)  # where it is named: a symlink is not followed
-        path = root / rel if rel is not None else Path(given).resolve()
+        path = root / rel if rel is not None else Path(os.path.abspath(given))
         if path.is_dir() and not path.is_symlink():
             before = len(targets) + len(refused)
             for kind in KINDS:
@@ -238,10 +271,8 @@ def _select(root: Path, paths: Sequence[Path], scanned: _Layout
 
 
 def _not_a_file(given: Path) -> PathOutsideKB:
-    error = PathOutsideKB("is a symlink that leads to no file inside the KB", path=str(given),
-                          hint="replace the symlink with the card file itself")
-    error.rule = "path.symlink-outside"
-    return error
+    return refusal("path.symlink-outside", given, "is a symlink that leads to no file inside "
+                   "the KB", "replace the symlink with the card file itself")
 
 
 def _refused_problem(root: Path, path: Path, error: PathOutsideKB) -> Problem:

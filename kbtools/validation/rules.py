@@ -80,8 +80,19 @@ RULES: tuple[Rule, ...] = (
          "use a path inside the KB; data outside it take an absolute path"),
     Rule("path.symlink-outside", "error",
          "no file kbtools reads or copies (card, config, run file, plot, path named in a card) "
-         "is a symlink, or lies in a symlinked folder, whose target is outside the KB root",
+         "or the site publishes (docs_dir, theme custom_dir, page templates) is a symlink, or "
+         "lies in a symlinked folder, whose target is outside the KB root",
          "replace the symlink with a copy of the file, or remove it"),
+    Rule("path.symlink-loop", "error",
+         "no such file or folder is a symlink that leads back to itself (directly, through "
+         "other links, or a folder symlink to a folder it sits in)",
+         "remove the symlink, or point it at a file inside the KB"),
+    Rule("path.symlink-broken", "error",
+         "no such file is a symlink to a file that does not exist",
+         "remove the symlink, or replace it with the file"),
+    Rule("path.hardlink", "error",
+         "no such file is a hard link (a file with other names, which may be outside the KB)",
+         "replace it with a copy of its own"),
     Rule("lint.todo", "error", "no TBD/TODO/FIXME/XXX in values unless `status: template`",
          "write the value, or leave the field out"),
     Rule("lint.template", "warning", "cards with `status: template` are flagged as unfinished",

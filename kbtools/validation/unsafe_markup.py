@@ -2,8 +2,10 @@
 
 The site shows card text as text whatever it holds (:mod:`kbtools.site.escape`), so such text
 is never live there; it is still reported, because another renderer (a README, a notebook, a
-hub page) may not be as careful, and because no card needs it. Entities are decoded before
-checking, so ``&lt;script&gt;`` and ``&#106;avascript:`` are found too.
+hub page) may not be as careful, and because no card needs it. Text is normalised first with
+the function the site renders through (:func:`kbtools.text.normalise`), so a control or format
+character inside markup (``on\x01click``) hides nothing; entities are decoded before checking,
+so ``&lt;script&gt;`` and ``&#106;avascript:`` are found too.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import html
 import re
 from collections.abc import Iterator
 from typing import Any
+
+from kbtools.text import normalise
 
 # Browsers drop ASCII tabs and newlines inside a URL and blanks or controls before it.
 _GAP = r"[\s\x00-\x1f]*"
@@ -43,11 +47,13 @@ HINT = ("write plain text: links only as https://, mailto: or relative paths, no
 
 
 def _decoded(text: str) -> str:
+    """``text`` as the site renders it (normalised), entities decoded up to three times."""
+    text = normalise(text)
     for _ in range(3):  # "&amp;lt;" is decoded twice, as a careless renderer might
         decoded = html.unescape(text)
         if decoded == text:
             break
-        text = decoded
+        text = normalise(decoded)
     return text
 
 

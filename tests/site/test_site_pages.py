@@ -175,15 +175,20 @@ def test_card_text_cannot_inject_html_or_break_tables(kb_site: Path) -> None:
     assert "Gene&#124;Mamba &lt;script&gt;" in pages["registry/models.md"]
 
 
-def test_site_templates_override_the_shipped_ones(kb_site: Path, tmp_path: Path) -> None:
-    overrides = tmp_path / "overrides"
+@pytest.mark.parametrize("where", ["inside", "outside"])
+def test_site_templates_override_the_shipped_ones(kb_site: Path, tmp_path: Path,
+                                                  where: str) -> None:
+    overrides = (kb_site if where == "inside" else tmp_path) / "overrides"
     overrides.mkdir()
     (overrides / "paper.md.j2").write_text(
         "# Paper {{ card.id }} ({{ data.year }})\n\n"
         "{% for m in models %}{{ m.title }}{% endfor %}\n")
     pages = generate(kb_site, templates_dir=overrides).pages
-    assert pages["registry/papers/genemamba_2024.md"].split() == [
-        "#", "Paper", "genemamba_2024", "(2024)", "GeneMamba"]
+    paper = pages["registry/papers/genemamba_2024.md"].split()
+    if where == "inside":
+        assert paper == ["#", "Paper", "genemamba_2024", "(2024)", "GeneMamba"]
+    else:  # templates outside the KB are not read: the shipped one is used
+        assert "Paper" not in paper and "GeneMamba: long DNA context" in " ".join(paper)
     assert "\n# GeneMamba\n" in pages["registry/models/genemamba.md"]  # not overridden
 
 

@@ -238,12 +238,12 @@ def test_unknown_method_falls_back_to_the_headline(kb_copy: Path) -> None:
     assert sorted(r[0] for r in rows) == sorted(run["headline"])
 
 
-def test_method_templates_are_overridable(kb_copy: Path, tmp_path: Path) -> None:
-    overrides = tmp_path / "templates" / "results"
+def test_method_templates_are_overridable(kb_copy: Path) -> None:
+    overrides = kb_copy / "templates" / "results"  # templates live inside the KB
     overrides.mkdir(parents=True)
     (overrides / "cca_permutation.md.j2").write_text(
         "Our CCA layout: {{ results.modes|length }} modes.\n")
-    pages = generate(kb_copy, templates_dir=tmp_path / "templates", validate=False).pages
+    pages = generate(kb_copy, templates_dir=kb_copy / "templates", validate=False).pages
     folder = next(kb_copy.glob("kb/runs/*cca*/"))
     assert "Our CCA layout: 5 modes." in pages[f"registry/runs/{folder.name}.md"]
 

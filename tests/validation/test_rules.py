@@ -57,6 +57,19 @@ def _link_outside(kb: KB, rel: str) -> None:
     kb.path(rel).symlink_to(outside)
 
 
+def _relink(kb: KB, rel: str, how: str) -> None:
+    """Replace a card by a symlink to itself, a dangling symlink, or give it a hard link
+    outside the KB."""
+    import os
+
+    path = kb.path(rel)
+    if how == "hardlink":
+        os.link(path, kb.root.parent / f"{kb.root.name}-copy.yaml")
+        return
+    path.unlink()
+    path.symlink_to(path.name if how == "loop" else "missing.yaml")
+
+
 def _old_staging_folder(kb: KB) -> None:
     """A staging folder left by a run killed two days ago (no owner to ask)."""
     import os
@@ -109,6 +122,9 @@ CASES: dict[str, Case] = {
     "path.outside-kb": (PAPER, lambda kb, mp: kb.edit(PAPER, lambda d: d.update(
         summary_md_path="../notes/alpha.md"))),
     "path.symlink-outside": (PAPER, lambda kb, mp: _link_outside(kb, "docs/papers/alpha.md")),
+    "path.symlink-loop": (ALPHA, lambda kb, mp: _relink(kb, ALPHA, "loop")),
+    "path.symlink-broken": (ALPHA, lambda kb, mp: _relink(kb, ALPHA, "dangling")),
+    "path.hardlink": (ALPHA, lambda kb, mp: _relink(kb, ALPHA, "hardlink")),
     "lint.todo": (ALPHA, lambda kb, mp: kb.edit(ALPHA, lambda d: d.update(
         summary="TODO describe the model"))),
     "lint.template": (ALPHA, lambda kb, mp: kb.edit(ALPHA, lambda d: d.update(
@@ -150,7 +166,8 @@ def test_rule_fails(rule: str, kb: KB, monkeypatch: pytest.MonkeyPatch) -> None:
     problem = found[0]
     assert problem.severity == RULES_BY_ID[rule].severity
     assert problem.message and problem.hint
-    if rule not in ("yaml.too-large", "yaml.empty", "kb.unknown-file", "kb.staging-leftover"):
+    if rule not in ("yaml.too-large", "yaml.empty", "kb.unknown-file", "kb.staging-leftover",
+                    "path.symlink-loop", "path.symlink-broken", "path.hardlink"):
         assert problem.line is not None, problem
 
 

@@ -108,7 +108,7 @@ def test_symlinked_card_folder_is_refused(kb: KB, outside: Path) -> None:
     kb.path("kb/registries").rename(kb.root / "registries-moved")
     kb.path("kb/registries").symlink_to(folder)
     found = {p.path for p in _problems(kb, "path.symlink-outside")}
-    assert found == {"kb/registries/gamma.yaml"}
+    assert found == {"kb/registries", "kb/registries/gamma.yaml"}  # the folder and the card
 
 
 def test_symlink_inside_the_kb_is_fine(kb: KB) -> None:
@@ -121,8 +121,11 @@ def test_symlink_inside_the_kb_is_fine(kb: KB) -> None:
 def test_paper_files_via_symlink_out_are_refused(kb: KB, outside: Path, key: str) -> None:
     kb.path("docs/papers/leak.md").symlink_to(outside / "secret.txt")
     kb.edit(PAPER, lambda d: d.update({key: "docs/papers/leak.md"}))
-    [problem] = _problems(kb, "path.symlink-outside")
-    assert problem.path == PAPER and problem.json_path == f"$.{key}"
+    found = _problems(kb, "path.symlink-outside")
+    # the card naming it, and the file itself (the site would publish it from docs/)
+    assert {p.path for p in found} == {PAPER, "docs/papers/leak.md"}
+    [problem] = [p for p in found if p.path == PAPER]
+    assert problem.json_path == f"$.{key}"
     lines = kb.path(PAPER).read_text().splitlines()
     assert lines[problem.line - 1].startswith(f"{key}:")
 
@@ -130,7 +133,9 @@ def test_paper_files_via_symlink_out_are_refused(kb: KB, outside: Path, key: str
 def test_paper_file_in_a_symlinked_folder_is_refused(kb: KB, outside: Path) -> None:
     kb.path("docs/shared").symlink_to(outside)
     kb.edit(PAPER, lambda d: d.update(pdf="docs/shared/secret.txt"))
-    [problem] = _problems(kb, "path.symlink-outside")
+    found = _problems(kb, "path.symlink-outside")
+    assert {p.path for p in found} == {PAPER, "docs/shared"}
+    [problem] = [p for p in found if p.path == PAPER]
     assert problem.json_path == "$.pdf"
 
 
