@@ -16,8 +16,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "kbtools"
 
 #: Layers, lowest first: a part may import parts of its own or lower layers only.
 LAYERS: list[set[str]] = [
-    {"errors", "kb", "layout", "yamlio", "schemas"},
-    {"vocabulary", "config_rules", "run_folders"},
+    {"errors", "text", "kb", "layout", "yamlio", "schemas"},
+    {"vocabulary", "config_rules", "run_folders", "site_files"},
     {"validation", "experiments", "pdf"},
     {"migrate"},
     {"site"},
