@@ -198,7 +198,7 @@ def read_declarations(root: Path, path: Path) -> Any:
     """The parsed extension file (YAML or JSON); raises ``DeclarationProblem`` if unreadable."""
     from kbtools.errors import PathOutsideKB
     from kbtools.kb import resolve_inside
-    from kbtools.yamlio import YAMLLoadError, load_file
+    from kbtools.yamlio import YAMLLoadError, load_file, read_text
 
     try:
         real = resolve_inside(root, path)
@@ -206,11 +206,14 @@ def read_declarations(root: Path, path: Path) -> Any:
         raise _Unreadable(DeclarationProblem(exc.message, (), exc.hint)) from None
     try:
         if real.suffix == ".json":
-            return json.loads(real.read_text(encoding="utf-8"))
+            return json.loads(read_text(real))
         return load_file(real)
     except YAMLLoadError as exc:
         where = f" (line {exc.line})" if exc.line else ""
         raise _Unreadable(DeclarationProblem(f"{exc.message}{where}", (), exc.hint)) from None
+    except RecursionError:
+        raise _Unreadable(DeclarationProblem("the JSON nests too deeply", (),
+                                             "cards and schemas nest a few levels at most")) from None
     except (OSError, ValueError) as exc:
         raise _Unreadable(DeclarationProblem(f"cannot read the file: {exc}", (),
                                              "fix the JSON, or write the file as YAML")) from None
@@ -246,7 +249,7 @@ def _build(root: Path, path: Path | None) -> KBSchemas:
             result.problems.append(_unknown_key(key, [*EXTENSIBLE_KINDS, *_FILE_KEYS], (key,),
                                                 "card kind"))
             continue
-        merged, fields, problems = merge(key, fragment)
+        merged, fields, problems = merge(key, fragment, root)
         result.problems.extend(problems)
         if fields or merged is not None:
             result.fields[key] = fields
@@ -272,13 +275,58 @@ def _unknown_key(key: Any, allowed: list[str], parts: tuple[str | int, ...],
 # merging one kind's fragment into its built-in schema
 
 
-def merge(kind: str, fragment: Any) -> tuple[dict[str, Any] | None, list[ExtensionField],
-                                             list[DeclarationProblem]]:
+def merge(kind: str, fragment: Any, root: Path | None = None
+          ) -> tuple[dict[str, Any] | None, list[ExtensionField], list[DeclarationProblem]]:
     """The built-in schema of ``kind`` with ``fragment``'s fields added, the fields, problems.
 
-    Parts of the fragment that cannot be merged (not a schema, redefining a built-in field) are
-    reported and left out; the rest still applies.
+    Parts of the fragment that cannot be merged (not a schema, redefining a built-in field, a
+    pattern that cannot run in linear time, a reference out of the KB's schema files) are
+    reported and left out; the rest still applies. References into the KB's own schema files
+    (under ``kb/schemas/`` of ``root``) are checked and bundled (:mod:`kbtools.schemas.refs`).
     """
+    from kbtools.schemas import refs
+
+    schema, fields, problems = _merge(kind, fragment)
+    if schema is None:
+        return schema, fields, problems
+    ref_problems = refs.check_and_bundle(root, schema, fragment, (kind,))
+    if ref_problems:
+        cleaned = _without(fragment, [p.parts[1:] for p in ref_problems])
+        schema, fields, _ = _merge(kind, cleaned)
+        if schema is not None:
+            refs.check_and_bundle(root, schema, cleaned, (kind,))
+        problems += [DeclarationProblem(p.message, p.parts, p.hint) for p in ref_problems]
+    return schema, fields, problems
+
+
+def _without(fragment: Any, paths: list[tuple[str | int, ...]]) -> Any:
+    """A copy of ``fragment`` without the keys at ``paths``."""
+    out = copy.deepcopy(fragment)
+    for path in paths:
+        node = out
+        for step in path[:-1]:
+            node = node.get(step) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(path[-1], None)
+    return out
+
+
+def _pattern_problems(kind: str, fragment: Any) -> list[DeclarationProblem]:
+    """A problem at each pattern that cannot be matched in linear time."""
+    from kbtools.schemas import patterns
+
+    out = []
+    for where, pattern in patterns.schema_patterns(fragment, (kind,)):
+        why = patterns.problem(pattern)
+        if why is not None:
+            keyword = "pattern" if where[-1] == "pattern" else "patternProperties"
+            out.append(DeclarationProblem(f"`{keyword}` cannot be used: {why}", where,
+                                          patterns.PATTERN_HINT))
+    return out
+
+
+def _merge(kind: str, fragment: Any) -> tuple[dict[str, Any] | None, list[ExtensionField],
+                                              list[DeclarationProblem]]:
     problems: list[DeclarationProblem] = []
     fields: list[ExtensionField] = []
     if fragment is None:
@@ -291,6 +339,9 @@ def merge(kind: str, fragment: Any) -> tuple[dict[str, Any] | None, list[Extensi
     for key in fragment:
         if key not in _KIND_KEYS:
             problems.append(_unknown_key(key, list(_KIND_KEYS), (kind, key), "keyword"))
+    bad_patterns = _pattern_problems(kind, fragment)
+    problems.extend(bad_patterns)
+    bad = [p.parts for p in bad_patterns]
     schema = copy.deepcopy(load_schema(EXTENSIBLE_KINDS[kind]))
     defs = fragment.get("$defs")
     if isinstance(defs, dict):
@@ -301,22 +352,30 @@ def merge(kind: str, fragment: Any) -> tuple[dict[str, Any] | None, list[Extensi
                     f"`$defs.{name}` is already defined by the built-in schema", (kind, "$defs",
                                                                                   name),
                     f"give it another name, e.g. `kb_{name}`"))
+            elif _holds(bad, (kind, "$defs", name)):
+                continue  # its pattern is reported above
             elif _schema_problem(sub) is None:
                 base_defs[name] = copy.deepcopy(sub)
             else:
                 problems.append(DeclarationProblem(
                     f"`$defs.{name}` is not a valid JSON Schema: {_schema_problem(sub)}",
                     (kind, "$defs", name)))
-    _merge_node(schema, schema, fragment, kind, (), (kind,), fields, problems)
+    _merge_node(schema, schema, fragment, kind, (), (kind,), fields, problems, bad)
     if fields:
         schema["title"] = f"{schema.get('title', kind)} (with this KB's extensions)"
         schema["$id"] = str(schema.get("$id", "")).replace("/schemas/", "/schemas/kb/", 1)
     return schema, fields, problems
 
 
+def _holds(bad: list[tuple[str | int, ...]], where: tuple[str | int, ...]) -> bool:
+    """Whether a reported problem lies at or inside ``where``."""
+    return any(parts[:len(where)] == where for parts in bad)
+
+
 def _merge_node(root: dict[str, Any], base: dict[str, Any], ext: dict[str, Any], kind: str,
                 path: tuple[str, ...], where: tuple[str | int, ...],
-                fields: list[ExtensionField], problems: list[DeclarationProblem]) -> None:
+                fields: list[ExtensionField], problems: list[DeclarationProblem],
+                bad: list[tuple[str | int, ...]]) -> None:
     """Add ``ext``'s properties/items/additionalProperties into the built-in node ``base``."""
     props = ext.get("properties")
     if props is not None:
@@ -337,6 +396,8 @@ def _merge_node(root: dict[str, Any], base: dict[str, Any], ext: dict[str, Any],
                         here, "write e.g. `type: string` and a `description:` under it"))
                     continue
                 if name not in base_props:
+                    if _holds(bad, here):
+                        continue  # its pattern is reported on its own line
                     problem = _schema_problem(sub)
                     if problem:
                         problems.append(DeclarationProblem(
@@ -358,7 +419,7 @@ def _merge_node(root: dict[str, Any], base: dict[str, Any], ext: dict[str, Any],
                         f"give your field another name (e.g. `kb_{name}`), or remove it"))
                     continue
                 target = _inline(root, base_props, name)
-                _merge_node(root, target, sub, kind, (*path, name), here, fields, problems)
+                _merge_node(root, target, sub, kind, (*path, name), here, fields, problems, bad)
     items = ext.get("items")
     if items is not None:
         target = base.get("items")
@@ -368,7 +429,7 @@ def _merge_node(root: dict[str, Any], base: dict[str, Any], ext: dict[str, Any],
         else:
             target = _inline(root, base, "items")
             _merge_node(root, target, items, kind, (*path, ITEM), (*where, "items"), fields,
-                        problems)
+                        problems, bad)
     extra = ext.get("additionalProperties")
     if extra is not None:
         target = base.get("additionalProperties")
@@ -379,7 +440,7 @@ def _merge_node(root: dict[str, Any], base: dict[str, Any], ext: dict[str, Any],
         else:
             target = _inline(root, base, "additionalProperties")
             _merge_node(root, target, extra, kind, (*path, ITEM), (*where, "additionalProperties"),
-                        fields, problems)
+                        fields, problems, bad)
 
 
 def _inline(root: dict[str, Any], holder: dict[str, Any], key: str) -> dict[str, Any]:
@@ -403,15 +464,10 @@ def _dotted(path: tuple[str, ...]) -> str:
 
 
 def _schema_problem(schema: Any) -> str | None:
-    """Why ``schema`` is not a valid Draft 2020-12 schema, or None."""
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import SchemaError
+    """Why ``schema`` is not a valid Draft 2020-12 schema kbtools can run, or None."""
+    from kbtools.schemas.engines import schema_problem
 
-    try:
-        Draft202012Validator.check_schema(schema)
-    except SchemaError as exc:
-        return exc.message
-    return None
+    return schema_problem(schema)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,6 +1,10 @@
 """Schema checks: a compiled jsonschema-rs validator says yes/no fast; only documents that fail
 are explained by python ``jsonschema`` (Draft 2020-12 + FormatChecker), whose errors are
 rewritten as short, friendly messages with a hint and the JSON path of the offending value.
+
+Both engines come from :mod:`kbtools.schemas.engines`: nothing is retrieved and patterns are
+matched in linear time. Values of schema documents the KB's extensions refer to (bundled KB
+schema files) are never quoted in a message.
 """
 
 from __future__ import annotations
@@ -9,9 +13,15 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-import jsonschema_rs
-
 from kbtools.schemas import load_schema, method_params_schema
+from kbtools.schemas.engines import (
+    additional_keys,
+    duplicates,
+    explainable,
+    explaining_validator,
+    fast_validator,
+)
+from kbtools.schemas.refs import bundled_nodes
 from kbtools.validation.findings import Finding, Parts
 from kbtools.validation.hints import HintContext, really_close, unknown_field_hint, yaml_example
 
@@ -34,10 +44,20 @@ _FORMAT_HINTS = {"uri": "write the full URL, like https://host/path, without spa
 _REQUIRED = re.compile(r"^'(?P<name>.+)' is a required property$")
 
 
+class SchemaUnusable(Exception):
+    """The schema itself cannot be compiled (a broken KB extension; validate reports it)."""
+
+
 def _compiled(key: str, schema: dict[str, Any]) -> Any:
     validator = _validators.get(key)
     if validator is None:
-        validator = _validators[key] = jsonschema_rs.validator_for(schema, validate_formats=True)
+        try:
+            validator = fast_validator(schema)
+        except Exception as exc:  # noqa: BLE001 - jsonschema-rs raises its own error types
+            validator = exc
+        _validators[key] = validator
+    if isinstance(validator, Exception):
+        raise SchemaUnusable(key)
     return validator
 
 
@@ -54,7 +74,10 @@ def _resolve(schema_name: str, extended: Extended | None) -> tuple[str, dict[str
 
 def warm_up(schema_name: str, extended: Extended | None = None) -> None:
     """Compile the named schema now (before worker processes fork)."""
-    _compiled(*_resolve(schema_name, extended))
+    try:
+        _compiled(*_resolve(schema_name, extended))
+    except SchemaUnusable:
+        pass  # every document of the kind reports it
 
 
 def check_schema(schema_name: str, data: Any, extended: Extended | None = None,
@@ -80,9 +103,18 @@ def _check(key: str, schema: dict[str, Any], data: Any, rule: str, prefix: Parts
     try:
         if _compiled(key, schema).is_valid(data):
             return []
+    except SchemaUnusable:
+        return [Finding(rule, "cannot be checked: the schema of this kind, with the KB's "
+                              "extensions, cannot be compiled", prefix,
+                        "fix the problems `kbtools validate` reports on the extension file")]
     except (ValueError, TypeError):  # values jsonschema-rs cannot take; python explains below
         pass
-    findings = _explain(key, schema, data, rule, prefix, context)
+    if not explainable(schema):
+        return _rs_findings(key, schema, data, rule, prefix)
+    try:
+        findings = _explain(key, schema, data, rule, prefix, context)
+    except Exception:  # noqa: BLE001 - e.g. a reference python cannot resolve: rs explains
+        findings = []
     if not findings:  # the two engines disagree (e.g. formats python cannot check): use rs
         findings = _rs_findings(key, schema, data, rule, prefix)
     return findings
@@ -90,11 +122,9 @@ def _check(key: str, schema: dict[str, Any], data: Any, rule: str, prefix: Parts
 
 def _explain(key: str, schema: dict[str, Any], data: Any, rule: str,
              prefix: Parts, context: HintContext | None) -> list[Finding]:
-    from jsonschema import Draft202012Validator, FormatChecker  # only for failing documents
-
     validator = _explainers.get(key)
     if validator is None:
-        validator = _explainers[key] = Draft202012Validator(schema, format_checker=FormatChecker())
+        validator = _explainers[key] = explaining_validator(schema)
     findings: list[Finding] = []
     seen: set[tuple[Parts, str]] = set()
     errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
@@ -198,6 +228,7 @@ def _rs_findings(key: str, schema: dict[str, Any], data: Any, rule: str,
     except (ValueError, TypeError) as exc:
         return [Finding(rule, f"cannot be checked against the schema: {exc}", prefix)]
     out = []
+    bundles = any(str(k).startswith("kbtools-bundled:") for k in schema.get("$defs") or {})
     for error in errors[:MAX_ERRORS]:
         parts = (*prefix, *error.instance_path)
         match = _RS_FORMAT.match(error.message)
@@ -205,8 +236,11 @@ def _rs_findings(key: str, schema: dict[str, Any], data: Any, rule: str,
             form = _FORMATS.get(match.group("format"), match.group("format"))
             out.append(Finding(rule, f"{_short(error.instance)} is not {form}{_where(parts)}",
                                parts, _FORMAT_HINTS.get(match.group("format"))))
+        elif bundles and "$ref" in [str(p) for p in error.schema_path]:
+            out.append(Finding(rule, f"does not match the referenced schema{_where(parts)}",
+                               parts, "see the schema file the extension refers to"))
         else:
-            out.append(Finding(rule, error.message, parts))
+            out.append(Finding(rule, error.message.split("\n", 1)[0], parts))
     return out
 
 
@@ -218,6 +252,7 @@ class _Explainer:
         self.schema, self.data, self.prefix, self.rule = schema, data, prefix, rule
         self.context = context
         self.swaps: set[frozenset[str]] = set()  # field pairs already reported as swapped
+        self.bundled = bundled_nodes(schema)  # nodes of referenced documents: never quoted
 
     def friendly(self, error: Any) -> Iterable[Finding]:
         """One jsonschema error as findings with a plain message and a hint."""
@@ -231,6 +266,10 @@ class _Explainer:
         keyword, expected, value = error.validator, error.validator_value, error.instance
         schema = error.schema
         where = _where(parts)
+        if id(schema) in self.bundled:  # from a referenced document: quote none of its values
+            yield Finding(rule, f"does not match the referenced schema{where} (`{keyword}`)",
+                          parts, "see the schema file the extension refers to")
+            return
         description = schema.get("description") if isinstance(schema, dict) else None
         if keyword == "required":
             match = _REQUIRED.match(error.message)
@@ -249,10 +288,7 @@ class _Explainer:
             yield Finding(rule, f"missing required field `{name}`{where}", parts, hint)
         elif keyword == "additionalProperties" and isinstance(value, dict):
             allowed = list(schema.get("properties", {}))
-            patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
-            for extra in value:
-                if extra in allowed or any(p.search(str(extra)) for p in patterns):
-                    continue
+            for extra in additional_keys(value, schema):
                 hint = unknown_field_hint(str(extra), allowed, value[extra], parts,
                                           self.context)
                 yield Finding(rule, f"unknown field `{extra}`{where}", (*parts, extra), hint)
@@ -282,7 +318,7 @@ class _Explainer:
             yield Finding(rule, f"needs at least {expected} {noun}{'s' if expected != 1 else ''}"
                           f"{where}", parts, description)
         elif keyword == "uniqueItems":
-            dupes = sorted({_short(v) for i, v in enumerate(value) if v in value[:i]})
+            dupes = sorted({_short(v) for v in duplicates(value)})
             yield Finding(rule, f"lists {', '.join(dupes)} more than once{where}", parts,
                           "keep each item once")
         elif keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
