@@ -98,7 +98,7 @@ def plan(root: Path, mapping: Mapping | None = None, today: dt.date | None = Non
         if [tree.plain(c.data) for c in cards] == before:
             break
     additions = _declare(root, cards, known, mapping, result)
-    _check(cards, known, additions, report)
+    _check(root, cards, known, additions, report)
     for card in cards:
         if tree.plain(card.data) != card.original:
             result.new[card.rel] = tree.dump(card.data, result.old[card.rel])
@@ -166,7 +166,7 @@ def write(result: Plan) -> list[str]:
 def _load_cards(root: Path, result: Plan) -> list[Card]:
     from ruamel.yaml.error import YAMLError
 
-    from kbtools.yamlio import YAMLLoadError, decode
+    from kbtools.yamlio import YAMLLoadError, decode, loads
 
     found: list[tuple[str, Path, bool]] = []
     for kind in ORDER:
@@ -178,11 +178,17 @@ def _load_cards(root: Path, result: Plan) -> list[Card]:
         rel = path.relative_to(root).as_posix()
         try:
             text = decode(resolve_inside(root, path).read_bytes())
+            loads(text)  # the guarded loader first: size, depth and alias bounds, as validate
             data = tree.load(text)
         except KBToolsError as exc:  # e.g. a symlink out of the KB: never read
             result.report.add(rel, "missing", "$", f"not migrated: {exc.message}")
             continue
-        except (YAMLLoadError, YAMLError, OSError, ValueError) as exc:
+        except YAMLLoadError as exc:
+            where = f" (line {exc.line})" if exc.line else ""
+            result.report.add(rel, "missing", "$", f"not migrated: {exc.message}{where}"
+                              + (f"; {exc.hint}" if exc.hint else ""))
+            continue
+        except (YAMLError, OSError, ValueError) as exc:
             result.report.add(rel, "missing", "$", f"not migrated: the file cannot be read as "
                               f"YAML ({str(exc).splitlines()[0][:120]}); fix it and run again")
             continue
@@ -272,18 +278,18 @@ def _declare(root: Path, cards: list[Card], known: dict[str, dict[str, Any]],
     return additions
 
 
-def _check(cards: list[Card], known: dict[str, dict[str, Any]],
+def _check(root: Path, cards: list[Card], known: dict[str, dict[str, Any]],
            additions: dict[str, dict[str, Any]], report: Report) -> None:
     """Note what each migrated card still lacks against the final schemas."""
-    from jsonschema import Draft202012Validator
+    from kbtools.schemas.engines import explaining_validator
 
     validators = {}
     for kind in EXTENSIBLE_KINDS:
         schema = known[kind]
         if kind in additions:
-            merged, _, _ = merge(kind, _fragment_of(known[kind], kind, additions[kind]))
+            merged, _, _ = merge(kind, _fragment_of(known[kind], kind, additions[kind]), root)
             schema = merged or schema
-        validators[kind] = Draft202012Validator(schema)
+        validators[kind] = explaining_validator(schema, formats=False)
     for card in cards:
         if card.template:
             continue

@@ -24,10 +24,10 @@ class Fitter:
     """Fits one card to a schema (the built-in one merged with the KB's declarations)."""
 
     def __init__(self, schema: dict[str, Any], rel: str, report: Report):
-        from jsonschema import Draft202012Validator
+        from kbtools.schemas.engines import explaining_validator
 
         self.root = schema
-        self.validator = Draft202012Validator(schema)
+        self.validator = explaining_validator(schema, formats=False)
         self.rel, self.report = rel, report
 
     def run(self, data: CommentedMap) -> None:
@@ -59,7 +59,10 @@ class Fitter:
     # -- shapes -------------------------------------------------------------------------------
 
     def _valid(self, schema: Any, value: Any) -> bool:
-        return self.validator.evolve(schema=schema).is_valid(tree.plain(value))
+        try:
+            return self.validator.evolve(schema=schema).is_valid(tree.plain(value))
+        except Exception:  # noqa: BLE001 - a reference out of a lone subschema: does not fit
+            return False
 
     def _resolve(self, schema: Any) -> dict[str, Any]:
         if isinstance(schema, dict) and isinstance(schema.get("$ref"), str):

@@ -79,7 +79,13 @@ def load_mapping(spec: str | Path | None = None) -> Mapping:
     if not path.is_file():
         raise KBToolsError(f"no mapping file {spec}",
                            hint=f"give a YAML file, or leave --mapping out for `{BUILTIN}`")
-    return _parse(_read(path.read_text(encoding="utf-8"), str(path)), str(path))
+    from kbtools.yamlio import YAMLLoadError, read_text
+
+    try:
+        text = read_text(path)  # the size and encoding bounds of every YAML file kbtools reads
+    except YAMLLoadError as exc:
+        raise KBToolsError(f"mapping {spec}: {exc.message}", hint=exc.hint) from None
+    return _parse(_read(text, str(path)), str(path))
 
 
 @cache
