@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="override a config value (YAML value), e.g. params.n_permutations=200")
     p.add_argument("--data", action="append", default=[], metavar="ROLE=PATH",
                    help="read a data role from this CSV/TSV/Parquet file instead of the card's "
-                        "(run.yaml records its name and checksum, never its location)")
+                        "(run.yaml records its checksum, size and rows, never its location)")
     p.add_argument("--id-column", action="append", default=[], metavar="[ROLE=]COLUMN",
                    help="the subject-id column of a role's table (e.g. subjects=eid), or of "
                         "every table (eid); default: the card's id_column, subject_id, or the "
@@ -35,6 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="validate and print the plan without computing or writing")
     p.add_argument("--runs-dir", type=Path, help="where run directories go (default kb/runs)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or summaries")
+    p.add_argument("--record-data-names", action="store_true",
+                   help="record the file names of data outside the KB in the run log (by "
+                        "default only role, checksum, size and rows: names can be sensitive)")
     p.set_defaults(handler=_run_experiment)
 
     s = subparsers.add_parser(
@@ -68,7 +71,8 @@ def _run_experiment(args: argparse.Namespace) -> int:
                       seed=args.seed, n_jobs=args.n_jobs, dask=args.dask,
                       dry_run=args.dry_run,
                       runs_dir=args.runs_dir, quiet=args.quiet,
-                      command=command_line(_words(args), kb_root))
+                      command=command_line(_words(args), kb_root, args.record_data_names),
+                      record_data_names=args.record_data_names)
     execute(opts)
     return 0
 
@@ -89,6 +93,8 @@ def _words(args: argparse.Namespace) -> list[str]:
         words += ["--dask", args.dask]
     if args.runs_dir is not None:
         words += ["--runs-dir", str(args.runs_dir)]
+    if args.record_data_names:
+        words += ["--record-data-names"]
     return words
 
 

@@ -603,11 +603,14 @@ def _resolve_table(role: str, entry: dict[str, Any], kb_root: Path,
     return path, spec, source
 
 
-def source_record(source: dict[str, Any], kb_root: Path) -> dict[str, Any]:
+def source_record(source: dict[str, Any], kb_root: Path,
+                  record_names: bool = False) -> dict[str, Any]:
     """What run.yaml records about one input: never a location outside the KB.
 
-    Role, dataset card, table, file name, sha256, size, rows and id column always; ``path``
-    only for a file inside the KB (relative to its root) or a generated table.
+    Role, dataset card, table, sha256, size, rows and id column always; ``path`` (and the file
+    name) for a file inside the KB (relative to its root) or a generated table. For a file
+    outside the KB its name too is left out (it can itself be sensitive: an application
+    number, a case list), unless ``record_names`` (``--record-data-names``).
     """
     from kbtools.kb import is_inside
 
@@ -618,6 +621,8 @@ def source_record(source: dict[str, Any], kb_root: Path) -> dict[str, Any]:
     elif is_inside(kb_root, source["path"]):
         real = Path(source["path"]).resolve()
         record["path"] = real.relative_to(Path(kb_root).resolve()).as_posix()
+    elif not record_names:
+        record.pop("file", None)
     record["location"] = ("generated" if source.get("generated") else
                           "kb" if "path" in record else "outside the KB (not recorded)")
     return record

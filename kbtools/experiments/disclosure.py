@@ -27,7 +27,7 @@ summary entries were withheld, so a plot never shows what a table may not.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,10 +80,13 @@ class DisclosureReport:
     suppressed: list[str] = field(default_factory=list)
     rows: list[RowSuppression] = field(default_factory=list)
     scanned_files: int = 0
+    complementary: list[str] = field(default_factory=list)
+    """Totals withheld so that no ``"<10"`` count follows from them (:mod:`.totals`)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {"min_cell_size": self.min_cell, "suppressed_counts": len(self.suppressed),
                 "suppressed": list(self.suppressed),
+                "complementary": list(self.complementary),
                 "suppressed_rows": [r.as_dict() for r in self.rows],
                 "scanned_files": self.scanned_files, "subject_ids_found": 0}
 
@@ -304,12 +307,82 @@ def scan_text(name: str, text: str, subject_ids: Iterable[str],
                                 f"{sorted(hit)[0]!r}; nothing was published")
 
 
+#: Keys whose numbers are provenance, not ids (file sizes, seeds, checksums).
+PROVENANCE_KEYS = frozenset({"bytes", "seed", "sha256", "config_sha256"})
+
+
+def _located(name: str, parts: tuple[Any, ...]) -> str:
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts).lstrip(".")
+    return f"{name} at {where or 'the top'}"
+
+
+def scan_values(name: str, data: Any, subject_ids: Iterable[str],
+                leaks: Callable[[str], str | None] | None = None) -> None:
+    """Raise :class:`DataError` if a value of ``data`` (a parsed run file: mappings, lists, CSV
+    rows; keys included) holds a subject id, a participant-like id or, per ``leaks``, a
+    location outside the KB. Values are checked whole, however a file folds their lines."""
+    ids = {s for s in subject_ids if len(s) >= MIN_ID_LENGTH}
+    tokens = re.compile(r"[A-Za-z0-9_.\-]+")
+    stack: list[tuple[tuple[Any, ...], Any]] = [((), data)]
+    while stack:
+        parts, value = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                stack.append(((*parts, key), item))
+                stack.append(((*parts, key, "(key)"), key))
+            continue
+        if isinstance(value, list | tuple):
+            stack.extend(((*parts, i), item) for i, item in enumerate(value))
+            continue
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            continue
+        text = str(value)
+        owner = next((p for p in reversed(parts) if isinstance(p, str) and p != "(key)"), "")
+        if isinstance(value, str) and leaks is not None and leaks(text):
+            raise DataError(f"disclosure guard: {_located(name, parts)} holds the location of "
+                            "data outside the KB; nothing was published",
+                            hint="inputs are recorded by role, checksum, size and rows only")
+        match = None if owner in PROVENANCE_KEYS else UKB_LIKE_ID.search(text)
+        if match and 1_000_000 <= int(match.group(1)) <= 6_500_000:
+            raise DataError(f"disclosure guard: {_located(name, parts)} holds a 7-digit number "
+                            "that looks like a participant id; nothing was published",
+                            hint="report aggregates only (round large values or use another "
+                                 "unit)")
+        if ids and any(tok in ids or tok.strip(".-") in ids for tok in tokens.findall(text)):
+            raise DataError(f"disclosure guard: {_located(name, parts)} holds a subject id; "
+                            "nothing was published", hint="methods must return aggregates only")
+
+
+def parsed(path: Path) -> Any:
+    """A run file as values: YAML/JSON parsed, CSV as rows of cells, other text as lines."""
+    import csv
+    import io
+    import json
+
+    from kbtools.yamlio import loads
+
+    text = path.read_text("utf-8")
+    suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        return loads(text)
+    if suffix == ".json":
+        return json.loads(text)
+    if suffix == ".csv":
+        return list(csv.reader(io.StringIO(text)))
+    return text.splitlines()
+
+
 def scan_folder(folder: Path, subject_ids: Iterable[str], report: DisclosureReport,
-                locations: Iterable[str] = ()) -> None:
-    """Scan every text file of a staged run directory."""
+                locations: Iterable[str] = (),
+                leaks: Callable[[str], str | None] | None = None) -> None:
+    """Scan every text file of a staged run directory: each value (:func:`scan_values`), and
+    each line (:func:`scan_text`, which also checks a CSV's header)."""
     ids = set(subject_ids)
     places = list(locations)
+    if leaks is None and places:
+        leaks = lambda text: next((p for p in places if p in text), None)  # noqa: E731
     for path in sorted(folder.iterdir()):
         if path.suffix.lower() in (".yaml", ".yml", ".csv", ".txt", ".json", ".md"):
+            scan_values(path.name, parsed(path), ids, leaks)
             scan_text(path.name, path.read_text("utf-8"), ids, places)
             report.scanned_files += 1

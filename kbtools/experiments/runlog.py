@@ -91,17 +91,45 @@ def git_state(root: Path) -> dict[str, Any]:
         return {"commit": None, "dirty": None}
 
 
-def per_fold_csv(rows: list[dict[str, Any]]) -> str:
-    """Per-fold metrics as CSV (union of keys, first-seen order)."""
+#: First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text: a text starting like a formula gets a leading
+    ``'`` (numbers, negative ones included, are left as they are)."""
+    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
+        return value
+    try:
+        float(value)
+    except ValueError:
+        return "'" + value
+    return value if value.strip() == value else "'" + value
+
+
+def csv_text(rows: list[dict[str, Any]]) -> str:
+    """Rows as CSV (union of keys, first-seen order), headers and cells spreadsheet-safe. Every
+    CSV a run writes goes through here."""
     keys: list[str] = []
     for row in rows:
         keys += [k for k in row if k not in keys]
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
-    writer.writeheader()
+    plain_rows = csv.writer(buf, lineterminator="\n")
+    quoted_rows = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_ALL)  # a lone CR
+
+    def write(cells: list[Any]) -> None:
+        odd = any(isinstance(c, str) and "\r" in c for c in cells)
+        (quoted_rows if odd else plain_rows).writerow(cells)
+
+    write([spreadsheet_safe(str(k)) for k in keys])
     for row in rows:
-        writer.writerow({k: plain(row.get(k)) for k in keys})
+        write([spreadsheet_safe(plain(row.get(k))) for k in keys])
     return buf.getvalue()
+
+
+def per_fold_csv(rows: list[dict[str, Any]]) -> str:
+    """Per-fold metrics as CSV (see :func:`csv_text`)."""
+    return csv_text(rows)
 
 
 @contextmanager

@@ -8,8 +8,9 @@ plan and stops -> run the method -> disclosure guard -> draw the figures (each i
 -> write the run directory in staging -> rename it into ``kb/runs``.
 
 Inputs given with ``--data`` usually live outside the KB (restricted data): run.yaml records
-them by role, dataset card, file name, checksum, size and rows, and the recorded command line
-carries no location outside the KB.
+them by role, dataset card, checksum, size and rows (the file name only with
+``--record-data-names``), and no value of any run file holds a location outside the KB
+(:mod:`.redaction`).
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ class RunOptions:
     runs_dir: Path | None = None
     quiet: bool = False
     command: str = ""
+    record_data_names: bool = False
+    """Record the file names of data outside the KB (``--record-data-names``)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -90,7 +93,7 @@ def _schema_knows(schema: dict[str, Any], parts: list[str], root: dict[str, Any]
     node = schema
     for part in parts:
         if "$ref" in node:
-            node = root["$defs"][node["$ref"].rsplit("/", 1)[1]]
+            node = root.get("$defs", {}).get(str(node["$ref"]).rsplit("/", 1)[1], {})
         props = node.get("properties") or {}
         if part in props:
             node = props[part]
@@ -182,22 +185,28 @@ def config_schema(kb_root: Path | None) -> dict[str, Any]:
     return load_kb_schemas(kb_root).schema("experiment_config")
 
 
-def validate_config(config: dict[str, Any], path: Path, kb_root: Path | None = None) -> None:
-    """Schema validation of the config (with the KB's declared fields) and its method params;
-    ConfigError on the first few."""
-    import jsonschema
-
+def config_problems(config: Any, kb_root: Path | None = None) -> list[str]:
+    """Schema problems of a config: the experiment schema (with the KB's extensions when
+    ``kb_root`` is given) and the method's params schema."""
     from kbtools.schemas import method_params_schema
+    from kbtools.schemas.engines import explaining_validator
 
     problems = []
-    validator = jsonschema.Draft202012Validator(config_schema(kb_root))
-    for err in validator.iter_errors(config):
+    for err in explaining_validator(config_schema(kb_root), formats=False).iter_errors(config):
         problems.append(f"{'.'.join(map(str, err.absolute_path)) or '(top)'}: {err.message}")
-    pschema = method_params_schema(str(config.get("method")))
+    method = config.get("method") if isinstance(config, dict) else None
+    pschema = method_params_schema(str(method))
     if pschema is not None and isinstance(config.get("params", {}), dict):
-        for err in jsonschema.Draft202012Validator(pschema).iter_errors(config.get("params", {})):
+        for err in explaining_validator(pschema, formats=False).iter_errors(
+                config.get("params", {})):
             loc = ".".join(["params", *map(str, err.absolute_path)])
             problems.append(f"{loc}: {err.message}")
+    return problems
+
+
+def validate_config(config: dict[str, Any], path: Path, kb_root: Path | None = None) -> None:
+    """Schema validation of the config and its method params; ConfigError on the first few."""
+    problems = config_problems(config, kb_root)
     if problems:
         raise ConfigError("config is not valid:\n  " + "\n  ".join(problems[:10]),
                           path=str(path), hint="fix the fields above (kbtools validate "
@@ -364,6 +373,7 @@ def _execute(opts: RunOptions) -> Path | None:
     from kbtools.experiments.context import RunContext
     from kbtools.experiments.methods import get_method, preflight
     from kbtools.experiments.parallel import open_backend
+    from kbtools.experiments.redaction import redactor_for
     from kbtools.run_folders import prepare as prepare_runs_dir
     from kbtools.yamlio import dump
 
@@ -379,6 +389,16 @@ def _execute(opts: RunOptions) -> Path | None:
     if stale:
         _say(opts, f"{'found' if opts.dry_run else 'removed'} {len(stale)} staging folder(s) "
                    "left by killed runs: " + ", ".join(p.name for p in stale))
+    redactor = redactor_for(cohort, opts.kb_root, record_names=opts.record_data_names,
+                            extra=[runs_dir])
+    config_used = redactor.value(runlog.plain(config))
+    recorded = config_problems(config_used, opts.kb_root)
+    if recorded:  # e.g. a KB field whose pattern wants the very path that is taken out
+        raise ConfigError("the config as the run would record it (config_used.yaml, locations "
+                          "outside the KB taken out) does not match the experiment schema: "
+                          + "; ".join(recorded[:3]), path=str(opts.config_path),
+                          hint="keep locations outside the KB out of config values (give "
+                               "data with --data); nothing was computed")
     if not opts.dry_run:
         check_memory(config, cohort)
     if opts.dry_run:
@@ -401,7 +421,9 @@ def _execute(opts: RunOptions) -> Path | None:
                    f"{cohort.inventory['n_complete']} complete subjects{where} ...")
         result = get_method(config["method"])(cohort, config, ctx)
         finished = runlog.utc_now()
-    guarded = guard(result, cohort)
+    inputs = [runlog.plain(source_record(src, opts.kb_root, opts.record_data_names))
+              for src in cohort.sources.values()]
+    guarded = guard(result, cohort, inputs=inputs)
     report = guarded.report
     config_text = opts.config_path.read_bytes()
     name = runlog.run_id(config["id"], started)
@@ -409,43 +431,45 @@ def _execute(opts: RunOptions) -> Path | None:
     outside = outside_locations(cohort, opts.kb_root)
     with runlog.staged_run_dir(runs_dir) as staging:
         files = ["run.yaml", "config_used.yaml", "metrics.yaml", "per_fold_metrics.csv"]
-        metrics = {"id": name, "method": config["method"], "experiment": config["id"],
-                   "summary": guarded.summary, "per_fold": guarded.per_fold,
-                   "counts": guarded.counts, "inventory": guarded.inventory,
-                   "suppressed": list(report.suppressed)}
+        metrics = redactor.value({
+            "id": name, "method": config["method"], "experiment": config["id"],
+            "summary": guarded.summary, "per_fold": guarded.per_fold, "counts": guarded.counts,
+            "inventory": guarded.inventory, "suppressed": list(report.suppressed)})
         runlog.write_text_atomic(staging / "config_used.yaml",
                                  "# Resolved config of this run (overrides applied).\n"
-                                 + dump(runlog.plain(config)))
+                                 + dump(config_used))
         runlog.write_text_atomic(staging / "metrics.yaml", dump(metrics))
         runlog.write_text_atomic(staging / "per_fold_metrics.csv",
-                                 runlog.per_fold_csv(guarded.per_fold))
+                                 runlog.per_fold_csv(metrics["per_fold"]))
         for fname, problem in draw_figures(result.figures, guarded.shown, staging):
             if problem is None:
                 files.append(fname)
             else:
                 warnings.append(f"figure {fname} was not drawn ({problem}); the run's numbers "
                                 "are unaffected")
-        inputs = [runlog.plain(source_record(src, opts.kb_root))
-                  for src in cohort.sources.values()]
         run = RunRecord(
             id=name, experiment=config["id"], method=config["method"], command=opts.command,
             seed=seed, n_jobs=opts.n_jobs, execution=backend.record(),
             config_path=kb_relative(opts.config_path, opts.kb_root),
             config_sha256=hashlib.sha256(config_text).hexdigest(),
-            overrides=[redact_setting(o, opts.kb_root) for o in opts.overrides],
+            overrides=[redact_setting(o, opts.kb_root, opts.record_data_names)
+                       for o in opts.overrides],
             started=runlog.iso(started), finished=runlog.iso(finished),
             duration_s=round((finished - started).total_seconds(), 2),
             kbtools_version=__version__, python=sys.version.split()[0],
             packages=runlog.package_versions(), git=runlog.git_state(opts.kb_root),
-            inputs=inputs, datasets=sorted({s["dataset"] for s in cohort.sources.values()}),
+            inputs=guarded.inputs,
+            datasets=sorted({s["dataset"] for s in cohort.sources.values()}),
             headline=guarded.headline, warnings=warnings, files=files)
         # metrics and csv are scanned before run.yaml is finalised with the scan's result
-        disclosure.scan_folder(staging, _scan_ids(cohort), report, outside)
+        disclosure.scan_folder(staging, _scan_ids(cohort), report, outside, redactor.leaks)
         run.disclosure = report.as_dict() | {"scanned_files": report.scanned_files + 1}
-        text = dump(run.as_dict())
+        record = redactor.value(run.as_dict())
+        text = dump(record)
+        disclosure.scan_values("run.yaml", record, _scan_ids(cohort), redactor.leaks)
         disclosure.scan_text("run.yaml", text, _scan_ids(cohort), outside)
         runlog.write_text_atomic(staging / "run.yaml", text)
-        _validate_outputs(staging)
+        _validate_outputs(staging, opts.kb_root)
         target = runlog.publish(staging, runs_dir, name)
     _say(opts, _summary_text(guarded.headline, report, target))
     for w in warnings:
@@ -517,15 +541,19 @@ class Guarded:
     headline: dict[str, Any]
     report: Any
     shown: Any
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+    """run.yaml's ``inputs``, row counts withheld where the totals rule needs it."""
 
 
-def guard(result: Any, cohort: Any, min_cell: int | None = None) -> Guarded:
-    """Withhold small rows, then small counts (see :mod:`kbtools.experiments.disclosure`).
+def guard(result: Any, cohort: Any, min_cell: int | None = None,
+          inputs: list[dict[str, Any]] | None = None) -> Guarded:
+    """Withhold small rows, then small counts (see :mod:`kbtools.experiments.disclosure`),
+    then the totals from which a withheld count would follow (:mod:`.totals`).
 
     The headline is withheld whole when any summary entry was, or when the run's own class
     counts (``counts``) are below the minimum: it repeats summary numbers.
     """
-    from kbtools.experiments import disclosure, runlog
+    from kbtools.experiments import disclosure, runlog, totals
 
     report = disclosure.DisclosureReport(**({"min_cell": min_cell} if min_cell else {}))
     shown = disclosure.Shown(min_cell=report.min_cell)
@@ -544,15 +572,19 @@ def guard(result: Any, cohort: Any, min_cell: int | None = None) -> Guarded:
             "headline", "repeats summary numbers that were withheld" if shown.hidden_summary
             else f"smallest class count below {report.min_cell}"))
         shown.hidden_summary.add("headline")
+    counts = disclosure.suppress_small_counts(counts, "counts", report, all_counts=True)
+    inventory = disclosure.suppress_small_counts(runlog.plain(cohort.inventory), "inventory",
+                                                 report, all_counts=True)
+    inventory, counts, inputs, complementary = totals.withhold_run(
+        inventory, counts, list(inputs or []), report.min_cell)
+    report.complementary.extend(complementary)
     return Guarded(
         summary=disclosure.suppress_small_counts(summary, "summary", report),
         per_fold=[disclosure.suppress_small_counts(r, f"per_fold[{i}]", report)
                   for i, r in enumerate(per_fold)],
-        counts=disclosure.suppress_small_counts(counts, "counts", report, all_counts=True),
-        inventory=disclosure.suppress_small_counts(runlog.plain(cohort.inventory), "inventory",
-                                                   report, all_counts=True),
+        counts=counts, inventory=inventory,
         headline=disclosure.suppress_small_counts(headline, "headline", report),
-        report=report, shown=shown)
+        report=report, shown=shown, inputs=inputs)
 
 
 def draw_figures(figures: dict[str, Any], shown: Any,
@@ -595,14 +627,16 @@ def outside_locations(cohort: Any, kb_root: Path) -> list[str]:
     return sorted(places, key=len, reverse=True)
 
 
-def kb_relative(path: Path | str, kb_root: Path) -> str:
-    """``path`` relative to the KB root, or ``<outside-kb>/NAME`` for a path outside it."""
+def kb_relative(path: Path | str, kb_root: Path, record_names: bool = False) -> str:
+    """``path`` relative to the KB root; a path outside it is ``<outside-kb>``
+    (``<outside-kb>/NAME`` with ``record_names``)."""
+    from kbtools.experiments.redaction import OUTSIDE
     from kbtools.kb import is_inside
 
     p = Path(path).expanduser().absolute()  # command-line paths are relative to the cwd
     if is_inside(kb_root, p):
         return p.resolve().relative_to(Path(kb_root).resolve()).as_posix()
-    return f"<outside-kb>/{p.name}"
+    return f"{OUTSIDE}/{p.name}" if record_names else OUTSIDE
 
 
 def _scan_ids(cohort: Any) -> list[str]:
@@ -612,18 +646,25 @@ def _scan_ids(cohort: Any) -> list[str]:
     return list(ids)
 
 
-def _validate_outputs(folder: Path) -> None:
-    import jsonschema
-
+def _validate_outputs(folder: Path, kb_root: Path) -> None:
+    """Every YAML file of the staged run against its schema, before the run is published:
+    run.yaml, metrics.yaml, and config_used.yaml against the experiment schema with the KB's
+    extensions and the method's params schema."""
     from kbtools.schemas import load_schema
+    from kbtools.schemas.engines import explaining_validator
     from kbtools.yamlio import load_file
 
     for fname, schema in (("run.yaml", "run_log"), ("metrics.yaml", "run_metrics")):
-        errors = list(jsonschema.Draft202012Validator(load_schema(schema))
+        errors = list(explaining_validator(load_schema(schema), formats=False)
                       .iter_errors(load_file(folder / fname)))
         if errors:  # a bug in kbtools, not in the user's input
             raise KBToolsError(f"internal error: {fname} does not match the {schema} schema: "
                                f"{errors[0].message} at {list(errors[0].absolute_path)}")
+    problems = config_problems(load_file(folder / "config_used.yaml"), kb_root)
+    if problems:
+        raise KBToolsError("config_used.yaml does not match the experiment schema (with this "
+                           f"KB's extensions): {problems[0]}; nothing was published",
+                           hint="this is a kbtools bug; please report it with the config")
 
 
 def _summary_text(headline: dict[str, Any], report: Any, target: Path) -> str:
@@ -641,16 +682,21 @@ def _starts_like_path(text: str) -> bool:
     return text.startswith(("/", "~", "./", "../")) or text[1:3] in (":\\", ":/")
 
 
-def redact_setting(item: str, kb_root: Path) -> str:
+def redact_setting(item: str, kb_root: Path, record_names: bool = False) -> str:
     """A ``--set key=value`` with a value that is a path outside the KB reduced to
-    ``<outside-kb>/NAME`` (values that merely contain a slash, e.g. regexes, are kept)."""
+    ``<outside-kb>`` (values that merely contain a slash, e.g. regexes, are kept; paths inside
+    texts are taken out by :mod:`.redaction`)."""
     key, sep, value = item.partition("=")
-    return f"{key}={kb_relative(value, kb_root)}" if sep and _starts_like_path(value) else item
+    if sep and _starts_like_path(value):
+        return f"{key}={kb_relative(value, kb_root, record_names)}"
+    return item
 
 
-def command_line(argv: list[str] | None = None, kb_root: Path | None = None) -> str:
+def command_line(argv: list[str] | None = None, kb_root: Path | None = None,
+                 record_names: bool = False) -> str:
     """The command as run, for run.yaml: paths inside the KB relative to its root, paths
-    outside it (restricted data, scratch folders) as ``<outside-kb>/NAME``.
+    outside it (restricted data, scratch folders) as ``<outside-kb>`` (``<outside-kb>/NAME``
+    with ``record_names``).
 
     Paths are the config, ``--data`` values, ``--runs-dir`` / ``--kb-root`` and ``--set``
     values that start like a path.
@@ -662,14 +708,14 @@ def command_line(argv: list[str] | None = None, kb_root: Path | None = None) -> 
             prev = words[i - 1] if i else ""
             if prev == "--data":
                 role, _, path = word.partition("=")
-                word = f"{role}={kb_relative(path, kb_root)}"
+                word = f"{role}={kb_relative(path, kb_root, record_names)}"
             elif prev in ("--runs-dir", "--kb-root"):
-                word = kb_relative(word, kb_root)
+                word = kb_relative(word, kb_root, record_names)
             elif prev == "--set":
-                word = redact_setting(word, kb_root)
+                word = redact_setting(word, kb_root, record_names)
             elif not word.startswith("-") and prev not in VALUE_FLAGS and (
                     "/" in word or Path(word).exists()):
-                word = kb_relative(word, kb_root)
+                word = kb_relative(word, kb_root, record_names)
             out.append(word)
         words = out
     return shlex.join(["kbtools", *words])

@@ -212,8 +212,8 @@ def read_declarations(root: Path, path: Path) -> Any:
         where = f" (line {exc.line})" if exc.line else ""
         raise _Unreadable(DeclarationProblem(f"{exc.message}{where}", (), exc.hint)) from None
     except RecursionError:
-        raise _Unreadable(DeclarationProblem("the JSON nests too deeply", (),
-                                             "cards and schemas nest a few levels at most")) from None
+        raise _Unreadable(DeclarationProblem(
+            "the JSON nests too deeply", (), "schemas nest a few levels at most")) from None
     except (OSError, ValueError) as exc:
         raise _Unreadable(DeclarationProblem(f"cannot read the file: {exc}", (),
                                              "fix the JSON, or write the file as YAML")) from None

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from kbtools.experiments import totals
 from kbtools.kb import KINDS_BY_NAME, is_inside, resolve_inside
 from kbtools.schemas import load_schema
 from kbtools.schemas.extensions import extension_fields, extension_values
@@ -110,6 +111,7 @@ class SiteData:
         self.links = Links(catalog)
         self._refs: dict[tuple[str, str], Ref] = {}
         self._metrics: dict[str, dict[str, Any]] = {}
+        self._published: dict[str, tuple[dict[str, Any], list[Any]]] = {}
         self._summaries: dict[str, dict[str, Any]] = {}
         self._headlines: dict[str, list[tuple[str, Any]]] = {}
         self._runs_by_experiment: dict[str, list[Card]] = {}
@@ -143,8 +145,23 @@ class SiteData:
         return list(self._runs_by_experiment.get(experiment_id, []))
 
     # -- disclosure ------------------------------------------------------------------------
+    def published(self, run: Card) -> tuple[dict[str, Any], list[Any]]:
+        """The run's metrics and inputs with the totals rule applied
+        (:mod:`kbtools.experiments.totals`): runs written before it get it here."""
+        if run.id not in self._published:
+            metrics = dict(run.metrics or {})
+            inputs = _list(run.get("inputs"))
+            record = run.get("disclosure")
+            if metrics and not (isinstance(record, Mapping) and "complementary" in record):
+                inventory, counts, inputs, _ = totals.withhold_run(
+                    metrics.get("inventory"), metrics.get("counts"), inputs, self.minimum)
+                metrics.update({k: v for k, v in (("inventory", inventory),
+                                                   ("counts", counts)) if k in metrics})
+            self._published[run.id] = (metrics, inputs)
+        return self._published[run.id]
+
     def _run_counts(self, run: Card) -> tuple[set[str], bool]:
-        metrics = run.metrics or {}
+        metrics = self.published(run)[0]
         listed = disclosure.suppressed_names(metrics.get("suppressed"))
         total = disclosure.total_subjects(metrics.get("counts"))
         return listed, disclosure.small(total, self.minimum)
@@ -167,7 +184,7 @@ class SiteData:
         return self._metrics[run.id]
 
     def _guarded_metrics(self, run: Card) -> dict[str, Any]:
-        metrics = run.metrics or {}
+        metrics = self.published(run)[0]
         listed, run_small = self._run_counts(run)
 
         def guard(section: str, **kw: Any) -> Any:
@@ -274,7 +291,7 @@ class SiteData:
 
     def inputs(self, run: Card) -> list[dict[str, Any]]:
         rows = []
-        for item in _list(run.get("inputs")):
+        for item in self.published(run)[1]:
             if not isinstance(item, Mapping):
                 continue
             guarded = disclosure.guard_row(

@@ -9,6 +9,7 @@ schema files) are never quoted in a message.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -74,10 +75,8 @@ def _resolve(schema_name: str, extended: Extended | None) -> tuple[str, dict[str
 
 def warm_up(schema_name: str, extended: Extended | None = None) -> None:
     """Compile the named schema now (before worker processes fork)."""
-    try:
+    with contextlib.suppress(SchemaUnusable):  # every document of the kind reports it
         _compiled(*_resolve(schema_name, extended))
-    except SchemaUnusable:
-        pass  # every document of the kind reports it
 
 
 def check_schema(schema_name: str, data: Any, extended: Extended | None = None,

@@ -52,7 +52,7 @@ def small_kb(tmp_path: Path) -> tuple[Path, Path]:
     return tmp_path, make_kb(tmp_path)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def kb_factory():
     """``make_kb`` as a fixture (tests have no package to import it from)."""
     return make_kb

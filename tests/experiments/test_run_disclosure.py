@@ -123,14 +123,16 @@ def test_restricted_paths_are_recorded_by_name_and_checksum_only(small_run,
             assert "secure" not in f.read_text(), f.name
     log = load_file(run / "run.yaml")
     by_role = {i["role"]: i for i in log["inputs"]}
-    assert by_role["subjects"]["file"] == "subjects.csv"
-    assert "path" not in by_role["subjects"]
+    # the file name of data outside the KB is not recorded either (--record-data-names does)
+    assert "file" not in by_role["subjects"] and "path" not in by_role["subjects"]
+    assert not any(p.name in f.read_text() for p in data.values() for f in run.iterdir()
+                   if f.suffix in (".yaml", ".csv"))
     assert by_role["subjects"]["location"] == "outside the KB (not recorded)"
-    assert len(by_role["gene"]["sha256"]) == 64 and by_role["gene"]["rows"] == 60
+    assert len(by_role["gene"]["sha256"]) == 64 and by_role["gene"]["rows"] in (60,
+                                                                               "suppressed")
     assert by_role["brain"]["bytes"] == data["brain"].stat().st_size
     assert by_role["subjects"]["dataset"] == "synthetic_cohort"
-    assert "--data subjects='<outside-kb>/subjects.csv'" in log["command"] \
-        or "--data 'subjects=<outside-kb>/subjects.csv'" in log["command"]
+    assert "--data 'subjects=<outside-kb>'" in log["command"]
     assert log["config_path"] == "configs/experiments/02_prediction_baselines.yaml"
     out = tmp_path / "site"
     assert main(["--kb-root", str(root), "render", "--out", str(out)]) == 0
@@ -144,15 +146,21 @@ def test_paths_inside_the_kb_are_recorded_relative(tmp_path: Path) -> None:
     inside = tmp_path / "data" / "t.csv"
     inside.write_text("x")
     assert kb_relative(inside, tmp_path) == "data/t.csv"
-    assert kb_relative("/secure/ukb/subjects.csv", tmp_path) == "<outside-kb>/subjects.csv"
-    line = command_line(["run-experiment", "c.yaml", "--data", "subjects=/secure/ukb/s.csv",
-                         "--runs-dir", "/scratch/me/runs", "--set", "params.alpha=0.01",
-                         "--set", "params.gene_pattern=^(?P<gene>[^/]+)__",
-                         "--set", "notes=/secure/ukb/readme.txt"], tmp_path)
-    assert "/secure" not in line and "/scratch" not in line
-    assert "params.alpha=0.01" in line and "<outside-kb>/s.csv" in line
+    assert kb_relative("/secure/ukb/subjects.csv", tmp_path) == "<outside-kb>"
+    assert kb_relative("/secure/ukb/subjects.csv", tmp_path, record_names=True) == \
+        "<outside-kb>/subjects.csv"
+    words = ["run-experiment", "c.yaml", "--data", "subjects=/secure/ukb/s.csv",
+             "--runs-dir", "/scratch/me/runs", "--set", "params.alpha=0.01",
+             "--set", "params.gene_pattern=^(?P<gene>[^/]+)__",
+             "--set", "notes=/secure/ukb/readme.txt"]
+    line = command_line(words, tmp_path)
+    assert "/secure" not in line and "/scratch" not in line and "s.csv" not in line
+    assert "params.alpha=0.01" in line and "subjects=<outside-kb>" in line
     assert "params.gene_pattern=^(?P<gene>[^/]+)__" in line  # a regex, not a path
-    assert "notes=<outside-kb>/readme.txt" in line
+    assert "notes=<outside-kb>" in line and "readme" not in line
+    named = command_line(words, tmp_path, record_names=True)
+    assert "subjects=<outside-kb>/s.csv" in named and "notes=<outside-kb>/readme.txt" in named
+    assert "/secure" not in named
 
 
 def test_scan_refuses_an_outside_location() -> None:

@@ -129,12 +129,15 @@ def test_disclosure_guard_withholds_small_counts(small_kb, monkeypatch) -> None:
     assert _run(root, cfg) == 0
     (run,) = _runs(root)
     metrics = load_file(run / "metrics.yaml")
-    assert metrics["counts"] == {"n_cases": "<10", "n_subjects": 300}
+    # n_subjects equals n_complete here, so beside it the inventory's "<10" counts (all
+    # zero) would follow by subtraction: it is withheld as a complementary cell
+    assert metrics["counts"] == {"n_cases": "<10", "n_subjects": "suppressed"}
     # a fold of 7 test subjects is withheld whole (its metrics would describe <10 people)
     assert metrics["per_fold"][0] == {"fold": 1, "n_test": "suppressed"}
     assert metrics["summary"]["n_cases_site01"] == "<10"
     log = load_file(run / "run.yaml")
     assert set(log["disclosure"]["suppressed"]) >= {"counts.n_cases", "summary.n_cases_site01"}
+    assert "counts.n_subjects" in log["disclosure"]["complementary"]
     assert {"where": "per_fold[0]", "reason": "fewer than 10 subjects"} in \
         log["disclosure"]["suppressed_rows"]
     # the run's own class count is small, so the headline (summary numbers) is withheld
