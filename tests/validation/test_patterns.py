@@ -17,7 +17,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kbtools.schemas import patterns
 from kbtools.schemas.extensions import _CACHE, merge
 from kbtools.validation import validate_kb
 from kbtools.validation.schema_check import check_schema
@@ -107,6 +106,8 @@ def catastrophic(draw: st.DrawFn) -> str:
        tail=st.sampled_from(["!", "", "c", "\u0000", "\U0001f600"]))
 def test_catastrophic_patterns_finish_in_bounded_time(pattern: str, char: str, length: int,
                                                       tail: str) -> None:
+    from kbtools.schemas import patterns
+
     assert patterns.problem(pattern) is None, pattern
     fragment = {"properties": {"code": {"type": "string", "pattern": pattern},
                                "keyed": {"type": "object",
