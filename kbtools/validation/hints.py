@@ -380,11 +380,21 @@ def _holder_for(value: Any, props: dict[str, Any], names: list[str],
     return None
 
 
+def _matches(pattern: str, value: str) -> bool:
+    """A schema pattern matched in linear time (never Python's backtracking ``re``)."""
+    from kbtools.schemas.patterns import search
+
+    try:
+        return search(pattern, value)
+    except ValueError:
+        return False
+
+
 def _scalar_example(schema: dict[str, Any], value: Any, tokens: bool = False) -> str:
     kind = _kind(schema)
     pattern = schema.get("pattern")
     if isinstance(value, str) and isinstance(pattern, str) and kind == "string" \
-            and "enum" not in schema and re.search(pattern, value):
+            and "enum" not in schema and _matches(pattern, value):
         return _yaml_scalar(value)
     enum = schema.get("enum")
     if enum:
