@@ -31,6 +31,7 @@ MAX_ERRORS = 25
 
 _validators: dict[str, Any] = {}
 _explainers: dict[str, Any] = {}
+_explainable: dict[str, bool] = {}
 _param_schemas: dict[str, dict[str, Any] | None] = {}
 
 _TYPE_NAMES = {
@@ -108,7 +109,9 @@ def _check(key: str, schema: dict[str, Any], data: Any, rule: str, prefix: Parts
                         "fix the problems `kbtools validate` reports on the extension file")]
     except (ValueError, TypeError):  # values jsonschema-rs cannot take; python explains below
         pass
-    if not explainable(schema):
+    if key not in _explainable:
+        _explainable[key] = explainable(schema)
+    if not _explainable[key]:
         return _rs_findings(key, schema, data, rule, prefix)
     try:
         findings = _explain(key, schema, data, rule, prefix, context)
