@@ -33,8 +33,8 @@ def main() -> int:
                           "--hypothesis-show-statistics", *(str(HERE / p) for p in PROPERTIES)],
                          env=env, capture_output=True, text=True, cwd=HERE.parent)
     sys.stdout.write(run.stdout[-4000:])
-    tried = sum(int(n) for n in re.findall(r"(\d+) passing examples?", run.stdout))
-    failed = sum(int(n) for n in re.findall(r"(\d+) failing examples?", run.stdout))
+    tried = sum(int(n) for n in re.findall(r"(\d+) passing", run.stdout))
+    failed = sum(int(n) for n in re.findall(r"(\d+) failing", run.stdout))
     print(f"\nsoak: {tried} generated examples passed, {failed} failed, "
           f"over {len(PROPERTIES)} properties (pytest exit {run.returncode})")
     return run.returncode

@@ -60,7 +60,7 @@ class Redactor:
         self.places = sorted({p for p in self.places if p and p not in ("/", ".")},
                              key=len, reverse=True)
         hidden = [] if self.record_names else self.names
-        self._names = [re.compile(r"(?<![\w.-])" + re.escape(n) + r"(?![\w-])")
+        self._names = [re.compile(re.escape(n))  # anywhere: taking out too much is safe
                        for n in sorted(set(hidden), key=len, reverse=True) if len(n) >= MIN_NAME]
 
     # -- what replaces a location ----------------------------------------------------------------
