@@ -1,6 +1,6 @@
 """Soak run of the hardening property tests (issue 18): many more generated examples than CI.
 
-    .venv/bin/python tests/soak_hardening.py [EXAMPLES_PER_PROPERTY]   # default 1000
+    .venv/bin/python tests/soak/soak_hardening.py [EXAMPLES_PER_PROPERTY]   # default 1000
 
 Runs the generators of hostile schema references, catastrophic patterns, hostile YAML through
 validate and migrate, run-record redaction, CSV cells and random inventories with
@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent
 PROPERTIES = [
     "validation/test_schema_refs.py::test_no_reference_reads_outside_the_kb",
     "validation/test_patterns.py::test_catastrophic_patterns_finish_in_bounded_time",
