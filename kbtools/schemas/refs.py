@@ -266,9 +266,10 @@ class _Gate:
                          "dialect; kbtools uses Draft 2020-12", where,
                          hint="remove its `$schema:` line or set it to Draft 2020-12")
             return None
-        if schema_problem({k: v for k, v in document.items() if k != "$id"}) is not None:
+        invalid = schema_problem({k: v for k, v in document.items() if k != "$id"})
+        if invalid is not None:
             self.problem(f"the file the reference {shown} names is not a valid JSON Schema",
-                         where, hint="check it with `kbtools schema check` or an editor")
+                         where, hint=f"fix that file: {invalid}")
             return None
         return document
 
