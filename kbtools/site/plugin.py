@@ -9,6 +9,7 @@ maps ``mkdocs.*`` imports onto itself.
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,8 @@ class KBToolsPlugin(BasePlugin[KBToolsConfig]):
             raise PluginError(f"kbtools: templates_dir {self.templates_dir} is not a directory")
         if opts.min_cell_size < 1:
             raise PluginError("kbtools: min_cell_size must be at least 1")
+        if config.strict:
+            _keep_warnings_countable()
         if opts.enabled:
             self._gate_folders(config, here)
             for name, target in (("kbtools.css", config.extra_css),
@@ -267,3 +270,14 @@ class KBToolsPlugin(BasePlugin[KBToolsConfig]):
         self.live.install(server, folders)
         self.live.snapshot_others()
         return server
+
+
+def _keep_warnings_countable() -> None:
+    """In a strict build, kbtools' warnings reach MkDocs' warning counter even under ``-q``.
+
+    ``mkdocs build -q`` raises the ``mkdocs`` logger to ERROR, so a warning is dropped before
+    the strict-mode counter sees it and ``--strict -q`` passes whatever is wrong. A refused
+    file or a card error is a reason to fail, so kbtools' own loggers stay at WARNING or below.
+    """
+    ours = logging.getLogger("mkdocs.plugins.kbtools")
+    ours.setLevel(min(ours.getEffectiveLevel(), logging.WARNING))

@@ -71,6 +71,24 @@ def test_docs_symlinks_out_are_reported_refused_and_fail_strict(
     assert SECRET not in _site_text(site) and not _environ_in(site)
 
 
+@pytest.mark.parametrize("flags", [["--strict", "-q"], ["--strict"]])
+def test_a_quiet_strict_build_still_fails_on_a_refused_file(build_kb, tmp_path: Path,
+                                                            flags: list[str]) -> None:
+    """``-q`` hides warnings from MkDocs' strict counter; kbtools' refusals still count."""
+    import subprocess
+    import sys
+
+    root = build_kb(tmp_path / "kb", broken=False)
+    (root / "docs" / "img").mkdir()
+    (root / "docs" / "img" / "logo.png").symlink_to("/proc/self/environ")
+    run = subprocess.run([sys.executable, "-m", "mkdocs", "build", *flags, "-d",
+                          str(tmp_path / "site")], cwd=root, capture_output=True, text=True,
+                         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"}, timeout=300)
+    assert run.returncode == 1, run.stderr[-2000:]
+    assert "not publishing docs/img/logo.png" in run.stderr
+    assert not (tmp_path / "site" / "img" / "logo.png").exists()
+
+
 def test_theme_overrides_and_page_templates_pass_the_gate(build_kb, tmp_path: Path,
                                                           outside: Path, capsys,
                                                           caplog) -> None:
