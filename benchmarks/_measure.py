@@ -84,11 +84,25 @@ def add_backend_options(ap) -> None:
 
 def compare_backends(runs: dict[str, list[Measured]], backends: list[str],
                      key: str = "{}") -> None:
-    """Print each backend's wall-time speed-up and extra CPU over the one before it."""
+    """Print the parallel-efficiency ratios issue 22 sets, with the load: 2 workers' wall-time
+    speed-up over 1 (target >= 1.7x), and each backend's wall time, extra CPU (target <= 15%)
+    and peak memory (target <= 1.3x) against the in-process run."""
     import statistics
 
-    for a, b in zip(backends, backends[1:], strict=False):
-        ra, rb = runs[key.format(a)], runs[key.format(b)]
-        wa, wb = (statistics.median(m.wall for m in r) for r in (ra, rb))
-        ca, cb = (statistics.median(m.cpu for m in r) for r in (ra, rb))
-        print(f"  {b} vs {a}: wall {wa / wb:.2f}x faster, CPU {cb / ca - 1:+.0%}")
+    def med(label: str, attr: str) -> float:
+        return statistics.median(getattr(m, attr) for m in runs[key.format(label)])
+
+    def peak(label: str) -> float:
+        return max(m.peak_mb for m in runs[key.format(label)])
+
+    if "local:1" in backends and "local:2" in backends:
+        print(f"  2 workers vs 1 (local:2 vs local:1): wall "
+              f"{med('local:1', 'wall') / med('local:2', 'wall'):.2f}x faster (target >= 1.7x)")
+    if "in-process" in backends:
+        for b in backends:
+            if b == "in-process":
+                continue
+            print(f"  {b} vs in-process: wall {med('in-process', 'wall') / med(b, 'wall'):.2f}x "
+                  f"faster, CPU {med(b, 'cpu') / med('in-process', 'cpu') - 1:+.0%} (target <= "
+                  f"+15%), peak memory {peak(b) / peak('in-process'):.2f}x (target <= 1.3x)")
+    print(f"  ({load_note()})")

@@ -36,17 +36,16 @@ chunk, so results do not depend on ``n_jobs`` or the joblib backend.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import numpy as np
 
 from kbtools.experiments.cca import whiten
 from kbtools.experiments.parallel import map_chunks, split_evenly
+from kbtools.experiments.permutation_null import null_chunk, prepare
 
 COVARIATE_METHODS = ("huh_jhun", "residualize", "none")
-#: Below this many columns per side the exact null of every mode is computed in one batch.
-SMALL = 48
+PRECISIONS = ("float32", "float64")
 
 
 def huh_jhun_project(z: np.ndarray, *arrays: np.ndarray) -> list[np.ndarray]:
@@ -141,68 +140,6 @@ def residualize(z: np.ndarray, a: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class _NullSetup:
-    u: np.ndarray          # (m, rx) canonical variables, left
-    v: np.ndarray          # (m, ry) canonical variables, right (C order: rows gather fast)
-    r2: np.ndarray         # observed squared canonical correlations of the tested modes
-    blocks: list[np.ndarray] | None
-
-
-def _permutation(rng: np.random.Generator, m: int, blocks: list[np.ndarray] | None) -> np.ndarray:
-    if blocks is None:
-        return rng.permutation(m)
-    perm = np.arange(m)
-    for idx in blocks:
-        perm[idx] = idx[rng.permutation(len(idx))]
-    return perm
-
-
-def _null_chunk(setup: _NullSetup, n_perm: int, rng: np.random.Generator
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """(null of mode 1 for each permutation, exceedance counts per tested mode)."""
-    from scipy.linalg import eigh, lapack
-
-    m = setup.u.shape[0]
-    n_modes = len(setup.r2)
-    first = np.empty(n_perm)
-    exceed = np.zeros(n_modes, dtype=np.int64)
-    rx, ry = setup.u.shape[1], setup.v.shape[1]
-    ut = setup.u.T
-    thresholds = np.sqrt(setup.r2)
-    small = min(rx, ry) <= SMALL
-    mats = []
-    for j in range(n_perm):
-        perm = _permutation(rng, m, setup.blocks)
-        mat = ut @ setup.v[perm]                       # U.T @ P @ V, shape (rx, ry)
-        if small:
-            mats.append(mat)
-            continue
-        wide = rx < ry
-        gram = mat @ mat.T if wide else mat.T @ mat
-        first[j] = np.sqrt(max(eigh(gram, eigvals_only=True, driver="evx",
-                                    subset_by_index=[len(gram) - 1, len(gram) - 1])[0], 0.0))
-        exceed[0] += first[j] >= thresholds[0]
-        for k in range(1, n_modes):
-            if first[j] < thresholds[k]:
-                continue  # interlacing: a trailing block's top value cannot exceed the whole's
-            head = mat[:k, k:] if not wide else mat[k:, :k].T
-            g = gram[k:, k:] - head.T @ head
-            # Cholesky of r_k^2 I - G_k fails exactly when the largest eigenvalue reaches r_k^2
-            g *= -1.0
-            g.flat[:: len(g) + 1] += setup.r2[k]
-            info = lapack.dpotrf(g, lower=1, clean=0, overwrite_a=1)[1]
-            exceed[k] += info != 0
-    if small:
-        stack = np.stack(mats)
-        for k in range(n_modes):
-            top = np.linalg.svd(stack[:, k:, k:], compute_uv=False)[:, 0]
-            if k == 0:
-                first[:] = top
-            exceed[k] = int(np.sum(top >= np.sqrt(setup.r2[k])))
-    return first, exceed
-
-
-@dataclass
 class PermutationResult:
     """Observed canonical correlations and their stepwise permutation p-values."""
 
@@ -220,6 +157,12 @@ class PermutationResult:
     """Exchangeability blocks that kept rows (1: free permutation)."""
     n_dropped: int = 0
     """Subjects of blocks too small to keep a row after the within-block projection."""
+    precision: str = "float64"
+    """Arithmetic of the permutation products (float32: decisions certified, see
+    :mod:`kbtools.experiments.permutation_null`)."""
+    n_rechecked: int = 0
+    """Permutations whose decisions the float32 product could not certify, recomputed in
+    float64."""
 
     @property
     def min_p(self) -> float:
@@ -231,8 +174,8 @@ def stepwise_permutation_test(x: np.ndarray, y: np.ndarray, n_perm: int, *,
                               covariate_method: str = "huh_jhun",
                               blocks: np.ndarray | None = None, normalize_blocks: bool = False,
                               n_jobs: int | None = 1, seed: Any = 0, chunk_size: int = 50,
-                              progress: bool = False, tol: float | None = None
-                              ) -> PermutationResult:
+                              progress: bool = False, tol: float | None = None,
+                              precision: str = "float32") -> PermutationResult:
     """Stepwise permutation test of the first ``n_modes`` canonical correlations of x and y.
 
     ``nuisance`` is the N x R design (with intercept) for ``huh_jhun`` / ``residualize``;
@@ -240,9 +183,18 @@ def stepwise_permutation_test(x: np.ndarray, y: np.ndarray, n_perm: int, *,
     done within each block, see the module docstring); ``normalize_blocks`` rescales each
     block's rows to the pooled mean square before the test; ``seed`` an int or SeedSequence
     whose children seed the chunks (so results are identical for any ``n_jobs``).
+    ``precision`` is the arithmetic of the permutation products: ``float32`` (about half the
+    CPU time) gives the same p-values as ``float64`` (every decision certified or re-checked,
+    see :mod:`kbtools.experiments.permutation_null`).
+
+    The whitened blocks travel to each worker once (``map_chunks(shared=...)``); a chunk is a
+    count of permutations and a seed, and holds one permutation's arrays at a time, so memory
+    stays that of the setup (O(N * p)) whatever the number of permutations.
     """
     if covariate_method not in COVARIATE_METHODS:
         raise ValueError(f"covariate_method must be one of {COVARIATE_METHODS}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}")
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     center = True
@@ -271,19 +223,21 @@ def stepwise_permutation_test(x: np.ndarray, y: np.ndarray, n_perm: int, *,
     k_all = min(wx.rank, wy.rank)
     n_modes = k_all if n_modes is None else min(n_modes, k_all)
     rho = np.clip(s[:n_modes], 0.0, 1.0)
-    u = np.ascontiguousarray(wx.basis @ left)
-    v = np.ascontiguousarray(wy.basis @ right_t.T)
-    setup = _NullSetup(u, v, rho**2, block_idx)
-    sizes = split_evenly(n_perm, chunk_size)
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    parts = map_chunks(partial(_null_chunk, setup), sizes, n_jobs, root.spawn(len(sizes)),
+    sizes = split_evenly(n_perm, chunk_size)
+    # the probes of the float32 path have a seed of their own: the permutations stay the same
+    setup = prepare(wx.basis @ left, wy.basis @ right_t.T, rho**2, block_idx, precision,
+                    np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, 2**31)))
+    del wx, wy, x, y
+    parts = map_chunks(null_chunk, sizes, n_jobs, root.spawn(len(sizes)), shared=setup,
                        progress=progress, desc="permutations", unit="chunk")
     null_first = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0)
     exceed = np.sum([p[1] for p in parts], axis=0) if parts else np.zeros(n_modes, int)
     p_unc = (exceed + 1) / (n_perm + 1)
     return PermutationResult(rho, p_unc, np.maximum.accumulate(p_unc), exceed, n_perm,
-                             null_first, len(x), covariate_method,
-                             1 if block_idx is None else len(block_idx), n_dropped)
+                             null_first, setup.u.shape[0], covariate_method,
+                             1 if block_idx is None else len(block_idx), n_dropped, precision,
+                             int(sum(p[2] for p in parts)))
 
 
 def _centre_blocks(a: np.ndarray, blocks: list[np.ndarray]) -> np.ndarray:

@@ -10,6 +10,7 @@ from scipy.linalg import null_space
 from scipy.stats import binom
 
 from kbtools.experiments import permutation as pm
+from kbtools.experiments import permutation_null as pn
 
 ALPHA = 0.05
 
@@ -66,15 +67,19 @@ def test_p_values_follow_the_formula_and_are_monotone() -> None:
     assert res.null_first.shape == (99,)
 
 
-def test_large_and_small_paths_agree(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The Cholesky exceedance path used for wide blocks counts like exact SVDs."""
+@pytest.mark.parametrize(("precision", "atol"), [("float64", 1e-12), ("float32", 1e-6)])
+def test_large_and_small_paths_agree(monkeypatch: pytest.MonkeyPatch, precision: str,
+                                     atol: float) -> None:
+    """The Cholesky exceedance path used for wide blocks counts like exact SVDs (the float32
+    products' null values agree to their accuracy, their counts exactly)."""
     rng = np.random.default_rng(2)
     x, y, z = _null_pair(rng, 200, 12, 9, true_modes=1)
     exact = pm.stepwise_permutation_test(x, y, 60, n_modes=4, nuisance=z, seed=3)
-    monkeypatch.setattr(pm, "SMALL", 0)
-    fast = pm.stepwise_permutation_test(x, y, 60, n_modes=4, nuisance=z, seed=3)
+    monkeypatch.setattr(pn, "SMALL", 0)
+    fast = pm.stepwise_permutation_test(x, y, 60, n_modes=4, nuisance=z, seed=3,
+                                        precision=precision)
     np.testing.assert_array_equal(fast.exceed, exact.exceed)
-    np.testing.assert_allclose(fast.null_first, exact.null_first, atol=1e-12)
+    np.testing.assert_allclose(fast.null_first, exact.null_first, rtol=0, atol=atol)
 
 
 def test_within_block_permutations_stay_in_their_block() -> None:
@@ -82,7 +87,7 @@ def test_within_block_permutations_stay_in_their_block() -> None:
     labels = np.repeat([0, 1, 2], [5, 7, 4])
     blocks = [np.flatnonzero(labels == b) for b in range(3)]
     for _ in range(20):
-        perm = pm._permutation(rng, len(labels), blocks)
+        perm = pn.permutation(rng, len(labels), blocks)
         np.testing.assert_array_equal(labels[perm], labels)
         assert sorted(perm) == list(range(len(labels)))
 
@@ -254,14 +259,14 @@ def test_block_permutations_never_leave_their_block(monkeypatch: pytest.MonkeyPa
     _, blocks, _ = pm.huh_jhun_within_blocks(z, labels, x)
     block_of = np.concatenate([np.full(len(i), k) for k, i in enumerate(blocks)])
     seen = []
-    draw = pm._permutation
+    draw = pn.permutation
 
     def recording(gen, m, idx):
         perm = draw(gen, m, idx)
         seen.append(perm)
         return perm
 
-    monkeypatch.setattr(pm, "_permutation", recording)
+    monkeypatch.setattr(pn, "permutation", recording)
     res = pm.stepwise_permutation_test(x, y, 40, nuisance=z, blocks=labels, seed=1)
     assert len(seen) == 40 and res.n_blocks == 4 and res.n_rows == len(block_of)
     for perm in seen:
