@@ -43,7 +43,7 @@ interval and are decided by the float64 path.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -100,7 +100,8 @@ class Float32Products:
 
 @dataclass
 class NullSetup:
-    """What every permutation needs (sent to each worker once)."""
+    """What every permutation needs: sent to each worker once (``map_chunks(shared=...)``).
+    The float32 copies and probes are not sent: each process builds them on first use."""
 
     u: np.ndarray
     """(m, rx) canonical variables, left."""
@@ -109,20 +110,39 @@ class NullSetup:
     r2: np.ndarray
     """Observed squared canonical correlations of the tested modes."""
     blocks: list[np.ndarray] | None
-    fast: Float32Products | None = None
+    precision: str = "float64"
+    probe_seed: np.random.SeedSequence | int = 0
+    _fast: Float32Products | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def fast(self) -> Float32Products | None:
+        """The float32 path's products and probes (None for ``float64``), built once per
+        process from ``u``, ``v`` and ``probe_seed``, so identical wherever they are built."""
+        if self.precision != "float32":
+            return None
+        if self._fast is None:
+            self._fast = float32_products(self.u, self.v, self.probe_seed)
+        return self._fast
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_fast": None}  # a worker derives them; they do not travel
 
 
 def prepare(u: np.ndarray, v: np.ndarray, r2: np.ndarray, blocks: list[np.ndarray] | None,
             precision: str, probe_seed: np.random.SeedSequence | int = 0) -> NullSetup:
     """The setup of either path (``precision`` ``float64`` or ``float32``)."""
-    setup = NullSetup(np.ascontiguousarray(u), np.ascontiguousarray(v), r2, blocks)
-    if precision == "float64":
-        return setup
-    if precision != "float32":
+    if precision not in ("float32", "float64"):
         raise ValueError("precision must be 'float32' or 'float64'")
+    return NullSetup(np.ascontiguousarray(u), np.ascontiguousarray(v), r2, blocks, precision,
+                     probe_seed)
+
+
+def float32_products(u: np.ndarray, v: np.ndarray, probe_seed: np.random.SeedSequence | int
+                     ) -> Float32Products:
+    """Float32 copies of ``u.T`` and ``v``, the probes, and the rounding allowances."""
     m, rx = u.shape
     omega = np.random.default_rng(probe_seed).standard_normal((rx, PROBES))
-    w = np.ascontiguousarray((setup.u @ omega).T)
+    w = np.ascontiguousarray((u @ omega).T)
     norm_u, norm_v = float(np.linalg.norm(u)), float(np.linalg.norm(v))
     # |fl32 product| <= (1 + gamma) |U32|.T |V32|, so ||M32||_F <= (1 + gamma)(||U|| ||V||)(1+u)^2
     norm_m32 = (1 + gamma(m, U32)) * (1 + U32) ** 2 * norm_u * norm_v
@@ -133,13 +153,11 @@ def prepare(u: np.ndarray, v: np.ndarray, r2: np.ndarray, blocks: list[np.ndarra
              + norm_v * g_rx * norm_u * on         # error of U @ w, through V.T
              + g_m * norm_v * wn                   # V.T @ (U w)[inv] rounding
              + 2 * U64 * (norm_m32 * on + norm_v * wn))  # the subtraction
-    fast = Float32Products(
-        ut=np.ascontiguousarray(setup.u.T, dtype=np.float32),
-        v=np.ascontiguousarray(setup.v, dtype=np.float32),
+    return Float32Products(
+        ut=np.ascontiguousarray(u.T, dtype=np.float32),
+        v=np.ascontiguousarray(v, dtype=np.float32),
         omega=omega, w=w, probe_slack=slack,
         exact_error=gamma(m, U64) * norm_u * norm_v)
-    setup.fast = fast
-    return setup
 
 
 def permutation(rng: np.random.Generator, m: int, blocks: list[np.ndarray] | None

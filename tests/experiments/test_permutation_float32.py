@@ -188,3 +188,22 @@ def test_bounds_cover_the_actual_errors() -> None:
     eps = pn._certified_eps(setup.fast, m32, inverse, setup.v)
     actual = np.linalg.norm((m32 - exact).astype(float), 2)
     assert actual <= eps < 1e-3  # a bound, and a useful one
+
+
+def test_float32_copies_do_not_travel_and_rebuild_identically() -> None:
+    """A worker receives u and v only (the pickled setup is no larger than them) and builds
+    the float32 copies and probes itself, bit for bit as this process did."""
+    import pickle
+
+    rng = np.random.default_rng(10)
+    u, v = _orthonormal(rng, 300, 40), _orthonormal(rng, 300, 30)
+    setup = pn.prepare(u, v, np.array([0.2, 0.1]), None, "float32", 11)
+    here = setup.fast
+    payload = pickle.dumps(setup)
+    assert len(payload) < u.nbytes + v.nbytes + 4_096
+    there = pickle.loads(payload)
+    assert there._fast is None
+    for name in ("ut", "v", "omega", "w", "probe_slack"):
+        np.testing.assert_array_equal(getattr(there.fast, name), getattr(here, name))
+    assert there.fast.exact_error == here.exact_error
+    assert pn.prepare(u, v, np.array([0.2]), None, "float64").fast is None

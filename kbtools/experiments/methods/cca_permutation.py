@@ -335,6 +335,8 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
         "test": {"data": "every subject with both modalities (one test, not per fold)",
                  "n_subjects": len(complete_ids), "n_rows_permuted": test_res.n_rows,
                  "permutation_blocks": test_res.n_blocks,
+                 "products": test_res.precision,
+                 "permutations_rechecked_in_float64": test_res.n_rechecked,
                  "dims": dims, "error_rate": f"family-wise error rate <= {alpha} over modes",
                  "null_rho1_q95": round(float(np.quantile(test_res.null_first, 0.95)), 4)
                  if n_perm else None},
