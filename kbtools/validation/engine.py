@@ -81,12 +81,15 @@ def validate_kb(root: Path, paths: Sequence[Path] | None = None,
     with _pool(jobs, len(targets)) as pool:
         reports = _check_all(root, targets, today, pool,
                              (kb_schemas.for_workers(), kb_schemas.declare_in), memo)
-        problems = [p for r in reports for p in r.problems]
-        summaries = {(r.kind, _stem_of(r)): r.summary for r in reports}
-        index = KBIndex(root, {k: dict(v) for k, v in scanned.files.items()}, summaries,
-                        complete=paths is None)
-        reported = [r.summary for r in reports if r.summary is not None]
-        problems.extend(_locate_all(root, cross_check(index, reported), pool, index))
+        workers = 1 if pool is None else pool.n_jobs
+    # the checking workers have exited: locating forks its own, after the near-miss indexes
+    problems = [p for r in reports for p in r.problems]
+    summaries = {(r.kind, _stem_of(r)): r.summary for r in reports}
+    index = KBIndex(root, {k: dict(v) for k, v in scanned.files.items()}, summaries,
+                    complete=paths is None)
+    reported = [r.summary for r in reports if r.summary is not None]
+    del reports
+    problems.extend(_locate_all(root, cross_check(index, reported), workers, index))
     problems.extend(_declaration_problems(root, kb_schemas))
     problems.extend(_stray_problem(root, path) for path in strays)
     problems.extend(p for path in templates for p in check_template_file(root, path))
@@ -391,7 +394,7 @@ def _check_chunk(args: tuple[Path, list[tuple[str, Path, str]], dt.date, tuple[E
             for kind, path, rel in items]
 
 
-def _locate_all(root: Path, found: dict[str, list[Finding]], pool: Any,
+def _locate_all(root: Path, found: dict[str, list[Finding]], jobs: int,
                 index: KBIndex) -> list[Problem]:
     """Cross-reference findings as problems with line numbers and "did you mean" hints.
     Locating parses the file again (about half a millisecond each) and a near-miss search
@@ -402,13 +405,13 @@ def _locate_all(root: Path, found: dict[str, list[Finding]], pool: Any,
     items = list(found.items())
     _MATCHERS = near_matchers(index, found)
     try:
-        if pool is None or len(items) < PARALLEL_MIN_FILES:
+        if jobs == 1 or len(items) < PARALLEL_MIN_FILES:
             return _locate_chunk((root, items))
         if not sys.platform.startswith("linux"):  # spawned workers cannot share the indexes
             items = [(rel, with_near_miss(fs, _MATCHERS)) for rel, fs in items]
-        n_chunks = min(len(items), pool.n_jobs * 4)
+        n_chunks = min(len(items), jobs * 4)
         chunks = [items[i::n_chunks] for i in range(n_chunks)]
-        with _pool(pool.n_jobs, len(items)) as fresh:
+        with _pool(jobs, len(items)) as fresh:
             return [p for part in fresh.map(_locate_chunk, [(root, c) for c in chunks])
                     for p in part]
     finally:
