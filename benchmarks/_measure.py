@@ -1,6 +1,9 @@
 """Measure a command as a whole process tree: wall time, CPU seconds (user + system of the
 process and every descendant it waited for: worker pools, Dask nannies and workers) and peak
-resident memory of the tree (sampled every 50 ms with psutil)."""
+memory of the tree (sampled every 50 ms with psutil): resident (RSS, summed over processes)
+and proportional (PSS: a page shared by k processes counts 1/k). Forked workers share the
+parent's pages, so the RSS sum counts those pages once per worker; PSS is what the tree
+actually holds."""
 
 from __future__ import annotations
 
@@ -22,35 +25,42 @@ class Measured:
     returncode: int
     stdout: str
     stderr: str
+    peak_pss_mb: float = 0.0
 
 
-def _tree_rss(pid: int) -> int:
+def _tree_memory(pid: int, pss: bool) -> tuple[int, int]:
+    """(RSS summed over the tree, PSS summed over the tree or 0) in bytes."""
     import psutil
 
     try:
         root = psutil.Process(pid)
         procs = [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
-        return 0
-    total = 0
+        return 0, 0
+    rss = proportional = 0
     for proc in procs:
-        with contextlib.suppress(psutil.Error):
-            total += proc.memory_info().rss
-    return total
+        with contextlib.suppress(psutil.Error, AttributeError):
+            rss += proc.memory_info().rss
+            if pss:
+                proportional += proc.memory_full_info().pss
+    return rss, proportional
 
 
-def run(cmd: list[str], expect: int | None = 0, env: dict[str, str] | None = None) -> Measured:
-    """Run ``cmd`` (niced like every long job on the shared machine) and measure it."""
+def run(cmd: list[str], expect: int | None = 0, env: dict[str, str] | None = None,
+        pss: bool = False) -> Measured:
+    """Run ``cmd`` (niced like every long job on the shared machine) and measure it (with
+    ``pss``, the tree's proportional memory too: reading it costs a little CPU per sample)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen(["nice", "-n", "10", *cmd], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
-    peak = [0]
+    peak = [0, 0]
     done = threading.Event()
 
     def sample() -> None:
         while not done.is_set():
-            peak[0] = max(peak[0], _tree_rss(proc.pid))
+            rss, proportional = _tree_memory(proc.pid, pss)
+            peak[0], peak[1] = max(peak[0], rss), max(peak[1], proportional)
             done.wait(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -63,7 +73,7 @@ def run(cmd: list[str], expect: int | None = 0, env: dict[str, str] | None = Non
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if expect is not None and proc.returncode != expect:
         sys.exit(f"{cmd[0]} exited {proc.returncode}:\n{out[-2000:]}{err[-2000:]}")
-    return Measured(wall, cpu, peak[0] / 2**20, proc.returncode, out, err)
+    return Measured(wall, cpu, peak[0] / 2**20, proc.returncode, out, err, peak[1] / 2**20)
 
 
 def load_note() -> str:

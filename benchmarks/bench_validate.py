@@ -5,7 +5,7 @@ Generates N model cards (~2 KB, ~40 fields, nested) plus the cards they referenc
 where every model card also names a paper id that does not exist, one edit away from one that
 does, and different in every card (so no cache can hide the cost of the "did you mean" search).
 Then, interleaved in each repeat, it measures as whole process trees (wall, CPU seconds of the
-process and its workers, peak resident memory of the tree):
+process and its workers, peak memory of the tree, resident and proportional):
 
 * ``kbtools validate --kb-root KB`` (every check: YAML, schema, ids, references, lint) on the
   clean KB and on the copy with problems (target: at most 1.5x the clean time);
@@ -215,7 +215,7 @@ def main() -> None:
                           "jsonschema-rs", str(listing)], 0)):
                     if args.kbtools_only and not label.startswith("kbtools"):
                         continue
-                    runs.setdefault(label, []).append(_measure.run(cmd, expect))
+                    runs.setdefault(label, []).append(_measure.run(cmd, expect, pss=True))
             if checker:
                 half = len(models) // 2
                 cj = [_measure.run([sys.executable, "-c", _PAIR, checker, str(schema),
@@ -226,19 +226,20 @@ def main() -> None:
                 wall = statistics.median(m.wall for m in ms)
                 cpu = statistics.median(m.cpu for m in ms)
                 peak = max(m.peak_mb for m in ms)
-                table.append((n, n_files, label, wall, cpu, peak, len(ms)))
+                pss = max(m.peak_pss_mb for m in ms)
+                table.append((n, n_files, label, wall, cpu, (peak, pss), len(ms)))
                 print(f"  {n:>7,} cards  {label:<34} {wall:8.2f} s wall {cpu:8.2f} CPU-s "
-                      f"{peak:7.0f} MB peak", flush=True)
+                      f"{peak:7.0f} MB peak RSS {pss:7.0f} MB peak PSS", flush=True)
             print(f"  ({problems:,} 'did you mean' hints printed with problems)")
             shutil.rmtree(root)
             shutil.rmtree(broken)
-    print("\nmodel cards | files (kbtools) | tool | wall s | CPU-s | peak MB (tree) | runs | "
-          "CPU vs PyYAML-C + jsonschema floor")
+    print("\nmodel cards | files (kbtools) | tool | wall s | CPU-s | peak MB (tree RSS / PSS) | "
+          "runs | CPU vs PyYAML-C + jsonschema floor")
     floors = {n: cpu for n, _, label, _, cpu, _, _ in table if label.endswith("+ jsonschema")}
     for n, n_files, label, wall, cpu, peak, k in table:
         ratio = f"{cpu / floors[n]:.2f}x" if n in floors else "-"
-        print(f"{n:,} | {n_files:,} | {label} | {wall:.2f} | {cpu:.2f} | {peak:.0f} | {k} | "
-              f"{ratio}")
+        print(f"{n:,} | {n_files:,} | {label} | {wall:.2f} | {cpu:.2f} | {peak[0]:.0f} / "
+              f"{peak[1]:.0f} | {k} | {ratio}")
     clean = {n: (w, c) for n, _, label, w, c, _, _ in table if label == "kbtools clean"}
     for n, _, label, wall, cpu, _, _ in table:
         if label.startswith("kbtools,"):
