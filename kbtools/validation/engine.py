@@ -327,8 +327,8 @@ def _declaration_problems(root: Path, kb_schemas: KBSchemas) -> list[Problem]:
 
 @contextlib.contextmanager
 def _pool(jobs: int | None, n_files: int) -> Iterator[Any]:
-    """Worker processes for a large KB (None below ``PARALLEL_MIN_FILES`` or with one job);
-    the same pool checks the files, then locates the reference problems in them."""
+    """Worker processes for a large KB (None below ``PARALLEL_MIN_FILES`` or with one job).
+    Checking and locating each fork their own, so that no idle worker outlives its phase."""
     jobs = default_jobs() if jobs is None else max(1, jobs)
     if jobs == 1 or n_files < PARALLEL_MIN_FILES:
         yield None
