@@ -22,6 +22,8 @@ DEFAULT_SCHEME = "stratified_group_kfold"
 GROUPED = ("stratified_group_kfold", "group_kfold")
 STRATIFIED = ("stratified_group_kfold", "stratified_kfold")
 DEFAULT_SITE_COLUMN = "site"
+#: Smallest number of subjects per outer test fold.
+MIN_SUBJECTS_PER_FOLD = 10
 
 
 # ---------------------------------------------------------------------------------------------
@@ -103,20 +105,14 @@ def _split(subjects: pd.DataFrame, positions: np.ndarray, cv_config: dict[str, A
     dummy = np.zeros((len(positions), 1))
     folds = []
     for train, test in splitter.split(dummy, y, groups):
-        if len(test) < _min_fold():
+        if len(test) < MIN_SUBJECTS_PER_FOLD:
             raise DataError(f"{what}: a test fold has only {len(test)} subjects (fewer than "
-                            f"{_min_fold()})", hint="use fewer folds or more subjects")
+                            f"{MIN_SUBJECTS_PER_FOLD})", hint="use fewer folds or more subjects")
         if y is not None and len(np.unique(y[train])) < 2:
             raise DataError(f"{what}: a training fold has one class of the stratification "
                             "column only", hint="use fewer folds or check the phenotype")
         folds.append((positions[np.sort(train)], positions[np.sort(test)]))
     return folds
-
-
-def _min_fold() -> int:
-    from kbtools.experiments.cohort import MIN_SUBJECTS_PER_FOLD
-
-    return MIN_SUBJECTS_PER_FOLD
 
 
 def repeat_seeds(seed: int, n_repeats: int) -> list[int]:

@@ -134,24 +134,41 @@ def _arms(n: int = 400, seed: int = 0) -> tuple[_Arms, pd.Series, dict]:
         prob = 1 / (1 + np.exp(-(rng.normal(size=n) + shift * (2 * y.to_numpy() - 1) - 1)))
         arms.add(arm, "logistic", ids, prob)
         summary["arms"][arm] = {"models": {"logistic": {
-            "auroc": {"pooled": 0.7, "pooled_ci95": [0.65, 0.75]},
+            "auroc": {"pooled": 0.68, "pooled_ci95": [0.63, 0.73],
+                      "fold_combined": {"estimate": 0.7, "ci": [0.65, 0.75]}},
             "auprc": {"pooled": 0.45, "pooled_ci95": [0.4, 0.5]},
             "ece": {"pooled": 0.05}}}}
     return arms, y, summary
 
 
-def test_roc_and_pr_legends_carry_auc_ap_and_intervals_and_pr_has_prevalence() -> None:
+def test_roc_and_pr_legends_carry_calibrated_numbers_and_pr_has_prevalence() -> None:
+    """The ROC legend quotes the fold-combined AUROC and its 95% interval (calibrated), never
+    the pooled one; the PR legend's pooled AP is labelled descriptive, without an interval."""
     arms, y, summary = _arms()
     p = {"calibration_bins": 10}
     roc = _plot(arms, y, p, summary, "logistic", "roc")(_shown())
     labels = [t.get_text() for t in roc.axes[0].get_legend().get_texts()]
-    assert "Gene: AUC 0.700 (0.650-0.750)" in labels
+    assert "Gene: AUROC 0.700 (0.650-0.750)" in labels
+    assert not any("0.680" in label or "0.630" in label for label in labels)
+    assert "combined over folds" in roc.axes[0].get_title()
+    assert "pooled out-of-fold predictions (descriptive)" in roc.axes[0].get_title()
     pr = _plot(arms, y, p, summary, "logistic", "pr")(_shown())
     labels = [t.get_text() for t in pr.axes[0].get_legend().get_texts()]
-    assert "Brain: AP 0.450 (0.400-0.500)" in labels
+    assert "Brain: AP 0.450" in labels and not any("0.400" in label for label in labels)
+    assert "(descriptive)" in pr.axes[0].get_title()
     prevalence = [ln for ln in pr.axes[0].lines if ln.get_linestyle() == ":"]
     assert len(prevalence) == 1
     assert prevalence[0].get_ydata()[0] == pytest.approx(y.mean(), abs=1e-3)
+
+
+def test_roc_legend_without_enough_folds_says_pooled() -> None:
+    arms, y, summary = _arms()
+    for arm in summary["arms"].values():
+        arm["models"]["logistic"]["auroc"]["fold_combined"] = {
+            "method": "hartung_knapp", "estimate": float("nan"), "n_folds": 1}
+    roc = _plot(arms, y, {"calibration_bins": 10}, summary, "logistic", "roc")(_shown())
+    labels = [t.get_text() for t in roc.axes[0].get_legend().get_texts()]
+    assert "Gene: AUROC 0.680 (pooled; too few folds to combine)" in labels
 
 
 def test_curves_skip_thresholds_with_a_small_confusion_cell() -> None:

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from kbtools.errors import DataError
+from kbtools.experiments.cv import outer_folds, resolve_columns
 from kbtools.experiments.methods import MethodResult
 from kbtools.experiments.methods._common import (
     DEFAULT_C_GRID,
@@ -150,7 +151,6 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     from scipy.stats import wilcoxon
 
     from kbtools.config_rules.attainable import min_p_signed_rank, min_q_bh
-    from kbtools.experiments.cv import outer_folds, resolve_columns
     from kbtools.experiments.stats.delong import delong_many_vs_one
     from kbtools.experiments.stats.fdr import bh_qvalues
     from kbtools.experiments.stats.resampled_t import corrected_resampled_t

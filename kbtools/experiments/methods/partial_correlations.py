@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from kbtools.errors import DataError
+from kbtools.experiments.cv import outer_folds, resolve_columns, site_column
 from kbtools.experiments.methods import MethodResult
 from kbtools.experiments.methods._common import (
     RoleFeaturizer,
@@ -168,7 +169,6 @@ def _fold_scores(job: tuple, f: int, rng: np.random.Generator) -> tuple[
 
 
 def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
-    from kbtools.experiments.cv import outer_folds, resolve_columns, site_column
     from kbtools.experiments.stats.fdr import bh_qvalues
     from kbtools.experiments.stats.partial import logistic_odds_ratio, partial_correlation
 

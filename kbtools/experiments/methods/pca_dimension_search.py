@@ -8,6 +8,13 @@ the best mean. The chosen d's held-out AUROC estimates the performance of the wh
 procedure. The recommended dimension for the run is the same rule applied to the outer-fold
 AUROC curve (mean and SE over outer folds), recorded as ``chosen_dim``. Components are nested
 (the first d of a larger PCA), so one SVD per fold serves every candidate.
+
+What the run prints (``summary.inference``): the nested AUROC is combined over the outer folds
+(truncated Hartung-Knapp over each fold's DeLong AUROC of the dimension its inner folds chose)
+with a 95% interval that holds its level (calibration suite: on null cohorts it excludes 0.5 at
+the nominal rate). The outer-fold curve, the best dimension's mean AUROC and its SE are
+descriptive: choosing the best of several dimensions on the same folds makes the best mean
+optimistic.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from kbtools.errors import DataError
+from kbtools.experiments.cv import outer_folds, resolve_columns
 from kbtools.experiments.linalg import thin_svd
 from kbtools.experiments.methods import MethodResult
 from kbtools.experiments.methods._common import (
@@ -24,6 +32,8 @@ from kbtools.experiments.methods._common import (
     binary_outcome,
     class_counts,
     fit_quiet,
+    fold_auc,
+    fold_combined,
     fold_seed,
     inner_splits,
     logistic,
@@ -64,13 +74,17 @@ def _pcs(feat_train: np.ndarray, feat_other: list[np.ndarray], dmax: int) -> lis
 
 
 def _curve(ztr: np.ndarray, ytr: np.ndarray, zte: np.ndarray, yte: np.ndarray,
-           dims: list[int], c: float) -> np.ndarray:
+           dims: list[int], c: float) -> tuple[np.ndarray, list[np.ndarray | None]]:
+    """Held-out AUROC of each dimension, and its test predictions (None: dim too large)."""
     out = np.full(len(dims), np.nan)
+    probs: list[np.ndarray | None] = []
     for j, d in enumerate(dims):
+        probs.append(None)
         if d <= ztr.shape[1]:
             model = fit_quiet(logistic(c), ztr[:, :d], ytr)
-            out[j] = safe_auc(yte, model.predict_proba(zte[:, :d])[:, 1])
-    return out
+            probs[j] = model.predict_proba(zte[:, :d])[:, 1]
+            out[j] = safe_auc(yte, probs[j])
+    return out, probs
 
 
 def preflight(cohort: Any, config: dict[str, Any]) -> list[str]:
@@ -89,9 +103,10 @@ def preflight(cohort: Any, config: dict[str, Any]) -> list[str]:
 
 
 def _fit_curve(job: tuple, chunk: tuple[int, int | None], rng: np.random.Generator
-               ) -> tuple[np.ndarray, list[str], np.ndarray, int] | None:
+               ) -> tuple[Any, list[str], np.ndarray, int] | None:
     """AUROC per dimension of fold ``k``: on its inner split ``j``, or (``j`` None) on the
-    outer fold. None for an inner split the fold does not have."""
+    outer fold with the held-out predictions of each dimension (see :func:`_curve`). None
+    for an inner split the fold does not have."""
     cohort, role, pre, cv, outcome, y, dims, c, folds, seed = job
     k, j = chunk
     has = cohort.blocks[role].index
@@ -107,7 +122,7 @@ def _fit_curve(job: tuple, chunk: tuple[int, int | None], rng: np.random.Generat
         a, b = splits[j]
         feat = RoleFeaturizer(cohort, role, pre, pca=False).fit(tr[a])
         za, zb = _pcs(feat.transform(tr[a]), [feat.transform(tr[b])], max(dims))
-        return _curve(za, ytr[a], zb, ytr[b], dims, c), [], ytr[b], len(a)
+        return _curve(za, ytr[a], zb, ytr[b], dims, c)[0], [], ytr[b], len(a)
     feat = RoleFeaturizer(cohort, role, pre, pca=False).fit(tr)
     notes += feat.warnings_
     ztr, zte = _pcs(feat.transform(tr), [feat.transform(te)], max(dims))
@@ -118,8 +133,6 @@ def _fit_curve(job: tuple, chunk: tuple[int, int | None], rng: np.random.Generat
 
 
 def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
-    from kbtools.experiments.cv import outer_folds, resolve_columns
-
     config = resolve_columns(config)
     preflight(cohort, config)
     p = params_of(config, DEFAULTS)
@@ -140,14 +153,16 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
                                   unit="fit"), strict=True))
     outer = np.full((len(folds), len(dims)), np.nan)
     rows, notes = [], set()
-    nested_auc, chosen_inner = [], []
+    nested_auc, nested_var, chosen_inner = [], [], []
     for k in range(len(folds)):
         inner_scores = [done[(k, j)][0] for j in range(n_inner) if done[(k, j)] is not None]
         d_inner, _, _ = one_se_choice(dims, np.array(inner_scores))
-        outer[k], fold_notes, yte, n_train = done[(k, None)]
+        (outer[k], probs), fold_notes, yte, n_train = done[(k, None)]
         notes.update(fold_notes)
         j = dims.index(d_inner)
         nested_auc.append(outer[k, j])
+        scored = fold_auc(yte, probs[j]) if probs[j] is not None else None
+        nested_var.append(scored[1] if scored else np.nan)
         chosen_inner.append(d_inner)
         row = {"fold": k + 1, "n_train": n_train, "n_test": len(yte),
                **class_counts(yte), "chosen_dim_inner": d_inner,
@@ -158,13 +173,16 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     curve = [{"dim": d, **mean_sd(outer[:, j].tolist()),
               "se": r6(np.nanstd(outer[:, j], ddof=1) / np.sqrt(np.isfinite(outer[:, j]).sum()))}
              for j, d in enumerate(dims)]
-    summary = {"role": role, "outcome": config.get("outcome"), "dims": dims, "C": c,
+    nested = {"fold_combined": fold_combined(nested_auc, nested_var, null=0.5),
+              **mean_sd(nested_auc)}
+    summary = {"inference": INFERENCE, "role": role, "outcome": config.get("outcome"),
+               "dims": dims, "C": c,
                "rule": "smallest dim within one SE of the best mean AUROC",
                "curve": curve, "chosen_dim": chosen, "best_dim": int(dims[int(np.nanargmax(
                    np.nanmean(outer, axis=0)))]), "best_mean_auroc": r6(best_mean),
-               "best_se": r6(best_se), "nested_auroc": mean_sd(nested_auc),
+               "best_se": r6(best_se), "nested_auroc": nested,
                "inner_choices": chosen_inner}
-    headline = {"chosen_dim": chosen, "nested_auroc": summary["nested_auroc"]["mean"]}
+    headline = {"chosen_dim": chosen, "nested_auroc": nested["fold_combined"]["estimate"]}
     figures = {}
     if (config.get("outputs") or {}).get("plots", True):
         figures["pca_dimension_curve.png"] = lambda shown: _figure(dims, outer, chosen, shown,
@@ -172,6 +190,21 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     counts = {"n_subjects": int(len(has.intersection(cohort.subjects.index)))}
     return MethodResult(summary=summary, per_fold=rows, headline=headline, counts=counts,
                         warnings=sorted(notes), figures=figures)
+
+
+#: What the numbers of ``metrics.yaml`` are (see prediction_baselines.INFERENCE).
+INFERENCE: dict[str, Any] = {
+    "calibrated": {
+        "nested_auroc.fold_combined": "AUROC of the whole selection procedure, combined over "
+                                      "outer folds (Hartung-Knapp over per-fold DeLong), 95% CI",
+    },
+    "descriptive": {
+        "nested_auroc.mean|sd": "mean and SD of the per-fold nested AUROCs",
+        "curve|best_mean_auroc|best_se": "outer-fold AUROC per dimension: the best of them is "
+                                         "chosen on the same folds, so optimistic",
+        "chosen_dim|inner_choices": "one-SE choices, not tests",
+    },
+}
 
 
 def _figure(dims: list[int], outer: np.ndarray, chosen: int, shown: Any,
