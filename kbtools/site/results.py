@@ -137,7 +137,7 @@ def _pooled(metric: Mapping[str, Any]) -> Estimate | None:
 
 def _mark_best(rows: list[dict[str, Any]], key: str, higher: bool) -> None:
     for model in {r["model"] for r in rows}:
-        scored = [r for r in rows if r["model"] == model and r[key] is not None
+        scored = [r for r in rows if r["model"] == model and r.get(key) is not None
                   and r[key].number is not None]
         if len(scored) > 1:
             best = (max if higher else min)(scored, key=lambda r: r[key].number)
@@ -212,7 +212,7 @@ def prediction_baselines(summary: Mapping[str, Any]) -> dict[str, Any]:
     levels = {c["ci_level"] for c in comparisons if isinstance(c["ci_level"], float)}
     return {"rows": rows, "comparisons": comparisons, "verdict": verdict,
             "outcome": summary.get("outcome"), "n_folds": summary.get("n_folds"),
-            "gain_level": levels.pop() if len(levels) == 1 else None,
+            "gain_level": (f"{levels.pop():.0%}" if len(levels) == 1 else None),
             "has_gain": any(c["gain"] is not None for c in comparisons),
             "has_combined": any(r["auroc"] is not None for r in rows),
             "fold_metrics": [m for m in ("auprc", "brier")

@@ -6,6 +6,7 @@ their metrics.yaml, read independently here.
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 from pathlib import Path
@@ -89,7 +90,7 @@ def test_prediction_page_leads_with_the_calibrated_numbers(pages: dict[str, str]
     assert "pooled" not in calibrated.lower()
     verdict = summary["escalation"]
     assert ("Escalation verdict: escalate beyond late fusion" in section) is verdict["escalate"]
-    assert verdict["statement"] in calibrated
+    assert verdict["statement"] in html.unescape(calibrated)
 
     gains = table(calibrated, "Model")
     assert len(gains) == len(summary["comparisons"])
@@ -102,7 +103,7 @@ def test_prediction_page_leads_with_the_calibrated_numbers(pages: dict[str, str]
         test = truth["fold_test"]
         assert gain == interval(test["estimate"], test["ci"])
         assert float(p) == pytest.approx(test["p"], rel=5e-3) and int(folds) == test["n_folds"]
-    assert "90% CI" in columns(calibrated, "Model")[3]
+    assert columns(calibrated, "Model")[3] == "AUROC gain [90% CI]"
 
     rows = table(calibrated, "Arm")
     expected = {(arm, model): m for arm, a in summary["arms"].items()
@@ -111,6 +112,7 @@ def test_prediction_page_leads_with_the_calibrated_numbers(pages: dict[str, str]
     assert columns(calibrated, "Arm")[3:] == ["AUROC [95% CI]", "AUPRC ↑", "Brier ↓"]
     for arm, model, n, auroc, auprc, brier in rows:
         truth = expected[(arm, model)]
+        assert n == f"{summary['arms'][arm]['n_subjects']:,}"
         combined = truth["auroc"]["fold_combined"]
         assert auroc.replace("**", "") == interval(combined["estimate"], combined["ci"])
         assert (auprc, brier) == (spread(truth["auprc"]), spread(truth["brier"]))
@@ -122,6 +124,7 @@ def test_prediction_page_leads_with_the_calibrated_numbers(pages: dict[str, str]
     for arm, model, auroc, auprc, brier, ece in pooled:
         truth = expected[(arm, model)]
         assert auroc == interval(truth["auroc"]["pooled"], truth["auroc"]["pooled_ci95"])
+        assert brier == f"{truth['brier']['pooled']:.3f}"
         assert auprc == interval(truth["auprc"]["pooled"], truth["auprc"]["pooled_ci95"])
         assert ece == (f"{truth['ece']['pooled']:.3f} "
                        f"(floor {truth['ece']['pooled_if_calibrated']:.3f})")
@@ -252,7 +255,8 @@ def test_small_arm_is_suppressed_in_the_results(kb_copy: Path) -> None:
     text = generate(kb_copy, validate=False).pages[f"registry/runs/{folder.name}.md"]
     rows = table(results(text), "Arm")
     brain = [r for r in rows if r[0] == "brain"]
-    assert brain and all(cell == "suppressed" for r in brain for cell in r[2:])
+    assert brain and all(r[2] == "&lt;10" for r in brain)
+    assert all(cell == "suppressed" for r in brain for cell in r[3:])
     assert all("suppressed" not in cell for r in rows if r[0] != "brain" for cell in r)
 
 
@@ -324,7 +328,7 @@ def test_views_read_the_newer_metric_shapes() -> None:
         "logistic", True, 0.05, 0.02)
     assert (first["delong_z"], first["delong_p"], first["fold_test"], first["fold_p"]) == (
         4.83, 1.4e-06, "hartung_knapp", 0.0033)
-    assert first["difference"].value == 0.062 and pred["gain_level"] == 0.9
+    assert first["difference"].value == 0.062 and pred["gain_level"] == "90%"
     assert pred["verdict"]["decided_by"] == "gene" and pred["verdict"]["p"] == 0.0033
     keys = dict(r.key_metrics("prediction_baselines", pred))
     assert keys["Escalation p"] == 0.0033 and keys["AUROC gain over gene"] == 0.05

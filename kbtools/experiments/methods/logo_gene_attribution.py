@@ -257,6 +257,7 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
         for i, g in enumerate(genes):
             row[f"delta_auc__{g}"] = r6(delta[k, i])
     summary = {
+        "inference": inference(p["test"]),
         "outcome": config.get("outcome"), "role": role, "n_genes": len(genes),
         "n_folds": n_folds, "test": p["test"], "alternative": p["alternative"],
         "fdr": "benjamini-hochberg", "alpha": alpha, "tune": p["tune"],
@@ -276,6 +277,30 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     counts = {"subjects": len(scored), "cases": int(yy.sum()), "controls": int((1 - yy).sum())}
     return MethodResult(summary=summary, per_fold=fold_rows, headline=headline, counts=counts,
                         warnings=warnings_out, figures=figures)
+
+
+def inference(test: str) -> dict[str, Any]:
+    """What the numbers of ``metrics.yaml`` are (see prediction_baselines.INFERENCE): the
+    calls (BH q-values) are calibrated for the default corrected resampled t-test only."""
+    per_gene = {"corrected_t": "p_corrected_t", "delong": "p_delong",
+                "wilcoxon": "p_wilcoxon"}[test]
+    out: dict[str, Any] = {"calibrated": {}, "descriptive": {
+        "auroc_full_pooled|genes.*.delta_auc_pooled":
+            "predictions pooled over the folds' different models",
+        "genes.*.delta_auc_folds|auroc_full_folds": "mean and SD of the per-fold values",
+        "attainable": "the smallest p each test can reach with these folds (a design fact)"}}
+    others = [k for k in ("p_corrected_t", "p_delong", "p_wilcoxon") if k != per_gene]
+    out["descriptive"][f"genes.*.{'|'.join(others)}"] = (
+        "tests not used for the calls: DeLong on pooled predictions conditions on the fitted "
+        "models; the exact signed-rank test over few folds has a p floor")
+    chosen = f"genes.*.{per_gene}|q|significant"
+    if test == "corrected_t":
+        out["calibrated"][chosen] = ("per-gene corrected resampled t over folds, BH across "
+                                     "genes (calibration suite: no null gene called at more "
+                                     "than alpha)")
+    else:
+        out["descriptive"][chosen] = f"calls from test {test}, not calibrated by the suite"
+    return out
 
 
 def _wilcoxon(d: np.ndarray, alternative: str, wilcoxon: Any) -> float:

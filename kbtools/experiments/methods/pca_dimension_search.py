@@ -227,7 +227,7 @@ def _figure(dims: list[int], outer: np.ndarray, chosen: int, shown: Any,
                label="within one SE of the best")
     ax.axvline(chosen, color="tab:red", ls="--", label=f"chosen: {chosen} components")
     ax.axhline(float(np.nanmean(np.asarray(nested)[keep])), color="0.4", ls=":",
-               label="nested estimate of the whole procedure")
+               label="nested AUROC (mean over folds)")
     ax.set_xscale("log", base=2)
     ax.set_xticks(d, [str(v) for v in d])
     ax.set(xlabel="PCA components", ylabel="held-out AUROC",

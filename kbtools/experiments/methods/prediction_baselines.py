@@ -695,17 +695,15 @@ def _plot(arms: _Arms, y: pd.Series, p: dict[str, Any], summary: dict[str, Any],
             ax.plot([0, 1], [0, 1], ":", color="grey", label="chance (AUC 0.5)")
             ax.set(xlabel="false positive rate (1 - specificity)",
                    ylabel="true positive rate (sensitivity)", xlim=(0, 1), ylim=(0, 1.01),
-                   title=f"ROC, {model}: curves of the pooled out-of-fold predictions "
-                         "(descriptive)\nlegend: AUROC combined over folds (95% CI, "
-                         "Hartung-Knapp over per-fold DeLong)")
+                   title=f"ROC, {model}: pooled out-of-fold curves (descriptive)\n"
+                         "legend: AUROC combined over folds, 95% CI (Hartung-Knapp)")
         elif kind == "pr":
             for prev in sorted({round(v, 3) for v in prevalences}):
                 ax.axhline(prev, color="grey", ls=":", label=f"prevalence {prev:.3f} "
                                                             "(no-skill AP)")
             ax.set(xlabel="recall (sensitivity)", ylabel="precision (PPV)", xlim=(0, 1),
                    ylim=(0, 1.01), title=f"Precision-recall, {model}: pooled out-of-fold "
-                                         "predictions\nlegend: average precision of the pooled "
-                                         "predictions (descriptive)")
+                                         "curves\nlegend: average precision (descriptive)")
         else:
             ax.plot([0, 1], [0, 1], ":", color="grey", label="perfect calibration")
             ax.set(xlabel="mean predicted probability", ylabel="observed fraction of cases",

@@ -291,6 +291,13 @@ def partial_single_test(res: Any, truth: dict[str, Any]) -> bool:
     return row["p"] <= ALPHA
 
 
+def partial_single_interval(res: Any, truth: dict[str, Any]) -> bool:
+    """The 95% interval of the same pre-named partial r excludes 0."""
+    (row,) = [r for r in res.summary["results"] if r["outcome"] == "phq9"
+              and r["statistic"] == "pearson" and r["axis"] == "cca1_gene"]
+    return row["ci"][0] > 0 or row["ci"][1] < 0
+
+
 def harmonization_delta(res: Any, truth: dict[str, Any]) -> bool:
     return res.summary["delta"]["auroc_test"]["p"] <= ALPHA
 
@@ -414,6 +421,8 @@ STUDIES: tuple[Study, ...] = (
           NULL.but(name="PHQ-9 and MDD track mode 1", coupling=(1.0,), phq9_mode=0.3,
                    mdd_mode=0.5),
           (_d("partial_single", "Partial r: one pre-named test (raw p)", partial_single_test),
+           _d("partial_single_ci", "Partial r: the same estimate's 95% CI excludes 0",
+              partial_single_interval),
            _d("partial_phq9", "Partial r: any axis ~ PHQ-9 called (BH)",
               partial_family("phq9", "pearson"), "at_most", "BH over 4 correlated axes"),
            _d("partial_mdd", "Partial OR: any axis ~ MDD called (BH)",
