@@ -326,9 +326,9 @@ def harmonization_ablation(summary: Mapping[str, Any]) -> dict[str, Any]:
     delta = _dict(summary.get("delta"))
     deltas = []
     combined = _dict(delta.get("auroc_test"))
-    if "estimate" in combined:  # calibrated: first
-        deltas.append({"label": "ΔAUROC combined over folds [95% CI]",
-                       "value": _combined(combined)})
+    if "estimate" in combined:  # calibrated: first, with its p
+        deltas.append({"label": "ΔAUROC combined over folds [95% CI]; two-sided p",
+                       "value": _combined(combined), "p": combined.get("p")})
     for key, label in (("rho1_test_folds", "Δρ₁ held out (fold mean ± SD)"),
                        ("auroc_folds", "ΔAUROC (fold mean ± SD)"),
                        ("auroc_pooled", "ΔAUROC pooled, descriptive [bootstrap CI]")):
@@ -340,6 +340,8 @@ def harmonization_ablation(summary: Mapping[str, Any]) -> dict[str, Any]:
             deltas.append({"label": label, "value": value})
     tests = {k.replace("_", " "): v for k, v in delta.items() if k.endswith("_p") or k == "p"}
     for key, test in delta.items():  # {"auroc_test": {"method": ..., "p": ...}}
+        if key == "auroc_test" and "estimate" in combined:
+            continue  # shown with its estimate
         if key.endswith("_test") and isinstance(test, Mapping) and "p" in test:
             method = test.get("method")
             label = key.removesuffix("_test").replace("_", " ")

@@ -90,6 +90,39 @@ def test_zero_heterogeneity_equals_the_fixed_effect_hksj_of_statsmodels(
                         pytest.approx(oracle.mean_effect_fe + half, rel=1e-10))
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fold_combined_auroc_equals_statsmodels_on_the_folds_delong_aurocs(seed: int) -> None:
+    """What a run prints as an arm's fold-combined AUROC: each fold's AUROC (scikit-learn) and
+    DeLong variance, combined around 0.5; statsmodels' random-effects mean and HKSJ variance
+    of the same numbers (where its tau^2 is positive) give the estimate and interval."""
+    from sklearn.metrics import roc_auc_score
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    from kbtools.experiments.methods._common import fold_auc, fold_combined
+
+    rng = np.random.default_rng(seed)
+    aucs, variances = [], []
+    for k in range(8):  # folds whose models differ: a shift of the signal per fold
+        y = (rng.uniform(size=150) < 0.3).astype(int)
+        score = rng.normal(size=150) + (0.5 + 0.4 * rng.normal()) * y
+        auc, var = fold_auc(y, score)
+        assert auc == pytest.approx(roc_auc_score(y, score), rel=1e-12)
+        aucs.append(auc)
+        variances.append(var)
+    oracle = combine_effects(np.array(aucs) - 0.5, np.array(variances), method_re="dl")
+    assert oracle.tau2 > 0
+    got = fold_combined(aucs, variances, null=0.5)
+    assert got["estimate"] == pytest.approx(oracle.mean_effect_re + 0.5, abs=1e-6)
+    se = max(oracle.sd_eff_w_re_hksj, oracle.sd_eff_w_re)  # truncated: scale at least 1
+    half = stats.t.ppf(0.975, 7) * se
+    assert got["ci"] == [pytest.approx(oracle.mean_effect_re + 0.5 - half, abs=1e-6),
+                         pytest.approx(oracle.mean_effect_re + 0.5 + half, abs=1e-6)]
+    assert got["p"] == pytest.approx(2 * stats.t.sf(abs(oracle.mean_effect_re / se), 7),
+                                     rel=1e-3)
+    assert fold_auc(np.zeros(5), np.arange(5.0)) is None  # one class: no AUROC
+    assert np.isnan(fold_combined(aucs[:1], variances[:1], null=0.5)["estimate"])
+
+
 def test_one_sided_p_values_and_degenerate_folds() -> None:
     d, var = np.array([0.02, 0.03, 0.01, 0.025]), np.array([1e-4, 1e-4, 2e-4, 1e-4])
     two = hartung_knapp(d, var, "two-sided")

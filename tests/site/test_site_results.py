@@ -54,8 +54,13 @@ def columns(section: str, first: str) -> list[str]:
 
 
 def interval(estimate: float, ci: list[float]) -> str:
-    """How a results cell shows a number with its interval: ``0.695 [0.661, 0.729]``."""
-    return f"{estimate:.3f}\u00a0[{ci[0]:.3f},\u00a0{ci[1]:.3f}]"
+    """How a results cell shows a number with its interval: ``0.695 [0.661, 0.729]`` (a value
+    that rounds to zero without a sign)."""
+    def num(x: float) -> str:
+        text = f"{x:.3f}"
+        return text.removeprefix("-") if float(text) == 0 else text
+
+    return f"{num(estimate)}\u00a0[{num(ci[0])},\u00a0{num(ci[1])}]"
 
 
 def spread(value: dict) -> str:
@@ -188,10 +193,20 @@ def test_partial_harmonization_and_pca(pages: dict[str, str]) -> None:
     arms = table(section, "Arm")
     assert [r[0] for r in arms] == list(summary["arms"])
     assert f"{summary['delta']['rho1_test_folds']['mean']:.3f}" in section
+    changes = table(section, "Change with harmonization")
+    test = summary["delta"]["auroc_test"]  # the calibrated change first, with its p
+    assert changes[0][0].startswith("ΔAUROC combined over folds")
+    assert changes[0][1] == f"{interval(test['estimate'], test['ci'])}; p = {test['p']:.3g}"
+    pooled = [r for r in changes if "pooled" in r[0]]
+    assert pooled and "descriptive" in pooled[0][0] and changes.index(pooled[0]) > 0
 
     folder = shipped_run("pca_dimension_search")
     summary = metrics(folder)
-    rows = table(results(page_of(pages, folder)), "Components")
+    section = results(page_of(pages, folder))
+    nested = summary["nested_auroc"]["fold_combined"]
+    assert (f"Nested cross-validation AUROC {interval(nested['estimate'], nested['ci'])} "
+            "(combined over the outer folds, 95% CI)") in section
+    rows = table(section, "Components")
     chosen = [r for r in rows if "chosen" in r[3]]
     assert [int(r[0]) for r in chosen] == [summary["chosen_dim"]]
     assert [int(r[0]) for r in rows] == [c["dim"] for c in summary["curve"]]
@@ -361,4 +376,9 @@ def test_views_read_the_newer_metric_shapes() -> None:
                                                "auroc_test": {"method": "hartung_knapp",
                                                               "p": 0.81}}})
     assert harm["tests"] == [("auroc test p (hartung_knapp)", 0.81)]
-    assert harm["deltas"][0]["value"].low == 0.0003
+    assert harm["deltas"][0]["value"].low == 0.0003  # an older run: pooled only
+    harm = r.harmonization_ablation({"delta": {
+        "auroc_test": {"method": "hartung_knapp", "estimate": 0.001, "ci": [-0.004, 0.006],
+                       "p": 0.7}, "auroc_pooled": 0.008, "pooled_bootstrap_ci": [0.0003, 0.016]}})
+    assert harm["tests"] == [] and harm["deltas"][0]["p"] == 0.7
+    assert (harm["deltas"][0]["value"].value, harm["deltas"][1]["value"].low) == (0.001, 0.0003)

@@ -303,6 +303,9 @@ def test_decisions_are_calibrated_and_find_planted_effects(key: str) -> None:
             state = SEQUENTIAL.state(calls[j], n)
             if state != "continue":
                 outcome[j] = (state, n)
+    print(f"{key}: {n} null cohorts; " + "; ".join(
+        f"{study.decisions[j].key} {state} after {calls[j]}/{stop}"
+        for j, (state, stop) in sorted(outcome.items())))
     problems = [f"{study.decisions[j].label}: {calls[j]} calls in {stop} null cohorts (rate "
                 f"{calls[j] / stop:.1%}): the sequential test rejects a rate of at most "
                 f"{cal.ALPHA}" for j, (state, stop) in outcome.items() if state == "fail"]
