@@ -29,7 +29,8 @@ effects of the ``prediction`` study, ``--power-cohorts`` cohorts per cell) and, 
         [--studies cca_null prediction ...] [--n 600] [--dask local:2 [--check-dask 8]]
         [--markdown table.md] [--docs docs/analysis]
     .venv/bin/python benchmarks/bench_calibration.py --power [--power-n 600 1200 2400 4800]
-        [--power-effects 0.5 0.75 1 1.25] [--power-cohorts 40] [--docs docs/analysis]
+        [--power-effects 0.5 0.75 1 1.25] [--power-cohorts 40] [--power-cache cells.json]
+        [--docs docs/analysis]
 """
 
 from __future__ import annotations
@@ -100,16 +101,24 @@ def write_docs(folder: Path, rows: list, sources: dict[str, str]) -> list[Path]:
     return changed
 
 
-def power_grid(sizes: list[int], effects: list[float], cohorts: int, n_jobs: int) \
-        -> list[dict[str, float]]:
+def power_grid(sizes: list[int], effects: list[float], cohorts: int, n_jobs: int,
+               cache: Path | None = None) -> list[dict[str, float]]:
     """The escalation verdict on the ``prediction`` study's planted scenario with its gene
     and brain effects scaled by each of ``effects``, at each cohort size: how often it fires
-    and the AUROC gain that decided it (median over cohorts)."""
+    and the AUROC gain that decided it (median over cohorts). Cells already in ``cache`` (a
+    JSON file the grid writes after every cell) are not measured again."""
+    import json
+
     study = cal.BY_KEY["prediction"]
     base = study.planted
+    done = json.loads(cache.read_text()) if cache and cache.exists() else {}
     out = []
     for effect in effects:
         for n in sizes:
+            key = f"x{effect:g} N={n} cohorts={cohorts}"
+            if key in done:
+                out.append(done[key])
+                continue
             start = time.perf_counter()
             got = cal.numbers(study, "planted", cohorts, "verdict", n_jobs=n_jobs,
                               progress=True, n=n,
@@ -121,6 +130,9 @@ def power_grid(sizes: list[int], effects: list[float], cohorts: int, n_jobs: int
             print(f"power: effect x{effect} N = {n}: {out[-1]['hits']}/{cohorts}, median "
                   f"gain {out[-1]['gain']:+.3f} ({out[-1]['seconds']:.0f} s)", file=sys.stderr,
                   flush=True)
+            if cache:
+                done[key] = out[-1]
+                cache.write_text(json.dumps(done, indent=1))
     return out
 
 
@@ -210,6 +222,8 @@ def main() -> None:
     ap.add_argument("--power-n", type=int, nargs="+", default=[600, 1200, 2400, 4800])
     ap.add_argument("--power-effects", type=float, nargs="+", default=[0.5, 0.75, 1.0, 1.25])
     ap.add_argument("--power-cohorts", type=int, default=40)
+    ap.add_argument("--power-cache", type=Path, default=None, metavar="JSON",
+                    help="cells measured so far (read, and written after each cell)")
     args = ap.parse_args()
     if args.power:
         power_main(args)
@@ -270,13 +284,13 @@ def main() -> None:
 
 
 def power_main(args: argparse.Namespace) -> None:
-    start = time.perf_counter()
-    grid = power_grid(args.power_n, args.power_effects, args.power_cohorts, args.n_jobs)
+    grid = power_grid(args.power_n, args.power_effects, args.power_cohorts, args.n_jobs,
+                      args.power_cache)
     table = power_table(grid)
-    seconds = time.perf_counter() - start
+    seconds = sum(g["seconds"] for g in grid)
     footer = (f"{args.power_cohorts} planted cohorts per cell (`benchmarks/bench_calibration.py "
-              f"--power`, {time.strftime('%Y-%m-%d')}, {seconds:.0f} s wall, n_jobs = "
-              f"{args.n_jobs}).")
+              f"--power`, {time.strftime('%Y-%m-%d')}, {seconds:.0f} s wall over the cells, "
+              f"n_jobs = {args.n_jobs}).")
     print(table + "\n\n" + footer)
     if args.docs:
         power_figure(grid, args.docs / "img" / "escalation_power.png")

@@ -150,7 +150,7 @@ def test_roc_and_pr_legends_carry_calibrated_numbers_and_pr_has_prevalence() -> 
     labels = [t.get_text() for t in roc.axes[0].get_legend().get_texts()]
     assert "Gene: AUROC 0.700 (0.650-0.750)" in labels
     assert not any("0.680" in label or "0.630" in label for label in labels)
-    assert "combined over folds" in roc.axes[0].get_title()
+    assert "AUROC over folds, 95% CI (corrected resampled t)" in roc.axes[0].get_title()
     assert "pooled out-of-fold curves (descriptive)" in roc.axes[0].get_title()
     pr = _plot(arms, y, p, summary, "logistic", "pr")(_shown())
     labels = [t.get_text() for t in pr.axes[0].get_legend().get_texts()]

@@ -92,9 +92,9 @@ def test_zero_heterogeneity_equals_the_fixed_effect_hksj_of_statsmodels(
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_fold_combined_auroc_equals_statsmodels_on_the_folds_delong_aurocs(seed: int) -> None:
-    """What a run prints as an arm's fold-combined AUROC: each fold's AUROC (scikit-learn) and
-    DeLong variance, combined around 0.5; statsmodels' random-effects mean and HKSJ variance
-    of the same numbers (where its tau^2 is positive) give the estimate and interval."""
+    """Each fold's AUROC (scikit-learn) and DeLong variance combined around 0.5 by the
+    random-effects helper the fold tests use: statsmodels' random-effects mean and HKSJ
+    variance of the same numbers (where its tau^2 is positive) give estimate and interval."""
     from sklearn.metrics import roc_auc_score
     from statsmodels.stats.meta_analysis import combine_effects
 
@@ -102,7 +102,7 @@ def test_fold_combined_auroc_equals_statsmodels_on_the_folds_delong_aurocs(seed:
 
     rng = np.random.default_rng(seed)
     aucs, variances = [], []
-    for k in range(8):  # folds whose models differ: a shift of the signal per fold
+    for _ in range(8):  # folds whose models differ: a shift of the signal per fold
         y = (rng.uniform(size=150) < 0.3).astype(int)
         score = rng.normal(size=150) + (0.5 + 0.4 * rng.normal()) * y
         auc, var = fold_auc(y, score)
@@ -121,6 +121,31 @@ def test_fold_combined_auroc_equals_statsmodels_on_the_folds_delong_aurocs(seed:
                                      rel=1e-3)
     assert fold_auc(np.zeros(5), np.arange(5.0)) is None  # one class: no AUROC
     assert np.isnan(fold_combined(aucs[:1], variances[:1], null=0.5)["estimate"])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_fold_corrected_t_is_scipys_one_sample_t_widened_by_the_correction(seed: int) -> None:
+    """What a run prints as an arm's AUROC over folds: with no correction (ratio 0) it is
+    scipy's one-sample t-test of the fold AUROCs against 0.5 and its interval; the correction
+    multiplies the standard error by sqrt(1 + J ratio) and nothing else."""
+    from kbtools.experiments.methods._common import fold_corrected_t
+
+    rng = np.random.default_rng(seed)
+    aucs = 0.5 + rng.normal(0.03, 0.04, 10)
+    plain = fold_corrected_t(aucs, 0.0, null=0.5)
+    oracle = stats.ttest_1samp(aucs, 0.5)
+    assert plain["p"] == pytest.approx(oracle.pvalue, rel=1e-3)
+    lo, hi = oracle.confidence_interval(0.95)
+    assert plain["ci"] == [pytest.approx(lo, abs=1e-6), pytest.approx(hi, abs=1e-6)]
+    assert plain["estimate"] == pytest.approx(aucs.mean(), abs=1e-6) and plain["df"] == 9
+    ratio = 1 / 9  # 10 folds: each test fold is a ninth of its training fold
+    corrected = fold_corrected_t(aucs, ratio, null=0.5)
+    widen = np.sqrt(1 + 10 * ratio)
+    assert corrected["se"] == pytest.approx(plain["se"] * widen, abs=2e-6)
+    assert corrected["ci"][1] - corrected["ci"][0] == pytest.approx(
+        (hi - lo) * widen, abs=3e-6)
+    assert corrected["p"] == pytest.approx(
+        2 * stats.t.sf(abs(oracle.statistic) / widen, 9), rel=1e-3)
 
 
 def test_one_sided_p_values_and_degenerate_folds() -> None:

@@ -315,9 +315,10 @@ NULL = Scenario("confounded null", n=600, n_sites=12)
 #: Brain MDD effect at which late fusion (average of the gene and brain probabilities) is as
 #: good as the gene arm alone, with gene effect 2.0, N = 600, 10 folds: a weaker brain signal
 #: dilutes the gene probability, a stronger one adds to it. Located on pilot cohorts (mean
-#: fold-combined gain -0.004 at 0.5, +0.020 at 1.0, quadratic in the brain effect); the
-#: benchmark reports the share of cohorts with a positive estimated gain (50% at the boundary).
-IUT_BOUNDARY_BRAIN = 0.6
+#: fold-combined gain -0.004 at 0.5, +0.020 at 1.0, quadratic in the brain effect) and on the
+#: benchmark's 200 cohorts at 0.6, where 66% of the estimated gains were positive (about
+#: +0.005): the benchmark reports that share (50% at the boundary).
+IUT_BOUNDARY_BRAIN = 0.5
 
 
 @dataclass(frozen=True)
@@ -335,6 +336,8 @@ def _d(key: str, label: str, call: Callable[[Any, dict[str, Any]], bool], check:
     return Decision(key, label, call, check, note, powered)
 
 
+CORRECTED_T_NOTE = ("corrected resampled t over the folds' AUROCs: its (1/J + n_test/n_train) "
+                    "variance allows for folds sharing training subjects, at some cost in power")
 POOLED_NOTE = ("descriptive: predictions pooled over the folds' different models; printed with "
                "that label, out of headlines, legends and first tables")
 
@@ -357,9 +360,9 @@ STUDIES: tuple[Study, ...] = (
               pooled_delong_fusion_beats_gene, "reference",
               "predictions of the folds' models pooled into one DeLong test"),
            _d("auroc_gene", "Prediction: gene AUROC, 95% CI (fold-combined) excludes 0.5",
-              auroc_interval_excludes_half("gene")),
+              auroc_interval_excludes_half("gene"), "at_most", CORRECTED_T_NOTE),
            _d("auroc_fusion", "Prediction: late-fusion AUROC, 95% CI (fold-combined) excludes "
-              "0.5", auroc_interval_excludes_half("fusion_late")),
+              "0.5", auroc_interval_excludes_half("fusion_late"), "at_most", CORRECTED_T_NOTE),
            _d("gain_below", "Prediction: gain over gene, 90% CI entirely below 0 (its other "
               "end)", gain_interval_below_zero, powered=False,
               note="the interval's lower end is the fusion > gene test; this is its upper end"),
@@ -389,10 +392,11 @@ STUDIES: tuple[Study, ...] = (
            _d("hgb_early_vs_gene_5fold", "Prediction, 5 folds, N = 1200, gradient boosting: "
               "early fusion > gene", fusion_beats("fusion_early", "gene", "hgb")),
            _d("auroc_early_5fold", "Prediction, 5 folds, N = 1200: early-fusion AUROC, 95% CI "
-              "(fold-combined) excludes 0.5", auroc_interval_excludes_half("fusion_early")),
+              "(fold-combined) excludes 0.5", auroc_interval_excludes_half("fusion_early"),
+              "at_most", CORRECTED_T_NOTE),
            _d("hgb_auroc_gene_5fold", "Prediction, 5 folds, N = 1200, gradient boosting: gene "
               "AUROC, 95% CI (fold-combined) excludes 0.5",
-              auroc_interval_excludes_half("gene", "hgb")),
+              auroc_interval_excludes_half("gene", "hgb"), "at_most", CORRECTED_T_NOTE),
            _d("hgb_pooled_auroc_gene_5fold", "Descriptive, 5 folds, N = 1200, gradient boosting: "
               "gene pooled AUROC, DeLong 95% CI excludes 0.5",
               auroc_interval_excludes_half("gene", "hgb", pooled=True), "descriptive",
@@ -443,7 +447,7 @@ STUDIES: tuple[Study, ...] = (
           (_d("pca_choice", "PCA search: more than the smallest dim", pca_more_than_smallest,
               "none", "a one-SE choice, not a test"),
            _d("pca_nested", "PCA search: nested AUROC, 95% CI (fold-combined) excludes 0.5",
-              pca_nested_interval),
+              pca_nested_interval, "at_most", CORRECTED_T_NOTE),
            _d("pca_best_mean", "Descriptive: PCA search, best dim's mean AUROC > 0.5 + 1.96 SE",
               pca_best_mean_above_chance, "descriptive",
               "descriptive: the best of several dimensions on the same folds"))),
@@ -562,8 +566,15 @@ def _numbers_chunk(job: tuple[str, str, list[int], dict[str, Any], str],
     return [EXTRACTORS[extract](*result(study, scenario, seed)) for seed in seeds]
 
 
+def gene_auroc_numbers(res: Any, truth: dict[str, Any]) -> tuple[float, ...]:
+    """(pooled, fold-combined, mean of the folds' AUROC) of the gene arm (logistic)."""
+    auroc = res.summary["arms"]["gene"]["models"]["logistic"]["auroc"]
+    return (float(auroc["pooled"]), float(auroc["fold_combined"]["estimate"]),
+            float(auroc["mean"]))
+
+
 EXTRACTORS: dict[str, Callable[[Any, dict[str, Any]], tuple[float, ...]]] = {
-    "verdict": verdict_numbers}
+    "verdict": verdict_numbers, "gene_auroc": gene_auroc_numbers}
 
 
 def numbers(study: Study, which: str, count: int, extract: str, *, n_jobs: int | None = 1,
