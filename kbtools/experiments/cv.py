@@ -137,6 +137,25 @@ def outer_folds(cohort: Any, cv_config: dict[str, Any] | None, outcome: str | No
     return folds
 
 
+def distinct_folds(folds: list[Fold]) -> list[int]:
+    """Indices of the folds whose test set no earlier fold had, in order.
+
+    Repeats of site-grouped CV over few sites often repeat a partition (scikit-learn's
+    ``StratifiedGroupKFold`` shuffles only groups that tie on their class balance), so a
+    repeat can hold the very folds of the one before it. A test over folds must count such a
+    fold once: a copy is no new evidence, and counting it twice halves the variance of the
+    mean and doubles the degrees of freedom.
+    """
+    seen: set[bytes] = set()
+    keep = []
+    for k, (_, test) in enumerate(folds):
+        key = np.sort(np.asarray(test)).tobytes()
+        if key not in seen:
+            seen.add(key)
+            keep.append(k)
+    return keep
+
+
 def inner(cohort: Any, train_positions: np.ndarray, cv_config: dict[str, Any] | None,
           outcome: str | None, seed: int) -> list[Fold]:
     """Inner folds for nested CV within one outer training fold (positions into subjects).

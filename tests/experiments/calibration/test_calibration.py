@@ -9,7 +9,6 @@ decision (a doubled false-positive rate fails with probability 0.80), then a few
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -280,23 +279,10 @@ CI_SUBJECTS = {"cca_null": 400, "cca_one_mode": 400, "prediction_5fold": 400, "l
 #: boosting's fusion gain was found in 2 of 12 planted cohorts of 400 subjects (5 folds).
 CI_PLANTED_SUBJECTS = {"prediction_5fold": 1200}
 N_PLANTED = 12
-#: Decisions this test has shown to exceed alpha, pending a fix in the method: the test must
-#: keep failing them (strict), so it turns red when they are fixed and the mark can go.
-KNOWN_MISCALIBRATED = {
-    "logo": "LOGO's 'any null gene called' (BH over 8 genes, corrected resampled t over 5 x 2 "
-            "site-grouped folds) made 25 calls in 300 null cohorts of 400 (8.3%; 14 of 200 "
-            "at N = 600 in the benchmark; together 39/500, P(X >= 39 | p = 0.05) = 0.005)",
-}
-
-
-def _ci_params() -> list[Any]:
-    return [pytest.param(key, marks=pytest.mark.xfail(strict=True,
-                                                      reason=KNOWN_MISCALIBRATED[key]))
-            if key in KNOWN_MISCALIBRATED else key for key in CI_SUBJECTS]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("key", _ci_params())
+@pytest.mark.parametrize("key", list(CI_SUBJECTS))
 def test_decisions_are_calibrated_and_find_planted_effects(key: str) -> None:
     """Every tested decision of the study, on null cohorts one after another until the
     sequential test has decided each (see :class:`SequentialTest`: a doubled false-positive
