@@ -39,6 +39,7 @@ def covered(path: str, pattern: str) -> bool:
 #: Where the calibration suite measures each calibrated quantity: decision keys of
 #: caldecisions.py whose call reads it.
 MEASURED_BY = {
+    "modes.*.p_fwer|significant": ["cca_mode1", "cca_mode2"],
     "arms.*.models.*.auroc.fold_combined": ["auroc_gene", "auroc_fusion", "auroc_early_5fold",
                                             "hgb_auroc_gene_5fold"],
     "comparisons.*.fold_test": ["fusion_vs_gene", "gain_below", "hgb_fusion_vs_gene_5fold",
@@ -50,7 +51,7 @@ MEASURED_BY = {
     "results.*.q|significant": ["partial_phq9", "partial_mdd"],
     "genes.*.p_corrected_t|q|significant": ["logo"],
 }
-STUDIES = ["prediction_5fold", "harmonization", "pca", "partial", "logo"]
+STUDIES = ["cca_null", "prediction_5fold", "harmonization", "pca", "partial", "logo"]
 
 
 def _run(study_key: str) -> Any:
@@ -93,6 +94,15 @@ def test_calibrated_quantities_have_calibration_rows(results: dict[str, Any], ke
         assert checks <= {"exact", "at_most"}, pattern  # measured as tests, not references
 
 
+def test_every_method_is_checked() -> None:
+    """A method added to the registry without a study here would print unchecked numbers."""
+    import caldecisions as cal
+
+    from kbtools.experiments.methods import METHOD_MODULES
+
+    assert {cal.BY_KEY[key].method for key in STUDIES} == set(METHOD_MODULES)
+
+
 def test_headlines_carry_calibrated_numbers(results: dict[str, Any]) -> None:
     pred = results["prediction_5fold"]
     verdict = pred.summary["escalation"]
@@ -104,6 +114,8 @@ def test_headlines_carry_calibrated_numbers(results: dict[str, Any]) -> None:
     test = harm.summary["delta"]["auroc_test"]
     assert (harm.headline["delta_auroc"], harm.headline["delta_auroc_p"]) == (
         test["estimate"], test["p"])
+    cca = results["cca_null"]
+    assert cca.headline["p1_fwer"] == cca.summary["modes"][0]["p_fwer"]
     pca = results["pca"]
     assert pca.headline["nested_auroc"] == pca.summary["nested_auroc"]["fold_combined"][
         "estimate"]
