@@ -137,6 +137,25 @@ def outer_folds(cohort: Any, cv_config: dict[str, Any] | None, outcome: str | No
     return folds
 
 
+def first_repeat(cohort: Any, cv_config: dict[str, Any] | None, outcome: str | None,
+                 seed: int) -> list[Fold]:
+    """The outer folds of the first repeat only (disjoint test sets), for methods whose fold
+    tests treat folds as independent: with ``n_repeats > 1`` a subject is tested once per
+    repeat, and a test that combined the repeats' folds as independent would be too narrow.
+    """
+    return outer_folds(cohort, {**(cv_config or {}), "n_repeats": 1}, outcome, seed)
+
+
+def repeat_note(cv_config: dict[str, Any] | None) -> list[str]:
+    """The run's warning when ``cv.n_repeats`` asks for repeats :func:`first_repeat` drops."""
+    repeats = int((cv_config or {}).get("n_repeats", 1))
+    if repeats <= 1:
+        return []
+    return [f"cv.n_repeats: {repeats} is not used by this method: its fold tests combine "
+            "folds as independent, which needs disjoint test sets, so it runs the first "
+            "repeat's folds only"]
+
+
 def distinct_folds(folds: list[Fold]) -> list[int]:
     """Indices of the folds whose test set no earlier fold had, in order.
 

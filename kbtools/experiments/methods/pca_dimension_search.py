@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from kbtools.errors import DataError
-from kbtools.experiments.cv import outer_folds, resolve_columns
+from kbtools.experiments.cv import first_repeat, repeat_note, resolve_columns
 from kbtools.experiments.linalg import thin_svd
 from kbtools.experiments.methods import MethodResult
 from kbtools.experiments.methods._common import (
@@ -137,7 +137,7 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     pre = config.get("preprocessing")
     c = float(p["C"])
     has = cohort.blocks[role].index
-    folds = outer_folds(cohort, config.get("cv"), config.get("outcome"), ctx.seed)
+    folds = first_repeat(cohort, config.get("cv"), config.get("outcome"), ctx.seed)
     n_inner = int((config.get("cv") or {}).get("inner_splits", 3))
     # each fold's inner splits and its outer fit are separate chunks of the parallel layer
     job = (cohort, role, pre, config.get("cv"), config.get("outcome"), y, dims, c, folds,
@@ -146,7 +146,7 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     done = dict(zip(work, ctx.map(_fit_curve, work, shared=job, desc="fold x split fits",
                                   unit="fit"), strict=True))
     outer = np.full((len(folds), len(dims)), np.nan)
-    rows, notes = [], set()
+    rows, notes = [], set(repeat_note(config.get("cv")))
     nested_auc, ratios, chosen_inner = [], [], []
     for k in range(len(folds)):
         inner_scores = [done[(k, j)][0] for j in range(n_inner) if done[(k, j)] is not None]

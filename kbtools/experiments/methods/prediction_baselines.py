@@ -43,7 +43,7 @@ from scipy import stats as scipy_stats
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 from kbtools.errors import DataError
-from kbtools.experiments.cv import outer_folds, resolve_columns
+from kbtools.experiments.cv import first_repeat, repeat_note, resolve_columns
 from kbtools.experiments.methods import MethodResult
 from kbtools.experiments.methods._common import (
     DEFAULT_C_GRID,
@@ -268,7 +268,8 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
             [RoleFeaturizer(cohort, r, pre) for r in modalities.values()],
             impute=fusion.get("missing") == "impute").ids()
     arms = _Arms(cohort.subjects.index)
-    folds = outer_folds(cohort, cv_cfg, outcome, ctx.seed)
+    folds = first_repeat(cohort, cv_cfg, outcome, ctx.seed)
+    notes.update(repeat_note(cv_cfg))
     # every (fold, arm) is fit on its own, through the parallel layer; the cohort and folds
     # travel to each worker once, the chunks only name a fold and an arm
     job = _ArmJob(cohort, modalities, pre, cv_cfg, outcome, y, grid, models, stacked,
