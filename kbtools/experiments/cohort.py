@@ -640,13 +640,14 @@ def _id_column_for(role: str, spec: dict[str, Any], id_columns: dict[str, str],
     return ID_NAME, False
 
 
-def _columns_of(role: str, spec: dict[str, Any], config: dict[str, Any]
+def _columns_of(role: str, spec: dict[str, Any], config: dict[str, Any],
+                method_columns: dict[str, str] | None = None
                 ) -> Callable[[list[str]], list[str]] | None:
     """Which columns of a role's table the run reads (None: all of them): the subjects
     table's columns the config and its method use; a feature table's listed or prefixed
     feature columns."""
     if role == SUBJECTS_ROLE:
-        need = subject_columns(config)
+        need = subject_columns(config, method_columns)
         return lambda header: [c for c in header if c in need]
     if spec.get("feature_columns"):
         listed = {str(c) for c in spec["feature_columns"]}
@@ -694,7 +695,7 @@ def load_cohort(config: dict[str, Any], kb_root: Path,
         path, spec, source = _resolve_table(role, entry, kb_root, overrides, seed, cards)
         wanted, explicit = _id_column_for(role, spec, id_columns, source)
         df = read_table(path, wanted, spec.get("format"), explicit_id=explicit,
-                        keep=_columns_of(role, spec, config))
+                        keep=_columns_of(role, spec, config, method_columns))
         source["header"] = df.attrs.get("header")
         source["id_column"] = df.attrs["id_column"]
         if source["id_column"] != wanted:

@@ -243,7 +243,7 @@ def test_logo_bars_are_sorted_with_corrected_t_intervals() -> None:
     delta = rng.normal(0, 0.004, size=(10, 4)) + np.array([0.001, 0.02, -0.002, 0.01])
     rows = [{"gene": g, "significant": g == "B", "q": 0.01 if g == "B" else 0.5}
             for g in ("C", "A", "D", "B")]  # deliberately not in order of effect
-    fig = logo_figure(rows, delta, genes, 0.25, 0.05, "corrected_t", _shown())
+    fig = logo_figure(rows, delta, genes, 0.25, 0.05, "corrected_t", _shown(), list(range(10)))
     ax = fig.axes[0]
     widths = [bar.get_width() for bar in ax.patches]
     assert widths == sorted(widths)  # barh draws bottom-up: the largest effect on top
@@ -255,5 +255,11 @@ def test_logo_bars_are_sorted_with_corrected_t_intervals() -> None:
     (bars,) = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
     assert len(bars.lines[2][0].get_segments()) == 4  # one interval per gene
     hidden = logo_figure(rows, delta, genes, 0.25, 0.05, "corrected_t",
-                         _shown(hidden_folds={1, 2}))
-    assert "8 folds" in hidden.axes[0].get_xlabel()
+                         _shown(hidden_folds={1, 2}), list(range(10)))
+    assert "8 distinct folds" in hidden.axes[0].get_xlabel()
+    # a repeat that copied the first five folds: bars and intervals over the five only
+    copied = np.vstack([delta[:5], delta[:5]])
+    once = logo_figure(rows, copied, genes, 0.25, 0.05, "corrected_t", _shown(), [0, 1, 2, 3, 4])
+    assert "5 distinct folds" in once.axes[0].get_xlabel()
+    want = sorted(copied[:5].mean(axis=0))
+    assert [bar.get_width() for bar in once.axes[0].patches] == pytest.approx(want)
