@@ -199,6 +199,8 @@ def test_partial_harmonization_and_pca(pages: dict[str, str]) -> None:
     assert changes[0][1] == f"{interval(test['estimate'], test['ci'])}; p = {test['p']:.3g}"
     pooled = [r for r in changes if "pooled" in r[0]]
     assert pooled and "descriptive" in pooled[0][0] and changes.index(pooled[0]) > 0
+    # the calibrated change leads the page, the arms' descriptive means follow
+    assert section.index("Change with harmonization") < section.index("| Arm |")
 
     folder = shipped_run("pca_dimension_search")
     summary = metrics(folder)
@@ -207,6 +209,8 @@ def test_partial_harmonization_and_pca(pages: dict[str, str]) -> None:
     assert (f"Nested cross-validation AUROC {interval(nested['estimate'], nested['ci'])} "
             "(combined over the outer folds, 95% CI)") in section
     rows = table(section, "Components")
+    # the calibrated nested AUROC leads, the descriptive curve follows
+    assert section.index("Nested cross-validation AUROC") < section.index("| Components |")
     chosen = [r for r in rows if "chosen" in r[3]]
     assert [int(r[0]) for r in chosen] == [summary["chosen_dim"]]
     assert [int(r[0]) for r in rows] == [c["dim"] for c in summary["curve"]]
