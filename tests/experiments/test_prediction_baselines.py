@@ -73,7 +73,7 @@ def test_fusion_beats_single_modalities_on_planted_data(stacked_impute) -> None:
     assert verdict["p"] == max(c["fold_test"]["p"] for c in by_single.values())
     assert verdict["p"] == by_single[verdict["decided_by"]]["fold_test"]["p"]
     assert verdict["escalate"] is (verdict["p"] <= 0.05) and verdict["escalate"]
-    assert verdict["test"] == "hartung_knapp" and verdict["alternative"] == "greater"
+    assert verdict["test"] == "corrected_t" and verdict["alternative"] == "greater"
     for single, c in by_single.items():
         test = c["fold_test"]
         assert len(c["fold_differences"]) == 3 == test["n_folds"]

@@ -130,6 +130,18 @@ def test_logo_calls_from_an_uncalibrated_test_are_labelled_descriptive() -> None
         assert any(covered("genes.3.q", pat) for pat in labels["descriptive"])
 
 
+def test_comparisons_by_an_uncalibrated_test_are_labelled_descriptive() -> None:
+    from kbtools.experiments.methods.prediction_baselines import DEFAULTS, inference
+
+    assert DEFAULTS["comparison_test"] == "corrected_t"
+    for test in ("hartung_knapp", "fixed_effect"):
+        labels = inference(test)
+        assert "comparisons.*.fold_test" not in labels["calibrated"]
+        assert any(covered("comparisons.0.fold_test.p", pat) for pat in labels["descriptive"])
+        assert any(covered("escalation.p", pat) for pat in labels["descriptive"])
+    assert "comparisons.*.fold_test" in inference("corrected_t")["calibrated"]
+
+
 def test_pattern_matching() -> None:
     assert covered("comparisons.3.fold_test.ci", "comparisons.*.fold_test")
     assert covered("arms.gene.models.hgb.auprc.pooled_ci95", "arms.*.models.*.*.pooled|pooled_ci95")
