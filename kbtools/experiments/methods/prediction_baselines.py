@@ -19,9 +19,11 @@ What a run prints, and which numbers are calibrated (``summary.inference`` says 
   random-effects combination of the folds' DeLong AUROCs ignores it and put 0.5 outside its
   interval in 12% of null cohorts). This is what the legends and the run page lead with.
 * **Fusion against each single modality:** within every fold, DeLong's test on the fold's test
-  subjects that every arm scored; the folds' AUROC differences are combined the same way
-  (``comparison_test``, one-sided, ``fold_test``), with a 1 - 2 alpha interval whose lower end
-  is the one-sided test's bound.
+  subjects that every arm scored; the folds' AUROC differences are combined the same way, by
+  the corrected resampled t (``comparison_test``, one-sided, ``fold_test``), with a 1 - 2
+  alpha interval whose lower end is the one-sided test's bound. Hartung-Knapp over the folds'
+  DeLong differences, the earlier default, treats folds as independent and its interval
+  missed 0 too often on null cohorts; chosen by hand, it is labelled descriptive.
 * **The escalation verdict** requires the primary fusion to beat every single modality at
   ``alpha`` (intersection-union test: the largest p decides), so its false-positive rate is at
   most alpha; its statement quotes the fold-combined gains and p-values it tested.
