@@ -175,12 +175,13 @@ def power_figure(grid: list[dict[str, float]], path: Path) -> None:
         ax.fill_between(n, lo, hi, color=line.get_color(), alpha=0.12)
     ax.axhline(0.8, color="0.5", ls=":", label="80% power")
     ax.set_xscale("log")
+    ax.minorticks_off()  # the cohort sizes are the only ticks
     ax.set_xticks(sorted({g["n"] for g in grid}), [f"{int(v):,}" for v in
                                                    sorted({g["n"] for g in grid})])
     ax.set(ylim=(0, 1.02), xlabel="subjects (12 centres, 10 site-grouped folds)",
            ylabel="escalation verdict fires",
-           title="Power of the escalation verdict (alpha = 0.05)\nlegend: effect multiple: "
-                 "MDD log-odds per SD (median decisive AUROC gain at the largest N)")
+           title="Power of the escalation verdict (alpha = 0.05)\nlegend: effect multiple: MDD "
+                 "log-odds per SD\n(median decisive AUROC gain at the largest N)")
     ax.title.set_fontsize(9)
     ax.legend(fontsize=7, loc="upper left")
     path.parent.mkdir(parents=True, exist_ok=True)
