@@ -38,6 +38,8 @@ import numpy as np
 import pandas as pd
 
 from kbtools.errors import DataError
+from kbtools.experiments import cv as cvmod
+from kbtools.experiments.cv import MIN_SUBJECTS_PER_FOLD
 
 SUBJECTS_ROLE = "subjects"
 ID_NAME = "subject_id"
@@ -47,8 +49,6 @@ KNOWN_ID_COLUMNS = ("subject_id", "eid", "participant_id", "subjectkey", "f.eid"
 IMPUTE_CHOICES = ("none", "mean", "median")
 #: Smallest number of subjects a site may have (smaller sites cannot be residualized or shown).
 MIN_SUBJECTS_PER_SITE = 10
-#: Smallest number of subjects per outer test fold.
-MIN_SUBJECTS_PER_FOLD = 10
 
 
 @dataclass
@@ -398,14 +398,14 @@ def check_features(df: pd.DataFrame, role: str, source: dict[str, Any],
     return frame, facts
 
 
-def subject_columns(config: dict[str, Any]) -> dict[str, str]:
+def subject_columns(config: dict[str, Any],
+                    method_columns: dict[str, str] | None = None) -> dict[str, str]:
     """Columns of the subjects table the run uses -> why (site, covariate, outcome, ...).
 
-    Includes the method's own columns (e.g. partial-correlation outcomes, ComBat covariates).
+    ``method_columns`` are the method's own (e.g. partial-correlation outcomes, ComBat
+    covariates: :func:`kbtools.experiments.methods.method_subject_columns`); the runner passes
+    them, so that loading data does not depend on the analysis methods.
     """
-    from kbtools.experiments import cv as cvmod
-    from kbtools.experiments.methods import method_subject_columns
-
     pre = config.get("preprocessing") or {}
     cv = config.get("cv") or {}
     scheme = cv.get("scheme", cvmod.DEFAULT_SCHEME)
@@ -422,24 +422,23 @@ def subject_columns(config: dict[str, Any]) -> dict[str, str]:
         strat = cv.get("stratify_by") or config.get("outcome")
         if strat:
             need.setdefault(str(strat), "stratification")
-    for col, why in method_subject_columns(config).items():
+    for col, why in (method_columns or {}).items():
         need.setdefault(col, why)
     return need
 
 
-def check_subjects(subjects: pd.DataFrame, config: dict[str, Any],
-                   source: dict[str, Any]) -> tuple[pd.DataFrame, dict[str, int]]:
+def check_subjects(subjects: pd.DataFrame, config: dict[str, Any], source: dict[str, Any],
+                   method_columns: dict[str, str] | None = None) \
+        -> tuple[pd.DataFrame, dict[str, int]]:
     """The subjects the run can use, and how many were left out for missing values.
 
     Columns the config uses must exist; missing values stop the run (every column listed
     with its count) unless ``preprocessing.incomplete_subjects: drop``. Then the folds must be
     possible: at least two classes, no site under 10 subjects, enough sites and subjects.
     """
-    from kbtools.experiments import cv as cvmod
-
     label = _table_label(SUBJECTS_ROLE, source)
     where = source.get("path")
-    need = subject_columns(config)
+    need = subject_columns(config, method_columns)
     absent = [c for c in need if c not in subjects.columns]
     if absent:
         header = list(source.get("header") or subjects.columns)
@@ -641,13 +640,14 @@ def _id_column_for(role: str, spec: dict[str, Any], id_columns: dict[str, str],
     return ID_NAME, False
 
 
-def _columns_of(role: str, spec: dict[str, Any], config: dict[str, Any]
+def _columns_of(role: str, spec: dict[str, Any], config: dict[str, Any],
+                method_columns: dict[str, str] | None = None
                 ) -> Callable[[list[str]], list[str]] | None:
     """Which columns of a role's table the run reads (None: all of them): the subjects
     table's columns the config and its method use; a feature table's listed or prefixed
     feature columns."""
     if role == SUBJECTS_ROLE:
-        need = subject_columns(config)
+        need = subject_columns(config, method_columns)
         return lambda header: [c for c in header if c in need]
     if spec.get("feature_columns"):
         listed = {str(c) for c in spec["feature_columns"]}
@@ -660,15 +660,15 @@ def _columns_of(role: str, spec: dict[str, Any], config: dict[str, Any]
 
 def load_cohort(config: dict[str, Any], kb_root: Path,
                 data_overrides: dict[str, Path] | None = None,
-                seed: int | None = None, id_columns: dict[str, str] | None = None) -> Cohort:
+                seed: int | None = None, id_columns: dict[str, str] | None = None,
+                method_columns: dict[str, str] | None = None) -> Cohort:
     """Read, join and check the tables of ``config['data']``.
 
     ``data_overrides`` maps roles to files replacing the card's table (``--data ROLE=PATH``);
     ``id_columns`` maps roles (or ``*`` for all) to their id column (``--id-column``).
-    ``seed`` seeds a generator whose card params give none.
+    ``seed`` seeds a generator whose card params give none; ``method_columns`` are the
+    subjects-table columns the method reads itself (checked like the config's own).
     """
-    from kbtools.experiments import cv as cvmod
-
     overrides = {k: Path(v) for k, v in (data_overrides or {}).items()}
     id_columns = dict(id_columns or {})
     data = config.get("data") or {}
@@ -695,7 +695,7 @@ def load_cohort(config: dict[str, Any], kb_root: Path,
         path, spec, source = _resolve_table(role, entry, kb_root, overrides, seed, cards)
         wanted, explicit = _id_column_for(role, spec, id_columns, source)
         df = read_table(path, wanted, spec.get("format"), explicit_id=explicit,
-                        keep=_columns_of(role, spec, config))
+                        keep=_columns_of(role, spec, config, method_columns))
         source["header"] = df.attrs.get("header")
         source["id_column"] = df.attrs["id_column"]
         if source["id_column"] != wanted:
@@ -709,7 +709,7 @@ def load_cohort(config: dict[str, Any], kb_root: Path,
         frames[role] = df if role == SUBJECTS_ROLE else _select_features(df, spec, role, source)
 
     subjects, dropped = check_subjects(frames.pop(SUBJECTS_ROLE), config,
-                                       sources[SUBJECTS_ROLE])
+                                       sources[SUBJECTS_ROLE], method_columns)
     site = cvmod.site_column(config)
     scheme = (config.get("cv") or {}).get("scheme", cvmod.DEFAULT_SCHEME)
     if scheme in cvmod.GROUPED and cvmod.group_column(config) != site:

@@ -7,12 +7,13 @@ seeds with :meth:`RunContext.child_seeds` and hand one to each chunk of work.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import numpy as np
+
+from kbtools.experiments.progress import progress_bar
 
 T = TypeVar("T")
 
@@ -56,13 +57,3 @@ class RunContext:
                      desc: str = "", unit: str = "it") -> Iterator[T]:
         """Wrap ``iterable`` in a tqdm bar on stderr; silent if disabled or not a terminal."""
         return progress_bar(iterable, total=total, desc=desc, unit=unit, enabled=self.progress)
-
-
-def progress_bar(iterable: Iterable[T], *, total: int | None = None, desc: str = "",
-                 unit: str = "it", enabled: bool = True, **kwargs: Any) -> Iterator[T]:
-    """A tqdm progress bar that stays silent when disabled or when stderr is not a TTY."""
-    from tqdm import tqdm
-
-    show = enabled and sys.stderr.isatty()
-    return iter(tqdm(iterable, total=total, desc=desc, unit=unit, disable=not show,
-                     file=sys.stderr, leave=False, **kwargs))

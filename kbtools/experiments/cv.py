@@ -22,6 +22,8 @@ DEFAULT_SCHEME = "stratified_group_kfold"
 GROUPED = ("stratified_group_kfold", "group_kfold")
 STRATIFIED = ("stratified_group_kfold", "stratified_kfold")
 DEFAULT_SITE_COLUMN = "site"
+#: Smallest number of subjects per outer test fold.
+MIN_SUBJECTS_PER_FOLD = 10
 
 
 # ---------------------------------------------------------------------------------------------
@@ -103,20 +105,14 @@ def _split(subjects: pd.DataFrame, positions: np.ndarray, cv_config: dict[str, A
     dummy = np.zeros((len(positions), 1))
     folds = []
     for train, test in splitter.split(dummy, y, groups):
-        if len(test) < _min_fold():
+        if len(test) < MIN_SUBJECTS_PER_FOLD:
             raise DataError(f"{what}: a test fold has only {len(test)} subjects (fewer than "
-                            f"{_min_fold()})", hint="use fewer folds or more subjects")
+                            f"{MIN_SUBJECTS_PER_FOLD})", hint="use fewer folds or more subjects")
         if y is not None and len(np.unique(y[train])) < 2:
             raise DataError(f"{what}: a training fold has one class of the stratification "
                             "column only", hint="use fewer folds or check the phenotype")
         folds.append((positions[np.sort(train)], positions[np.sort(test)]))
     return folds
-
-
-def _min_fold() -> int:
-    from kbtools.experiments.cohort import MIN_SUBJECTS_PER_FOLD
-
-    return MIN_SUBJECTS_PER_FOLD
 
 
 def repeat_seeds(seed: int, n_repeats: int) -> list[int]:
@@ -139,6 +135,44 @@ def outer_folds(cohort: Any, cv_config: dict[str, Any] | None, outcome: str | No
         folds += _split(cohort.subjects, positions, cv_config, outcome, n_splits, s,
                         f"outer cv (repeat {r + 1})")
     return folds
+
+
+def first_repeat(cohort: Any, cv_config: dict[str, Any] | None, outcome: str | None,
+                 seed: int) -> list[Fold]:
+    """The outer folds of the first repeat only (disjoint test sets), for methods whose fold
+    tests treat folds as independent: with ``n_repeats > 1`` a subject is tested once per
+    repeat, and a test that combined the repeats' folds as independent would be too narrow.
+    """
+    return outer_folds(cohort, {**(cv_config or {}), "n_repeats": 1}, outcome, seed)
+
+
+def repeat_note(cv_config: dict[str, Any] | None) -> list[str]:
+    """The run's warning when ``cv.n_repeats`` asks for repeats :func:`first_repeat` drops."""
+    repeats = int((cv_config or {}).get("n_repeats", 1))
+    if repeats <= 1:
+        return []
+    return [f"cv.n_repeats: {repeats} is not used by this method: its fold tests combine "
+            "folds as independent, which needs disjoint test sets, so it runs the first "
+            "repeat's folds only"]
+
+
+def distinct_folds(folds: list[Fold]) -> list[int]:
+    """Indices of the folds whose test set no earlier fold had, in order.
+
+    Repeats of site-grouped CV over few sites often repeat a partition (scikit-learn's
+    ``StratifiedGroupKFold`` shuffles only groups that tie on their class balance), so a
+    repeat can hold the very folds of the one before it. A test over folds must count such a
+    fold once: a copy is no new evidence, and counting it twice halves the variance of the
+    mean and doubles the degrees of freedom.
+    """
+    seen: set[bytes] = set()
+    keep = []
+    for k, (_, test) in enumerate(folds):
+        key = np.sort(np.asarray(test)).tobytes()
+        if key not in seen:
+            seen.add(key)
+            keep.append(k)
+    return keep
 
 
 def inner(cohort: Any, train_positions: np.ndarray, cv_config: dict[str, Any] | None,

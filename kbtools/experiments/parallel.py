@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from kbtools.errors import KBToolsError
-from kbtools.experiments.context import progress_bar
+from kbtools.experiments.progress import progress_bar
 
 C = TypeVar("C")
 R = TypeVar("R")

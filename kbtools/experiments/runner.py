@@ -371,7 +371,7 @@ def _execute(opts: RunOptions) -> Path | None:
     from kbtools.experiments import disclosure, runlog
     from kbtools.experiments.cohort import load_cohort, source_record
     from kbtools.experiments.context import RunContext
-    from kbtools.experiments.methods import get_method, preflight
+    from kbtools.experiments.methods import get_method, method_subject_columns, preflight
     from kbtools.experiments.parallel import open_backend
     from kbtools.experiments.redaction import redactor_for
     from kbtools.run_folders import prepare as prepare_runs_dir
@@ -381,7 +381,8 @@ def _execute(opts: RunOptions) -> Path | None:
     for w in design_warnings:
         _say(opts, f"warning: {w}")
     seed = int(config["seed"])
-    cohort = load_cohort(config, opts.kb_root, opts.data, seed, opts.id_columns)
+    cohort = load_cohort(config, opts.kb_root, opts.data, seed, opts.id_columns,
+                         method_subject_columns(config))
     data_warnings = list(cohort.notes) + preflight(cohort, config)
     # Before any computing: the run must be writable where it will be published.
     runs_dir, stale = prepare_runs_dir(opts.runs_dir or (opts.kb_root / "kb" / "runs"),

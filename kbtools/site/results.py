@@ -107,56 +107,118 @@ PREDICTION_METRICS = ("auroc", "auprc", "brier", "ece")
 _HIGHER_IS_BETTER = {"auroc": True, "auprc": True, "brier": False, "ece": False}
 
 
+def _combined(value: Any) -> Estimate | None:
+    """A fold-combined estimate (``{estimate, ci: [low, high]}``) as an :class:`Estimate`."""
+    value = _dict(value)
+    if not value:
+        return None
+    if value.get(SUPPRESSED) is True:
+        return Estimate(SUPPRESSED)
+    low, high = _interval(value.get("ci"))
+    return Estimate(value.get("estimate"), low, high)
+
+
+def _folds(metric: Mapping[str, Any]) -> Estimate | None:
+    """Mean ± SD of the per-fold values (descriptive)."""
+    if metric.get(SUPPRESSED) is True:
+        return Estimate(SUPPRESSED)
+    return Estimate(metric["mean"], sd=metric.get("sd")) if "mean" in metric else None
+
+
+def _pooled(metric: Mapping[str, Any]) -> Estimate | None:
+    """The value on the pooled out-of-fold predictions with its interval (descriptive)."""
+    if metric.get(SUPPRESSED) is True:
+        return Estimate(SUPPRESSED)
+    if "pooled" not in metric:
+        return None
+    low, high = _interval(metric.get("pooled_ci95"))
+    return Estimate(metric["pooled"], low, high)
+
+
+def _mark_best(rows: list[dict[str, Any]], key: str, higher: bool) -> None:
+    for model in {r["model"] for r in rows}:
+        scored = [r for r in rows if r["model"] == model and r.get(key) is not None
+                  and r[key].number is not None]
+        if len(scored) > 1:
+            best = (max if higher else min)(scored, key=lambda r: r[key].number)
+            best.setdefault("best", set()).add(key)
+
+
 def prediction_baselines(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """Calibrated numbers first (the verdict, the fold-combined gains, each arm's fold-combined
+    AUROC), then the descriptive pooled ones, labelled as such (``summary.inference``)."""
     rows: list[dict[str, Any]] = []
     for arm, arm_data in _dict(summary.get("arms")).items():
         arm_data = _dict(arm_data)
         for model, metrics in _dict(arm_data.get("models")).items():
-            metrics = _dict(metrics)
-            row = {"arm": arm, "model": model, "n": arm_data.get("n_subjects"),
-                   **{m: estimate(metrics.get(m)) for m in PREDICTION_METRICS}}
+            metrics = {m: _dict(metrics.get(m)) for m in PREDICTION_METRICS
+                       if isinstance(_dict(metrics).get(m), Mapping)}
+            auroc = metrics.get("auroc", {})
+            row: dict[str, Any] = {
+                "arm": arm, "model": model, "n": arm_data.get("n_subjects"),
+                "auroc": _combined(auroc.get("fold_combined")),
+                "folds": {m: _folds(v) for m, v in metrics.items()},
+                "pooled": {m: _pooled(v) for m, v in metrics.items()}}
             # the ECE a perfectly calibrated model would get from these scores (none beside a
             # withheld ECE)
-            withheld = row["ece"] is not None and row["ece"].number is None
+            ece = row["pooled"].get("ece")
+            withheld = ece is not None and ece.number is None
             row["ece_floor"] = (None if withheld else
-                                _dict(metrics.get("ece")).get("pooled_if_calibrated"))
+                                metrics.get("ece", {}).get("pooled_if_calibrated"))
+            for m, value in row["pooled"].items():
+                row[f"pooled_{m}"] = value
+            for m, value in row["folds"].items():
+                row[f"folds_{m}"] = value
             rows.append(row)
     models = list(dict.fromkeys(r["model"] for r in rows))
     rows.sort(key=lambda r: models.index(r["model"]))  # arms of one model together
+    _mark_best(rows, "auroc", True)
     for metric, higher in _HIGHER_IS_BETTER.items():
-        for model in {r["model"] for r in rows}:
-            scored = [r for r in rows if r["model"] == model and r[metric] is not None
-                      and r[metric].number is not None]
-            if len(scored) > 1:
-                best = (max if higher else min)(scored, key=lambda r: r[metric].number)
-                best.setdefault("best", set()).add(metric)
+        _mark_best(rows, f"pooled_{metric}", higher)
+    escalation = _dict(summary.get("escalation"))
+    primary = (escalation.get("fusion"), escalation.get("model"))
     comparisons = []
     for comp in _list(summary.get("comparisons")):
         comp = _dict(comp)
         fold_test = _dict(comp.get("fold_test"))
+        low, high = _interval(fold_test.get("ci"))
         comparisons.append({
             "model": comp.get("model"), "fusion": comp.get("fusion"),
             "single": comp.get("single"), "n": comp.get("n_subjects"),
-            "auroc_fusion": comp.get("auroc_fusion"), "auroc_single": comp.get("auroc_single"),
-            "difference": _estimate_from(comp, "difference", "bootstrap_ci"),
-            "delong_z": _first(comp, "delong_z", "pooled_delong_z"),
-            "delong_p": _first(comp, "delong_p", "pooled_delong_p"),
-            "fold_test": fold_test.get("method"), "fold_p": fold_test.get("p"),
+            "primary": (comp.get("fusion"), comp.get("model")) == primary,
+            "gain": (Estimate(fold_test.get("estimate"), low, high)
+                     if "estimate" in fold_test else None),
+            "ci_level": fold_test.get("ci_level"), "fold_test": fold_test.get("method"),
+            "fold_p": fold_test.get("p"), "n_folds": fold_test.get("n_folds"),
+            # descriptive: the pooled predictions (older runs: the same keys without suffix)
+            "auroc_fusion": _first(comp, "auroc_fusion_pooled", "auroc_fusion"),
+            "auroc_single": _first(comp, "auroc_single_pooled", "auroc_single"),
+            "difference": Estimate(_first(comp, "difference_pooled", "difference"),
+                                   *_interval(_first(comp, "pooled_bootstrap_ci",
+                                                     "bootstrap_ci"))),
+            "delong_z": _first(comp, "pooled_delong_z", "delong_z"),
+            "delong_p": _first(comp, "pooled_delong_p", "delong_p"),
         })
-    escalation = _dict(summary.get("escalation"))
+    comparisons.sort(key=lambda c: not c["primary"])  # the verdict's comparisons first
     verdict = None
     if escalation:
         verdict = {
             "escalate": escalation.get("escalate"), "statement": escalation.get("statement"),
             "fusion": escalation.get("fusion"), "model": escalation.get("model"),
-            "single": _first(escalation, "best_single", "single"),
-            "difference": _estimate_from(escalation, "difference", "bootstrap_ci"),
-            "test": escalation.get("test") or ("DeLong" if "delong_p" in escalation else None),
-            "p": _first(escalation, "p", "delong_p"), "alpha": escalation.get("alpha"),
+            "decided_by": _first(escalation, "decided_by", "best_single"),
+            "test": escalation.get("test"), "p": escalation.get("p"),
+            "alpha": escalation.get("alpha"),
         }
+    levels = {c["ci_level"] for c in comparisons if isinstance(c["ci_level"], float)}
     return {"rows": rows, "comparisons": comparisons, "verdict": verdict,
             "outcome": summary.get("outcome"), "n_folds": summary.get("n_folds"),
-            "metrics": [m for m in PREDICTION_METRICS if any(r[m] for r in rows)],
+            "gain_level": (f"{levels.pop():.0%}" if len(levels) == 1 else None),
+            "has_gain": any(c["gain"] is not None for c in comparisons),
+            "has_combined": any(r["auroc"] is not None for r in rows),
+            "fold_metrics": [m for m in ("auprc", "brier")
+                             if any(r["folds"].get(m) for r in rows)],
+            "pooled_metrics": [m for m in PREDICTION_METRICS
+                               if any(r["pooled"].get(m) for r in rows)],
             "has_ece_floor": any(r["ece_floor"] is not None for r in rows)}
 
 
@@ -263,16 +325,23 @@ def harmonization_ablation(summary: Mapping[str, Any]) -> dict[str, Any]:
                                     for k, _ in _HARMONIZATION_METRICS}})
     delta = _dict(summary.get("delta"))
     deltas = []
+    combined = _dict(delta.get("auroc_test"))
+    if "estimate" in combined:  # calibrated: first, with its p
+        deltas.append({"label": "ΔAUROC combined over folds [95% CI]; two-sided p",
+                       "value": _combined(combined), "p": combined.get("p")})
     for key, label in (("rho1_test_folds", "Δρ₁ held out (fold mean ± SD)"),
                        ("auroc_folds", "ΔAUROC (fold mean ± SD)"),
-                       ("auroc_pooled", "ΔAUROC pooled")):
+                       ("auroc_pooled", "ΔAUROC pooled, descriptive [bootstrap CI]")):
         if key in delta:
             value = estimate(delta[key])
             if key == "auroc_pooled":
-                value = _estimate_from(delta, key, "bootstrap_ci")
+                value = _estimate_from(delta, key, "pooled_bootstrap_ci"
+                                       if "pooled_bootstrap_ci" in delta else "bootstrap_ci")
             deltas.append({"label": label, "value": value})
     tests = {k.replace("_", " "): v for k, v in delta.items() if k.endswith("_p") or k == "p"}
     for key, test in delta.items():  # {"auroc_test": {"method": ..., "p": ...}}
+        if key == "auroc_test" and "estimate" in combined:
+            continue  # shown with its estimate
         if key.endswith("_test") and isinstance(test, Mapping) and "p" in test:
             method = test.get("method")
             label = key.removesuffix("_test").replace("_", " ")
@@ -297,7 +366,9 @@ def pca_dimension_search(summary: Mapping[str, Any]) -> dict[str, Any]:
                      "best": dim == best and dim is not None})
     return {"rows": rows, "chosen": chosen, "best": best, "rule": summary.get("rule"),
             "best_auroc": summary.get("best_mean_auroc"), "best_se": summary.get("best_se"),
-            "nested": estimate(summary.get("nested_auroc")),
+            "nested": (_combined(_dict(summary.get("nested_auroc")).get("fold_combined"))
+                       or estimate(summary.get("nested_auroc"))),
+            "nested_combined": "fold_combined" in _dict(summary.get("nested_auroc")),
             "inner_choices": _list(summary.get("inner_choices")),
             "role": summary.get("role"), "outcome": summary.get("outcome")}
 
@@ -353,13 +424,16 @@ def key_metrics(method: Any, view: Mapping[str, Any] | None) -> list[tuple[str, 
         return []
     out: list[tuple[str, Any]] = []
     if method == "prediction_baselines":
-        for row in view["rows"]:
-            if row["auroc"] is not None:
-                out.append((f"AUROC {row['arm']} · {row['model']}", row["auroc"].value))
         verdict = view.get("verdict") or {}
         if verdict:
             out.append(("Escalate beyond late fusion", verdict.get("escalate")))
             out.append(("Escalation p", verdict.get("p")))
+        for comp in view["comparisons"]:
+            if comp["primary"] and comp["gain"] is not None:
+                out.append((f"AUROC gain over {comp['single']}", comp["gain"].value))
+        for row in view["rows"]:
+            if row["auroc"] is not None:
+                out.append((f"AUROC {row['arm']} · {row['model']}", row["auroc"].value))
     elif method == "cca_permutation":
         for mode in view["modes"]:
             if mode["rho_out"] is not None:

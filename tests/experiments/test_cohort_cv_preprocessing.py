@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kbtools.errors import DataError
 from kbtools.experiments import cv
@@ -176,3 +178,33 @@ def test_capped_pca_warns_and_caps_at_rank() -> None:
     assert pca.n_components_ == 6 and pca.capped_
     assert any(issubclass(w.category, DesignWarning) for w in caught)
     assert ZScore().fit_transform(x).shape == x.shape
+
+
+@settings(max_examples=40, deadline=None)
+@given(site_sizes=st.lists(st.integers(12, 60), min_size=3, max_size=14),
+       n_splits=st.integers(2, 5), n_repeats=st.integers(1, 3),
+       scheme=st.sampled_from(["stratified_group_kfold", "group_kfold", "stratified_kfold",
+                               "kfold"]),
+       seed=st.integers(0, 2**31 - 1))
+def test_distinct_folds_keep_each_test_set_once(site_sizes: list[int], n_splits: int,
+                                                n_repeats: int, scheme: str,
+                                                seed: int) -> None:
+    """Any site structure, scheme and number of repeats: the folds a test counts have
+    pairwise different test sets, every fold's test set is one of them (brute force over the
+    sets), and the first repeat (disjoint test sets) is always kept whole."""
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(seed)
+    site = np.repeat([f"c{i}" for i in range(len(site_sizes))], site_sizes)
+    y = np.tile([0, 1], len(site) // 2 + 1)[:len(site)]
+    subjects = pd.DataFrame({"centre": site, "mdd": rng.permutation(y)},
+                            index=pd.Index([f"s{i}" for i in range(len(site))]))
+    n_splits = min(n_splits, len(site_sizes))
+    config = {"scheme": scheme, "n_splits": n_splits, "n_repeats": n_repeats,
+              "group_by": "centre", "stratify_by": "mdd"}
+    folds = cv.outer_folds(SimpleNamespace(subjects=subjects), config, "mdd", seed)
+    kept = cv.distinct_folds(folds)
+    sets = [frozenset(test.tolist()) for _, test in folds]
+    assert len({sets[k] for k in kept}) == len(kept) == len(set(sets))
+    assert {sets[k] for k in kept} == set(sets)
+    assert kept[:n_splits] == list(range(n_splits)) and kept == sorted(kept)

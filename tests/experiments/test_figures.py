@@ -134,24 +134,41 @@ def _arms(n: int = 400, seed: int = 0) -> tuple[_Arms, pd.Series, dict]:
         prob = 1 / (1 + np.exp(-(rng.normal(size=n) + shift * (2 * y.to_numpy() - 1) - 1)))
         arms.add(arm, "logistic", ids, prob)
         summary["arms"][arm] = {"models": {"logistic": {
-            "auroc": {"pooled": 0.7, "pooled_ci95": [0.65, 0.75]},
+            "auroc": {"pooled": 0.68, "pooled_ci95": [0.63, 0.73],
+                      "fold_combined": {"estimate": 0.7, "ci": [0.65, 0.75]}},
             "auprc": {"pooled": 0.45, "pooled_ci95": [0.4, 0.5]},
             "ece": {"pooled": 0.05}}}}
     return arms, y, summary
 
 
-def test_roc_and_pr_legends_carry_auc_ap_and_intervals_and_pr_has_prevalence() -> None:
+def test_roc_and_pr_legends_carry_calibrated_numbers_and_pr_has_prevalence() -> None:
+    """The ROC legend quotes the fold-combined AUROC and its 95% interval (calibrated), never
+    the pooled one; the PR legend's pooled AP is labelled descriptive, without an interval."""
     arms, y, summary = _arms()
     p = {"calibration_bins": 10}
     roc = _plot(arms, y, p, summary, "logistic", "roc")(_shown())
     labels = [t.get_text() for t in roc.axes[0].get_legend().get_texts()]
-    assert "Gene: AUC 0.700 (0.650-0.750)" in labels
+    assert "Gene: AUROC 0.700 (0.650-0.750)" in labels
+    assert not any("0.680" in label or "0.630" in label for label in labels)
+    assert "AUROC over folds, 95% CI (corrected resampled t)" in roc.axes[0].get_title()
+    assert "pooled out-of-fold curves (descriptive)" in roc.axes[0].get_title()
     pr = _plot(arms, y, p, summary, "logistic", "pr")(_shown())
     labels = [t.get_text() for t in pr.axes[0].get_legend().get_texts()]
-    assert "Brain: AP 0.450 (0.400-0.500)" in labels
+    assert "Brain: AP 0.450" in labels and not any("0.400" in label for label in labels)
+    assert "(descriptive)" in pr.axes[0].get_title()
     prevalence = [ln for ln in pr.axes[0].lines if ln.get_linestyle() == ":"]
     assert len(prevalence) == 1
     assert prevalence[0].get_ydata()[0] == pytest.approx(y.mean(), abs=1e-3)
+
+
+def test_roc_legend_without_enough_folds_says_pooled() -> None:
+    arms, y, summary = _arms()
+    for arm in summary["arms"].values():
+        arm["models"]["logistic"]["auroc"]["fold_combined"] = {
+            "method": "hartung_knapp", "estimate": float("nan"), "n_folds": 1}
+    roc = _plot(arms, y, {"calibration_bins": 10}, summary, "logistic", "roc")(_shown())
+    labels = [t.get_text() for t in roc.axes[0].get_legend().get_texts()]
+    assert "Gene: AUROC 0.680 (pooled; too few folds to combine)" in labels
 
 
 def test_curves_skip_thresholds_with_a_small_confusion_cell() -> None:
@@ -226,7 +243,7 @@ def test_logo_bars_are_sorted_with_corrected_t_intervals() -> None:
     delta = rng.normal(0, 0.004, size=(10, 4)) + np.array([0.001, 0.02, -0.002, 0.01])
     rows = [{"gene": g, "significant": g == "B", "q": 0.01 if g == "B" else 0.5}
             for g in ("C", "A", "D", "B")]  # deliberately not in order of effect
-    fig = logo_figure(rows, delta, genes, 0.25, 0.05, "corrected_t", _shown())
+    fig = logo_figure(rows, delta, genes, 0.25, 0.05, "corrected_t", _shown(), list(range(10)))
     ax = fig.axes[0]
     widths = [bar.get_width() for bar in ax.patches]
     assert widths == sorted(widths)  # barh draws bottom-up: the largest effect on top
@@ -238,5 +255,11 @@ def test_logo_bars_are_sorted_with_corrected_t_intervals() -> None:
     (bars,) = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
     assert len(bars.lines[2][0].get_segments()) == 4  # one interval per gene
     hidden = logo_figure(rows, delta, genes, 0.25, 0.05, "corrected_t",
-                         _shown(hidden_folds={1, 2}))
-    assert "8 folds" in hidden.axes[0].get_xlabel()
+                         _shown(hidden_folds={1, 2}), list(range(10)))
+    assert "8 distinct folds" in hidden.axes[0].get_xlabel()
+    # a repeat that copied the first five folds: bars and intervals over the five only
+    copied = np.vstack([delta[:5], delta[:5]])
+    once = logo_figure(rows, copied, genes, 0.25, 0.05, "corrected_t", _shown(), [0, 1, 2, 3, 4])
+    assert "5 distinct folds" in once.axes[0].get_xlabel()
+    want = sorted(copied[:5].mean(axis=0))
+    assert [bar.get_width() for bar in once.axes[0].patches] == pytest.approx(want)

@@ -129,3 +129,20 @@ def test_harmonization_ablation_recovers_coupling_under_site_effects() -> None:
     assert "design.combat-uses-outcome" in {i.rule for i in check_design(cfg)}
     with pytest.raises(DataError, match="outcome"):
         harmonization_ablation.run(cohort, cfg, RunContext(seed=0, progress=False))
+
+
+def test_pca_search_tests_the_first_repeat_only_and_says_so() -> None:
+    """Repeats put every subject in several test folds; the nested AUROC's fold test treats
+    folds as independent, so it runs the first repeat's disjoint folds and the run warns."""
+    cohort, _ = latent_cohort(1)
+    cfg = {"outcome": "mdd", "cv": {**CV, "n_repeats": 3},
+           "preprocessing": {"zscore": True, "covariates": ["age"], "site_onehot": False},
+           "params": {"role": "brain", "dims": [1, 2]}, "outputs": {"plots": False}}
+    res = pca_search(cohort, cfg, RunContext(seed=0, progress=False))
+    n_splits = CV.get("n_splits", 5)
+    assert len(res.per_fold) == n_splits
+    assert res.summary["nested_auroc"]["fold_combined"]["n_folds"] == n_splits
+    assert any("cv.n_repeats: 3 is not used" in w for w in res.warnings)
+    once = pca_search(cohort, {**cfg, "cv": CV}, RunContext(seed=0, progress=False))
+    assert once.summary["nested_auroc"] == res.summary["nested_auroc"]
+    assert not any("n_repeats" in w for w in once.warnings)

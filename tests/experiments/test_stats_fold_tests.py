@@ -20,33 +20,132 @@ from kbtools.experiments.stats.fold_combination import (
 )
 
 
-def _folds(seed: int, k: int = 5, spread: float = 0.02) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    var = rng.uniform(2e-4, 8e-4, k)
-    d = 0.01 + rng.normal(0, spread, k) + rng.normal(0, np.sqrt(var))
-    return d, var
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2, 3])
-def test_fixed_and_random_effects_equal_statsmodels(seed: int) -> None:
+@pytest.mark.parametrize(("seed", "q_ratio"), [(1, 1.5), (2, 3.0), (3, 8.0), (4, 30.0)])
+def test_fixed_and_random_effects_equal_statsmodels(seed: int, q_ratio: float) -> None:
     from statsmodels.stats.meta_analysis import combine_effects
 
-    d, var = _folds(seed, spread=0.0 if seed == 0 else 0.03)
+    d, var = _folds_with_q(seed, 5, q_ratio)
     oracle = combine_effects(d, var, method_re="dl")
+    assert oracle.tau2 > 0  # the folds disagree beyond their DeLong variances
     fe = fixed_effect(d, var, "two-sided")
     assert fe.estimate == pytest.approx(oracle.mean_effect_fe, rel=1e-12)
     assert fe.se == pytest.approx(oracle.sd_eff_w_fe, rel=1e-12)
     assert fe.p_value == pytest.approx(2 * stats.norm.sf(abs(fe.estimate / fe.se)))
-    tau2 = dersimonian_laird_tau2(d, var)
-    assert tau2 == pytest.approx(max(0.0, oracle.tau2), abs=1e-15)
+    assert dersimonian_laird_tau2(d, var) == pytest.approx(oracle.tau2, rel=1e-12)
     hk = hartung_knapp(d, var, "two-sided", truncate=False)
-    if oracle.tau2 > 0:  # statsmodels keeps a negative DL estimate in its weights; we clip
-        assert hk.estimate == pytest.approx(oracle.mean_effect_re, rel=1e-10)
-        assert hk.se == pytest.approx(oracle.sd_eff_w_re_hksj, rel=1e-10)
+    assert hk.estimate == pytest.approx(oracle.mean_effect_re, rel=1e-10)
+    assert hk.se == pytest.approx(oracle.sd_eff_w_re_hksj, rel=1e-10)
     assert hk.df == 4 and hk.p_value == pytest.approx(
         2 * stats.t.sf(abs(hk.estimate / hk.se), 4))
     trunc = hartung_knapp(d, var, "two-sided")
-    assert trunc.se >= hk.se - 1e-15 and trunc.se >= np.sqrt(1 / (1 / (var + tau2)).sum())
+    assert trunc.se == pytest.approx(max(oracle.sd_eff_w_re_hksj, oracle.sd_eff_w_re), rel=1e-10)
+
+
+def _folds_with_q(seed: int, k: int, q_ratio: float) -> tuple[np.ndarray, np.ndarray]:
+    """k fold differences with unequal variances whose Cochran's Q is ``q_ratio`` (k - 1):
+    above 1 the DerSimonian-Laird tau^2 is positive, at 1 exactly zero, below 1 negative."""
+    rng = np.random.default_rng(seed)
+    var = rng.uniform(1e-4, 9e-4, k)
+    w = 1 / var
+    e = rng.normal(0, 1, k) * np.sqrt(var)
+    e -= (w * e).sum() / w.sum()
+    return 0.02 + e * np.sqrt(q_ratio * (k - 1) / (w * e**2).sum()), var
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in sqrt:RuntimeWarning")
+@pytest.mark.parametrize(("seed", "k", "exact_zero"), [(0, 5, False), (1, 8, False),
+                                                        (2, 10, False), (3, 5, True),
+                                                        (4, 8, True)])
+def test_zero_heterogeneity_equals_the_fixed_effect_hksj_of_statsmodels(
+        seed: int, k: int, exact_zero: bool) -> None:
+    """tau^2 <= 0: statsmodels keeps the negative DL estimate in its random-effects weights,
+    kbtools truncates it at 0, so the random-effects mean is the fixed-effect mean and the
+    Hartung-Knapp variance is statsmodels' HKSJ variance of the fixed-effect mean; a weighted
+    least-squares fit of an intercept (statsmodels WLS, residual scale) is a second oracle."""
+    import statsmodels.api as sm
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    d, var = _folds_with_q(seed, k, 1.0 if exact_zero else 0.1 + 0.15 * seed)
+    oracle = combine_effects(d, var, method_re="dl")
+    if exact_zero:
+        assert oracle.tau2 == pytest.approx(0.0, abs=1e-12)
+    else:
+        assert oracle.tau2 < 0
+    assert dersimonian_laird_tau2(d, var) == pytest.approx(0.0, abs=1e-15)
+    hk = hartung_knapp(d, var, "two-sided", truncate=False)
+    assert hk.tau2 == pytest.approx(0.0, abs=1e-15) and hk.df == k - 1
+    assert hk.estimate == pytest.approx(oracle.mean_effect_fe, rel=1e-12)
+    assert hk.se == pytest.approx(oracle.sd_eff_w_fe_hksj, rel=1e-10)
+    wls = sm.WLS(d, np.ones((k, 1)), weights=1 / var).fit()
+    assert hk.estimate == pytest.approx(wls.params[0], rel=1e-12)
+    assert hk.se == pytest.approx(wls.bse[0], rel=1e-10)
+    assert hk.p_value == pytest.approx(float(wls.t_test(np.eye(1)).pvalue), rel=1e-8)
+    # truncated (the default): the scale is Q / (k - 1) <= 1 here, so the fixed-effect SE
+    trunc = hartung_knapp(d, var, "two-sided")
+    assert trunc.se == pytest.approx(oracle.sd_eff_w_fe, rel=1e-10)
+    assert trunc.se >= hk.se * (1 - 1e-12)
+    lo, hi = trunc.interval(0.95)
+    half = stats.t.ppf(0.975, k - 1) * oracle.sd_eff_w_fe
+    assert (lo, hi) == (pytest.approx(oracle.mean_effect_fe - half, rel=1e-10),
+                        pytest.approx(oracle.mean_effect_fe + half, rel=1e-10))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fold_combined_auroc_equals_statsmodels_on_the_folds_delong_aurocs(seed: int) -> None:
+    """Each fold's AUROC (scikit-learn) and DeLong variance combined around 0.5 by the
+    random-effects helper the fold tests use: statsmodels' random-effects mean and HKSJ
+    variance of the same numbers (where its tau^2 is positive) give estimate and interval."""
+    from sklearn.metrics import roc_auc_score
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    from kbtools.experiments.methods._common import fold_auc, fold_combined
+
+    rng = np.random.default_rng(seed)
+    aucs, variances = [], []
+    for _ in range(8):  # folds whose models differ: a shift of the signal per fold
+        y = (rng.uniform(size=150) < 0.3).astype(int)
+        score = rng.normal(size=150) + (0.5 + 0.4 * rng.normal()) * y
+        auc, var = fold_auc(y, score)
+        assert auc == pytest.approx(roc_auc_score(y, score), rel=1e-12)
+        aucs.append(auc)
+        variances.append(var)
+    oracle = combine_effects(np.array(aucs) - 0.5, np.array(variances), method_re="dl")
+    assert oracle.tau2 > 0
+    got = fold_combined(aucs, variances, null=0.5)
+    assert got["estimate"] == pytest.approx(oracle.mean_effect_re + 0.5, abs=1e-6)
+    se = max(oracle.sd_eff_w_re_hksj, oracle.sd_eff_w_re)  # truncated: scale at least 1
+    half = stats.t.ppf(0.975, 7) * se
+    assert got["ci"] == [pytest.approx(oracle.mean_effect_re + 0.5 - half, abs=1e-6),
+                         pytest.approx(oracle.mean_effect_re + 0.5 + half, abs=1e-6)]
+    assert got["p"] == pytest.approx(2 * stats.t.sf(abs(oracle.mean_effect_re / se), 7),
+                                     rel=1e-3)
+    assert fold_auc(np.zeros(5), np.arange(5.0)) is None  # one class: no AUROC
+    assert np.isnan(fold_combined(aucs[:1], variances[:1], null=0.5)["estimate"])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_fold_corrected_t_is_scipys_one_sample_t_widened_by_the_correction(seed: int) -> None:
+    """What a run prints as an arm's AUROC over folds: with no correction (ratio 0) it is
+    scipy's one-sample t-test of the fold AUROCs against 0.5 and its interval; the correction
+    multiplies the standard error by sqrt(1 + J ratio) and nothing else."""
+    from kbtools.experiments.methods._common import fold_corrected_t
+
+    rng = np.random.default_rng(seed)
+    aucs = 0.5 + rng.normal(0.03, 0.04, 10)
+    plain = fold_corrected_t(aucs, 0.0, null=0.5)
+    oracle = stats.ttest_1samp(aucs, 0.5)
+    assert plain["p"] == pytest.approx(oracle.pvalue, rel=1e-3)
+    lo, hi = oracle.confidence_interval(0.95)
+    assert plain["ci"] == [pytest.approx(lo, abs=1e-6), pytest.approx(hi, abs=1e-6)]
+    assert plain["estimate"] == pytest.approx(aucs.mean(), abs=1e-6) and plain["df"] == 9
+    ratio = 1 / 9  # 10 folds: each test fold is a ninth of its training fold
+    corrected = fold_corrected_t(aucs, ratio, null=0.5)
+    widen = np.sqrt(1 + 10 * ratio)
+    assert corrected["se"] == pytest.approx(plain["se"] * widen, abs=2e-6)
+    assert corrected["ci"][1] - corrected["ci"][0] == pytest.approx(
+        (hi - lo) * widen, abs=3e-6)
+    assert corrected["p"] == pytest.approx(
+        2 * stats.t.sf(abs(oracle.statistic) / widen, 9), rel=1e-3)
 
 
 def test_one_sided_p_values_and_degenerate_folds() -> None:

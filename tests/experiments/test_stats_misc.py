@@ -200,6 +200,45 @@ def test_logistic_odds_ratio_leaves_out_a_site_without_cases() -> None:
         logistic_odds_ratio(y[site >= 3], x[site >= 3], dummies[site >= 3])
 
 
+def test_logistic_odds_ratio_with_any_separated_site_equals_statsmodels_on_the_rest() -> None:
+    """Any site structure: 3-12 sites of unequal size, a binary covariate (sex) beside the
+    site dummies, and any sites, the reference site (all dummies off) included, whose subjects
+    are all controls or all cases. The estimate is statsmodels' Logit on the sites whose outcome
+    varies (a calibration cohort found the reference-site case: the intercept and every site
+    term ran to infinity and the information matrix became singular)."""
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(2026)
+    checked = 0
+    for _ in range(60):
+        k = int(rng.integers(3, 13))
+        site = rng.choice(k, size=int(rng.integers(200, 500)), p=rng.dirichlet(np.full(k, 2.0)))
+        n = site.size
+        age = rng.normal(0, 1, n)
+        sex = rng.integers(0, 2, n).astype(float)
+        x = rng.normal(size=n) + 0.2 * rng.normal(size=k)[site]
+        eta = -1.2 + 0.5 * x + 0.3 * age + rng.normal(0, 0.4, k)[site]
+        y = (rng.uniform(size=n) < 1 / (1 + np.exp(-eta))).astype(int)
+        for s in rng.choice(k, size=int(rng.integers(0, 4)), replace=False):
+            y[site == s] = int(rng.integers(0, 2))  # a separated site (perhaps the reference)
+        present = np.unique(site)
+        dummies = (site[:, None] == present[1:]).astype(float)  # the first site: reference
+        z = np.column_stack([age, sex, dummies])
+        varies = [s for s in present if np.unique(y[site == s]).size == 2]
+        keep = np.isin(site, varies)
+        if len(varies) < 2 or np.unique(y[keep]).size < 2:
+            continue
+        res = logistic_odds_ratio(y, x, z)
+        own = (site[keep][:, None] == np.array(varies[1:])).astype(float)
+        design = sm.add_constant(np.column_stack([age[keep], sex[keep], own, x[keep]]))
+        fit = sm.Logit(y[keep], design).fit(disp=0, maxiter=200)
+        assert res.converged and res.n == keep.sum() and res.n_separated == (~keep).sum()
+        assert res.coef == pytest.approx(fit.params[-1], rel=1e-6, abs=1e-9)
+        assert res.se == pytest.approx(fit.bse[-1], rel=1e-5)
+        checked += 1
+    assert checked >= 40
+
+
 def _sites_data(seed: int, n: int = 300, p: int = 12):
     rng = np.random.default_rng(seed)
     site = rng.integers(0, 4, n)

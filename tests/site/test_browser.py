@@ -289,6 +289,18 @@ def test_results_table_is_in_the_first_screen(tmp_path: Path) -> None:
             # the table starts, and its first row ends, inside the first 1280x800 screen
             assert 0 < box["top"] < 800 and box["rowBottom"] < 800, (method, box)
             tab.screenshot(path=str(tmp_path / f"run-{method}.png"))
+            if method == "prediction_baselines":
+                # the calibrated table comes first, and no results table scrolls sideways
+                assert "AUROC gain" in tab.locator("article table").first.inner_text()
+                overflow = tab.evaluate("""() => {
+                    const end = document.querySelector("article h2#figures");
+                    return Array.from(
+                        document.querySelectorAll("article .md-typeset__scrollwrap"))
+                      .filter((w) => w.compareDocumentPosition(end)
+                                     & Node.DOCUMENT_POSITION_FOLLOWING)
+                      .map((w) => w.scrollWidth - w.clientWidth);
+                }""")
+                assert len(overflow) == 4 and max(overflow) <= 1, overflow
 
         tab.goto(f"{base}/registry/experiments/01_cca_gene_smri-compare/")
         box = tab.evaluate(_FIRST_TABLE_AFTER, "headline-metrics")

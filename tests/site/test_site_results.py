@@ -6,6 +6,7 @@ their metrics.yaml, read independently here.
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 from pathlib import Path
@@ -52,13 +53,19 @@ def columns(section: str, first: str) -> list[str]:
     return [c.strip() for c in line.strip().strip("|").split("|")]
 
 
-def cell_of(value: dict, suffix: str = "") -> str:
-    """How a results cell shows a metric: pooled value with its 95% interval when the run has
-    one, else with the SD across folds."""
-    if value.get("pooled_ci95"):
-        low, high = value["pooled_ci95"]
-        return f"{value['pooled']:.3f}\u00a0[{low:.3f},\u00a0{high:.3f}]{suffix}"
-    return f"{value['pooled']:.3f}\u00a0±\u00a0{value['sd']:.3f}{suffix}"
+def interval(estimate: float, ci: list[float]) -> str:
+    """How a results cell shows a number with its interval: ``0.695 [0.661, 0.729]`` (a value
+    that rounds to zero without a sign)."""
+    def num(x: float) -> str:
+        text = f"{x:.3f}"
+        return text.removeprefix("-") if float(text) == 0 else text
+
+    return f"{num(estimate)}\u00a0[{num(ci[0])},\u00a0{num(ci[1])}]"
+
+
+def spread(value: dict) -> str:
+    """How a results cell shows the mean ± SD across folds."""
+    return f"{value['mean']:.3f}\u00a0±\u00a0{value['sd']:.3f}"
 
 
 def metrics(folder: Path) -> dict:
@@ -75,31 +82,60 @@ def test_results_come_first(pages: dict[str, str]) -> None:
         assert len([line for line in head.splitlines() if line.strip()]) == 2, head
 
 
-def test_prediction_rows_per_arm_and_model(pages: dict[str, str]) -> None:
+def test_prediction_page_leads_with_the_calibrated_numbers(pages: dict[str, str]) -> None:
+    """The verdict, then the fold-combined gains (the verdict's comparisons first), then each
+    arm's fold-combined AUROC; pooled numbers only under their descriptive heading."""
     folder = shipped_run("prediction_baselines")
     summary = metrics(folder)
     section = results(page_of(pages, folder))
-    rows = table(section, "Arm")
+    order = ["Escalation verdict:", "### Fusion against each single modality", "### Each arm",
+             "### Descriptive: pooled out-of-fold predictions"]
+    assert [section.index(h) for h in order] == sorted(section.index(h) for h in order)
+    calibrated, descriptive = section.split(order[-1])
+    assert "pooled" not in calibrated.lower()
+    verdict = summary["escalation"]
+    assert ("Escalation verdict: escalate beyond late fusion" in section) is verdict["escalate"]
+    assert verdict["statement"] in html.unescape(calibrated)
+
+    gains = table(calibrated, "Model")
+    assert len(gains) == len(summary["comparisons"])
+    primary = [c for c in summary["comparisons"]
+               if (c["fusion"], c["model"]) == (verdict["fusion"], verdict["model"])]
+    by_key = {(c["model"], c["fusion"], c["single"]): c for c in summary["comparisons"]}
+    for i, (model, fusion, single, gain, p, folds) in enumerate(gains):
+        truth = by_key[(model, fusion.strip("*"), single)]
+        assert (truth in primary) is (i < len(primary))  # the verdict's comparisons first
+        test = truth["fold_test"]
+        assert gain == interval(test["estimate"], test["ci"])
+        assert float(p) == pytest.approx(test["p"], rel=5e-3) and int(folds) == test["n_folds"]
+    assert columns(calibrated, "Model")[3] == "AUROC gain [90% CI]"
+
+    rows = table(calibrated, "Arm")
     expected = {(arm, model): m for arm, a in summary["arms"].items()
                 for model, m in a["models"].items()}
     assert {(r[0], r[1]) for r in rows} == set(expected)
-    for arm, model, auroc, auprc, brier, ece in rows:
+    assert columns(calibrated, "Arm")[3:] == ["AUROC [95% CI]", "AUPRC ↑", "Brier ↓"]
+    for arm, model, n, auroc, auprc, brier in rows:
         truth = expected[(arm, model)]
-        for cell, metric in ((auroc, "auroc"), (auprc, "auprc"), (brier, "brier"), (ece, "ece")):
-            floor = truth[metric].get("pooled_if_calibrated")
-            suffix = f" (floor {floor:.3f})" if floor is not None else ""
-            assert cell.replace("**", "") == cell_of(truth[metric], suffix), (arm, model, metric)
-    best = max(rows, key=lambda r: float(r[2].strip("*").split("\u00a0")[0]) if r[1] == "logistic"
-               else 0)
-    assert best[2].startswith("**")  # the best AUROC of a model is bold
-    comparisons = table(section, "Model")
-    assert len(comparisons) == len(summary["comparisons"])
-    first = summary["comparisons"][0]
-    assert comparisons[0][:3] == [first["model"], first["fusion"], first["single"]]
-    low, high = first["bootstrap_ci"]
-    assert comparisons[0][5] == f"{first['difference']:.3f}\u00a0[{low:.3f},\u00a0{high:.3f}]"
-    verdict = summary["escalation"]["escalate"]
-    assert ("Escalation verdict: escalate beyond late fusion" in section) is verdict
+        assert n == f"{summary['arms'][arm]['n_subjects']:,}"
+        combined = truth["auroc"]["fold_combined"]
+        assert auroc.replace("**", "") == interval(combined["estimate"], combined["ci"])
+        assert (auprc, brier) == (spread(truth["auprc"]), spread(truth["brier"]))
+    best = max((r for r in rows if r[1] == "logistic"),
+               key=lambda r: float(r[3].strip("*").split("\u00a0")[0]))
+    assert best[3].startswith("**")  # the best AUROC of a model is bold
+
+    pooled = table(descriptive, "Arm")
+    for arm, model, auroc, auprc, brier, ece in pooled:
+        truth = expected[(arm, model)]
+        assert auroc == interval(truth["auroc"]["pooled"], truth["auroc"]["pooled_ci95"])
+        assert brier == f"{truth['brier']['pooled']:.3f}"
+        assert auprc == interval(truth["auprc"]["pooled"], truth["auprc"]["pooled_ci95"])
+        assert ece == (f"{truth['ece']['pooled']:.3f} "
+                       f"(floor {truth['ece']['pooled_if_calibrated']:.3f})")
+    first = by_key[tuple(table(descriptive, "Model")[0][:3])]
+    assert table(descriptive, "Model")[0][5] == interval(first["difference_pooled"],
+                                                          first["pooled_bootstrap_ci"])
 
 
 def test_cca_rows_per_mode(pages: dict[str, str]) -> None:
@@ -157,10 +193,24 @@ def test_partial_harmonization_and_pca(pages: dict[str, str]) -> None:
     arms = table(section, "Arm")
     assert [r[0] for r in arms] == list(summary["arms"])
     assert f"{summary['delta']['rho1_test_folds']['mean']:.3f}" in section
+    changes = table(section, "Change with harmonization")
+    test = summary["delta"]["auroc_test"]  # the calibrated change first, with its p
+    assert changes[0][0].startswith("ΔAUROC combined over folds")
+    assert changes[0][1] == f"{interval(test['estimate'], test['ci'])}; p = {test['p']:.3g}"
+    pooled = [r for r in changes if "pooled" in r[0]]
+    assert pooled and "descriptive" in pooled[0][0] and changes.index(pooled[0]) > 0
+    # the calibrated change leads the page, the arms' descriptive means follow
+    assert section.index("Change with harmonization") < section.index("| Arm |")
 
     folder = shipped_run("pca_dimension_search")
     summary = metrics(folder)
-    rows = table(results(page_of(pages, folder)), "Components")
+    section = results(page_of(pages, folder))
+    nested = summary["nested_auroc"]["fold_combined"]
+    assert (f"Nested cross-validation AUROC {interval(nested['estimate'], nested['ci'])} "
+            "(combined over the outer folds, 95% CI)") in section
+    rows = table(section, "Components")
+    # the calibrated nested AUROC leads, the descriptive curve follows
+    assert section.index("Nested cross-validation AUROC") < section.index("| Components |")
     chosen = [r for r in rows if "chosen" in r[3]]
     assert [int(r[0]) for r in chosen] == [summary["chosen_dim"]]
     assert [int(r[0]) for r in rows] == [c["dim"] for c in summary["curve"]]
@@ -224,7 +274,8 @@ def test_small_arm_is_suppressed_in_the_results(kb_copy: Path) -> None:
     text = generate(kb_copy, validate=False).pages[f"registry/runs/{folder.name}.md"]
     rows = table(results(text), "Arm")
     brain = [r for r in rows if r[0] == "brain"]
-    assert brain and all(cell == "suppressed" for r in brain for cell in r[2:])
+    assert brain and all(r[2] == "&lt;10" for r in brain)
+    assert all(cell == "suppressed" for r in brain for cell in r[3:])
     assert all("suppressed" not in cell for r in rows if r[0] != "brain" for cell in r)
 
 
@@ -263,27 +314,55 @@ def test_number_formats(value: object, key: str | None, shown: str) -> None:
 
 
 def test_views_read_the_newer_metric_shapes() -> None:
-    """Keys written by newer methods: pooled CIs, ECE floors, fold-combined tests, one CCA
-    permutation test on all subjects, a harmonization test with its method."""
+    """Keys written by newer methods: fold-combined AUROCs and gains, pooled (descriptive)
+    intervals, ECE floors, one CCA permutation test on all subjects, a harmonization test with
+    its method; and the keys of runs written before the fold-combined AUROC."""
     from kbtools.site import results as r
 
     pred = r.prediction_baselines({
         "arms": {"gene": {"n_subjects": 2000, "models": {"logistic": {
-            "auroc": {"mean": 0.69, "sd": 0.02, "pooled": 0.683, "pooled_ci95": [0.657, 0.709]},
+            "auroc": {"fold_combined": {"estimate": 0.695, "ci": [0.66, 0.73]},
+                      "mean": 0.69, "sd": 0.02, "pooled": 0.683, "pooled_ci95": [0.657, 0.709]},
             "ece": {"mean": 0.04, "sd": 0.01, "pooled": 0.036, "pooled_if_calibrated": 0.016}}}}},
+        "comparisons": [
+            {"model": "hgb", "fusion": "fusion_late", "single": "gene",
+             "fold_test": {"method": "hartung_knapp", "estimate": 0.01, "ci": [-0.01, 0.03],
+                           "ci_level": 0.9, "p": 0.21, "n_folds": 8}},
+            {"model": "logistic", "fusion": "fusion_late", "single": "gene",
+             "difference_pooled": 0.062, "pooled_bootstrap_ci": [0.038, 0.085],
+             "pooled_delong_z": 4.83, "pooled_delong_p": 1.4e-06,
+             "fold_test": {"method": "hartung_knapp", "estimate": 0.05, "ci": [0.02, 0.08],
+                           "ci_level": 0.9, "p": 0.0033, "n_folds": 8}}],
+        "escalation": {"escalate": True, "test": "hartung_knapp", "p": 0.0033, "alpha": 0.05,
+                       "fusion": "fusion_late", "model": "logistic", "decided_by": "gene",
+                       "statement": "fusion wins"}})
+    row = pred["rows"][0]
+    assert (row["auroc"].value, row["auroc"].low, row["auroc"].high) == (0.695, 0.66, 0.73)
+    pooled = row["pooled"]["auroc"]
+    assert (pooled.value, pooled.low, pooled.high) == (0.683, 0.657, 0.709)
+    assert row["folds"]["auroc"].sd == 0.02
+    assert row["ece_floor"] == 0.016 and pred["has_ece_floor"]
+    first = pred["comparisons"][0]  # the verdict's comparison first
+    assert (first["model"], first["primary"], first["gain"].value, first["gain"].low) == (
+        "logistic", True, 0.05, 0.02)
+    assert (first["delong_z"], first["delong_p"], first["fold_test"], first["fold_p"]) == (
+        4.83, 1.4e-06, "hartung_knapp", 0.0033)
+    assert first["difference"].value == 0.062 and pred["gain_level"] == "90%"
+    assert pred["verdict"]["decided_by"] == "gene" and pred["verdict"]["p"] == 0.0033
+    keys = dict(r.key_metrics("prediction_baselines", pred))
+    assert keys["Escalation p"] == 0.0033 and keys["AUROC gain over gene"] == 0.05
+    assert keys["AUROC gene · logistic"] == 0.695  # the fold-combined AUROC, not the pooled
+
+    old = r.prediction_baselines({  # a run written before fold-combined AUROCs
+        "arms": {"gene": {"models": {"logistic": {"auroc": {"pooled": 0.683}}}}},
         "comparisons": [{"model": "logistic", "fusion": "fusion_late", "single": "gene",
                          "difference": 0.062, "bootstrap_ci": [0.038, 0.085],
-                         "pooled_delong_z": 4.83, "pooled_delong_p": 1.4e-06,
                          "fold_test": {"method": "hartung_knapp", "p": 0.0033}}],
-        "escalation": {"escalate": True, "test": "hartung_knapp", "p": 0.0033, "alpha": 0.05,
-                       "best_single": "gene", "statement": "fusion wins"}})
-    row = pred["rows"][0]
-    assert (row["auroc"].value, row["auroc"].low, row["auroc"].high) == (0.683, 0.657, 0.709)
-    assert row["ece_floor"] == 0.016 and pred["has_ece_floor"]
-    comp = pred["comparisons"][0]
-    assert (comp["delong_z"], comp["delong_p"], comp["fold_test"], comp["fold_p"]) == (
-        4.83, 1.4e-06, "hartung_knapp", 0.0033)
-    assert pred["verdict"]["test"] == "hartung_knapp" and pred["verdict"]["p"] == 0.0033
+        "escalation": {"escalate": True, "best_single": "gene", "p": 0.0033}})
+    assert old["rows"][0]["auroc"] is None and old["rows"][0]["pooled"]["auroc"].value == 0.683
+    assert old["comparisons"][0]["difference"].low == 0.038
+    assert old["comparisons"][0]["gain"] is None and not old["has_gain"]
+    assert old["verdict"]["decided_by"] == "gene"
 
     cca = r.cca_permutation({"n_permutations": 999, "test": {"n_subjects": 2000,
                                                                "null_rho1_q95": 0.44},
@@ -301,4 +380,9 @@ def test_views_read_the_newer_metric_shapes() -> None:
                                                "auroc_test": {"method": "hartung_knapp",
                                                               "p": 0.81}}})
     assert harm["tests"] == [("auroc test p (hartung_knapp)", 0.81)]
-    assert harm["deltas"][0]["value"].low == 0.0003
+    assert harm["deltas"][0]["value"].low == 0.0003  # an older run: pooled only
+    harm = r.harmonization_ablation({"delta": {
+        "auroc_test": {"method": "hartung_knapp", "estimate": 0.001, "ci": [-0.004, 0.006],
+                       "p": 0.7}, "auroc_pooled": 0.008, "pooled_bootstrap_ci": [0.0003, 0.016]}})
+    assert harm["tests"] == [] and harm["deltas"][0]["p"] == 0.7
+    assert (harm["deltas"][0]["value"].value, harm["deltas"][1]["value"].low) == (0.001, 0.0003)

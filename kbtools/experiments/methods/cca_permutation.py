@@ -324,6 +324,7 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     min_p = 1 / (n_perm + 1)
     dims = {r: frames[r][0].shape[1] for r in (xr, yr)}
     summary = {
+        "inference": INFERENCE,
         "modalities": {"x": xr, "y": yr},
         "n_folds": len(folds),
         "n_permutations": n_perm,
@@ -559,3 +560,22 @@ def _loadings_figure(role: str, frames: list[pd.DataFrame], sep: str, shown: Any
                  f"canonical score),\nmean over {len(frames)} folds, 25 largest", fontsize=9)
     fig.colorbar(im, ax=ax, shrink=0.6, label="loading")
     return fig
+
+
+#: What the numbers of ``metrics.yaml`` are (see prediction_baselines.INFERENCE).
+INFERENCE: dict[str, Any] = {
+    "calibrated": {
+        "modes.*.p_fwer|significant": "step-down permutation p of each mode (family-wise error "
+                                      "rate over modes), within-site blocks; calibration "
+                                      "suite: the CCA rows",
+    },
+    "descriptive": {
+        "modes.*.p_uncorrected": "each mode's permutation p without the step-down over modes; "
+                                 "no call uses it",
+        "min_attainable_p": "the smallest p the number of permutations allows (a design fact)",
+        "site_structure.blocks.*.dispersion_p|interaction_p":
+            "diagnostics of the cohort's site structure (centre variance ratios, centre x "
+            "covariate terms): they describe the data and name what the design does about "
+            "it; no call rests on them",
+    },
+}

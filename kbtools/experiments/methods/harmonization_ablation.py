@@ -15,6 +15,12 @@ variance, with the usual empirical Bayes shrinkage across features. Alternativel
 ``cv.scheme: stratified_kfold`` so every test site was seen in training, or set
 ``new_sites: error`` to refuse. ComBat covariates must not include the outcome: preserving it
 would use test labels to harmonise test subjects.
+
+What the run prints (``summary.inference``): the change in AUROC with ComBat is tested by
+combining the folds' DeLong differences (truncated Hartung-Knapp, two-sided, with its 95%
+interval: ``delta.auroc_test``; calibration suite). The per-arm means and SDs over folds, the
+held-out rho1 changes, and the pooled AUROC difference with its bootstrap interval (predictions
+pooled over the folds' models) are descriptive.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ import numpy as np
 import pandas as pd
 
 from kbtools.errors import DataError
+from kbtools.experiments.cca import columnwise_corr, fit_cca
+from kbtools.experiments.cv import outer_folds, resolve_columns, site_column
 from kbtools.experiments.methods import MethodResult
 from kbtools.experiments.methods._common import (
     DEFAULT_C_GRID,
@@ -35,6 +43,7 @@ from kbtools.experiments.methods._common import (
     class_counts,
     featurize_fold,
     fit_quiet,
+    fold_combined,
     fold_seed,
     inner_splits,
     logistic,
@@ -47,7 +56,10 @@ from kbtools.experiments.methods._common import (
     safe_auc,
     tune_c,
 )
-from kbtools.experiments.preprocessing import build_pipeline
+from kbtools.experiments.preprocessing import build_pipeline, centre_by_group, fold_imputer
+from kbtools.experiments.stats.bootstrap import paired_bootstrap_auc_difference
+from kbtools.experiments.stats.combat import ComBat
+from kbtools.experiments.stats.delong import delong_test
 
 DEFAULTS: dict[str, Any] = {
     "harmonize": ["brain"],
@@ -83,9 +95,6 @@ class HarmonizedFeaturizer(RoleFeaturizer):
                             columns=self.cohort.blocks[self.role].columns)
 
     def fit(self, train_ids: pd.Index) -> HarmonizedFeaturizer:
-        from kbtools.experiments.preprocessing import fold_imputer
-        from kbtools.experiments.stats.combat import ComBat
-
         strategy = (self.preprocessing or {}).get("impute", "none")
         self.imputer_ = None
         if strategy not in (None, "none"):
@@ -115,8 +124,6 @@ def _combat_covariates(config: dict[str, Any]) -> list[str]:
 
 def subject_columns(config: dict[str, Any]) -> dict[str, str]:
     """ComBat's batches (the site column) and the covariate effects it preserves."""
-    from kbtools.experiments.cv import site_column
-
     out = {site_column(config): "site (ComBat batches)"}
     out.update({c: "ComBat covariate" for c in _combat_covariates(config)})
     return out
@@ -170,9 +177,6 @@ class _ArmJob:
 def _fit_arm(job: _ArmJob, chunk: tuple[int, str], rng: np.random.Generator) -> dict[str, Any]:
     """One arm on one outer fold: CCA mode-1 correlations (train, held out) and the held-out
     probabilities of the tuned classifier."""
-    from kbtools.experiments.cca import columnwise_corr, fit_cca
-    from kbtools.experiments.preprocessing import centre_by_group
-
     k, arm = chunk
     cohort, p = job.cohort, job.p
     tr_pos, te_pos = job.folds[k]
@@ -199,11 +203,6 @@ def _fit_arm(job: _ArmJob, chunk: tuple[int, str], rng: np.random.Generator) -> 
 
 
 def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
-    from kbtools.experiments.cv import outer_folds, resolve_columns, site_column
-    from kbtools.experiments.stats.bootstrap import paired_bootstrap_auc_difference
-    from kbtools.experiments.stats.delong import delong_test
-    from kbtools.experiments.stats.fold_combination import hartung_knapp
-
     config = resolve_columns(config)
     preflight(cohort, config)
     p = params_of(config, DEFAULTS)
@@ -253,8 +252,8 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
             notes.add("test folds hold sites unseen in training: ComBat estimated their "
                       "location/scale from their own held-out features (labels unused)")
         rows.append(row)
-    summary: dict[str, Any] = {"harmonized_roles": list(p["harmonize"]), "arms": {},
-                               "combat": {**combat, "covariates": covariates},
+    summary: dict[str, Any] = {"inference": INFERENCE, "harmonized_roles": list(p["harmonize"]),
+                               "arms": {}, "combat": {**combat, "covariates": covariates},
                                "cv_scheme": cv_cfg.get("scheme", "stratified_group_kfold")}
     for arm in arms:
         summary["arms"][arm] = {
@@ -273,14 +272,18 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
         bs = paired_bootstrap_auc_difference(yy, oof["combat"].loc[scored].to_numpy(),
                                              oof["none"].loc[scored].to_numpy(),
                                              n_boot=int(p["n_boot"]), rng=ctx.rng())
+        test = fold_combined([d for d, _ in fold_delta], [v for _, v in fold_delta])
+        test.update({"method": "hartung_knapp over per-fold DeLong differences",
+                     "fold_differences": [r6(d) for d, _ in fold_delta],
+                     "fold_delong_se": [r6(np.sqrt(v)) for _, v in fold_delta]})
         summary["delta"] = {
+            "auroc_test": test,
             "rho1_test_folds": mean_sd(d_rho), "auroc_folds": mean_sd(d_auc),
             "auroc_pooled": r6(pooled_diff),
-            "auroc_test": _delta_test(fold_delta, hartung_knapp),
-            "bootstrap_ci": [r6(bs.ci_low), r6(bs.ci_high)], "n_subjects": len(scored)}
-        headline = {"delta_rho1": summary["delta"]["rho1_test_folds"]["mean"],
-                    "delta_auroc": summary["delta"]["auroc_pooled"],
-                    "delta_auroc_p": summary["delta"]["auroc_test"]["p"]}
+            "pooled_bootstrap_ci": [r6(bs.ci_low), r6(bs.ci_high)],
+            "n_subjects": len(scored)}
+        headline = {"delta_auroc": test["estimate"], "delta_auroc_p": test["p"],
+                    "delta_rho1": summary["delta"]["rho1_test_folds"]["mean"]}
     figures = {}
     if (config.get("outputs") or {}).get("plots", True):
         figures["harmonization_ablation.png"] = lambda shown: _figure(rows, arms, shown)
@@ -289,17 +292,20 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
                         figures=figures)
 
 
-def _delta_test(fold_delta: list[tuple[float, float]], hartung_knapp: Any) -> dict[str, Any]:
-    """Two-sided test of AUROC(combat) - AUROC(none) combining the folds' DeLong differences."""
-    if len(fold_delta) < 2:
-        return {"method": "hartung_knapp", "p": float("nan"), "n_folds": len(fold_delta)}
-    res = hartung_knapp(np.array([d for d, _ in fold_delta]),
-                        np.array([v for _, v in fold_delta]), "two-sided")
-    return {"method": "hartung_knapp over per-fold DeLong differences",
-            "estimate": r6(res.estimate), "se": r6(res.se), "t": r6(res.statistic),
-            "df": res.df, "p": float(f"{res.p_value:.4g}"), "n_folds": res.n_folds,
-            "fold_differences": [r6(d) for d, _ in fold_delta],
-            "fold_delong_se": [r6(np.sqrt(v)) for _, v in fold_delta]}
+#: What the numbers of ``metrics.yaml`` are (see prediction_baselines.INFERENCE).
+INFERENCE: dict[str, Any] = {
+    "calibrated": {
+        "delta.auroc_test": "AUROC(combat) - AUROC(none) combined over outer folds (Hartung-"
+                            "Knapp over per-fold DeLong differences): two-sided p and 95% CI",
+    },
+    "descriptive": {
+        "arms.*": "mean and SD of the per-fold held-out values",
+        "delta.rho1_test_folds|auroc_folds": "mean and SD of the per-fold changes",
+        "delta.auroc_pooled|pooled_bootstrap_ci":
+            "predictions pooled over the folds' different models (a bootstrap of the pooled "
+            "difference ignores refitting)",
+    },
+}
 
 
 def _figure(rows: list[dict[str, Any]], arms: list[str], shown: Any) -> Any:

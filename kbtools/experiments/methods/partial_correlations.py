@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from kbtools.errors import DataError
+from kbtools.experiments.cv import outer_folds, resolve_columns, site_column
 from kbtools.experiments.methods import MethodResult
 from kbtools.experiments.methods._common import (
     RoleFeaturizer,
@@ -168,7 +169,6 @@ def _fold_scores(job: tuple, f: int, rng: np.random.Generator) -> tuple[
 
 
 def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
-    from kbtools.experiments.cv import outer_folds, resolve_columns, site_column
     from kbtools.experiments.stats.fdr import bh_qvalues
     from kbtools.experiments.stats.partial import logistic_odds_ratio, partial_correlation
 
@@ -253,7 +253,8 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
             results += family
         else:
             raise DataError(f"outcome type {kind!r} unknown", hint="use continuous or binary")
-    summary: dict[str, Any] = {"axes": p["axes"], "roles": roles, "axis_names": axis_names,
+    summary: dict[str, Any] = {"inference": INFERENCE, "axes": p["axes"], "roles": roles,
+                               "axis_names": axis_names,
                                "covariates": list(covs), "site_adjusted": site_onehot,
                                "heldout_model": {
                                    "terms": list(covs) + [f"{'site' if site_onehot else 'fold'}"
@@ -285,6 +286,19 @@ def _add_q(family: list[dict[str, Any]], bh: Any, alpha: float) -> None:
         r["p"] = float(f"{r['p']:.4g}")
         r["q"] = float(f"{qq:.4g}")
         r["significant"] = bool(qq <= alpha)
+
+
+#: What the numbers of ``metrics.yaml`` are (see prediction_baselines.INFERENCE).
+INFERENCE: dict[str, Any] = {
+    "calibrated": {
+        "results.*.p|ci": "one held-out test per axis and outcome (partial r: t-test and "
+                          "Fisher-z interval; odds ratio: Wald), raw",
+        "results.*.q|significant": "Benjamini-Hochberg over the axes of one outcome",
+    },
+    "descriptive": {
+        "rho_test_mean": "mean held-out canonical correlation of the axes over folds",
+    },
+}
 
 
 def _figure(results: list[dict[str, Any]], shown: Any, confidence: float) -> Any:

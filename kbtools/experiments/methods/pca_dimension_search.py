@@ -8,6 +8,13 @@ the best mean. The chosen d's held-out AUROC estimates the performance of the wh
 procedure. The recommended dimension for the run is the same rule applied to the outer-fold
 AUROC curve (mean and SE over outer folds), recorded as ``chosen_dim``. Components are nested
 (the first d of a larger PCA), so one SVD per fold serves every candidate.
+
+What the run prints (``summary.inference``): the nested AUROC is combined over the outer folds
+(the mean of each fold's AUROC of the dimension its inner folds chose, with the corrected
+resampled t interval that allows for folds sharing training subjects), a 95% interval the
+calibration suite checks on null cohorts. The outer-fold curve, the best dimension's mean
+AUROC and its SE are descriptive: choosing the best of several dimensions on the same folds
+makes the best mean optimistic.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from kbtools.errors import DataError
+from kbtools.experiments.cv import first_repeat, repeat_note, resolve_columns
 from kbtools.experiments.linalg import thin_svd
 from kbtools.experiments.methods import MethodResult
 from kbtools.experiments.methods._common import (
@@ -24,6 +32,7 @@ from kbtools.experiments.methods._common import (
     binary_outcome,
     class_counts,
     fit_quiet,
+    fold_corrected_t,
     fold_seed,
     inner_splits,
     logistic,
@@ -118,8 +127,6 @@ def _fit_curve(job: tuple, chunk: tuple[int, int | None], rng: np.random.Generat
 
 
 def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
-    from kbtools.experiments.cv import outer_folds, resolve_columns
-
     config = resolve_columns(config)
     preflight(cohort, config)
     p = params_of(config, DEFAULTS)
@@ -130,7 +137,7 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     pre = config.get("preprocessing")
     c = float(p["C"])
     has = cohort.blocks[role].index
-    folds = outer_folds(cohort, config.get("cv"), config.get("outcome"), ctx.seed)
+    folds = first_repeat(cohort, config.get("cv"), config.get("outcome"), ctx.seed)
     n_inner = int((config.get("cv") or {}).get("inner_splits", 3))
     # each fold's inner splits and its outer fit are separate chunks of the parallel layer
     job = (cohort, role, pre, config.get("cv"), config.get("outcome"), y, dims, c, folds,
@@ -139,8 +146,8 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     done = dict(zip(work, ctx.map(_fit_curve, work, shared=job, desc="fold x split fits",
                                   unit="fit"), strict=True))
     outer = np.full((len(folds), len(dims)), np.nan)
-    rows, notes = [], set()
-    nested_auc, chosen_inner = [], []
+    rows, notes = [], set(repeat_note(config.get("cv")))
+    nested_auc, ratios, chosen_inner = [], [], []
     for k in range(len(folds)):
         inner_scores = [done[(k, j)][0] for j in range(n_inner) if done[(k, j)] is not None]
         d_inner, _, _ = one_se_choice(dims, np.array(inner_scores))
@@ -148,6 +155,7 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
         notes.update(fold_notes)
         j = dims.index(d_inner)
         nested_auc.append(outer[k, j])
+        ratios.append(len(yte) / n_train)
         chosen_inner.append(d_inner)
         row = {"fold": k + 1, "n_train": n_train, "n_test": len(yte),
                **class_counts(yte), "chosen_dim_inner": d_inner,
@@ -158,13 +166,16 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     curve = [{"dim": d, **mean_sd(outer[:, j].tolist()),
               "se": r6(np.nanstd(outer[:, j], ddof=1) / np.sqrt(np.isfinite(outer[:, j]).sum()))}
              for j, d in enumerate(dims)]
-    summary = {"role": role, "outcome": config.get("outcome"), "dims": dims, "C": c,
+    nested = {"fold_combined": fold_corrected_t(nested_auc, float(np.mean(ratios)), null=0.5),
+              **mean_sd(nested_auc)}
+    summary = {"inference": INFERENCE, "role": role, "outcome": config.get("outcome"),
+               "dims": dims, "C": c,
                "rule": "smallest dim within one SE of the best mean AUROC",
                "curve": curve, "chosen_dim": chosen, "best_dim": int(dims[int(np.nanargmax(
                    np.nanmean(outer, axis=0)))]), "best_mean_auroc": r6(best_mean),
-               "best_se": r6(best_se), "nested_auroc": mean_sd(nested_auc),
+               "best_se": r6(best_se), "nested_auroc": nested,
                "inner_choices": chosen_inner}
-    headline = {"chosen_dim": chosen, "nested_auroc": summary["nested_auroc"]["mean"]}
+    headline = {"chosen_dim": chosen, "nested_auroc": nested["fold_combined"]["estimate"]}
     figures = {}
     if (config.get("outputs") or {}).get("plots", True):
         figures["pca_dimension_curve.png"] = lambda shown: _figure(dims, outer, chosen, shown,
@@ -172,6 +183,21 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     counts = {"n_subjects": int(len(has.intersection(cohort.subjects.index)))}
     return MethodResult(summary=summary, per_fold=rows, headline=headline, counts=counts,
                         warnings=sorted(notes), figures=figures)
+
+
+#: What the numbers of ``metrics.yaml`` are (see prediction_baselines.INFERENCE).
+INFERENCE: dict[str, Any] = {
+    "calibrated": {
+        "nested_auroc.fold_combined": "AUROC of the whole selection procedure, combined over "
+                                      "outer folds (corrected resampled t), 95% CI",
+    },
+    "descriptive": {
+        "nested_auroc.mean|sd": "mean and SD of the per-fold nested AUROCs",
+        "curve|best_mean_auroc|best_se": "outer-fold AUROC per dimension: the best of them is "
+                                         "chosen on the same folds, so optimistic",
+        "chosen_dim|inner_choices": "one-SE choices, not tests",
+    },
+}
 
 
 def _figure(dims: list[int], outer: np.ndarray, chosen: int, shown: Any,
@@ -194,7 +220,7 @@ def _figure(dims: list[int], outer: np.ndarray, chosen: int, shown: Any,
                label="within one SE of the best")
     ax.axvline(chosen, color="tab:red", ls="--", label=f"chosen: {chosen} components")
     ax.axhline(float(np.nanmean(np.asarray(nested)[keep])), color="0.4", ls=":",
-               label="nested estimate of the whole procedure")
+               label="nested AUROC (mean over folds)")
     ax.set_xscale("log", base=2)
     ax.set_xticks(d, [str(v) for v in d])
     ax.set(xlabel="PCA components", ylabel="held-out AUROC",

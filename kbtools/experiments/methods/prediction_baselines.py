@@ -11,14 +11,27 @@ that modality's probability). Each arm is fit with L2 logistic regression (C tun
 CV; unweighted, or ``class_weight: balanced`` with probabilities moved back to the training
 odds) and with gradient boosting.
 
-Comparisons: within every outer fold, fusion against each single modality by DeLong's test on
-the fold's test subjects that every arm scored (the fold's models are fixed, its test subjects
-independent of them); the folds' AUC differences are combined by a Hartung-Knapp random-effects
-test (``comparison_test``), one-sided. The escalation verdict requires the primary fusion to
-beat every single modality at ``alpha`` (intersection-union test: the largest p decides), so its
-false-positive rate is at most alpha; the calibration suite measures it. DeLong on predictions
-pooled over the folds' models and a paired bootstrap of the pooled difference are reported as
-description only (pooling five fitted models made the DeLong test anti-conservative).
+What a run prints, and which numbers are calibrated (``summary.inference`` says the same):
+
+* **Each arm's AUROC** is combined across outer folds: the mean of the folds' AUROCs with a 95%
+  interval from the corrected resampled t (``auroc.fold_combined``), whose variance allows for
+  the positive correlation of folds whose models share most of their training subjects (a
+  random-effects combination of the folds' DeLong AUROCs ignores it and put 0.5 outside its
+  interval in 12% of null cohorts). This is what the legends and the run page lead with.
+* **Fusion against each single modality:** within every fold, DeLong's test on the fold's test
+  subjects that every arm scored; the folds' AUROC differences are combined the same way, by
+  the corrected resampled t (``comparison_test``, one-sided, ``fold_test``), with a 1 - 2
+  alpha interval whose lower end is the one-sided test's bound. Hartung-Knapp over the folds'
+  DeLong differences, the earlier default, treats folds as independent and its interval
+  missed 0 too often on null cohorts; chosen by hand, it is labelled descriptive.
+* **The escalation verdict** requires the primary fusion to beat every single modality at
+  ``alpha`` (intersection-union test: the largest p decides), so its false-positive rate is at
+  most alpha; its statement quotes the fold-combined gains and p-values it tested.
+* **Descriptive only:** metrics of the predictions pooled over the folds (``pooled``,
+  ``pooled_ci95``, the pooled DeLong test and the paired bootstrap of the pooled difference).
+  Pooling the out-of-fold predictions of differently fitted models biases the pooled AUROC
+  below 0.5 under the null and makes its DeLong interval and test anti-conservative
+  (calibration suite); no decision uses them.
 """
 
 from __future__ import annotations
@@ -28,8 +41,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats as scipy_stats
+from sklearn.metrics import precision_recall_curve, roc_curve
 
 from kbtools.errors import DataError
+from kbtools.experiments.cv import first_repeat, repeat_note, resolve_columns
 from kbtools.experiments.methods import MethodResult
 from kbtools.experiments.methods._common import (
     DEFAULT_C_GRID,
@@ -39,6 +55,9 @@ from kbtools.experiments.methods._common import (
     class_counts,
     featurize_fold,
     fit_quiet,
+    fold_auc,
+    fold_combined,
+    fold_corrected_t,
     fold_seed,
     hgb,
     hgb_inner_oof,
@@ -52,6 +71,15 @@ from kbtools.experiments.methods._common import (
     require_roles,
     tune_c,
 )
+from kbtools.experiments.stats.bootstrap import paired_bootstrap_auc_difference
+from kbtools.experiments.stats.calibration import (
+    binary_metrics,
+    calibration_bins,
+    ece_if_calibrated,
+    prior_shift,
+)
+from kbtools.experiments.stats.delong import delong_covariance, delong_test
+from kbtools.experiments.stats.fold_combination import fixed_effect
 
 DEFAULTS: dict[str, Any] = {
     "modalities": {"gene": "gene", "brain": "brain"},
@@ -63,7 +91,7 @@ DEFAULTS: dict[str, Any] = {
     "n_boot": 1000,
     "alpha": 0.05,
     "calibration_bins": 10,
-    "comparison_test": "hartung_knapp",
+    "comparison_test": "corrected_t",
     "class_weight": "none",
 }
 METRICS = ("auroc", "auprc", "brier", "ece")
@@ -85,6 +113,8 @@ class _Arms:
         self.chosen_c: dict[tuple[str, str], list[float]] = {}
         #: (model, fusion arm, single arm) -> per fold (AUC difference, DeLong variance, n)
         self.fold_comparisons: dict[tuple[str, str, str], list[tuple[float, float, int]]] = {}
+        #: (arm, model) -> per fold (AUROC, DeLong variance) on the fold's scored subjects
+        self.fold_aucs: dict[tuple[str, str], list[tuple[float, float]]] = {}
 
     def add(self, arm: str, model: str, ids: pd.Index, prob: np.ndarray) -> None:
         key = (arm, model)
@@ -99,8 +129,6 @@ class _Arms:
         (the same subjects for both comparisons). A fold without both classes among them is
         skipped.
         """
-        from kbtools.experiments.stats.delong import delong_test
-
         for model in models:
             for farm in FUSION_ARMS:
                 if (farm, model) not in self.oof:
@@ -166,7 +194,6 @@ class _ArmFit:
 
 def _fit_arm(job: _ArmJob, chunk: tuple[int, str], rng: np.random.Generator) -> _ArmFit:
     """Fold ``k``'s training subjects -> arm's models -> held-out probabilities."""
-    from kbtools.experiments.stats.calibration import prior_shift
 
     k, arm = chunk
     cohort, y = job.cohort, job.y
@@ -223,9 +250,6 @@ def preflight(cohort: Any, config: dict[str, Any]) -> list[str]:
 
 
 def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
-    from kbtools.experiments.cv import outer_folds, resolve_columns
-    from kbtools.experiments.stats.calibration import binary_metrics
-
     config = resolve_columns(config)
     preflight(cohort, config)
     p = params_of(config, DEFAULTS)
@@ -246,7 +270,8 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
             [RoleFeaturizer(cohort, r, pre) for r in modalities.values()],
             impute=fusion.get("missing") == "impute").ids()
     arms = _Arms(cohort.subjects.index)
-    folds = outer_folds(cohort, cv_cfg, outcome, ctx.seed)
+    folds = first_repeat(cohort, cv_cfg, outcome, ctx.seed)
+    notes.update(repeat_note(cv_cfg))
     # every (fold, arm) is fit on its own, through the parallel layer; the cohort and folds
     # travel to each worker once, the chunks only name a fold and an arm
     job = _ArmJob(cohort, modalities, pre, cv_cfg, outcome, y, grid, models, stacked,
@@ -282,6 +307,9 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
         for (arm, model), series in arms.oof.items():
             te = series.loc[te_all].dropna()
             row[f"n_test__{arm}__{model}"] = len(te)
+            scored = fold_auc(y.loc[te.index].to_numpy(), te.to_numpy())
+            if scored is not None:
+                arms.fold_aucs.setdefault((arm, model), []).append(scored)
             m = binary_metrics(y.loc[te.index].to_numpy(), te.to_numpy(),
                                p["calibration_bins"])
             for name in METRICS:
@@ -316,13 +344,11 @@ def _late(prob: dict[str, pd.Series], oof: dict[str, pd.Series], y: pd.Series,
     avg = frame.mean(axis=1, skipna=True)
     if not stacked:
         return avg.index, avg.to_numpy()
-    from sklearn.linear_model import LogisticRegression
-
     train = pd.concat(oof, axis=1).dropna()
     out = avg.copy()
     both = frame.dropna().index
     if len(train) and np.unique(y.loc[train.index]).size == 2 and len(both):
-        meta = fit_quiet(LogisticRegression(C=1.0, max_iter=500),
+        meta = fit_quiet(logistic(1.0, class_weight=None),
                          _logit(train.to_numpy()), y.loc[train.index].to_numpy())
         out.loc[both] = meta.predict_proba(_logit(frame.loc[both, train.columns].to_numpy()))[:, 1]
     return out.index, out.to_numpy()
@@ -330,13 +356,11 @@ def _late(prob: dict[str, pd.Series], oof: dict[str, pd.Series], y: pd.Series,
 
 def _summarise(arms: _Arms, y: pd.Series, p: dict[str, Any], ctx: Any,
                modalities: dict[str, str]) -> tuple[dict, dict, dict, list[str]]:
-    from kbtools.experiments.stats.bootstrap import paired_bootstrap_auc_difference
-    from kbtools.experiments.stats.calibration import binary_metrics, ece_if_calibrated
-    from kbtools.experiments.stats.delong import delong_test
-
-    summary: dict[str, Any] = {"arms": {}, "comparisons": []}
+    summary: dict[str, Any] = {"inference": inference(p["comparison_test"]), "arms": {},
+                               "comparisons": []}
     counts: dict[str, int] = {}
     ci_rng = np.random.default_rng(np.random.SeedSequence(ctx.seed).spawn(1)[0])
+    ratio = float(np.mean([r["n_test"] / r["n_train"] for r in arms.fold_rows]))
     for (arm, model), series in arms.oof.items():
         s = series.dropna()
         ys = y.loc[s.index].to_numpy()
@@ -348,13 +372,15 @@ def _summarise(arms: _Arms, y: pd.Series, p: dict[str, Any], ctx: Any,
         entry["n_subjects"] = max(entry["n_subjects"], len(s))
         counts[f"{arm}_subjects"] = entry["n_subjects"]
         counts[f"{arm}_cases"] = max(counts.get(f"{arm}_cases", 0), int(ys.sum()))
-        stats = {}
+        aucs = arms.fold_aucs.get((arm, model), [])
+        stats: dict[str, Any] = {"auroc": {"fold_combined": fold_corrected_t(
+            [a for a, _ in aucs], ratio, null=0.5)}}
         intervals = {"auroc": auroc_interval(ys, s.to_numpy()),
                      "auprc": auprc_interval(ys, s.to_numpy(), ci_rng)}
         for name in METRICS:
             folds = [r[f"{arm}__{model}__{name}"] for r in arms.fold_rows
                      if f"{arm}__{model}__{name}" in r]
-            stats[name] = {**mean_sd(folds), "pooled": r6(pooled[name])}
+            stats.setdefault(name, {}).update({**mean_sd(folds), "pooled": r6(pooled[name])})
             if name in intervals:
                 stats[name]["pooled_ci95"] = [r6(v) for v in intervals[name]]
         stats["ece"]["pooled_if_calibrated"] = r6(ece_if_calibrated(
@@ -366,7 +392,6 @@ def _summarise(arms: _Arms, y: pd.Series, p: dict[str, Any], ctx: Any,
     rng = ctx.rng()
     verdict: dict[str, Any] | None = None
     fusion_arms = [a for a in FUSION_ARMS if any(k[0] == a for k in arms.oof)]
-    ratio = float(np.mean([r["n_test"] / r["n_train"] for r in arms.fold_rows]))
     for model in p["models"]:
         for farm in fusion_arms:
             f = arms.oof[(farm, model)]
@@ -386,16 +411,17 @@ def _summarise(arms: _Arms, y: pd.Series, p: dict[str, Any], ctx: Any,
                 summary["comparisons"].append({
                     "model": model, "fusion": farm, "single": single, "n_subjects": len(common),
                     "n_cases": int(yy.sum()), "n_controls": int((1 - yy).sum()),
-                    "auroc_fusion": r6(dl.auc_a), "auroc_single": r6(dl.auc_b),
-                    "difference": r6(dl.difference),
+                    "fold_test": _fold_test(d, v, ratio, p["comparison_test"],
+                                            float(p["alpha"])),
                     "fold_differences": [r6(x) for x in d],
                     "fold_delong_se": [r6(np.sqrt(x)) for x in v],
-                    "fold_test": _fold_test(d, v, ratio, p["comparison_test"]),
-                    # descriptive only: DeLong on predictions pooled from the folds' different
-                    # models is anti-conservative (calibration suite); no decision uses it
+                    # descriptive only (summary.inference): one DeLong test and a bootstrap
+                    # on the predictions pooled over the folds' different models
+                    "auroc_fusion_pooled": r6(dl.auc_a), "auroc_single_pooled": r6(dl.auc_b),
+                    "difference_pooled": r6(dl.difference),
                     "pooled_delong_z": r6(dl.z),
                     "pooled_delong_p": float(f"{dl.p_value:.4g}"),
-                    "bootstrap_ci": [r6(bs.ci_low), r6(bs.ci_high)],
+                    "pooled_bootstrap_ci": [r6(bs.ci_low), r6(bs.ci_high)],
                     "bootstrap_confidence": bs.confidence, "n_boot": bs.n_boot})
                 counts[f"compared_subjects_{model}"] = len(common)
     primary = f"fusion_{p['fusion'].get('primary', 'late')}"
@@ -408,32 +434,43 @@ def _summarise(arms: _Arms, y: pd.Series, p: dict[str, Any], ctx: Any,
         extra.append(verdict["statement"])
     headline = {}
     if verdict:
-        headline = {"fusion_auroc": verdict["auroc_fusion"],
-                    "best_single_auroc": verdict["auroc_best_single"],
-                    "escalate": verdict["escalate"]}
+        decisive = verdict["gains"][verdict["decided_by"]]
+        headline = {"escalate": verdict["escalate"], "escalation_p": verdict["p"],
+                    "fusion_gain": decisive.get("estimate")}
     return summary, headline, counts, extra
 
 
 FOLD_TESTS = ("hartung_knapp", "fixed_effect", "corrected_t")
 
 
-def _fold_test(d: np.ndarray, var: np.ndarray, ratio: float, method: str) -> dict[str, Any]:
-    """One-sided test (fusion better) combining the per-fold AUC differences."""
-    from kbtools.experiments.stats.fold_combination import fixed_effect, hartung_knapp
-    from kbtools.experiments.stats.resampled_t import corrected_resampled_t
-
+def _fold_test(d: np.ndarray, var: np.ndarray, ratio: float, method: str,
+               alpha: float) -> dict[str, Any]:
+    """One-sided test (fusion better) combining the per-fold AUC differences, with the
+    two-sided 1 - 2 alpha interval whose lower end is the test's one-sided bound."""
+    level = 1 - 2 * alpha
     if len(d) < 2:
         return {"method": method, "p": float("nan"), "n_folds": len(d)}
+    if method == "hartung_knapp":
+        return fold_combined(d, var, confidence=level, alternative="greater")
     if method == "corrected_t":
-        t, pv = corrected_resampled_t(d, ratio, "greater")
-        return {"method": method, "estimate": r6(np.mean(d)), "statistic": r6(t),
-                "df": len(d) - 1, "p": float(f"{pv:.4g}"), "n_folds": len(d)}
-    res = (hartung_knapp(d, var, "greater") if method == "hartung_knapp"
-           else fixed_effect(d, var, "greater"))
-    return {"method": method, "estimate": r6(res.estimate), "se": r6(res.se),
-            "statistic": r6(res.statistic),
-            "df": None if not np.isfinite(res.df) else res.df, "tau2": r6(res.tau2),
-            "p": float(f"{res.p_value:.4g}"), "n_folds": res.n_folds}
+        return {**fold_corrected_t(d, ratio, confidence=level, alternative="greater"),
+                "method": method}
+    res = fixed_effect(d, var, "greater")
+    lo, hi = res.interval(level)
+    return {"method": method, "estimate": r6(res.estimate), "ci": [r6(lo), r6(hi)],
+            "ci_level": level, "se": r6(res.se), "statistic": r6(res.statistic), "df": None,
+            "alternative": "greater", "p": float(f"{res.p_value:.4g}"),
+            "n_folds": res.n_folds}
+
+
+def _gain_text(single: str, test: dict[str, Any]) -> str:
+    """``over gene +0.067 (90% CI +0.041 to +0.093, p = 0.0005461)``: p as the run file holds
+    it, so a p just above alpha never reads as alpha."""
+    if not np.isfinite(test.get("p", np.nan)):
+        return f"over {single}: not tested ({test.get('n_folds', 0)} fold(s) with both classes)"
+    lo, hi = test["ci"]
+    return (f"over {single} {test['estimate']:+.3f} ({test['ci_level']:.0%} CI {lo:+.3f} to "
+            f"{hi:+.3f}, p = {test['p']:.4g})")
 
 
 def _verdict(rows: list[dict[str, Any]], primary: str, model: str,
@@ -442,38 +479,68 @@ def _verdict(rows: list[dict[str, Any]], primary: str, model: str,
 
     Each comparison is the one-sided fold-combined test; the verdict's p-value is the largest
     of them, so its false-positive rate is at most alpha whichever single modality is better.
+    The statement quotes exactly those tests: each fold-combined AUROC gain, its interval
+    (whose lower end is the one-sided bound at alpha) and its p.
     """
     alpha = float(p["alpha"])
-    worst = max(rows, key=lambda c: (np.nan_to_num(c["fold_test"]["p"], nan=1.0)))
-    best = max(rows, key=lambda c: c["auroc_single"])
-    p_verdict = float(np.nan_to_num(worst["fold_test"]["p"], nan=1.0))
+    p_of = {c["single"]: float(np.nan_to_num(c["fold_test"]["p"], nan=1.0)) for c in rows}
+    decided_by = max(p_of, key=lambda single: p_of[single])
+    p_verdict = p_of[decided_by]
     win = p_verdict <= alpha
-    test = worst["fold_test"]["method"]
+    test = rows[0]["fold_test"]["method"]
+    gains = {c["single"]: {k: c["fold_test"][k] for k in ("estimate", "ci", "ci_level", "p")
+                           if k in c["fold_test"]} for c in rows}
+    n_folds = max(c["fold_test"].get("n_folds", 0) for c in rows)
     return {
-        "fusion": primary, "model": model, "best_single": best["single"],
-        "auroc_fusion": best["auroc_fusion"], "auroc_best_single": best["auroc_single"],
-        "difference": best["difference"], "test": test, "alternative": "greater",
-        "p": p_verdict, "p_by_single": {c["single"]: c["fold_test"]["p"] for c in rows},
-        "alpha": alpha, "escalate": bool(win),
+        "fusion": primary, "model": model, "test": test, "alternative": "greater",
+        "rule": "intersection-union: escalate only if the one-sided fold-combined test against "
+                "every single modality has p <= alpha; the verdict's p is the largest",
+        "gains": gains, "decided_by": decided_by, "p": p_verdict, "alpha": alpha,
+        "escalate": bool(win),
         "statement": (
-            f"{primary} ({model}) {'beats' if win else 'does not beat'} every single modality: "
-            f"pooled AUROC {best['auroc_fusion']:.3f} vs {best['auroc_single']:.3f} for the "
-            f"better one ({best['single']}); one-sided {test} test over folds, largest p = "
-            f"{p_verdict:.3g} ({'<=' if win else '>'} {alpha}); "
+            f"{primary} ({model}) {'beats' if win else 'does not beat'} every single modality "
+            f"(intersection-union of one-sided {test} tests over {n_folds} folds): AUROC gain "
+            + "; ".join(_gain_text(c["single"], c["fold_test"]) for c in rows)
+            + f"; the verdict's p is the largest, {p_verdict:.4g} "
+            f"({'<=' if win else '>'} {alpha}): "
             + ("escalate beyond late fusion." if win else "stay with the simpler design."))}
+
+
+#: What every number in the run's ``metrics.yaml`` is (paths with * for arms, models and
+#: comparisons): ``calibrated`` numbers hold their level on the null cohorts of the
+#: calibration suite (docs/analysis/calibration.md names the rows); ``descriptive`` ones
+#: describe these data and no decision uses them.
+INFERENCE: dict[str, Any] = {
+    "calibrated": {
+        "arms.*.models.*.auroc.fold_combined":
+            "AUROC combined over outer folds (mean of the folds' AUROCs, corrected resampled t "
+            "for folds whose models share training subjects), 95% CI",
+        "comparisons.*.fold_test":
+            "fold-combined AUROC gain of fusion over a single modality: one-sided p and the "
+            "1 - 2 alpha interval (its lower end is the one-sided bound)",
+        "escalation": "intersection-union verdict over the fold-combined tests (p = the largest)",
+    },
+    "descriptive": {
+        "arms.*.models.*.*.mean|sd": "mean and SD of the per-fold values",
+        "arms.*.models.*.*.pooled|pooled_ci95":
+            "predictions pooled over the folds' different models: the pooled AUROC is biased "
+            "below 0.5 under the null and its DeLong interval excludes 0.5 too often",
+        "comparisons.*.*_pooled|pooled_delong_*|pooled_bootstrap_ci":
+            "DeLong test and paired bootstrap on the pooled predictions: anti-conservative",
+        "arms.*.models.*.ece.pooled_if_calibrated": "the ECE floor of perfectly calibrated "
+                                                     "probabilities (a reference, not a test)",
+    },
+}
 
 
 def auroc_interval(y: np.ndarray, p: np.ndarray, confidence: float = 0.95) \
         -> tuple[float, float]:
-    """DeLong confidence interval of one AUROC (clipped to [0, 1])."""
-    from scipy.stats import norm
-
-    from kbtools.experiments.stats.delong import delong_covariance
-
+    """DeLong confidence interval of one AUROC (clipped to [0, 1]); on predictions pooled
+    over the folds' models it is descriptive only (module docstring)."""
     if len(np.unique(y)) < 2:
         return float("nan"), float("nan")
     res = delong_covariance(y, p[None, :])
-    half = norm.ppf(0.5 + confidence / 2) * float(np.sqrt(max(res.cov[0, 0], 0.0)))
+    half = scipy_stats.norm.ppf(0.5 + confidence / 2) * float(np.sqrt(max(res.cov[0, 0], 0.0)))
     auc = float(res.auc[0])
     return max(0.0, auc - half), min(1.0, auc + half)
 
@@ -514,8 +581,6 @@ def merged_bins(y: np.ndarray, p: np.ndarray, n_bins: int, min_cell: int) \
     """Reliability points (mean predicted, observed fraction, subjects) from equal-width bins
     merged left to right until each holds at least ``min_cell`` cases and controls, so no
     point is built from a small class count (a short tail joins the last point)."""
-    from kbtools.experiments.stats.calibration import calibration_bins
-
     bins = calibration_bins(y, p, n_bins)
     idx = np.clip((p * n_bins).astype(int), 0, n_bins - 1)
     groups: list[list[int]] = []
@@ -559,6 +624,15 @@ def _label(arm: str) -> str:
     return ARM_LABELS.get(arm, arm)
 
 
+def _auroc_legend(auroc: dict[str, Any]) -> str:
+    """``AUROC 0.695 (0.661-0.729)``: the fold-combined estimate and its 95% interval."""
+    combined = auroc.get("fold_combined") or {}
+    if not np.isfinite(combined.get("estimate", np.nan)):
+        return f"AUROC {auroc.get('pooled', np.nan):.3f} (pooled; too few folds to combine)"
+    lo, hi = combined["ci"]
+    return f"AUROC {combined['estimate']:.3f} ({lo:.3f}-{hi:.3f})"
+
+
 def _figures(arms: _Arms, y: pd.Series, p: dict[str, Any], summary: dict[str, Any]) \
         -> dict[str, Any]:
     """One ROC, precision-recall and calibration figure per model, drawn after the guard."""
@@ -573,8 +647,6 @@ def _figures(arms: _Arms, y: pd.Series, p: dict[str, Any], summary: dict[str, An
 def _plot(arms: _Arms, y: pd.Series, p: dict[str, Any], summary: dict[str, Any], model: str,
           kind: str) -> Any:
     def draw(shown: Any) -> Any:
-        from sklearn.metrics import precision_recall_curve, roc_curve
-
         fig = new_figure(6.4, 5.0)
         ax = fig.subplots()
         withheld: list[str] = []
@@ -594,9 +666,7 @@ def _plot(arms: _Arms, y: pd.Series, p: dict[str, Any], summary: dict[str, Any],
             if kind == "roc":
                 fpr, tpr, _ = roc_curve(yy, s.to_numpy())
                 ok = _cells_ok(tpr * n_pos, fpr * n_neg, n_pos, n_neg, shown.min_cell)
-                lo, hi = stats["auroc"].get("pooled_ci95", [np.nan, np.nan])
-                label = (f"{_label(arm)}: AUC {stats['auroc']['pooled']:.3f} "
-                         f"({lo:.3f}-{hi:.3f})")
+                label = f"{_label(arm)}: {_auroc_legend(stats['auroc'])}"
                 if ok.sum() < 2:
                     undrawn.append(label)
                     continue
@@ -608,9 +678,7 @@ def _plot(arms: _Arms, y: pd.Series, p: dict[str, Any], summary: dict[str, Any],
                 with np.errstate(invalid="ignore", divide="ignore"):
                     fp = np.where(prec > 0, tp / prec - tp, n_neg)
                 ok = _cells_ok(tp, fp, n_pos, n_neg, shown.min_cell)
-                lo, hi = stats["auprc"].get("pooled_ci95", [np.nan, np.nan])
-                label = (f"{_label(arm)}: AP {stats['auprc']['pooled']:.3f} "
-                         f"({lo:.3f}-{hi:.3f})")
+                label = f"{_label(arm)}: AP {stats['auprc']['pooled']:.3f}"
                 prevalences.append(float(yy.mean()))
                 if ok.sum() < 2:
                     undrawn.append(label)
@@ -628,15 +696,15 @@ def _plot(arms: _Arms, y: pd.Series, p: dict[str, Any], summary: dict[str, Any],
             ax.plot([0, 1], [0, 1], ":", color="grey", label="chance (AUC 0.5)")
             ax.set(xlabel="false positive rate (1 - specificity)",
                    ylabel="true positive rate (sensitivity)", xlim=(0, 1), ylim=(0, 1.01),
-                   title=f"ROC, {model}: pooled out-of-fold predictions\n"
-                         "legend: AUC (95% CI, DeLong)")
+                   title=f"ROC, {model}: pooled out-of-fold curves (descriptive)\n"
+                         "legend: AUROC over folds, 95% CI (corrected resampled t)")
         elif kind == "pr":
             for prev in sorted({round(v, 3) for v in prevalences}):
                 ax.axhline(prev, color="grey", ls=":", label=f"prevalence {prev:.3f} "
                                                             "(no-skill AP)")
             ax.set(xlabel="recall (sensitivity)", ylabel="precision (PPV)", xlim=(0, 1),
-                   ylim=(0, 1.01), title=f"Precision-recall, {model}: pooled out-of-fold\n"
-                                         "legend: average precision (95% bootstrap CI)")
+                   ylim=(0, 1.01), title=f"Precision-recall, {model}: pooled out-of-fold "
+                                         "curves\nlegend: average precision (descriptive)")
         else:
             ax.plot([0, 1], [0, 1], ":", color="grey", label="perfect calibration")
             ax.set(xlabel="mean predicted probability", ylabel="observed fraction of cases",
@@ -665,3 +733,16 @@ def _plot(arms: _Arms, y: pd.Series, p: dict[str, Any], summary: dict[str, Any],
         return fig
 
     return draw
+
+
+def inference(comparison_test: str) -> dict[str, Any]:
+    """:data:`INFERENCE` for a run whose comparisons use ``comparison_test``: only the default
+    (corrected resampled t) has calibration rows, so with another test the comparisons and the
+    verdict are labelled descriptive."""
+    if comparison_test == DEFAULTS["comparison_test"]:
+        return INFERENCE
+    moved = ("comparisons.*.fold_test", "escalation")
+    return {"calibrated": {k: v for k, v in INFERENCE["calibrated"].items() if k not in moved},
+            "descriptive": {**INFERENCE["descriptive"], **{
+                k: f"{INFERENCE['calibrated'][k]}, by comparison_test {comparison_test}: not "
+                   "calibrated by the suite" for k in moved}}}

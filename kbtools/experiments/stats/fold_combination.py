@@ -40,6 +40,13 @@ class Combined:
     n_folds: int
     method: str
 
+    def interval(self, confidence: float = 0.95) -> tuple[float, float]:
+        """Two-sided ``confidence`` interval of the combined estimate (t on ``df``, or normal);
+        its ends are the one-sided tests at (1 - confidence) / 2."""
+        dist = stats.norm if not np.isfinite(self.df) else stats.t(self.df)
+        half = float(dist.ppf(0.5 + confidence / 2)) * self.se
+        return self.estimate - half, self.estimate + half
+
 
 def _p(stat: float, df: float, alternative: Alternative) -> float:
     dist = stats.norm if not np.isfinite(df) else stats.t(df)

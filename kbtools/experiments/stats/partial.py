@@ -122,14 +122,34 @@ def partial_correlation(x: np.ndarray, y: np.ndarray, z: np.ndarray | None = Non
     return _result(r, n, k, method, confidence)
 
 
+def _exclusive_indicators(z: np.ndarray, rows: np.ndarray, cols: list[int]) -> list[int]:
+    """Columns of ``z`` that are 0/1 indicators never on together among ``rows`` (site
+    dummies); chosen greedily, fewest co-occurring indicators first, so a binary covariate
+    such as sex, on together with every site, is left out."""
+    binary = [j for j in cols if np.isin(z[rows, j], (0.0, 1.0)).all()]
+    if not binary:
+        return []
+    b = z[np.ix_(rows, binary)]
+    together = (b.T @ b) > 0
+    np.fill_diagonal(together, False)
+    group: list[int] = []
+    for i in np.argsort(together.sum(axis=1), kind="stable"):
+        if not any(together[i, g] for g in group):
+            group.append(int(i))
+    return [binary[i] for i in sorted(group)]
+
+
 def separated_strata(y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows and columns that stay in a logistic model of ``y`` on covariates ``z``.
 
     A 0/1 indicator column (a site) whose subjects all have the same outcome separates them:
     its coefficient's maximum-likelihood estimate is infinite and those subjects carry no
     information on the other coefficients, whose estimates are those of the model without
-    them. They are dropped (repeatedly, as dropping can separate another stratum), together
-    with columns left constant. Returns (row mask, kept column indices).
+    them. So does the reference stratum of a set of site indicators (the subjects with every
+    indicator off, whose level the intercept carries): the intercept and every site term then
+    run to infinity together. Such subjects are dropped (repeatedly, as dropping can separate
+    another stratum; when the reference stratum goes, one site becomes the new reference),
+    together with columns left constant. Returns (row mask, kept column indices).
     """
     n, k = z.shape
     rows = np.ones(n, dtype=bool)
@@ -145,6 +165,14 @@ def separated_strata(y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarr
             if on.any() and np.unique(y[rows][on]).size == 1:
                 rows[np.flatnonzero(rows)[on]] = False
                 cols.remove(j)
+                changed = True
+        group = _exclusive_indicators(z, rows, cols) if rows.any() else []
+        if group:
+            off = (z[np.ix_(rows, group)] == 0).all(axis=1)
+            if off.any() and np.unique(y[rows][off]).size == 1:
+                rows[np.flatnonzero(rows)[off]] = False
+                sizes = z[np.ix_(rows, group)].sum(axis=0)
+                cols.remove(group[int(np.argmax(sizes))])  # the largest site: new reference
                 changed = True
     cols = [j for j in cols if np.ptp(z[rows, j]) > 0] if rows.any() else []
     return rows, np.array(cols, dtype=int)

@@ -17,6 +17,15 @@ import numpy as np
 from scipy import stats
 
 
+def corrected_resampled_se(differences: np.ndarray, test_train_ratio: float) -> float:
+    """Standard error of the mean fold difference with the (1/J + n_test/n_train) correction."""
+    d = np.asarray(differences, dtype=float)
+    d = d[np.isfinite(d)]
+    if d.size < 2:
+        raise ValueError("need at least two fold differences")
+    return float(np.sqrt((1.0 / d.size + test_train_ratio) * d.var(ddof=1)))
+
+
 def corrected_resampled_t(differences: np.ndarray, test_train_ratio: float,
                           alternative: Literal["greater", "two-sided", "less"] = "greater"
                           ) -> tuple[float, float]:

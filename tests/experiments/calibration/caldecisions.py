@@ -36,8 +36,12 @@ class Decision:
     label: str
     call: Callable[[Any, dict[str, Any]], bool]
     check: str = "exact"
-    """exact | at_most | none | reference (an earlier rule, shown for comparison)"""
+    """exact | at_most | none | reference (an earlier rule, shown for comparison) |
+    descriptive (a number a run prints labelled descriptive: measured to show why)"""
     note: str = ""
+    powered: bool = True
+    """Whether the planted scenario should make the decision (False for the other end of an
+    interval, whose planted effect points the other way)."""
 
 
 @dataclass(frozen=True)
@@ -114,10 +118,11 @@ def prediction_config(sc: Scenario) -> dict[str, Any]:
 
 def prediction_5fold_config(sc: Scenario) -> dict[str, Any]:
     """The design of the report that found the pooled test anti-conservative: 5 folds, and
-    gradient boosting beside the logistic model."""
+    gradient boosting beside the logistic model; early fusion beside late fusion."""
     config = prediction_config(sc)
     config["cv"]["n_splits"] = 5
     config["params"]["models"] = ["logistic", "hgb"]
+    config["params"]["fusion"]["early"] = True
     return config
 
 
@@ -181,7 +186,7 @@ def pooled_delong_fusion_beats_gene(res: Any, truth: dict[str, Any],
                                     model: str = "logistic") -> bool:
     """Reference: the earlier rule, one-sided DeLong on predictions pooled over the folds."""
     row = _late_vs_gene(res, model)
-    return row["difference"] > 0 and row["pooled_delong_p"] / 2 <= ALPHA
+    return row["difference_pooled"] > 0 and row["pooled_delong_p"] / 2 <= ALPHA
 
 
 def hgb_fusion_beats_gene(res: Any, truth: dict[str, Any]) -> bool:
@@ -190,6 +195,70 @@ def hgb_fusion_beats_gene(res: Any, truth: dict[str, Any]) -> bool:
 
 def hgb_pooled_delong_fusion_beats_gene(res: Any, truth: dict[str, Any]) -> bool:
     return pooled_delong_fusion_beats_gene(res, truth, "hgb")
+
+
+def _comparison(res: Any, fusion: str, single: str, model: str) -> dict[str, Any]:
+    (row,) = [c for c in res.summary["comparisons"] if c["fusion"] == fusion
+              and c["single"] == single and c["model"] == model]
+    return row
+
+
+def fusion_beats(fusion: str, single: str,
+                 model: str = "logistic") -> Callable[[Any, dict[str, Any]], bool]:
+    """The one-sided fold-combined test of ``fusion`` over ``single`` (``model``)."""
+    def call(res: Any, truth: dict[str, Any]) -> bool:
+        return _comparison(res, fusion, single, model)["fold_test"]["p"] <= ALPHA
+    call.__name__ = f"{fusion}_beats_{single}_{model}"
+    return call
+
+
+def gain_interval_below_zero(res: Any, truth: dict[str, Any]) -> bool:
+    """The other end of the gain's 1 - 2 alpha interval: its upper end below 0 (late fusion
+    vs gene, logistic), the one-sided test in the other direction."""
+    return _comparison(res, "fusion_late", "gene", "logistic")["fold_test"]["ci"][1] < 0
+
+
+def pooled_bootstrap_excludes_zero(res: Any, truth: dict[str, Any]) -> bool:
+    """Reference (descriptive): the paired bootstrap 95% interval of the pooled difference
+    (late fusion - gene, logistic) excludes 0."""
+    lo, hi = _comparison(res, "fusion_late", "gene", "logistic")["pooled_bootstrap_ci"]
+    return lo > 0 or hi < 0
+
+
+def auroc_interval_excludes_half(arm: str, model: str = "logistic",
+                                 pooled: bool = False) -> Callable[[Any, dict[str, Any]], bool]:
+    """The arm's printed 95% AUROC interval excludes 0.5: the fold-combined one, or (a
+    descriptive reference) the DeLong interval of the pooled out-of-fold predictions."""
+    def call(res: Any, truth: dict[str, Any]) -> bool:
+        auroc = res.summary["arms"][arm]["models"][model]["auroc"]
+        lo, hi = auroc["pooled_ci95"] if pooled else auroc["fold_combined"]["ci"]
+        return lo > 0.5 or hi < 0.5
+    call.__name__ = f"auroc_{'pooled' if pooled else 'combined'}_{arm}_{model}"
+    return call
+
+
+def harmonization_pooled_bootstrap(res: Any, truth: dict[str, Any]) -> bool:
+    """Reference (descriptive): the bootstrap interval of the pooled AUROC change excludes 0."""
+    lo, hi = res.summary["delta"]["pooled_bootstrap_ci"]
+    return lo > 0 or hi < 0
+
+
+def pca_nested_interval(res: Any, truth: dict[str, Any]) -> bool:
+    """The nested AUROC's 95% interval (fold-combined) excludes 0.5."""
+    lo, hi = res.summary["nested_auroc"]["fold_combined"]["ci"]
+    return lo > 0.5 or hi < 0.5
+
+
+def pca_best_mean_above_chance(res: Any, truth: dict[str, Any]) -> bool:
+    """Reference (descriptive): the best dimension's outer-fold mean AUROC more than 1.96 SE
+    above 0.5, the dimension being chosen on the same folds."""
+    return res.summary["best_mean_auroc"] - 1.96 * res.summary["best_se"] > 0.5
+
+
+def gain_over_gene_positive(res: Any, truth: dict[str, Any]) -> bool:
+    """The fold-combined gain of late fusion over gene is above 0 (about half the cohorts
+    exactly at the boundary of fusion > gene)."""
+    return _comparison(res, "fusion_late", "gene", "logistic")["fold_test"]["estimate"] > 0
 
 
 def logo_any_null_gene(res: Any, truth: dict[str, Any]) -> bool:
@@ -222,6 +291,13 @@ def partial_single_test(res: Any, truth: dict[str, Any]) -> bool:
     return row["p"] <= ALPHA
 
 
+def partial_single_interval(res: Any, truth: dict[str, Any]) -> bool:
+    """The 95% interval of the same pre-named partial r excludes 0."""
+    (row,) = [r for r in res.summary["results"] if r["outcome"] == "phq9"
+              and r["statistic"] == "pearson" and r["axis"] == "cca1_gene"]
+    return row["ci"][0] > 0 or row["ci"][1] < 0
+
+
 def harmonization_delta(res: Any, truth: dict[str, Any]) -> bool:
     return res.summary["delta"]["auroc_test"]["p"] <= ALPHA
 
@@ -236,6 +312,13 @@ def pca_more_than_smallest(res: Any, truth: dict[str, Any]) -> bool:
 # test fold, 10% miss a modality); planted scenarios add the effects the decisions should find.
 
 NULL = Scenario("confounded null", n=600, n_sites=12)
+#: Brain MDD effect at which late fusion (average of the gene and brain probabilities) is as
+#: good as the gene arm alone, with gene effect 2.0, N = 600, 10 folds: a weaker brain signal
+#: dilutes the gene probability, a stronger one adds to it. Located on pilot cohorts (mean
+#: fold-combined gain -0.004 at 0.5, +0.020 at 1.0, quadratic in the brain effect) and on the
+#: benchmark's 200 cohorts at 0.6, where 66% of the estimated gains were positive (about
+#: +0.005): the benchmark reports that share (50% at the boundary).
+IUT_BOUNDARY_BRAIN = 0.5
 
 
 @dataclass(frozen=True)
@@ -249,8 +332,14 @@ class Study:
 
 
 def _d(key: str, label: str, call: Callable[[Any, dict[str, Any]], bool], check: str = "exact",
-       note: str = "") -> Decision:
-    return Decision(key, label, call, check, note)
+       note: str = "", powered: bool = True) -> Decision:
+    return Decision(key, label, call, check, note, powered)
+
+
+CORRECTED_T_NOTE = ("corrected resampled t over the folds' AUROCs: its (1/J + n_test/n_train) "
+                    "variance allows for folds sharing training subjects, at some cost in power")
+POOLED_NOTE = ("descriptive: predictions pooled over the folds' different models; printed with "
+               "that label, out of headlines, legends and first tables")
 
 
 STUDIES: tuple[Study, ...] = (
@@ -269,7 +358,18 @@ STUDIES: tuple[Study, ...] = (
               "intersection-union: fusion must beat both modalities"),
            _d("pooled_delong", "Reference (earlier rule): pooled DeLong, fusion > gene",
               pooled_delong_fusion_beats_gene, "reference",
-              "predictions of the folds' models pooled into one DeLong test"))),
+              "predictions of the folds' models pooled into one DeLong test"),
+           _d("auroc_gene", "Prediction: gene AUROC, 95% CI (fold-combined) excludes 0.5",
+              auroc_interval_excludes_half("gene"), "at_most", CORRECTED_T_NOTE),
+           _d("auroc_fusion", "Prediction: late-fusion AUROC, 95% CI (fold-combined) excludes "
+              "0.5", auroc_interval_excludes_half("fusion_late"), "at_most", CORRECTED_T_NOTE),
+           _d("gain_below", "Prediction: gain over gene, 90% CI entirely below 0 (its other "
+              "end)", gain_interval_below_zero, powered=False,
+              note="the interval's lower end is the fusion > gene test; this is its upper end"),
+           _d("pooled_auroc_gene", "Descriptive: gene pooled AUROC, DeLong 95% CI excludes 0.5",
+              auroc_interval_excludes_half("gene", pooled=True), "descriptive", POOLED_NOTE),
+           _d("pooled_bootstrap", "Descriptive: pooled gain over gene, bootstrap 95% CI "
+              "excludes 0", pooled_bootstrap_excludes_zero, "descriptive", POOLED_NOTE))),
     Study("prediction_5fold", "prediction_baselines", prediction_5fold_config,
           NULL.but(name="confounded null, 6 centres", n=1200, n_sites=6),
           NULL.but(name="gene + brain signal, 6 centres", n=1200, n_sites=6, gene_mdd=(2.0,),
@@ -286,7 +386,36 @@ STUDIES: tuple[Study, ...] = (
            _d("hgb_pooled_delong_5fold", "Reference (earlier rule), 5 folds, N = 1200, "
               "gradient boosting: pooled DeLong, fusion > gene",
               hgb_pooled_delong_fusion_beats_gene, "reference",
-              "predictions of the folds' models pooled into one DeLong test"))),
+              "predictions of the folds' models pooled into one DeLong test"),
+           _d("early_vs_gene_5fold", "Prediction, 5 folds, N = 1200: early fusion > gene",
+              fusion_beats("fusion_early", "gene")),
+           _d("hgb_early_vs_gene_5fold", "Prediction, 5 folds, N = 1200, gradient boosting: "
+              "early fusion > gene", fusion_beats("fusion_early", "gene", "hgb")),
+           _d("auroc_early_5fold", "Prediction, 5 folds, N = 1200: early-fusion AUROC, 95% CI "
+              "(fold-combined) excludes 0.5", auroc_interval_excludes_half("fusion_early"),
+              "at_most", CORRECTED_T_NOTE),
+           _d("hgb_auroc_gene_5fold", "Prediction, 5 folds, N = 1200, gradient boosting: gene "
+              "AUROC, 95% CI (fold-combined) excludes 0.5",
+              auroc_interval_excludes_half("gene", "hgb"), "at_most", CORRECTED_T_NOTE),
+           _d("hgb_pooled_auroc_gene_5fold", "Descriptive, 5 folds, N = 1200, gradient boosting: "
+              "gene pooled AUROC, DeLong 95% CI excludes 0.5",
+              auroc_interval_excludes_half("gene", "hgb", pooled=True), "descriptive",
+              POOLED_NOTE))),
+    Study("prediction_boundary", "prediction_baselines", prediction_config,
+          NULL.but(name=f"IUT boundary: fusion as good as gene (gene 2.0, brain "
+                        f"{IUT_BOUNDARY_BRAIN})", gene_mdd=(2.0,), brain_mdd=IUT_BOUNDARY_BRAIN),
+          NULL.but(name="gene 2.0, brain 1.2: fusion gains", gene_mdd=(2.0,), brain_mdd=1.2),
+          (_d("boundary_vs_gene", "IUT boundary: fusion > gene (the comparison at its "
+              "boundary)", fusion_beats_gene),
+           _d("boundary_escalation", "IUT boundary: escalation verdict", escalate, "at_most",
+              "least favourable configuration of the intersection-union test: one comparison "
+              "at its boundary, the other far in its alternative"),
+           _d("boundary_vs_brain", "IUT boundary: fusion > brain (far in its alternative)",
+              fusion_beats("fusion_late", "brain"), "none",
+              "should be near 100%: then the verdict's rate is the boundary test's"),
+           _d("boundary_gain_positive", "IUT boundary: estimated gain over gene above 0",
+              gain_over_gene_positive, "none",
+              "about 50% when the boundary is located right (not a test)"))),
     Study("logo", "logo_gene_attribution", logo_config, NULL,
           NULL.but(name="two MDD genes", gene_mdd=(1.5, 0.8)),
           (_d("logo", "LOGO: gene called (BH, corrected t)", logo_call, "at_most",
@@ -296,6 +425,8 @@ STUDIES: tuple[Study, ...] = (
           NULL.but(name="PHQ-9 and MDD track mode 1", coupling=(1.0,), phq9_mode=0.3,
                    mdd_mode=0.5),
           (_d("partial_single", "Partial r: one pre-named test (raw p)", partial_single_test),
+           _d("partial_single_ci", "Partial r: the same estimate's 95% CI excludes 0",
+              partial_single_interval),
            _d("partial_phq9", "Partial r: any axis ~ PHQ-9 called (BH)",
               partial_family("phq9", "pearson"), "at_most", "BH over 4 correlated axes"),
            _d("partial_mdd", "Partial OR: any axis ~ MDD called (BH)",
@@ -307,11 +438,19 @@ STUDIES: tuple[Study, ...] = (
                    brain_site_noise=2.5),
           (_d("harmonization", "Harmonization: delta AUROC test", harmonization_delta,
               "at_most", "truncated Hartung-Knapp: never narrower than the fixed-effect "
-              "combination, so conservative when ComBat has nothing to remove"),)),
+              "combination, so conservative when ComBat has nothing to remove"),
+           _d("harmonization_pooled", "Descriptive: harmonization, pooled AUROC change, "
+              "bootstrap 95% CI excludes 0", harmonization_pooled_bootstrap, "descriptive",
+              POOLED_NOTE))),
     Study("pca", "pca_dimension_search", pca_config, NULL,
           NULL.but(name="brain MDD factor", brain_mdd=1.2),
           (_d("pca_choice", "PCA search: more than the smallest dim", pca_more_than_smallest,
-              "none", "a one-SE choice, not a test"),)),
+              "none", "a one-SE choice, not a test"),
+           _d("pca_nested", "PCA search: nested AUROC, 95% CI (fold-combined) excludes 0.5",
+              pca_nested_interval, "at_most", CORRECTED_T_NOTE),
+           _d("pca_best_mean", "Descriptive: PCA search, best dim's mean AUROC > 0.5 + 1.96 SE",
+              pca_best_mean_above_chance, "descriptive",
+              "descriptive: the best of several dimensions on the same folds"))),
 )
 # Site structure beyond additive shifts (issue 19): centres that scale the noise of both blocks,
 # centre-specific age slopes, and everything at once; on both generators.
@@ -367,8 +506,8 @@ DECISIONS = tuple(d for s in STUDIES for d in s.decisions)
 # running
 
 
-def run_one(study: Study, scenario: Scenario, seed: int) -> tuple[bool, ...]:
-    """Every decision of ``study`` on one generated cohort."""
+def result(study: Study, scenario: Scenario, seed: int) -> tuple[Any, dict[str, Any]]:
+    """The method's result on one generated cohort, and the cohort's truth."""
     from kbtools.experiments.context import RunContext
     from kbtools.experiments.methods import get_method
 
@@ -378,7 +517,13 @@ def run_one(study: Study, scenario: Scenario, seed: int) -> tuple[bool, ...]:
         warnings.simplefilter("ignore")
         res = get_method(study.method)(cal.cohort, config,
                                        RunContext(seed=seed, progress=False))
-    return tuple(bool(d.call(res, cal.truth)) for d in study.decisions)
+    return res, cal.truth
+
+
+def run_one(study: Study, scenario: Scenario, seed: int) -> tuple[bool, ...]:
+    """Every decision of ``study`` on one generated cohort."""
+    res, truth = result(study, scenario, seed)
+    return tuple(bool(d.call(res, truth)) for d in study.decisions)
 
 
 def _chunk(job: tuple[str, str, list[int], dict[str, Any]],
@@ -406,6 +551,48 @@ def calls(study: Study, which: str, count: int, *, n_jobs: int | None = 1,
     return np.array([c for part in out for c in part], dtype=bool).reshape(count, -1)
 
 
+def verdict_numbers(res: Any, truth: dict[str, Any]) -> tuple[float, ...]:
+    """(escalated, the verdict's p, the gain that decided it): what a power curve needs."""
+    v = res.summary["escalation"]
+    return (float(v["escalate"]), float(v["p"]),
+            float(v["gains"][v["decided_by"]].get("estimate", np.nan)))
+
+
+def _numbers_chunk(job: tuple[str, str, list[int], dict[str, Any], str],
+                   rng: np.random.Generator) -> list[tuple[float, ...]]:
+    key, which, seeds, changes, extract = job
+    study = BY_KEY[key]
+    scenario = (study.null if which == "null" else study.planted).but(**changes)
+    return [EXTRACTORS[extract](*result(study, scenario, seed)) for seed in seeds]
+
+
+def gene_auroc_numbers(res: Any, truth: dict[str, Any]) -> tuple[float, ...]:
+    """(pooled, fold-combined, mean of the folds' AUROC) of the gene arm (logistic)."""
+    auroc = res.summary["arms"]["gene"]["models"]["logistic"]["auroc"]
+    return (float(auroc["pooled"]), float(auroc["fold_combined"]["estimate"]),
+            float(auroc["mean"]))
+
+
+EXTRACTORS: dict[str, Callable[[Any, dict[str, Any]], tuple[float, ...]]] = {
+    "verdict": verdict_numbers, "gene_auroc": gene_auroc_numbers}
+
+
+def numbers(study: Study, which: str, count: int, extract: str, *, n_jobs: int | None = 1,
+            first_seed: int = 0, chunk: int = 2, progress: bool = False,
+            **changes: Any) -> np.ndarray:
+    """(count, k) numbers read from each run by ``EXTRACTORS[extract]`` on the same cohorts
+    :func:`calls` would use (a power curve needs the gains, not only the calls)."""
+    from kbtools.experiments.parallel import map_chunks
+
+    offset = 0 if which == "null" else 1_000_000
+    seeds = list(range(first_seed + offset, first_seed + offset + count))
+    jobs = [(study.key, which, seeds[i:i + chunk], changes, extract)
+            for i in range(0, count, chunk)]
+    out = map_chunks(_numbers_chunk, jobs, n_jobs=n_jobs, progress=progress,
+                     desc=f"{study.key} {which} {changes}", unit="chunk")
+    return np.array([row for part in out for row in part], dtype=float)
+
+
 def measure(study: Study, which: str, count: int, **kwargs: Any) -> list[Rate]:
     """Rate of each decision of ``study`` over ``count`` cohorts (see :func:`calls`)."""
     made = calls(study, which, count, **kwargs)
@@ -419,10 +606,13 @@ def table(rows: list[tuple[Decision, Rate, Rate | None]]) -> str:
     for d, null, power in rows:
         lo, hi = band(null.n)
         rng = {"exact": f"{lo}-{hi} of {null.n}", "at_most": f"<= {hi} of {null.n}",
-               "none": "not a test", "reference": f"{lo}-{hi} of {null.n}"}[d.check]
+               "none": "not a test", "reference": f"{lo}-{hi} of {null.n}",
+               "descriptive": f"{lo}-{hi} of {null.n}"}[d.check]
+        inside = band(null.n)[0] <= null.hits <= band(null.n)[1]
         ok = ({True: "yes", False: "**no**"}[within(d, null)] if d.check in ("exact", "at_most")
               else "-" if d.check == "none" else
-              ("yes" if band(null.n)[0] <= null.hits <= band(null.n)[1] else "no (reference)"))
+              f"{'in band' if inside else 'no'} ({d.check})" if d.check == "descriptive" else
+              ("yes" if inside else "no (reference)"))
         pw = "-" if power is None else f"{power.rate:.1%} ({power.hits}/{power.n})"
         lines.append(f"| {d.label} | {null.rate:.1%} ({null.hits}/{null.n}) | {rng} | {ok} "
                      f"| {pw} |")
