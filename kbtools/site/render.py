@@ -30,7 +30,17 @@ from kbtools.errors import PathOutsideKB
 from kbtools.kb import InsideCheck, resolve_inside
 from kbtools.site import escape
 from kbtools.site.catalog import Card
-from kbtools.site.numbers import delta, estimate, fmt, p_value, params, when
+from kbtools.site.numbers import (
+    count,
+    delta,
+    estimate,
+    fmt,
+    label,
+    p_value,
+    params,
+    precision,
+    when,
+)
 from kbtools.site.publish import InsideLoader
 from kbtools.site.views import SiteData, common_context, plot_uri, site_pages
 from kbtools.site_files import SiteCheck
@@ -101,7 +111,8 @@ def make_environment(templates_dir: Path | None = None,
         pre=escape.preformatted, mermaid=escape.mermaid_label, front_matter=escape.front_matter,
         urlencode=escape.query, e=escape.inline, escape=escape.inline,
         forceescape=escape.inline, join=_join, format=_format, replace=_replace,
-        tojson=_tojson, fence=fence, estimate=estimate, p=p_value, when=when)
+        tojson=_tojson, fence=fence, estimate=estimate, p=p_value, when=when, count=count,
+        label=label, precision=precision)
     env.filters.pop("urlize", None)  # it would keep card text's markdown live
     return env
 
@@ -115,7 +126,7 @@ def _finalize(value: Any) -> Any:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int | float):
-        return str(value)
+        return fmt(value)  # a quantity: labels (years, seeds) are marked in the templates
     return escape.inline(value)
 
 

@@ -21,7 +21,15 @@ from kbtools.schemas.extensions import extension_fields, extension_values
 from kbtools.site import disclosure
 from kbtools.site.catalog import PAGE_KINDS, PREFIX, Card, Catalog
 from kbtools.site.links import Links
-from kbtools.site.results import figure_order, key_metrics, results_template, results_view
+from kbtools.site.numbers import is_p_key
+from kbtools.site.results import (
+    Metric,
+    figure_order,
+    headline_pairs,
+    key_metrics,
+    results_template,
+    results_view,
+)
 from kbtools.validation.problems import Problem
 
 #: Most runs shown side by side on a comparison page and in a lineage diagram.
@@ -175,7 +183,7 @@ class SiteData:
         listed, run_small = self._run_counts(run)
         guarded = disclosure.guard_tree(_dict(run.get("headline")), listed=listed,
                                         minimum=self.minimum, small_parent=run_small)
-        return list(flatten(guarded).items())
+        return headline_pairs(guarded)
 
     def metrics(self, run: Card) -> dict[str, Any]:
         """The run's metrics tables, every cell through the disclosure guard."""
@@ -542,10 +550,11 @@ class SiteData:
         headline: list[dict[str, Any]] = []
         by_label: dict[str, dict[str, Any]] = {}
         for i, run in enumerate(runs):
-            pairs = key_metrics(run.get("method"), self.results(run)) or self.headline(run)
-            for label, value in pairs:
+            pairs = key_metrics(run.get("method"), self.results(run)) or [
+                Metric(key, value, is_p_key(key)) for key, value in self.headline(run)]
+            for label, value, is_p in pairs:
                 if label not in by_label:
-                    by_label[label] = {"key": label, "by_run": [None] * len(runs)}
+                    by_label[label] = {"key": label, "by_run": [None] * len(runs), "p": is_p}
                     headline.append(by_label[label])
                 by_label[label]["by_run"][i] = value
         summaries = [dict(self.metrics(r)["summary"]) for r in runs]

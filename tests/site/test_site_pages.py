@@ -181,12 +181,12 @@ def test_site_templates_override_the_shipped_ones(kb_site: Path, tmp_path: Path,
     overrides = (kb_site if where == "inside" else tmp_path) / "overrides"
     overrides.mkdir()
     (overrides / "paper.md.j2").write_text(
-        "# Paper {{ card.id }} ({{ data.year }})\n\n"
+        "# Paper {{ card.id }} ({{ data.year|label }}, {{ models|length * 12345 }})\n\n"
         "{% for m in models %}{{ m.title }}{% endfor %}\n")
     pages = generate(kb_site, templates_dir=overrides).pages
     paper = pages["registry/papers/genemamba_2024.md"].split()
     if where == "inside":
-        assert paper == ["#", "Paper", "genemamba_2024", "(2024)", "GeneMamba"]
+        assert paper == ["#", "Paper", "genemamba_2024", "(2024,", "12,345)", "GeneMamba"]
     else:  # templates outside the KB are not read: the shipped one is used
         assert "Paper" not in paper and "GeneMamba: long DNA context" in " ".join(paper)
     assert "\n# GeneMamba\n" in pages["registry/models/genemamba.md"]  # not overridden

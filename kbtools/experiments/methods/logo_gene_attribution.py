@@ -246,7 +246,8 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     for rank, i in enumerate(order, start=1):
         table.append({"gene": genes[i], "rank": rank, "n_columns": int(groups[genes[i]].size),
                       "delta_auc_pooled": r6(pooled_delta[i]),
-                      "delta_auc_folds": mean_sd(delta[:, i].tolist()),
+                      "delta_auc_folds": {**mean_sd(delta[:, i].tolist()), "ci95": [
+                          r6(v) for v in corrected_t_interval(delta[:, i], ratio)]},
                       "p_corrected_t": float(f"{p_corrected[i]:.4g}"),
                       "p_delong": float(f"{p_delong[i]:.4g}"),
                       "p_wilcoxon": float(f"{p_wilcoxon[i]:.4g}"),

@@ -47,6 +47,11 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+#: What the headline calls each statistic (run.yaml ``headline`` keys).
+HEADLINE_NAMES = {"pearson": "partial_r_pearson", "spearman": "partial_rho_spearman",
+                  "odds_ratio_per_sd": "odds_ratio_per_sd"}
+
+
 def _raw_loadings(block: pd.DataFrame, ids: pd.Index, scores: np.ndarray) -> np.ndarray:
     x = block.loc[ids].to_numpy(dtype=np.float64)
     x = np.nan_to_num(x - np.nanmean(x, axis=0))  # features left missing for the imputer
@@ -268,8 +273,12 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
                                        if f"cca{j + 1}_rho_test" in r] or [np.nan]))
             for j in range(k)}
     best = min(results, key=lambda r: r["q"]) if results else None
-    headline = {} if best is None else {"strongest": f"{best['axis']} ~ {best['outcome']}",
-                                        "estimate": best["estimate"], "q": best["q"]}
+    headline = {} if best is None else {
+        "strongest": f"{best['axis']} ~ {best['outcome']}",
+        # say what the number is (an odds ratio or a partial correlation) and give its interval
+        HEADLINE_NAMES[best["statistic"]]: {
+            "estimate": best["estimate"], f"ci{round(100 * p['confidence'])}": best["ci"]},
+        "q": best["q"]}
     figures = {}
     if (config.get("outputs") or {}).get("plots", True) and results:
         figures["partial_correlations.png"] = lambda shown: _figure(results, shown,
