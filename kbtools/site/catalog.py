@@ -1,8 +1,10 @@
 """Load every card, config and run log of a KB into memory for the site.
 
-Loading is forgiving: a file that cannot be parsed becomes a :class:`Problem` and is skipped, so
-one broken card never stops the site from building. Parsed documents are cached on disk, keyed
-by each file's size and modification time, so a rebuild re-parses only the files that changed.
+Loading is forgiving: a card file that cannot be parsed becomes a :class:`Problem` and a card
+with no fields whose ``broken`` names it, so it keeps its page (which shows the problem) and its
+place on its dashboard; one broken card never stops the site from building. Parsed documents
+are cached on disk, keyed by each file's size and modification time, so a rebuild re-parses
+only the files that changed.
 """
 
 from __future__ import annotations
@@ -53,6 +55,10 @@ class Card:
     plots: list[str] = field(default_factory=list)
     #: Size and modification time of each file the card was read from.
     stamp: list[list[int]] = field(default_factory=list)
+    #: Why the card's file could not be read as a card (it then has no fields).
+    broken: Problem | None = None
+    #: A broken card's name as its text gives it (a ``name:`` or ``title:`` line), if any.
+    raw_title: str | None = None
 
     @property
     def page(self) -> str | None:
@@ -61,6 +67,8 @@ class Card:
 
     @property
     def title(self) -> str:
+        if self.broken is not None:
+            return self.raw_title or self.id
         for key in ("name", "title"):
             value = self.data.get(key)
             if isinstance(value, str) and normalise(value).strip():  # shows as some text
@@ -161,6 +169,35 @@ def _json_safe(data: Any) -> bool:
         return False
 
 
+#: Rules of the problems that leave a file unreadable as a card.
+UNREADABLE_RULES = frozenset({"site.not-a-mapping", "site.unreadable"})
+
+
+def is_unreadable(problem: Problem) -> bool:
+    """Whether ``problem`` means its file could not be read as a card at all."""
+    return problem.rule.startswith("yaml.") or problem.rule in UNREADABLE_RULES
+
+
+_TITLE_LINE = re.compile(r"^(?:name|title):[ \t]+(.+?)[ \t]*$", re.MULTILINE)
+
+
+def raw_title(path: Path) -> str | None:
+    """The value of a card's top-level ``name:`` or ``title:`` line, read as plain text (for
+    a card whose YAML does not parse); None if there is none."""
+    try:
+        with path.open("rb") as handle:
+            text = handle.read(64 * 1024).decode("utf-8", "replace")
+    except OSError:
+        return None
+    match = _TITLE_LINE.search(text)
+    if match is None:
+        return None
+    value = match[1].split(" #", 1)[0].strip()
+    if len(value) > 1 and value[0] == value[-1] and value[0] in "'\"":
+        value = value[1:-1]
+    return value[:120] or None
+
+
 def _load_problem(rel: str, exc: Exception) -> Problem:
     if isinstance(exc, YAMLLoadError):
         return Problem(rel, exc.line, exc.column, exc.rule, exc.message, hint=exc.hint)
@@ -209,15 +246,16 @@ def load_catalog(root: Path, cache_dir: Path | None = None, *,
                 continue
             data = read(path)
             rel = path.relative_to(root).as_posix()
-            if data is None and not any(p.path == rel for p in problems):
-                data = {}  # an empty file: shown with the validator's problems
+            broken = None
             if data is None:
-                continue
-            if not isinstance(data, dict):
-                problems.append(Problem(rel, 1, 1, "site.not-a-mapping",
-                                        "the document is not a YAML mapping of fields",
-                                        hint="a card is a mapping: `key: value` lines"))
-                continue
+                broken = next((p for p in reversed(problems) if p.path == rel), None)
+                data = {}  # an empty file: shown with the validator's problems
+            elif not isinstance(data, dict):
+                broken = Problem(rel, 1, 1, "site.not-a-mapping",
+                                 "the document is not a YAML mapping of fields",
+                                 hint="a card is a mapping: `key: value` lines")
+                problems.append(broken)
+                data = {}
             if layout.is_template(data) and name != "experiment":
                 templates.append(rel)  # unfinished cards: named on the registry index only
                 continue  # (a plan with status: template has a page, marked as a plan)
@@ -228,8 +266,10 @@ def load_catalog(root: Path, cache_dir: Path | None = None, *,
                                         hint="name the file with lower-case letters, digits, "
                                              "'_', '-' and '.' only"))
                 continue
-            card = Card(name, card_id, rel, data)
-            if name == "run":
+            card = Card(name, card_id, rel, data, broken=broken)
+            if broken is not None:
+                card.raw_title = raw_title(path)
+            elif name == "run":
                 _load_run_files(card, path.parent, read, inside, problems)
             folder = rel.rsplit("/", 1)[0]
             card.stamp = [stamps.get(f, [-1, -1]) for f in (

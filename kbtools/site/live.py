@@ -182,6 +182,7 @@ class LiveReloader:
             step = self.plugin.generator.prepare()
             if step is None:
                 return Outcome("none", [], [], [], time.perf_counter() - started)
+            self.plugin.report_unreadable(step.site.problems)
             if not self._fast_enough(state, step):
                 self.plugin.generator.finish(step)
                 return self._full(started)

@@ -346,7 +346,8 @@ def free_names(env: jinja2.Environment, name: str, source: str) -> frozenset[str
 
 def _encode(value: Any) -> Any:
     if isinstance(value, Card):  # its files' sizes and times stand for its content
-        return [value.kind, value.id, value.path, value.stamp, value.problems, value.plots]
+        return [value.kind, value.id, value.path, value.stamp, value.problems, value.plots,
+                value.broken]
     if dataclasses.is_dataclass(value):
         return [getattr(value, f.name) for f in dataclasses.fields(value)]
     if isinstance(value, set | frozenset):

@@ -46,6 +46,8 @@ class Ref(NamedTuple):
     title: str
     page: str | None
     invalid: bool = False
+    #: The card's file does not parse: its page shows why instead of its fields.
+    broken: bool = False
 
 
 def dashboard_page(kind: str) -> str:
@@ -134,7 +136,9 @@ class SiteData:
         if key not in self._refs:
             card = self.catalog.find(kind, card_id)
             self._refs[key] = (Ref(kind, str(card_id), str(card_id), None) if card is None
-                               else Ref(kind, card.id, card.title, card.page, bool(card.errors)))
+                               else Ref(kind, card.id, card.title, card.page,
+                                        bool(card.errors) or card.broken is not None,
+                                        card.broken is not None))
         return self._refs[key]
 
     def refs(self, kind: str, ids: Any) -> list[Ref]:
@@ -633,8 +637,45 @@ class SiteData:
             ctx["compare_page"] = compare_page(exp) if has_config else None
         return ctx
 
+    def unreadable_context(self, card: Card) -> dict[str, Any]:
+        """A card whose file does not parse: the problem, the lines around it, its dashboard."""
+        problem = card.broken
+        assert problem is not None
+        return {"card": card, "problem": problem, "kind": card.kind,
+                "problems": [p for p in card.problems if p != problem],
+                "dashboard": dashboard_page(card.kind),
+                "excerpt": source_excerpt(self.catalog.root, card.path, problem.line,
+                                          problem.column)}
+
     def counts(self) -> dict[str, int]:
         return {kind: len(self.catalog.of(kind)) for kind in PAGE_KINDS}
+
+
+#: Lines shown before and after the line a parse error points at.
+EXCERPT_LINES = 3
+
+
+def source_excerpt(root: Path, rel: str, line: int | None, column: int | None) -> str:
+    """The lines of a KB file around ``line``, numbered, with a caret under ``column``."""
+    try:
+        text = resolve_inside(root, rel).read_bytes()[:1024 * 1024].decode("utf-8", "replace")
+    except (OSError, ValueError):
+        return ""
+    lines = text.splitlines() or [""]
+    if not line:
+        line, column = 1, None
+    while len(lines) < line:  # the parser stopped at the end of the file
+        lines.append("")
+    first = max(1, line - EXCERPT_LINES)
+    last = min(len(lines), line + EXCERPT_LINES)
+    width = len(str(last))
+    out = []
+    for number in range(first, last + 1):
+        mark = ">" if number == line else " "
+        out.append(f"{mark}{number:>{width}} | {lines[number - 1]}")
+        if number == line and column:
+            out.append(f" {'':>{width}} | {' ' * (column - 1)}^")
+    return "\n".join(out)
 
 
 def _short(value: Any) -> Any:
@@ -660,7 +701,10 @@ def common_context(site: SiteData) -> dict[str, Any]:
 
 
 def card_page(site: SiteData, card: Card) -> tuple[str, str, dict[str, Any]]:
-    """A card's page: (path in the site, template name, page-specific context)."""
+    """A card's page: (path in the site, template name, page-specific context). A card whose
+    file does not parse keeps its page: it shows where the file fails and how to fix it."""
+    if card.broken is not None:
+        return card.page or "", "unreadable.md.j2", site.unreadable_context(card)
     return card.page or "", f"{card.kind}.md.j2", site.card_context(card)
 
 

@@ -361,3 +361,51 @@ def test_no_page_of_a_migrated_kb_scrolls_sideways(tmp_path: Path) -> None:
             if page_width > 1280 or inner > 1:
                 wide[rel] = (page_width, inner)
     assert wide == {}
+
+
+# -- a card broken under `mkdocs serve` ---------------------------------------------------------
+
+def test_a_card_broken_under_mkdocs_serve_keeps_its_page_and_its_row(build_kb, serve_site,
+                                                                     tmp_path: Path) -> None:
+    """An unquoted colon while the page is open: the page reloads to the problem (no 404), the
+    dashboard keeps the card, flagged, and the terminal names file, line, column and fix."""
+    from playwright.sync_api import expect
+
+    _require_browser()
+    root = build_kb(tmp_path / "kb", broken=False)
+    card = root / "kb" / "model_cards" / "genemamba.yaml"
+    good = card.read_text()
+    with serve_site(root) as server, _offline_tab(server.base, 1280, 900) as tab:
+        server.wait(lambda: "GeneMamba" in server.get("registry/models/genemamba/")[1], 180,
+                    "the first build")
+        tab.goto(f"{server.base}/registry/models/genemamba/")
+        expect(tab.locator("article h1")).to_have_text("GeneMamba")
+        tab.wait_for_timeout(1000)  # the live-reload script connects; the watchers settle
+
+        card.write_text(good.replace("name: GeneMamba", "name: GeneMamba: large"))
+        line = next(i for i, text in enumerate(good.splitlines(), 1)
+                    if text.startswith("name: "))
+        article = tab.locator("article")
+        # the open page reloads by itself and shows the problem where the card was
+        expect(article).to_contain_text("cannot be read", timeout=60_000)
+        expect(article).to_contain_text(
+            f"kb/model_cards/genemamba.yaml, line {line}, column 16:")
+        expect(article).to_contain_text("must be quoted")
+        expect(tab.locator("article h1")).to_have_text("GeneMamba: large")
+        assert "404" not in tab.title()
+        tab.screenshot(path=str(tmp_path / "unreadable-card.png"), full_page=True)
+
+        tab.goto(f"{server.base}/registry/models/")
+        row = tab.locator("article table tbody tr", has_text="GeneMamba: large")
+        expect(row).to_have_count(1)
+        expect(row).to_contain_text("YAML error")
+        row.locator("a").first.click()
+        expect(tab).to_have_url(f"{server.base}/registry/models/genemamba/")
+        expect(tab.locator("article")).to_contain_text("cannot be read")
+
+        card.write_text(good)  # fixed: the card's fields are back
+        expect(tab.locator("article")).to_contain_text("131,072 bp", timeout=60_000)
+    log = server.log.read_text()
+    assert (f"kbtools: kb/model_cards/genemamba.yaml:{line}:16: cannot read this card: "
+            in log), log[-3000:]
+    assert "fix: a value that contains `: ` must be quoted" in log

@@ -112,14 +112,14 @@ def test_render_command_writes_the_same_pages(kb_site: Path, tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
     assert main(["--kb-root", str(kb_site), "render", "--out", str(out)]) == 0
-    assert "20 pages and 2 plots" in capsys.readouterr().out
+    assert "21 pages and 2 plots" in capsys.readouterr().out  # the unparsable card too
     page = out / "registry" / "models" / "genemamba.md"
     assert page.read_text().startswith('---\ntitle: "GeneMamba"\n---\n\n# GeneMamba\n')
     assert (out / "registry" / "runs" / RUN_B / "null_distribution.png").is_file()
     assert (out / "assets" / "kbtools" / "kbtools.css").is_file()
     stamp = page.stat().st_mtime_ns
     assert main(["--kb-root", str(kb_site), "render", "--out", str(out)]) == 0
-    assert "0 written, 25 unchanged, 0 removed" in capsys.readouterr().out
+    assert "0 written, 26 unchanged, 0 removed" in capsys.readouterr().out
     assert page.stat().st_mtime_ns == stamp
     (kb_site / "kb" / "model_cards" / "brainvit.yaml").unlink()
     assert main(["--kb-root", str(kb_site), "render", "--out", str(out)]) == 0
