@@ -108,6 +108,7 @@ def make_environment(templates_dir: Path | None = None,
     env.filters.update(
         rel=_rel, fmt=fmt, cell=escape.inline, text=escape.inline, params=params, delta=delta,
         url=escape.url, code=escape.code, codespans=escape.codespans, prose=escape.prose,
+        breakable=escape.breakable,
         pre=escape.preformatted, mermaid=escape.mermaid_label, front_matter=escape.front_matter,
         urlencode=escape.query, e=escape.inline, escape=escape.inline,
         forceescape=escape.inline, join=_join, format=_format, replace=_replace,
