@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -59,6 +60,8 @@ class Card:
     broken: Problem | None = None
     #: A broken card's name as its text gives it (a ``name:`` or ``title:`` line), if any.
     raw_title: str | None = None
+    #: Problems found while loading the card's files (kept with a card that is reused).
+    load_problems: list[Problem] = field(default_factory=list)
 
     @property
     def page(self) -> str | None:
@@ -74,6 +77,15 @@ class Card:
             if isinstance(value, str) and normalise(value).strip():  # shows as some text
                 return value.strip()
         return self.id
+
+    def files(self) -> list[str]:
+        """The KB files (relative paths) the card was read from."""
+        if self.kind != "run" or self.broken is not None:
+            return [self.path]
+        folder = self.path.rsplit("/", 1)[0]
+        return [self.path, *(f"{folder}/{name}" for name in ("metrics.yaml", "config_used.yaml")
+                             if self.stamp and self.stamp[1 if name == "metrics.yaml" else 2]
+                             != [-1, -1])]
 
     @property
     def errors(self) -> list[Problem]:
@@ -205,10 +217,13 @@ def _load_problem(rel: str, exc: Exception) -> Problem:
 
 
 def load_catalog(root: Path, cache_dir: Path | None = None, *,
-                 parse_cache: _ParseCache | None = None) -> Catalog:
+                 parse_cache: _ParseCache | None = None,
+                 reuse: dict[str, Card] | None = None) -> Catalog:
     """Load every card kind the site shows (and registries, used for lineage).
 
-    ``parse_cache`` lets a long-lived caller (``mkdocs serve``) keep parsed files in memory.
+    ``parse_cache`` lets a long-lived caller (``mkdocs serve``) keep parsed files in memory;
+    ``reuse`` (card file, relative to the root -> card) gives it the cards none of whose files
+    changed since it loaded them: they are taken as they are, without reading anything.
     """
     root = Path(root).resolve()
     cache = parse_cache if parse_cache is not None else _ParseCache(cache_dir)
@@ -234,10 +249,19 @@ def load_catalog(root: Path, cache_dir: Path | None = None, *,
     cards: dict[str, dict[str, Card]] = {}
     templates: list[str] = []
     inside = InsideCheck(root)
+    reuse = reuse or {}
+    prefix = len(str(root)) + 1
     for name in ("model", "paper", "dataset", "registry", "experiment", "run"):
         kind = KINDS_BY_NAME[name]
         found: dict[str, Card] = {}
         for path in layout.documents(root, name):  # template files are never cards
+            kept = reuse.get(str(path)[prefix:].replace(os.sep, "/")) if reuse else None
+            if kept is not None and kept.kind == name:
+                found[kept.id] = kept
+                seen.update(kept.files())
+                problems.extend(kept.load_problems)
+                continue
+            before = len(problems)
             if any(part.startswith(".") for part in path.relative_to(root).parts):
                 continue  # hidden folders hold unfinished run directories
             if not refuse_outside(path, inside, problems):
@@ -274,6 +298,7 @@ def load_catalog(root: Path, cache_dir: Path | None = None, *,
             folder = rel.rsplit("/", 1)[0]
             card.stamp = [stamps.get(f, [-1, -1]) for f in (
                 rel, f"{folder}/metrics.yaml", f"{folder}/config_used.yaml")]
+            card.load_problems = problems[before:]
             found[card.id] = card
         cards[name] = found
     cache.save(seen)

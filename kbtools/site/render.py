@@ -13,7 +13,7 @@ import json
 import logging
 import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -42,7 +42,7 @@ from kbtools.site.numbers import (
     when,
 )
 from kbtools.site.publish import InsideLoader
-from kbtools.site.views import SiteData, common_context, plot_uri, site_pages
+from kbtools.site.views import Later, SiteData, common_context, plot_uri, site_pages
 from kbtools.site_files import SiteCheck
 from kbtools.validation.problems import Problem
 
@@ -68,6 +68,8 @@ class RenderedSite:
     unchanged: set[str] = field(default_factory=set)
     #: The problems themselves (``problems`` counts them), sorted by file and line.
     issues: list[Problem] = field(default_factory=list)
+    #: Digest of the common values each template read (see :func:`render_site`).
+    shared: dict[str, bytes] = field(default_factory=dict)
 
 
 def shipped_templates() -> Path:
@@ -246,12 +248,17 @@ def code_digest() -> str:
 
 
 def render_site(site: SiteData, env: jinja2.Environment, memo_file: Path | None = None, *,
-                memo_dict: dict[str, Any] | None = None) -> RenderedSite:
+                memo_dict: dict[str, Any] | None = None,
+                wanted: Callable[[str], bool] | None = None,
+                shared_before: dict[str, bytes] | None = None) -> RenderedSite:
     """Render every page; collect run plots and the dashboard assets.
 
     With ``memo_file`` (or an in-memory ``memo_dict``, updated in place), a page whose
     template inputs are unchanged since the last build is taken from the memo instead of
-    being rendered again.
+    being rendered again. ``wanted`` (from a caller that knows which cards changed) names the
+    card pages that may have changed: the others are taken from the memo without computing
+    their inputs, as long as the common values their template reads are those of the render
+    that ``shared_before`` (its :attr:`RenderedSite.shared`) describes.
     """
     assert env.loader is not None
     common = page_common(site)
@@ -263,11 +270,20 @@ def render_site(site: SiteData, env: jinja2.Environment, memo_file: Path | None 
     pages: dict[str, str] = {}
     unchanged: set[str] = set()
     shared: dict[str, bytes] = {}  # template -> digest of the common values it reads
-    for path, template, context in site_pages(site):
+    for path, template, context in site_pages(site, wanted):
         if template not in shared:
             names = free_names(env, template, env.loader.get_source(env, template)[0])
             shared[template] = _digest_input({k: v for k, v in common.items()
                                               if k in names or k == "kb_root"})
+        if isinstance(context, Later):
+            hit = memo.get(path)
+            if hit is not None and shared_before is not None \
+                    and shared_before.get(template) == shared[template]:
+                pages[path] = hit[1]
+                unchanged.add(path)
+                fresh[path] = hit
+                continue
+            context = context.make()
         key = salt.copy()
         key.update(f"{path}\0{template}\0".encode() + shared[template]
                    + _digest_input(context))
@@ -286,7 +302,8 @@ def render_site(site: SiteData, env: jinja2.Environment, memo_file: Path | None 
         _write_memo(memo_file, fresh)
     files = plot_files(site.catalog.root, site.catalog.of("run"))
     assets = {f"{ASSET_PREFIX}/{Path(a).name}": env.loader.get_source(env, a)[0] for a in ASSETS}
-    return RenderedSite(pages, files, assets, len(site.problems), unchanged, list(site.problems))
+    return RenderedSite(pages, files, assets, len(site.problems), unchanged, list(site.problems),
+                        shared)
 
 
 def copyable(root: Path, files: dict[str, Path]) -> dict[str, Path]:

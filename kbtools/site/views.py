@@ -10,7 +10,7 @@ import functools
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -704,12 +704,31 @@ def card_page(site: SiteData, card: Card) -> tuple[str, str, dict[str, Any]]:
     """A card's page: (path in the site, template name, page-specific context). A card whose
     file does not parse keeps its page: it shows where the file fails and how to fix it."""
     if card.broken is not None:
-        return card.page or "", "unreadable.md.j2", site.unreadable_context(card)
-    return card.page or "", f"{card.kind}.md.j2", site.card_context(card)
+        return card.page or "", card_template(card), site.unreadable_context(card)
+    return card.page or "", card_template(card), site.card_context(card)
 
 
-def site_pages(site: SiteData) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """Every generated page: (path in the site, template name, page-specific context)."""
+def card_template(card: Card) -> str:
+    """The template of a card's page."""
+    return "unreadable.md.j2" if card.broken is not None else f"{card.kind}.md.j2"
+
+
+class Later:
+    """A page's context not computed yet: the renderer may take the page from its memo."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], dict[str, Any]]):
+        self.make = make
+
+
+def site_pages(site: SiteData, wanted: Callable[[str], bool] | None = None
+               ) -> Iterator[tuple[str, str, dict[str, Any] | Later]]:
+    """Every generated page: (path in the site, template name, page-specific context).
+
+    With ``wanted``, the contexts of card and comparison pages it rejects are left
+    :class:`Later` (a caller that knows those pages cannot have changed skips the work).
+    """
     models, papers = site.model_rows(), site.paper_rows()
     datasets, experiments, runs = site.dataset_rows(), site.experiment_rows(), site.run_rows()
     yield f"{PREFIX}/index.md", "registry_index.md.j2", {
@@ -735,7 +754,16 @@ def site_pages(site: SiteData) -> Iterator[tuple[str, str, dict[str, Any]]]:
     yield f"{PREFIX}/health.md", "health.md.j2", {}
     for kind in PAGE_KINDS:
         for card in site.catalog.of(kind):
-            yield card_page(site, card)
+            if wanted is None or wanted(card.page or ""):
+                yield card_page(site, card)
+            else:
+                yield (card.page or "", card_template(card),
+                       Later(functools.partial(lambda c: card_page(site, c)[2], card)))
     for card in site.catalog.of("experiment"):
-        yield compare_page(card.id), "experiment_compare.md.j2", {
-            "card": card, "compare": site.comparison(card)}
+        path = compare_page(card.id)
+
+        def compare(card: Card = card) -> dict[str, Any]:
+            return {"card": card, "compare": site.comparison(card)}
+
+        yield path, "experiment_compare.md.j2", (
+            compare() if wanted is None or wanted(path) else Later(compare))

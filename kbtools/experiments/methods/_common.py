@@ -18,6 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
 from kbtools.errors import DataError
+from kbtools.experiments.figures import new_figure  # noqa: F401 - the methods' figures
 from kbtools.experiments.preprocessing import build_pipeline
 
 DEFAULT_C_GRID = (0.001, 0.01, 0.1, 1.0, 10.0)
@@ -364,13 +365,6 @@ def mean_sd(values: list[float]) -> dict[str, float]:
 
 def r6(x: float) -> float:
     return round(float(x), 6)
-
-
-def new_figure(width: float = 6.0, height: float = 4.5) -> Any:
-    """A matplotlib Figure without pyplot (no global state, thread-safe)."""
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), dpi=100, layout="constrained")
 
 
 def fold_seed(seed: int, fold: int) -> int:

@@ -298,7 +298,12 @@ def _add_q(family: list[dict[str, Any]], bh: Any, alpha: float) -> None:
 
 def _figure(results: list[dict[str, Any]], shown: Any, confidence: float) -> Any:
     """Forest plots, one panel per kind of estimate, each with its own null line:
-    correlations (Pearson, Spearman; null 0) and odds ratios per SD (log axis; null 1)."""
+    correlations (Pearson, Spearman; null 0) and odds ratios per SD (log axis; null 1).
+
+    The intervals are per test (not adjusted for multiplicity) while "significant" is the
+    Benjamini–Hochberg q of each family (one outcome and statistic), so a point whose interval
+    excludes the null can be not significant: the figure says so under the panels.
+    """
     visible = [(i, r) for i, r in enumerate(results)
                if shown.summary(f"summary.results[{i}]")]
     panels = [("correlation", "partial correlation with the outcome (null: 0)", 0.0, False,
@@ -309,7 +314,7 @@ def _figure(results: list[dict[str, Any]], shown: Any, confidence: float) -> Any
     if not panels:
         return None
     heights = [max(len(pn[4]), 2) for pn in panels]
-    fig = new_figure(7.5, 0.27 * sum(heights) + 1.2 * len(panels) + 0.8)
+    fig = new_figure(8.0, 0.32 * sum(heights) + 1.4 * len(panels) + 1.6)
     axes = fig.subplots(len(panels), 1, squeeze=False,
                         gridspec_kw={"height_ratios": heights})[:, 0]
     for ax, (_, xlabel, null, log, rows) in zip(axes, panels, strict=True):
@@ -319,8 +324,8 @@ def _figure(results: list[dict[str, Any]], shown: Any, confidence: float) -> Any
         hi = np.array([r["ci"][1] for _, r in rows], dtype=float)
         sig = np.array([bool(r.get("significant")) for _, r in rows])
         ypos = np.arange(len(rows))
-        for flag, color, label in ((False, "0.45", "not significant"),
-                                   (True, "tab:red", "significant (BH q <= alpha)")):
+        for flag, color, label in ((False, "0.45", "not significant after BH correction"),
+                                   (True, "tab:red", "significant: BH q ≤ alpha")):
             m = sig == flag
             if m.any():
                 ax.errorbar(est[m], ypos[m], xerr=[est[m] - lo[m], hi[m] - est[m]], fmt="o",
@@ -335,12 +340,17 @@ def _figure(results: list[dict[str, Any]], shown: Any, confidence: float) -> Any
             ax.xaxis.set_minor_formatter(plain)
         ax.set_yticks(ypos, [f"{r['axis']} ~ {r['outcome']}"
                              + (f" ({r['statistic']})" if not log else "")
-                             for _, r in rows], fontsize=7)
-        ax.set_xlabel(f"{xlabel}, {confidence:.0%} CI", fontsize=8)
-        ax.tick_params(axis="x", which="both", labelsize=7)
-        ax.legend(fontsize=7, loc="best")
+                             for _, r in rows], fontsize=9)
+        ax.set_xlabel(f"{xlabel}; bars: {confidence:.0%} CI, unadjusted", fontsize=9)
+        ax.tick_params(axis="x", which="both", labelsize=9)
+        ax.legend(fontsize=9, loc="best")
     withheld = len(results) - len(visible)
     fig.suptitle("Partial associations of held-out axes with outcomes (covariates removed)"
                  + (f"; {withheld} withheld (too few subjects)" if withheld else ""),
-                 fontsize=9)
+                 fontsize=10)
+    families = len({(r["outcome"], r["statistic"]) for _, r in visible})
+    fig.supxlabel(f"Each interval is a single test's {confidence:.0%} CI. Significance is the "
+                  f"Benjamini–Hochberg q within each of the {families} families (one outcome\n"
+                  "and statistic), so a point whose interval excludes the null can still be "
+                  "not significant once the family's multiple tests are counted.", fontsize=9)
     return fig
