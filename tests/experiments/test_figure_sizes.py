@@ -202,7 +202,7 @@ def test_harmonization_bars_are_corrected_resampled_intervals() -> None:
 
 def test_partial_figure_says_why_an_interval_clear_of_the_null_is_not_significant() -> None:
     fig = _partial()
-    note = fig._supxlabel.get_text()
+    note = " ".join(fig._supxlabel.get_text().split())
     assert "Benjamini–Hochberg" in note and "excludes the null" in note
     assert "not significant after BH correction" in _all_text(fig)
     # the shipped case: an odds ratio whose interval excludes 1, not significant

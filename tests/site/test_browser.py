@@ -409,3 +409,113 @@ def test_a_card_broken_under_mkdocs_serve_keeps_its_page_and_its_row(build_kb, s
     assert (f"kbtools: kb/model_cards/genemamba.yaml:{line}:16: cannot read this card: "
             in log), log[-3000:]
     assert "fix: a value that contains `: ` must be quoted" in log
+
+
+# -- every page kind readable at 1280 px ----------------------------------------------------------
+
+_OPEN_SHADOWS = """const attach = Element.prototype.attachShadow;
+Element.prototype.attachShadow = function (init) {
+  return attach.call(this, Object.assign({}, init, {mode: "open"}));
+};"""  # Material draws diagrams in closed shadow roots: open them so the test can measure
+
+_SMALLEST_TEXT = """() => {
+  const out = {text: null, where: "", svg: [], images: [],
+               scroll: document.documentElement.scrollWidth,
+               wraps: Array.from(document.querySelectorAll("article .md-typeset__scrollwrap"),
+                                 (w) => w.scrollWidth - w.clientWidth)};
+  const visible = (el) => {
+    const box = el.getBoundingClientRect();
+    const style = getComputedStyle(el);
+    return box.width > 0 && box.height > 0 && style.visibility !== "hidden"
+      && !el.closest("[hidden], details:not([open]) > :not(summary), .md-skip");
+  };
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const el = node.parentElement;
+    if (!node.textContent.trim() || !el || !visible(el)) continue;
+    const size = parseFloat(getComputedStyle(el).fontSize);
+    if (out.text === null || size < out.text) {
+      out.text = size; out.where = el.tagName + ": " + node.textContent.trim().slice(0, 40);
+    }
+  }
+  for (const host of document.querySelectorAll("article .mermaid")) {
+    const svg = host.shadowRoot && host.shadowRoot.querySelector("svg");
+    if (!svg) { out.svg.push(null); continue; }
+    const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+    let smallest = null;
+    for (const el of svg.querySelectorAll("text, foreignObject span, foreignObject p")) {
+      if (!el.textContent.trim()) continue;
+      const size = parseFloat(getComputedStyle(el).fontSize) * scale;
+      if (smallest === null || size < smallest) smallest = size;
+    }
+    out.svg.push(smallest);
+  }
+  for (const img of document.querySelectorAll("article img")) {
+    out.images.push([img.getAttribute("src"), img.naturalWidth,
+                     img.getBoundingClientRect().width]);
+  }
+  return out;
+}"""
+
+
+def test_every_page_kind_is_readable_at_1280_px(tmp_path: Path) -> None:
+    """The smallest text a reader sees is at least 10 px on every page kind at a 1280 px
+    window: page text as rendered, figures by the text size each PNG records times its
+    displayed over drawn width, lineage diagrams by their SVG text as drawn; and nothing
+    scrolls sideways."""
+    import posixpath
+
+    from kbtools.experiments.figures import smallest_text_of
+
+    _require_browser()
+    root = tmp_path / "repo"
+    runs = _copy_repo_kb(root)
+    broken = next((root / "kb" / "model_cards").glob("*.yaml"))
+    broken.write_text(broken.read_text() + "notes: a: b\n")  # a card that does not parse
+    (root / "mkdocs.yml").write_text((root / "mkdocs.yml").read_text().replace(
+        "  - kbtools\n", "  - kbtools:\n      fail_on_problems: false\n"))
+    _build(root)
+    site = root / "site"
+    pages = ["registry/", *(f"registry/{d}/" for d in ("models", "papers", "datasets",
+                                                       "experiments", "runs", "health"))]
+    for kind in ("models", "papers", "datasets"):
+        first = sorted(p.name for p in (site / "registry" / kind).iterdir() if p.is_dir())[0]
+        pages.append(f"registry/{kind}/{first}/")
+    pages.append(f"registry/models/{broken.stem}/")
+    pages += [f"registry/experiments/{p.stem}/" for p in (root / "configs" / "experiments")
+              .glob("*.yaml")]
+    pages.append("registry/experiments/01_cca_gene_smri-compare/")
+    pages += [f"registry/runs/{run}/" for run in runs]
+    measured: dict[str, dict] = {}
+    with _serve(site) as base, _offline_tab(base, 1280, 900) as tab:
+        tab.add_init_script(_OPEN_SHADOWS)
+        for page in pages:
+            tab.goto(f"{base}/{page}", wait_until="load")
+            if "experiments/" in page and "compare" not in page and page.count("/") > 2:
+                tab.wait_for_function("""() => { const h = document.querySelector(
+                    "article .mermaid"); return h && h.shadowRoot
+                    && h.shadowRoot.querySelector("svg"); }""", timeout=30_000)
+            tab.wait_for_timeout(200)
+            measured[page] = tab.evaluate(_SMALLEST_TEXT)
+            if page in ("registry/models/", f"registry/runs/{runs[1]}/",
+                        "registry/experiments/02_prediction_baselines/"):
+                tab.screenshot(path=str(tmp_path / f"{page.replace('/', '_')}.png"),
+                               full_page=True)
+    problems = []
+    for page, m in measured.items():
+        if m["text"] < 10:
+            problems.append(f"{page}: text {m['text']} px ({m['where']})")
+        if m["scroll"] > 1280 or (m["wraps"] and max(m["wraps"]) > 1):
+            problems.append(f"{page}: scrolls sideways ({m['scroll']}, {m['wraps']})")
+        for svg in m["svg"]:
+            if svg is None or svg < 10:
+                problems.append(f"{page}: diagram text {svg} px")
+        for src, natural, shown in m["images"]:
+            png = site / posixpath.normpath(posixpath.join(page, src))
+            smallest = smallest_text_of(png)
+            if smallest is None or smallest * shown / natural < 10:
+                problems.append(f"{page}: figure {src}: {smallest} px drawn, "
+                                f"{natural} px wide shown at {shown:.0f}")
+    assert problems == [], "\n".join(problems)
+    assert sum(len(m["images"]) for m in measured.values()) >= 10
+    assert sum(len(m["svg"]) for m in measured.values()) >= 5

@@ -21,6 +21,7 @@ statistic; a call is q <= alpha.
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -349,8 +350,9 @@ def _figure(results: list[dict[str, Any]], shown: Any, confidence: float) -> Any
                  + (f"; {withheld} withheld (too few subjects)" if withheld else ""),
                  fontsize=10)
     families = len({(r["outcome"], r["statistic"]) for _, r in visible})
-    fig.supxlabel(f"Each interval is a single test's {confidence:.0%} CI. Significance is the "
-                  f"Benjamini–Hochberg q within each of the {families} families (one outcome\n"
-                  "and statistic), so a point whose interval excludes the null can still be "
-                  "not significant once the family's multiple tests are counted.", fontsize=9)
+    note = (f"Each interval is a single test's {confidence:.0%} CI. Significance is the "
+            f"Benjamini–Hochberg q within each of the {families} families (one outcome and "
+            "statistic), so a point whose interval excludes the null can still be not "
+            "significant once the family's multiple tests are counted.")
+    fig.supxlabel("\n".join(textwrap.wrap(note, 90)), fontsize=9)
     return fig
