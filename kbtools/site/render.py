@@ -115,9 +115,39 @@ def make_environment(templates_dir: Path | None = None,
         urlencode=escape.query, e=escape.inline, escape=escape.inline,
         forceescape=escape.inline, join=_join, format=_format, replace=_replace,
         tojson=_tojson, fence=fence, estimate=estimate, p=p_value, when=when, count=count,
-        label=label, precision=precision)
+        label=label, precision=precision, each_row=_each_row)
     env.filters.pop("urlize", None)  # it would keep card text's markdown live
     return env
+
+
+#: Rendered table rows by page, kept between renders of a long-lived process (`mkdocs serve`):
+#: page path -> {row key: text}. Each render keeps only the rows it used.
+_ROWS: dict[str, dict[str, str]] = {}
+
+
+@jinja2.pass_context
+def _each_row(context: jinja2.runtime.Context, rows: Iterable[Any], macro: Any) -> Markup:
+    """``macro(row)`` for each row, one per line. A row whose data, page, templates and
+    common values are those of the last render is taken from then: a dashboard of thousands
+    of cards renders only the rows an edit changed."""
+    salt = context.get("row_salt")
+    page = str(context.get("page_path") or "")
+    before = _ROWS.get(page, {}) if salt else {}
+    kept: dict[str, str] = {}
+    lines = []
+    for row in rows:
+        if not salt:
+            lines.append(str(macro(row)))
+            continue
+        key = salt + hashlib.sha1(_digest_input({"row": row})).hexdigest()
+        text = before.get(key)
+        if text is None:
+            text = str(macro(row))
+        kept[key] = text
+        lines.append(text)
+    if salt:
+        _ROWS[page] = kept
+    return Markup("\n".join(lines))
 
 
 def _finalize(value: Any) -> Any:
@@ -265,16 +295,19 @@ def render_site(site: SiteData, env: jinja2.Environment, memo_file: Path | None 
     salt = hashlib.sha1(code_digest().encode())
     for name in sorted(env.list_templates()):
         salt.update(name.encode() + b"\0" + env.loader.get_source(env, name)[0].encode())
+    salt_hex = salt.hexdigest()
     memo = _read_memo(memo_file) if memo_dict is None else memo_dict
     fresh: dict[str, list[str]] = {}
     pages: dict[str, str] = {}
     unchanged: set[str] = set()
     shared: dict[str, bytes] = {}  # template -> digest of the common values it reads
+    row_salts: dict[str, str] = {}  # template -> what a cached table row depends on besides it
     for path, template, context in site_pages(site, wanted):
         if template not in shared:
             names = free_names(env, template, env.loader.get_source(env, template)[0])
             shared[template] = _digest_input({k: v for k, v in common.items()
                                               if k in names or k == "kb_root"})
+            row_salts[template] = salt_hex + hashlib.sha1(shared[template]).hexdigest()
         if isinstance(context, Later):
             hit = memo.get(path)
             if hit is not None and shared_before is not None \
@@ -293,7 +326,8 @@ def render_site(site: SiteData, env: jinja2.Environment, memo_file: Path | None 
             pages[path] = hit[1]
             unchanged.add(path)
         else:
-            pages[path] = render_page(env, common, path, template, context)
+            pages[path] = render_page(env, common, path, template,
+                                      {**context, "row_salt": row_salts[template]})
         fresh[path] = [digest, pages[path]]
     if memo_dict is not None:
         memo_dict.clear()

@@ -85,7 +85,8 @@ def test_lineage_diagram_runs_papers_to_runs(pages: dict[str, str]) -> None:
     nodes = dict(re.findall(r"^\s+(\w+)\[\"([^\"]+)\"\]", diagram, re.M))
     # labels wrap in lines of at most 18 characters, so the diagram stays narrow
     assert all(len(line) <= 18 for label in nodes.values() for line in label.split("<br>"))
-    by_label = {label.replace("<br>", " "): node for node, label in nodes.items()}
+    by_label = {re.sub(r"(?<=[_/-])<br>", "", label).replace("<br>", " "): node
+                for node, label in nodes.items()}
     edges = set(re.findall(r"^\s+(\w+) --> (\w+)$", diagram, re.M))
     paper, model = by_label["GeneMamba: long DNA context"], by_label["GeneMamba"]
     dataset, config = by_label["Toy cohort"], by_label["01_toy_cca"]
