@@ -360,6 +360,9 @@ def main() -> None:
                         help="edits timed with the fast path (--reload)")
     parser.add_argument("--reference-edits", type=int, default=3,
                         help="edits timed on each whole-rebuild server (--reload; 0 skips)")
+    parser.add_argument("--cold-only", action="store_true",
+                        help="time only plain MkDocs and the plugin's cold build (no edit or "
+                             "warm builds, no in-process timing)")
     parser.add_argument("--plugin-only", action="store_true",
                         help="skip the whole builds; time only the plugin's work in-process "
                              "against one plain build")
@@ -389,10 +392,14 @@ def main() -> None:
         times: dict[str, list[tuple[float, float]]] = {
             "plain": [], "plugin cold": [], "plugin edit": [], "plugin warm": []}
         build(plain_site)  # warm the OS file cache and Python bytecode once
+        if args.cold_only:
+            del times["plugin edit"], times["plugin warm"]
         for i in range(args.repeats):
             times["plain"].append(build(plain_site))
             shutil.rmtree(cache, ignore_errors=True)
             times["plugin cold"].append(build(plugin_site))
+            if args.cold_only:
+                continue
             text = card.read_text()
             card.write_text(text.replace("\nname: ", f"\nname: Edit {i} ", 1))
             assert card.read_text() != text
@@ -407,8 +414,9 @@ def main() -> None:
             print(f"{size_label(n_cards):>7} {variant:<12} {wall:>7.2f} {cpu:>7.2f} "
                   f"{cpu / cards * 1000:>7.2f}ms {wall / plain_wall:>9.2f}x "
                   f"{cpu / plain_cpu:>8.2f}x  {shown}")
-        print(f"{'':>6} ({n_pages} markdown pages per site)", flush=True)
-        plugin_only(plugin_site, n_cards, plain_cpu)
+        print(f"{'':>7} ({n_pages:,} markdown pages per site, {cards:,} cards)", flush=True)
+        if not args.cold_only:
+            plugin_only(plugin_site, n_cards, plain_cpu)
 
 
 def _cpu() -> float:

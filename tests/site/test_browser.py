@@ -304,7 +304,8 @@ def test_results_table_is_in_the_first_screen(tmp_path: Path) -> None:
         # the table fits the page: no sideways scrolling
         assert tab.evaluate("document.documentElement.scrollWidth") <= 1280
         rho1 = table.locator("tbody tr").first
-        expect(rho1.locator(".kb-delta")).to_have_text(" (+0.01)")
+        # the change, to the decimals the values are shown with
+        expect(rho1.locator(".kb-delta")).to_have_text(" (+0.010)")
         settings = tab.locator("article table").nth(1)
         permutations = settings.locator("tr", has_text="params.n_permutations")
         expect(permutations).to_be_visible()  # 99 vs 100 differ
@@ -419,6 +420,7 @@ Element.prototype.attachShadow = function (init) {
 };"""  # Material draws diagrams in closed shadow roots: open them so the test can measure
 
 _SMALLEST_TEXT = """() => {
+  for (const d of document.querySelectorAll("article details")) d.open = true;
   const out = {text: null, where: "", svg: [], images: [],
                scroll: document.documentElement.scrollWidth,
                wraps: Array.from(document.querySelectorAll("article .md-typeset__scrollwrap"),
