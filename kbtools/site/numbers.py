@@ -39,7 +39,8 @@ LABEL_KEY = re.compile(
     r"date|day|month|rev|revision|pmid|isbn|issn|zip|code|step|epoch|layer|chromosome|chr)$",
     re.IGNORECASE)
 #: Keys whose values are p- or q-values (written by :func:`p_value`).
-P_KEY = re.compile(r"^(?:p|q|p_?value|q_?value|p_fwer|fdr_q)$|^p_|_p$|^q_|_q$", re.IGNORECASE)
+P_KEY = re.compile(r"^p\d*(?:_|$)|^q(?:_|$)|_[pq]$|(?:^|_)(?:[pq]_?value|fwer)(?:_|$)",
+                   re.IGNORECASE)
 #: Integers of this shape are written plainly whatever their key: seeds and dates such as
 #: 20261121 are labels far more often than counts in a KB.
 _DATE_LIKE = re.compile(r"^(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$")

@@ -55,6 +55,16 @@ def test_labels_are_written_as_they_are(n: int, key: str) -> None:
     assert str(numbers.fmt(n, key)) == str(n) == str(numbers.label(n))
 
 
+@pytest.mark.parametrize("key,is_p", [
+    ("p", True), ("q", True), ("p1_fwer", True), ("p_mode1", True), ("delta_auroc_p", True),
+    ("summary.modes.0.p_fwer", True), ("p_value", True), ("delong_p", True),
+    ("null_rho1_q95", False), ("rho1", False), ("pooled", False), ("top_gene", False),
+    ("n_permutations", False)])
+def test_p_values_are_known_by_their_key(key: str, is_p: bool) -> None:
+    assert numbers.is_p_key(key) is is_p
+    assert (str(numbers.fmt(0.001, key)) == "0.0010") is is_p  # p style: two digits
+
+
 @given(finite, st.sampled_from([None, "rho", "auroc", "p", "delong_p", "q"]))
 def test_no_number_is_written_in_e_notation(x: float, key: str | None) -> None:
     for shown in (numbers.fmt(x, key), numbers.p_value(x), numbers.delta(x),
