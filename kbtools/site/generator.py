@@ -230,7 +230,8 @@ class SiteGenerator:
         """Which card and comparison pages an edit of documents can change: those of the cards
         whose files or problems changed and of every card within two links of them (an
         experiment's lineage reaches papers through models), in the link graphs before and
-        after. None (every page) after anything but document edits."""
+        after, and the registry pages. None (every page) after anything but document edits
+        or after a registry edit."""
         old = self._site
         if old is None or self._shared is None or not self._all_documents(step.sources):
             return None
@@ -242,7 +243,7 @@ class SiteGenerator:
             if a is b and b is not None and tuple(b.problems) == self._problems.get(path):
                 continue
             for card in (a, b):
-                if card is not None and card.kind not in PAGE_KINDS:
+                if card is not None and card.kind == "registry":
                     return None  # a registry: its strategies reach experiments
                 if card is not None:
                     changed.add((card.kind, card.id))
@@ -254,6 +255,9 @@ class SiteGenerator:
         pages = {f"{PREFIX}/{PAGE_KINDS[kind]}/{card_id}.md" for kind, card_id in near
                  if kind in PAGE_KINDS}
         pages |= {compare_page(card_id) for kind, card_id in near if kind == "experiment"}
+        # registry pages name the models, datasets and experiments of their entries (a few
+        # pages per KB): always looked at again
+        pages |= {card.page for card in new.catalog.of("registry") if card.page}
         return pages.__contains__
 
     def _all_documents(self, sources: set[str]) -> bool:

@@ -17,7 +17,7 @@ from kbtools.yamlio import dump, load_file
 CARDS = ["kb/model_cards/genemamba.yaml", "kb/model_cards/brainvit.yaml",
          "kb/paper_cards/genemamba_2024.yaml", "kb/paper_cards/brainvit_2023.yaml",
          "kb/datasets/toy_cohort.yaml", "kb/datasets/tiny_clinic.yaml",
-         "configs/experiments/01_toy_cca.yaml",
+         "configs/experiments/01_toy_cca.yaml", "kb/registries/embedding_strategies.yaml",
          "kb/runs/20261121t100000z_01_toy_cca_bbbb/run.yaml"]
 _CLOCK = [1_900_000_000_000_000_000]
 
