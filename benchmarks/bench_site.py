@@ -28,7 +28,13 @@ Three servers on the same generated KB:
 For the plugin, the card's own page and then every page listing it (the models dashboard and
 the search index) are timed. Usage: ``bench_site.py --reload --sizes 2000 10000``
 (``--reference-edits 0`` skips the two whole-rebuild servers, which take minutes per edit at
-10,000 cards).
+10,000 cards; ``--no-whole-rebuilds`` keeps plain ``mkdocs serve`` as the reference and skips
+only the plugin's whole-rebuild server).
+
+Both tables in one run (the issue-23 figures)::
+
+    nice -n 10 .venv/bin/python benchmarks/bench_site.py --sizes shipped 10000 --cold-only \
+        --repeats 1 --reload-sizes 2000 10000 --reference-edits 1 --no-whole-rebuilds
 """
 
 from __future__ import annotations
@@ -307,12 +313,12 @@ def reload_variant(site: Path, name: str, n_edits: int, card: Path, old: str,
     return card_times, all_times
 
 
-def reload_main(args: argparse.Namespace) -> None:
+def reload_main(args: argparse.Namespace, sizes: list[int]) -> None:
     print("Seconds from saving a card to `mkdocs serve` handing out its page with the new value")
     print("(median of the edits; 'listing' = the models dashboard and the search index too).")
     print(f"{'cards':>6} {'variant':<28} {'edits':>5} {'card page s':>12} {'listing s':>10} "
           f"{'speed-up':>9}  card page runs")
-    for n_cards in args.sizes:
+    for n_cards in sizes:
         if n_cards == SHIPPED:
             raise SystemExit("--reload times generated KBs: give numbers of cards")
         plugin_site, plain_site = prepare(n_cards)
@@ -327,7 +333,7 @@ def reload_main(args: argparse.Namespace) -> None:
              args.reference_edits),
             ("kbtools, whole rebuilds", whole_site,
              whole_site / "kb" / "model_cards" / "m0003.yaml", name.strip("\n"),
-             "registry/models/", args.reference_edits),
+             "registry/models/", 0 if args.no_whole_rebuilds else args.reference_edits),
             ("kbtools (fast rebuilds)", plugin_site,
              plugin_site / "kb" / "model_cards" / "m0003.yaml", name.strip("\n"),
              "registry/models/", args.edits),
@@ -366,9 +372,15 @@ def main() -> None:
     parser.add_argument("--plugin-only", action="store_true",
                         help="skip the whole builds; time only the plugin's work in-process "
                              "against one plain build")
+    parser.add_argument("--reload-sizes", type=int, nargs="+", default=[],
+                        help="after the build table, time edit-to-reload at these sizes in "
+                             "the same run (as --reload does)")
+    parser.add_argument("--no-whole-rebuilds", action="store_true",
+                        help="--reload: skip the plugin with fast_reload: false (plain "
+                             "mkdocs serve stays the reference)")
     args = parser.parse_args()
     if args.reload:
-        reload_main(args)
+        reload_main(args, args.sizes)
         return
     if args.plugin_only:
         for n_cards in args.sizes:
@@ -417,6 +429,9 @@ def main() -> None:
         print(f"{'':>7} ({n_pages:,} markdown pages per site, {cards:,} cards)", flush=True)
         if not args.cold_only:
             plugin_only(plugin_site, n_cards, plain_cpu)
+    if args.reload_sizes:
+        print()
+        reload_main(args, args.reload_sizes)
 
 
 def _cpu() -> float:

@@ -481,13 +481,18 @@ def test_every_page_kind_is_readable_at_1280_px(tmp_path: Path) -> None:
     runs = _copy_repo_kb(root)
     broken = next((root / "kb" / "model_cards").glob("*.yaml"))
     broken.write_text(broken.read_text() + "notes: a: b\n")  # a card that does not parse
+    plan = root / "configs" / "experiments" / "07_plan.yaml"  # a plan: its own page kind
+    plan.write_text((root / "configs" / "experiments" / "02_prediction_baselines.yaml")
+                    .read_text().replace("id: 02_prediction_baselines", "id: 07_plan")
+                    .replace("status: complete", "status: planning"))
     (root / "mkdocs.yml").write_text((root / "mkdocs.yml").read_text().replace(
         "  - kbtools\n", "  - kbtools:\n      fail_on_problems: false\n"))
     _build(root)
     site = root / "site"
     pages = ["registry/", *(f"registry/{d}/" for d in ("models", "papers", "datasets",
-                                                       "experiments", "runs", "health"))]
-    for kind in ("models", "papers", "datasets"):
+                                                       "registries", "experiments", "runs",
+                                                       "health"))]
+    for kind in ("models", "papers", "datasets", "registries"):
         first = sorted(p.name for p in (site / "registry" / kind).iterdir() if p.is_dir())[0]
         pages.append(f"registry/{kind}/{first}/")
     pages.append(f"registry/models/{broken.stem}/")
@@ -502,7 +507,7 @@ def test_every_page_kind_is_readable_at_1280_px(tmp_path: Path) -> None:
             tab.goto(f"{base}/{page}", wait_until="load")
             if "experiments/" in page and "compare" not in page and page.count("/") > 2:
                 tab.wait_for_function("""() => { const h = document.querySelector(
-                    "article .mermaid"); return h && h.shadowRoot
+                    "article .mermaid"); return !h || h.shadowRoot
                     && h.shadowRoot.querySelector("svg"); }""", timeout=30_000)
             tab.wait_for_timeout(200)
             measured[page] = tab.evaluate(_SMALLEST_TEXT)

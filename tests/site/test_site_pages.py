@@ -117,12 +117,12 @@ def test_run_page_has_results_figures_and_folded_metrics(pages: dict[str, str]) 
     folded = text.split('<details class="kb-fold kb-all-metrics">', 1)[1].split("</details>")[0]
     folds = folded.split("<strong>Per fold</strong>", 1)[1].split("</table>", 1)[0]
     assert "<th>Metric</th><th>1</th><th>2</th><th>3</th>" in folds  # folds as columns
-    assert "<tr><td>n_test</td><td>100</td><td>&lt;10</td><td>100</td></tr>" in folds
+    assert "<tr><td>n_<wbr>test</td><td>100</td><td>&lt;10</td><td>100</td></tr>" in folds
     # fold 2 is built from 8 subjects; fold 3's rho1 is listed in metrics.yaml: suppressed
     assert "<tr><td>rho1</td><td>0.35</td><td>suppressed</td><td>suppressed</td></tr>" in folds
-    assert "<tr><td>n_subjects</td><td>500</td></tr>" in folded
-    assert "<tr><td>n_missing</td><td>&lt;10</td></tr>" in folded  # a small subgroup count
-    assert "<tr><td>n_controls</td><td>&lt;10</td></tr>" in folded  # 7: suppressed by the site
+    assert "<tr><td>n_<wbr>subjects</td><td>500</td></tr>" in folded
+    assert "<tr><td>n_<wbr>missing</td><td>&lt;10</td></tr>" in folded  # a small subgroup count
+    assert "<tr><td>n_<wbr>controls</td><td>&lt;10</td></tr>" in folded  # 7: suppressed by the site
     for small in ("8", "4", "7"):  # n_test of fold 2, n_missing in summary, n_controls
         assert f"<td>{small}</td>" not in folded
 
