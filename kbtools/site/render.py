@@ -388,12 +388,30 @@ def free_names(env: jinja2.Environment, name: str, source: str) -> frozenset[str
     the KB's counts or health re-renders the pages that show them and no others.
     """
     assert env.loader is not None
-    tree = env.parse(source, name=name)
-    names = set(jinja2.meta.find_undeclared_variables(tree))
-    for ref in jinja2.meta.find_referenced_templates(tree):
-        if ref and ref != name:
+    names, refs = _own_names(env, name, source)
+    for ref in refs:
+        if ref != name:
             names |= free_names(env, ref, env.loader.get_source(env, ref)[0])
-    return frozenset(names)
+    return names
+
+
+_OWN_NAMES: dict[tuple[str, str], tuple[frozenset[str], tuple[str, ...]]] = {}
+
+
+def _own_names(env: jinja2.Environment, name: str,
+               source: str) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The free variables of one template's source and the templates it names, parsed once
+    per process for each text (a rebuild under ``mkdocs serve`` parses no template again)."""
+    key = (name, source)
+    hit = _OWN_NAMES.get(key)
+    if hit is None:
+        tree = env.parse(source, name=name)
+        hit = (frozenset(jinja2.meta.find_undeclared_variables(tree)),
+               tuple(ref for ref in jinja2.meta.find_referenced_templates(tree) if ref))
+        if len(_OWN_NAMES) > 512:  # edited override templates: keep the memo small
+            _OWN_NAMES.clear()
+        _OWN_NAMES[key] = hit
+    return hit
 
 
 def _encode(value: Any) -> Any:
