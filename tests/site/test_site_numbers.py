@@ -166,10 +166,15 @@ def test_any_count_in_any_count_field_is_grouped_on_every_page(kb_site: Path,
         for page in shown_on:
             page = f"registry/runs/{Path(RUN).name}.md" if page == "RUNPAGE" else page
             assert f"{value:,}" in pages[page], (file, path, page, value)
+    before = generate(root, validate=False).pages  # numbers the fixture shows already
     for page, text in pages.items():
         visible = _text_outside_code(text)
+        shown_before = _text_outside_code(before.get(page, ""))
         for value in values:
-            assert not re.search(rf"(?<![\d,]){value}(?![\d,])", visible), (page, value)
+            bare = rf"(?<![\d,]){value}(?![\d,])"
+            if re.search(bare, shown_before):
+                continue  # the same digits as a label the fixture has (a year such as 2023)
+            assert not re.search(bare, visible), (page, value)
 
 
 # -- every generated page of a built site -------------------------------------------------------
