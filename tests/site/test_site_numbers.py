@@ -262,8 +262,15 @@ def test_every_count_on_every_page_of_the_shipped_kb_is_grouped(tmp_path: Path) 
     for part in ("kb", "configs", "docs"):
         shutil.copytree(REPO / part, root / part)
     shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
+    plan = root / "configs" / "experiments" / "07_plan.yaml"  # every page kind: a plan too
+    plan.write_text((root / "configs" / "experiments" / "02_prediction_baselines.yaml")
+                    .read_text().replace("id: 02_prediction_baselines", "id: 07_plan")
+                    .replace("status: complete", "status: planning"))
     site = _build(root)
     assert len(list((site / "registry").rglob("*.html"))) > 50
+    assert "A plan, not a finished config" in (
+        site / "registry" / "experiments" / "07_plan" / "index.html").read_text()
+    assert (site / "registry" / "registries" / "embedding_strategies" / "index.html").is_file()
     assert ungrouped_counts(site, root) == {}
 
 
