@@ -84,6 +84,7 @@ markdown_extensions:
       - Models: registry/models.md
       - Papers: registry/papers.md
       - Datasets: registry/datasets.md
+      - Registries: registry/registries.md
       - Experiments: registry/experiments.md
       - Runs: registry/runs.md
       - KB health: registry/health.md
