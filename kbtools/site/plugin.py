@@ -95,8 +95,7 @@ class KBToolsPlugin(BasePlugin[KBToolsConfig]):
             raise PluginError(f"kbtools: templates_dir {self.templates_dir} is not a directory")
         if opts.min_cell_size < 1:
             raise PluginError("kbtools: min_cell_size must be at least 1")
-        if config.strict:
-            _keep_warnings_countable()
+        _keep_warnings_countable(config.strict)
         if opts.enabled:
             self._gate_folders(config, here)
             for name, target in (("kbtools.css", config.extra_css),
@@ -289,15 +288,20 @@ class KBToolsPlugin(BasePlugin[KBToolsConfig]):
         return server
 
 
-def _keep_warnings_countable() -> None:
+def _keep_warnings_countable(strict: bool) -> None:
     """In a strict build, kbtools' warnings reach MkDocs' warning counter even under ``-q``.
 
     ``mkdocs build -q`` raises the ``mkdocs`` logger to ERROR, so a warning is dropped before
     the strict-mode counter sees it and ``--strict -q`` passes whatever is wrong. A refused
     file or a card error is a reason to fail, so kbtools' own loggers stay at WARNING or below.
+    The level is set again on every build (inherited unless a strict build needs it lower),
+    so a ``-q`` build does not silence the information messages of later builds in the
+    same process.
     """
     ours = logging.getLogger("mkdocs.plugins.kbtools")
-    ours.setLevel(min(ours.getEffectiveLevel(), logging.WARNING))
+    ours.setLevel(logging.NOTSET)
+    if strict and ours.getEffectiveLevel() > logging.WARNING:
+        ours.setLevel(logging.WARNING)
 
 
 def _where(problem: Problem) -> str:
