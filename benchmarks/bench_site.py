@@ -10,8 +10,9 @@ For KBs of 100 and 1,000 generated cards, builds (each as a whole ``mkdocs build
 * ``plugin warm``: the plugin with nothing changed.
 
 Runs are interleaved and repeated; medians are printed with seconds per card and the ratio
-against ``plain``. Usage: ``.venv/bin/python benchmarks/bench_site.py [--sizes 100 1000]
-[--repeats 3]``. Work folders go to benchmarks/_work/ (git-ignored).
+against ``plain``. Usage: ``.venv/bin/python benchmarks/bench_site.py [--sizes shipped 10000]
+[--repeats 3]`` (``shipped``: this repository's own KB, docs and mkdocs.yml). Work folders go
+to benchmarks/_work/ (git-ignored).
 
 With ``--reload`` it measures edit-to-reload instead: a ``mkdocs serve`` process per site, a
 card saved, and the time until the server hands out the page with the new value (polled over
@@ -25,7 +26,15 @@ Three servers on the same generated KB:
 * ``kbtools``: the plugin as shipped (only the changed pages are rebuilt).
 
 For the plugin, the card's own page and then every page listing it (the models dashboard and
-the search index) are timed. Usage: ``bench_site.py --reload --sizes 100 1000 2000``.
+the search index) are timed. Usage: ``bench_site.py --reload --sizes 2000 10000``
+(``--reference-edits 0`` skips the two whole-rebuild servers, which take minutes per edit at
+10,000 cards; ``--no-whole-rebuilds`` keeps plain ``mkdocs serve`` as the reference and skips
+only the plugin's whole-rebuild server).
+
+Both tables in one run (the issue-23 figures)::
+
+    nice -n 10 .venv/bin/python benchmarks/bench_site.py --sizes shipped 10000 --cold-only \
+        --repeats 1 --reload-sizes 2000 10000 --reference-edits 1 --no-whole-rebuilds
 """
 
 from __future__ import annotations
@@ -75,6 +84,7 @@ markdown_extensions:
       - Models: registry/models.md
       - Papers: registry/papers.md
       - Datasets: registry/datasets.md
+      - Registries: registry/registries.md
       - Experiments: registry/experiments.md
       - Runs: registry/runs.md
       - KB health: registry/health.md
@@ -188,19 +198,42 @@ def build(site: Path) -> tuple[float, float]:
     return elapsed, cpu
 
 
+REPO = HERE.parent
+#: ``--sizes`` value for the KB shipped in this repository (its docs and mkdocs.yml too).
+SHIPPED = 0
+
+
+def size_arg(text: str) -> int:
+    """A number of cards, or ``shipped`` (the repository's own KB)."""
+    return SHIPPED if text == "shipped" else int(text)
+
+
+def size_label(n_cards: int) -> str:
+    return "shipped" if n_cards == SHIPPED else f"{n_cards:,}"
+
+
 def prepare(n_cards: int) -> tuple[Path, Path]:
-    base = WORK / str(n_cards)
+    """A KB with the plugin, and the same pages pre-written for plain MkDocs."""
+    base = WORK / ("shipped" if n_cards == SHIPPED else str(n_cards))
     shutil.rmtree(base, ignore_errors=True)
     plugin_site, plain_site = base / "plugin", base / "plain"
-    make_kb(plugin_site, n_cards)
-    (plugin_site / "mkdocs.yml").write_text(MKDOCS_YML.format(
-        extra="", plugin="  - kbtools\n", not_in_nav=""))
+    if n_cards == SHIPPED:
+        for part in ("kb", "configs", "docs"):
+            shutil.copytree(REPO / part, plugin_site / part)
+        config = (REPO / "mkdocs.yml").read_text()
+        (plugin_site / "mkdocs.yml").write_text(config)
+        plain_config = config.replace("  - kbtools\n", "").replace(
+            "plugins:\n", PLAIN_EXTRA + "plugins:\n", 1) + NOT_IN_NAV
+    else:
+        make_kb(plugin_site, n_cards)
+        (plugin_site / "mkdocs.yml").write_text(MKDOCS_YML.format(
+            extra="", plugin="  - kbtools\n", not_in_nav=""))
+        plain_config = MKDOCS_YML.format(extra=PLAIN_EXTRA, plugin="", not_in_nav=NOT_IN_NAV)
     plain_site.mkdir(parents=True)
     shutil.copytree(plugin_site / "docs", plain_site / "docs")
     subprocess.run([str(BIN / "kbtools"), "--kb-root", str(plugin_site), "render", "--out",
                     str(plain_site / "docs")], check=True, capture_output=True)
-    (plain_site / "mkdocs.yml").write_text(MKDOCS_YML.format(
-        extra=PLAIN_EXTRA, plugin="", not_in_nav=NOT_IN_NAV))
+    (plain_site / "mkdocs.yml").write_text(plain_config)
     return plugin_site, plain_site
 
 
@@ -281,12 +314,14 @@ def reload_variant(site: Path, name: str, n_edits: int, card: Path, old: str,
     return card_times, all_times
 
 
-def reload_main(args: argparse.Namespace) -> None:
+def reload_main(args: argparse.Namespace, sizes: list[int]) -> None:
     print("Seconds from saving a card to `mkdocs serve` handing out its page with the new value")
     print("(median of the edits; 'listing' = the models dashboard and the search index too).")
     print(f"{'cards':>6} {'variant':<28} {'edits':>5} {'card page s':>12} {'listing s':>10} "
           f"{'speed-up':>9}  card page runs")
-    for n_cards in args.sizes:
+    for n_cards in sizes:
+        if n_cards == SHIPPED:
+            raise SystemExit("--reload times generated KBs: give numbers of cards")
         plugin_site, plain_site = prepare(n_cards)
         whole_site = plugin_site.parent / "whole"
         shutil.copytree(plugin_site, whole_site)
@@ -299,7 +334,7 @@ def reload_main(args: argparse.Namespace) -> None:
              args.reference_edits),
             ("kbtools, whole rebuilds", whole_site,
              whole_site / "kb" / "model_cards" / "m0003.yaml", name.strip("\n"),
-             "registry/models/", args.reference_edits),
+             "registry/models/", 0 if args.no_whole_rebuilds else args.reference_edits),
             ("kbtools (fast rebuilds)", plugin_site,
              plugin_site / "kb" / "model_cards" / "m0003.yaml", name.strip("\n"),
              "registry/models/", args.edits),
@@ -311,16 +346,20 @@ def reload_main(args: argparse.Namespace) -> None:
             card_times, all_times = reload_variant(site, label.split()[0], n_edits, card, old,
                                                    listing)
             median = statistics.median(card_times)
-            reference = reference or median
+            if label.startswith("plain"):
+                reference = median
+            speed_up = f"{reference / median:>8.1f}x" if reference else f"{'–':>9}"
             shown = " ".join(f"{t:.2f}" for t in card_times)
             listing_s = f"{statistics.median(all_times):.2f}" if all_times else "–"
-            print(f"{n_cards:>6} {label:<28} {n_edits:>5} {median:>12.2f} {listing_s:>10} "
-                  f"{reference / median:>8.1f}x  {shown}", flush=True)
+            print(f"{size_label(n_cards):>7} {label:<28} {n_edits:>5} {median:>12.2f} "
+                  f"{listing_s:>10} {speed_up}  {shown}", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--sizes", type=size_arg, nargs="+", default=[SHIPPED, 1000],
+                        help="numbers of generated cards, or 'shipped' for this repository's "
+                             "KB (default: shipped 1000)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--reload", action="store_true",
                         help="time edit-to-reload under `mkdocs serve` instead of builds")
@@ -328,19 +367,28 @@ def main() -> None:
                         help="edits timed with the fast path (--reload)")
     parser.add_argument("--reference-edits", type=int, default=3,
                         help="edits timed on each whole-rebuild server (--reload; 0 skips)")
+    parser.add_argument("--cold-only", action="store_true",
+                        help="time only plain MkDocs and the plugin's cold build (no edit or "
+                             "warm builds, no in-process timing)")
     parser.add_argument("--plugin-only", action="store_true",
                         help="skip the whole builds; time only the plugin's work in-process "
                              "against one plain build")
+    parser.add_argument("--reload-sizes", type=int, nargs="+", default=[],
+                        help="after the build table, time edit-to-reload at these sizes in "
+                             "the same run (as --reload does)")
+    parser.add_argument("--no-whole-rebuilds", action="store_true",
+                        help="--reload: skip the plugin with fast_reload: false (plain "
+                             "mkdocs serve stays the reference)")
     args = parser.parse_args()
     if args.reload:
-        reload_main(args)
+        reload_main(args, args.sizes)
         return
     if args.plugin_only:
         for n_cards in args.sizes:
             plugin_site, plain_site = prepare(n_cards)
             build(plain_site)
             plain_cpu = statistics.median(build(plain_site)[1] for _ in range(args.repeats))
-            print(f"{n_cards:>6} plain build {plain_cpu:.2f} CPU s", flush=True)
+            print(f"{size_label(n_cards):>7} plain build {plain_cpu:.2f} CPU s", flush=True)
             plugin_only(plugin_site, n_cards, plain_cpu)
         return
     print("Wall-clock seconds swing with other load on a shared machine; CPU seconds (user +")
@@ -350,15 +398,21 @@ def main() -> None:
     for n_cards in args.sizes:
         plugin_site, plain_site = prepare(n_cards)
         n_pages = sum(1 for _ in (plain_site / "docs").rglob("*.md"))
+        cards = n_cards or sum(1 for _ in (plugin_site / "kb").rglob("*.yaml")) + sum(
+            1 for _ in (plugin_site / "configs").rglob("*.yaml"))
         cache = plugin_site / ".kbtools-cache"
         card = next((plugin_site / "kb" / "model_cards").glob("*.yaml"))
         times: dict[str, list[tuple[float, float]]] = {
             "plain": [], "plugin cold": [], "plugin edit": [], "plugin warm": []}
         build(plain_site)  # warm the OS file cache and Python bytecode once
+        if args.cold_only:
+            del times["plugin edit"], times["plugin warm"]
         for i in range(args.repeats):
             times["plain"].append(build(plain_site))
             shutil.rmtree(cache, ignore_errors=True)
             times["plugin cold"].append(build(plugin_site))
+            if args.cold_only:
+                continue
             text = card.read_text()
             card.write_text(text.replace("\nname: ", f"\nname: Edit {i} ", 1))
             assert card.read_text() != text
@@ -370,11 +424,15 @@ def main() -> None:
             wall = statistics.median(w for w, _ in values)
             cpu = statistics.median(c for _, c in values)
             shown = " ".join(f"{c:.2f}" for _, c in values)
-            print(f"{n_cards:>6} {variant:<12} {wall:>7.2f} {cpu:>7.2f} "
-                  f"{cpu / n_cards * 1000:>7.2f}ms {wall / plain_wall:>9.2f}x "
+            print(f"{size_label(n_cards):>7} {variant:<12} {wall:>7.2f} {cpu:>7.2f} "
+                  f"{cpu / cards * 1000:>7.2f}ms {wall / plain_wall:>9.2f}x "
                   f"{cpu / plain_cpu:>8.2f}x  {shown}")
-        print(f"{'':>6} ({n_pages} markdown pages per site)", flush=True)
-        plugin_only(plugin_site, n_cards, plain_cpu)
+        print(f"{'':>7} ({n_pages:,} markdown pages per site, {cards:,} cards)", flush=True)
+        if not args.cold_only:
+            plugin_only(plugin_site, n_cards, plain_cpu)
+    if args.reload_sizes:
+        print()
+        reload_main(args, args.reload_sizes)
 
 
 def _cpu() -> float:
@@ -410,7 +468,7 @@ def plugin_only(site: Path, n_cards: int, plain_cpu: float) -> None:
         results["warm"].append(once())
     for variant, values in results.items():
         median = statistics.median(values)
-        print(f"{n_cards:>6} plugin work, {variant:<5} {median:>6.2f} CPU s "
+        print(f"{size_label(n_cards):>7} plugin work, {variant:<5} {median:>6.2f} CPU s "
               f"= {median / plain_cpu:>6.1%} of the plain build", flush=True)
 
 

@@ -48,9 +48,14 @@ def documents(root: Path, kind: str) -> list[Path]:
     found: list[Path] = []
     for pattern in patterns(kind):
         # symlinks too (dangling ones included): readers refuse those leading outside the KB
-        found.extend(p for p in sorted(Path(root).glob(pattern))
+        found.extend(p for p in sorted(Path(root).glob(pattern), key=_parts)
                      if (p.is_file() or p.is_symlink()) and not is_template_file(p))
     return found
+
+
+def _parts(path: Path) -> tuple[str, ...]:
+    """Sort key: the order of paths (by their parts), without pathlib's slower comparison."""
+    return path.parts
 
 
 def template_files(root: Path) -> list[tuple[CardKind, Path]]:

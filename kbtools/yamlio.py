@@ -152,7 +152,7 @@ def loads(text: str, *, string_keys: bool = False) -> Any:
                 and exc.context_mark.line != exc.problem_mark.line:
             context = f" ({exc.context} started on line {exc.context_mark.line + 1})"
         raise _error(f"invalid YAML: {problem}{context}", "yaml.syntax", mark,
-                     hint="check indentation, colons, quotes and brackets") from None
+                     hint=syntax_hint(problem, exc.context)) from None
     except yaml.YAMLError as exc:
         raise YAMLLoadError(f"invalid YAML: {exc}", "yaml.syntax") from None
     finally:
@@ -252,6 +252,39 @@ def _build(next_event: Any, string_keys: bool) -> Any:
     if count > MAX_NODES:
         raise _too_large()
     return root
+
+
+#: How to fix the YAML errors people make most, by the parser's words for them.
+_SYNTAX_HINTS = (
+    ("mapping values are not allowed",
+     "a value that contains `: ` must be quoted (`name: \"Model: large\"`); or this line is "
+     "indented deeper than the key above it"),
+    ("did not find expected key",
+     "indent this line exactly like the keys above it; a `- item` list goes under its key, "
+     "indented"),
+    ("expected ',' or ']'", "close the list with `]`, or quote a value that starts with `[`"),
+    ("expected ',' or '}'", "close the mapping with `}`, or quote a value that starts with `{`"),
+    ("unknown escape", "inside double quotes a backslash starts an escape: use single "
+                       "quotes, or write the backslash twice"),
+    ("quoted scalar", "close the quote: a value that starts with a quote must end with the "
+                      "same quote"),
+    ("cannot start any token", "quote the value: YAML reserves `@`, `` ` `` and `%` at the "
+                               "start of a value"),
+    ("undefined alias", "quote the value: `*` at the start of a value names an alias"),
+    ("expected '-' indicator", "a list (`- item` lines) cannot be followed by `key: value` "
+                               "lines at the same indentation"),
+    ("could not find expected ':'", "every line of a mapping is `key: value`; a quoted value "
+                                    "that spans lines needs its closing quote"),
+)
+
+
+def syntax_hint(problem: str, context: str | None = None) -> str:
+    """The fix for a YAML syntax error, from the parser's problem and context."""
+    words = f"{problem} {context or ''}"
+    for found, hint in _SYNTAX_HINTS:
+        if found in words:
+            return hint
+    return "check indentation, colons, quotes and brackets"
 
 
 def _char_at(text: str, mark: Any) -> str:

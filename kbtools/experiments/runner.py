@@ -596,6 +596,8 @@ def draw_figures(figures: dict[str, Any], shown: Any,
     one. Any failure while drawing or saving is reported, never raised: a plot must not
     lose a run's numbers.
     """
+    from kbtools.experiments.figures import save as save_figure
+
     out: list[tuple[str, str | None]] = []
     for fname, fig in figures.items():
         target = folder / fname
@@ -605,7 +607,7 @@ def draw_figures(figures: dict[str, Any], shown: Any,
                 out.append((fname, "everything it would show was withheld by the "
                                    "disclosure guard"))
                 continue
-            made.savefig(target, dpi=110)
+            save_figure(made, target)  # readable on the site (kbtools.experiments.figures)
             out.append((fname, None))
         except Exception as exc:  # noqa: BLE001 - any plotting bug is reported, not fatal
             target.unlink(missing_ok=True)

@@ -1,14 +1,17 @@
 """Load every card, config and run log of a KB into memory for the site.
 
-Loading is forgiving: a file that cannot be parsed becomes a :class:`Problem` and is skipped, so
-one broken card never stops the site from building. Parsed documents are cached on disk, keyed
-by each file's size and modification time, so a rebuild re-parses only the files that changed.
+Loading is forgiving: a card file that cannot be parsed becomes a :class:`Problem` and a card
+with no fields whose ``broken`` names it, so it keeps its page (which shows the problem) and its
+place on its dashboard; one broken card never stops the site from building. Parsed documents
+are cached on disk, keyed by each file's size and modification time, so a rebuild re-parses
+only the files that changed.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -53,6 +56,12 @@ class Card:
     plots: list[str] = field(default_factory=list)
     #: Size and modification time of each file the card was read from.
     stamp: list[list[int]] = field(default_factory=list)
+    #: Why the card's file could not be read as a card (it then has no fields).
+    broken: Problem | None = None
+    #: A broken card's name as its text gives it (a ``name:`` or ``title:`` line), if any.
+    raw_title: str | None = None
+    #: Problems found while loading the card's files (kept with a card that is reused).
+    load_problems: list[Problem] = field(default_factory=list)
 
     @property
     def page(self) -> str | None:
@@ -61,11 +70,22 @@ class Card:
 
     @property
     def title(self) -> str:
+        if self.broken is not None:
+            return self.raw_title or self.id
         for key in ("name", "title"):
             value = self.data.get(key)
             if isinstance(value, str) and normalise(value).strip():  # shows as some text
                 return value.strip()
         return self.id
+
+    def files(self) -> list[str]:
+        """The KB files (relative paths) the card was read from."""
+        if self.kind != "run" or self.broken is not None:
+            return [self.path]
+        folder = self.path.rsplit("/", 1)[0]
+        return [self.path, *(f"{folder}/{name}" for name in ("metrics.yaml", "config_used.yaml")
+                             if self.stamp and self.stamp[1 if name == "metrics.yaml" else 2]
+                             != [-1, -1])]
 
     @property
     def errors(self) -> list[Problem]:
@@ -161,6 +181,35 @@ def _json_safe(data: Any) -> bool:
         return False
 
 
+#: Rules of the problems that leave a file unreadable as a card.
+UNREADABLE_RULES = frozenset({"site.not-a-mapping", "site.unreadable"})
+
+
+def is_unreadable(problem: Problem) -> bool:
+    """Whether ``problem`` means its file could not be read as a card at all."""
+    return problem.rule.startswith("yaml.") or problem.rule in UNREADABLE_RULES
+
+
+_TITLE_LINE = re.compile(r"^(?:name|title):[ \t]+(.+?)[ \t]*$", re.MULTILINE)
+
+
+def raw_title(path: Path) -> str | None:
+    """The value of a card's top-level ``name:`` or ``title:`` line, read as plain text (for
+    a card whose YAML does not parse); None if there is none."""
+    try:
+        with path.open("rb") as handle:
+            text = handle.read(64 * 1024).decode("utf-8", "replace")
+    except OSError:
+        return None
+    match = _TITLE_LINE.search(text)
+    if match is None:
+        return None
+    value = match[1].split(" #", 1)[0].strip()
+    if len(value) > 1 and value[0] == value[-1] and value[0] in "'\"":
+        value = value[1:-1]
+    return value[:120] or None
+
+
 def _load_problem(rel: str, exc: Exception) -> Problem:
     if isinstance(exc, YAMLLoadError):
         return Problem(rel, exc.line, exc.column, exc.rule, exc.message, hint=exc.hint)
@@ -168,10 +217,13 @@ def _load_problem(rel: str, exc: Exception) -> Problem:
 
 
 def load_catalog(root: Path, cache_dir: Path | None = None, *,
-                 parse_cache: _ParseCache | None = None) -> Catalog:
+                 parse_cache: _ParseCache | None = None,
+                 reuse: dict[str, Card] | None = None) -> Catalog:
     """Load every card kind the site shows (and registries, used for lineage).
 
-    ``parse_cache`` lets a long-lived caller (``mkdocs serve``) keep parsed files in memory.
+    ``parse_cache`` lets a long-lived caller (``mkdocs serve``) keep parsed files in memory;
+    ``reuse`` (card file, relative to the root -> card) gives it the cards none of whose files
+    changed since it loaded them: they are taken as they are, without reading anything.
     """
     root = Path(root).resolve()
     cache = parse_cache if parse_cache is not None else _ParseCache(cache_dir)
@@ -197,10 +249,19 @@ def load_catalog(root: Path, cache_dir: Path | None = None, *,
     cards: dict[str, dict[str, Card]] = {}
     templates: list[str] = []
     inside = InsideCheck(root)
+    reuse = reuse or {}
+    prefix = len(str(root)) + 1
     for name in ("model", "paper", "dataset", "registry", "experiment", "run"):
         kind = KINDS_BY_NAME[name]
         found: dict[str, Card] = {}
         for path in layout.documents(root, name):  # template files are never cards
+            kept = reuse.get(str(path)[prefix:].replace(os.sep, "/")) if reuse else None
+            if kept is not None and kept.kind == name:
+                found[kept.id] = kept
+                seen.update(kept.files())
+                problems.extend(kept.load_problems)
+                continue
+            before = len(problems)
             if any(part.startswith(".") for part in path.relative_to(root).parts):
                 continue  # hidden folders hold unfinished run directories
             if not refuse_outside(path, inside, problems):
@@ -209,15 +270,16 @@ def load_catalog(root: Path, cache_dir: Path | None = None, *,
                 continue
             data = read(path)
             rel = path.relative_to(root).as_posix()
-            if data is None and not any(p.path == rel for p in problems):
-                data = {}  # an empty file: shown with the validator's problems
+            broken = None
             if data is None:
-                continue
-            if not isinstance(data, dict):
-                problems.append(Problem(rel, 1, 1, "site.not-a-mapping",
-                                        "the document is not a YAML mapping of fields",
-                                        hint="a card is a mapping: `key: value` lines"))
-                continue
+                broken = next((p for p in reversed(problems) if p.path == rel), None)
+                data = {}  # an empty file: shown with the validator's problems
+            elif not isinstance(data, dict):
+                broken = Problem(rel, 1, 1, "site.not-a-mapping",
+                                 "the document is not a YAML mapping of fields",
+                                 hint="a card is a mapping: `key: value` lines")
+                problems.append(broken)
+                data = {}
             if layout.is_template(data) and name != "experiment":
                 templates.append(rel)  # unfinished cards: named on the registry index only
                 continue  # (a plan with status: template has a page, marked as a plan)
@@ -228,12 +290,15 @@ def load_catalog(root: Path, cache_dir: Path | None = None, *,
                                         hint="name the file with lower-case letters, digits, "
                                              "'_', '-' and '.' only"))
                 continue
-            card = Card(name, card_id, rel, data)
-            if name == "run":
+            card = Card(name, card_id, rel, data, broken=broken)
+            if broken is not None:
+                card.raw_title = raw_title(path)
+            elif name == "run":
                 _load_run_files(card, path.parent, read, inside, problems)
             folder = rel.rsplit("/", 1)[0]
             card.stamp = [stamps.get(f, [-1, -1]) for f in (
                 rel, f"{folder}/metrics.yaml", f"{folder}/config_used.yaml")]
+            card.load_problems = problems[before:]
             found[card.id] = card
         cards[name] = found
     cache.save(seen)

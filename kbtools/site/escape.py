@@ -134,8 +134,10 @@ def query(value: Any) -> Markup:
     return Markup(quote(_plain(value), safe=""))
 
 
-def mermaid_label(value: Any, limit: int = 48) -> Markup:
-    """Text for a quoted mermaid node label: one line, every other character as ``#NN;``.
+def mermaid_label(value: Any, limit: int = 48, width: int | None = None) -> Markup:
+    """Text for a quoted mermaid node label: every character outside letters, digits and
+    ``.,:/()-`` as ``#NN;``; with ``width``, wrapped at spaces into lines of about that many
+    characters (``<br>``, the only markup), so a diagram stays narrow.
 
     Quotes, brackets, ``%%`` directives, backticks (markdown strings) and HTML cannot open
     anything: mermaid turns ``#NN;`` back into the character only when it draws the label.
@@ -143,8 +145,32 @@ def mermaid_label(value: Any, limit: int = 48) -> Markup:
     text = " ".join(_plain(value).split())
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    return Markup("".join(ch if _MERMAID_KEEP.fullmatch(ch) else f"#{ord(ch)};"
-                          for ch in text))
+    lines = _wrap(text, width) if width else [text]
+    return Markup("<br>").join(
+        Markup("".join(ch if _MERMAID_KEEP.fullmatch(ch) else f"#{ord(ch)};" for ch in line))
+        for line in lines or [""])
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` characters, broken at spaces or after ``_``,
+    ``-`` and ``/`` (ids wrap between their parts); a longer part is cut."""
+    parts = [p for p in re.split(r"(?<=[ _/-])", text) if p]
+    lines: list[str] = []
+    line = ""
+    for part in parts:
+        while len(part) > width:  # an unbreakable run longer than a line
+            if line:
+                lines.append(line.rstrip())
+                line = ""
+            lines.append(part[:width])
+            part = part[width:]
+        if len(line) + len(part.rstrip()) > width and line:
+            lines.append(line.rstrip())
+            line = ""
+        line += part
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines
 
 
 def front_matter(value: Any) -> Markup:
@@ -247,3 +273,9 @@ def _render_prose(text: str) -> str:
     """Rendered prose by text: a long-lived ``mkdocs serve`` renders each text once."""
     rendered = _markdown().render(text).strip()
     return f'<div class="kb-prose" markdown="0">\n{rendered}\n</div>'
+
+
+def breakable(value: Any) -> Markup:
+    """Inert inline text that may wrap after ``_`` and ``/`` (ids, method names, paths), so a
+    narrow table column never breaks such a name in the middle of a word."""
+    return Markup(str(inline(value)).replace("_", "_<wbr>").replace("/", "/<wbr>"))

@@ -110,6 +110,10 @@ class Links:
         for other in _ids(ids):
             self._link((card.kind, card.id), (kind, other))
 
+    def neighbours(self, node: Node) -> set[Node]:
+        """Every (kind, id) linked with ``node``, of any kind."""
+        return {(kind, other) for kind, ids in self._adj.get(node, {}).items() for other in ids}
+
     def of(self, card: Card, kind: str) -> set[str]:
         """Ids of the ``kind`` cards linked with ``card`` (existing or not)."""
         return set(self._adj.get((card.kind, card.id), {}).get(kind, set()))

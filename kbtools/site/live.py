@@ -37,6 +37,7 @@ from mkdocs.structure.pages import Page
 
 from kbtools.site.generator import Generation, Step, scan
 from kbtools.site.publish import checked
+from kbtools.site.splice import splice
 
 log = get_plugin_logger(__name__)
 
@@ -182,6 +183,7 @@ class LiveReloader:
             step = self.plugin.generator.prepare()
             if step is None:
                 return Outcome("none", [], [], [], time.perf_counter() - started)
+            self.plugin.report_unreadable(step.site.problems)
             if not self._fast_enough(state, step):
                 self.plugin.generator.finish(step)
                 return self._full(started)
@@ -357,7 +359,8 @@ class LiveReloader:
             for rel in rels:
                 file = files.get_file_from_path(rel)
                 assert file is not None and file.page is not None
-                _populate_page(file.page, config, files)
+                if not _populate_by_rows(file.page, config, files):
+                    _populate_page(file.page, config, files)
                 _build_page(file.page, config, doc_files, state.nav, state.env)
             return [entry for index in indexes for entry in _entries(index)]
 
@@ -378,6 +381,42 @@ class LiveReloader:
         if self._background is not None:
             self._background.join()
             self._background = None
+
+
+def _populate_by_rows(page: Page, config: Any, files: Files) -> bool:
+    """:func:`mkdocs.commands.build._populate_page` for a page whose edit changed only rows
+    of its one table: only those rows are converted (:mod:`kbtools.site.splice`). False
+    (nothing done) for any other edit, or a page not built before."""
+    old_markdown, old_html = page.markdown, page.content
+    if not old_markdown or not old_html:
+        return False
+    config._current_page = page
+    try:
+        page = config.plugins.on_pre_page(page, config=config, files=files)
+        page.read_source(config)
+        assert page.markdown is not None
+        new_markdown = config.plugins.on_page_markdown(page.markdown, page=page, config=config,
+                                                       files=files)
+        kept = {name: getattr(page, name) for name in (
+            "toc", "_title_from_render", "present_anchor_ids", "links_to_anchors")}
+
+        def convert(markdown: str) -> str:
+            page.markdown = markdown
+            page.render(config, files)
+            return page.content or ""
+
+        html = splice(old_markdown, new_markdown, old_html, convert)
+        for name, value in kept.items():  # the text around the table, so its headings, is same
+            setattr(page, name, value)
+        page.markdown = new_markdown
+        if html is None:
+            page.content = old_html
+            return False
+        page.content = config.plugins.on_page_content(html, page=page, config=config,
+                                                      files=files)
+        return True
+    finally:
+        config._current_page = None
 
 
 def _pages_of(step: Step) -> set[str]:

@@ -25,7 +25,7 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 from kbtools.errors import KBToolsError
 from kbtools.site import extensions
 from kbtools.site.assets import MERMAID_URI, loads_mermaid, mermaid_path
-from kbtools.site.catalog import PREFIX
+from kbtools.site.catalog import PREFIX, is_unreadable
 from kbtools.site.escape import page_title
 from kbtools.site.generator import SiteGenerator, watched_folders
 from kbtools.site.live import BuildState, LiveReloader, unsupported_plugins
@@ -88,14 +88,14 @@ class KBToolsPlugin(BasePlugin[KBToolsConfig]):
         self.cache_dir = (here / opts.cache_dir).resolve() if opts.cache_dir \
             else self.root / DEFAULT_CACHE
         self.docs_dir = Path(config.docs_dir).resolve()  # card files published with the site
+        self.strict = bool(config.strict)
         if not self.root.is_dir():
             raise PluginError(f"kbtools: kb_root {self.root} is not a directory")
         if self.templates_dir and not self.templates_dir.is_dir():
             raise PluginError(f"kbtools: templates_dir {self.templates_dir} is not a directory")
         if opts.min_cell_size < 1:
             raise PluginError("kbtools: min_cell_size must be at least 1")
-        if config.strict:
-            _keep_warnings_countable()
+        _keep_warnings_countable(config.strict)
         if opts.enabled:
             self._gate_folders(config, here)
             for name, target in (("kbtools.css", config.extra_css),
@@ -189,24 +189,40 @@ class KBToolsPlugin(BasePlugin[KBToolsConfig]):
         return files
 
     def _report(self, issues: list[Problem], count: int) -> None:
-        """Log the KB's problems: errors as warnings (so strict builds fail) unless serving."""
+        """Log the KB's problems: errors as warnings (so strict builds fail) unless serving;
+        cards that do not parse are named on every build and rebuild."""
         if not count:
             return
         errors = [p for p in issues if p.is_error]
         if not errors or not self.config.fail_on_problems or self.command == "serve":
+            self.report_unreadable(issues)
             log.info("the KB has %d validation problem(s): see %s/health.md", count, PREFIX)
             if errors and self.config.fail_on_problems:
                 log.info("a build (not serve) reports the %d error(s) as warnings, so "
                          "`mkdocs build --strict` fails until they are fixed", len(errors))
             return
         for problem in errors[:MAX_LOGGED]:
-            where = problem.path + (f":{problem.line}" if problem.line else "")
             hint = f" (fix: {problem.hint})" if problem.hint else ""
-            log.warning("%s: %s [%s]%s", where, problem.message, problem.rule, hint)
+            log.warning("%s: %s [%s]%s", _where(problem), problem.message, problem.rule, hint)
         more = f"; {len(errors) - MAX_LOGGED} more not shown" if len(errors) > MAX_LOGGED else ""
         log.warning("the KB has %d validation error(s)%s: see %s/health.md or run "
                     "`kbtools validate` (set `fail_on_problems: false` under the kbtools plugin "
                     "to build anyway)", len(errors), more, PREFIX)
+
+    def report_unreadable(self, problems: list[Problem]) -> None:
+        """Name each card that does not parse, with where and how to fix it (every build and
+        every rebuild under `mkdocs serve`). A warning under a `mkdocs serve` that is not
+        strict; info where a warning would stop the rebuild (strict serve) or the build the
+        site asked for (``fail_on_problems: false``)."""
+        unreadable = [p for p in problems if is_unreadable(p)]
+        emit = log.warning if self.command == "serve" and not self.strict else log.info
+        for problem in unreadable[:MAX_LOGGED]:
+            hint = f"; fix: {problem.hint}" if problem.hint else ""
+            emit("%s: cannot read this card: %s%s (its page shows the problem)",
+                 _where(problem), problem.message, hint)
+        if len(unreadable) > MAX_LOGGED:
+            emit("%d more cards cannot be read: see %s/health.md",
+                 len(unreadable) - MAX_LOGGED, PREFIX)
 
     def _generator(self) -> SiteGenerator:
         options = (self.root, self.templates_dir, self.cache_dir, self.config.validation,
@@ -272,12 +288,25 @@ class KBToolsPlugin(BasePlugin[KBToolsConfig]):
         return server
 
 
-def _keep_warnings_countable() -> None:
+def _keep_warnings_countable(strict: bool) -> None:
     """In a strict build, kbtools' warnings reach MkDocs' warning counter even under ``-q``.
 
     ``mkdocs build -q`` raises the ``mkdocs`` logger to ERROR, so a warning is dropped before
     the strict-mode counter sees it and ``--strict -q`` passes whatever is wrong. A refused
     file or a card error is a reason to fail, so kbtools' own loggers stay at WARNING or below.
+    The level is set again on every build (inherited unless a strict build needs it lower),
+    so a ``-q`` build does not silence the information messages of later builds in the
+    same process.
     """
     ours = logging.getLogger("mkdocs.plugins.kbtools")
-    ours.setLevel(min(ours.getEffectiveLevel(), logging.WARNING))
+    ours.setLevel(logging.NOTSET)
+    if strict and ours.getEffectiveLevel() > logging.WARNING:
+        ours.setLevel(logging.WARNING)
+
+
+def _where(problem: Problem) -> str:
+    """``path:line:column`` (as far as known) of a problem."""
+    where = problem.path
+    if problem.line:
+        where += f":{problem.line}" + (f":{problem.column}" if problem.column else "")
+    return where

@@ -13,7 +13,7 @@ import json
 import logging
 import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -30,9 +30,19 @@ from kbtools.errors import PathOutsideKB
 from kbtools.kb import InsideCheck, resolve_inside
 from kbtools.site import escape
 from kbtools.site.catalog import Card
-from kbtools.site.numbers import delta, estimate, fmt, p_value, params, when
+from kbtools.site.numbers import (
+    count,
+    delta,
+    estimate,
+    fmt,
+    label,
+    p_value,
+    params,
+    precision,
+    when,
+)
 from kbtools.site.publish import InsideLoader
-from kbtools.site.views import SiteData, common_context, plot_uri, site_pages
+from kbtools.site.views import Later, SiteData, common_context, plot_uri, site_pages
 from kbtools.site_files import SiteCheck
 from kbtools.validation.problems import Problem
 
@@ -58,6 +68,8 @@ class RenderedSite:
     unchanged: set[str] = field(default_factory=set)
     #: The problems themselves (``problems`` counts them), sorted by file and line.
     issues: list[Problem] = field(default_factory=list)
+    #: Digest of the common values each template read (see :func:`render_site`).
+    shared: dict[str, bytes] = field(default_factory=dict)
 
 
 def shipped_templates() -> Path:
@@ -98,12 +110,44 @@ def make_environment(templates_dir: Path | None = None,
     env.filters.update(
         rel=_rel, fmt=fmt, cell=escape.inline, text=escape.inline, params=params, delta=delta,
         url=escape.url, code=escape.code, codespans=escape.codespans, prose=escape.prose,
+        breakable=escape.breakable,
         pre=escape.preformatted, mermaid=escape.mermaid_label, front_matter=escape.front_matter,
         urlencode=escape.query, e=escape.inline, escape=escape.inline,
         forceescape=escape.inline, join=_join, format=_format, replace=_replace,
-        tojson=_tojson, fence=fence, estimate=estimate, p=p_value, when=when)
+        tojson=_tojson, fence=fence, estimate=estimate, p=p_value, when=when, count=count,
+        label=label, precision=precision, each_row=_each_row)
     env.filters.pop("urlize", None)  # it would keep card text's markdown live
     return env
+
+
+#: Rendered table rows by page, kept between renders of a long-lived process (`mkdocs serve`):
+#: page path -> {row key: text}. Each render keeps only the rows it used.
+_ROWS: dict[str, dict[str, str]] = {}
+
+
+@jinja2.pass_context
+def _each_row(context: jinja2.runtime.Context, rows: Iterable[Any], macro: Any) -> Markup:
+    """``macro(row)`` for each row, one per line. A row whose data, page, templates and
+    common values are those of the last render is taken from then: a dashboard of thousands
+    of cards renders only the rows an edit changed."""
+    salt = context.get("row_salt")
+    page = str(context.get("page_path") or "")
+    before = _ROWS.get(page, {}) if salt else {}
+    kept: dict[str, str] = {}
+    lines = []
+    for row in rows:
+        if not salt:
+            lines.append(str(macro(row)))
+            continue
+        key = salt + hashlib.sha1(_digest_input({"row": row})).hexdigest()
+        text = before.get(key)
+        if text is None:
+            text = str(macro(row))
+        kept[key] = text
+        lines.append(text)
+    if salt:
+        _ROWS[page] = kept
+    return Markup("\n".join(lines))
 
 
 def _finalize(value: Any) -> Any:
@@ -115,7 +159,7 @@ def _finalize(value: Any) -> Any:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int | float):
-        return str(value)
+        return fmt(value)  # a quantity: labels (years, seeds) are marked in the templates
     return escape.inline(value)
 
 
@@ -234,28 +278,45 @@ def code_digest() -> str:
 
 
 def render_site(site: SiteData, env: jinja2.Environment, memo_file: Path | None = None, *,
-                memo_dict: dict[str, Any] | None = None) -> RenderedSite:
+                memo_dict: dict[str, Any] | None = None,
+                wanted: Callable[[str], bool] | None = None,
+                shared_before: dict[str, bytes] | None = None) -> RenderedSite:
     """Render every page; collect run plots and the dashboard assets.
 
     With ``memo_file`` (or an in-memory ``memo_dict``, updated in place), a page whose
     template inputs are unchanged since the last build is taken from the memo instead of
-    being rendered again.
+    being rendered again. ``wanted`` (from a caller that knows which cards changed) names the
+    card pages that may have changed: the others are taken from the memo without computing
+    their inputs, as long as the common values their template reads are those of the render
+    that ``shared_before`` (its :attr:`RenderedSite.shared`) describes.
     """
     assert env.loader is not None
     common = page_common(site)
     salt = hashlib.sha1(code_digest().encode())
     for name in sorted(env.list_templates()):
         salt.update(name.encode() + b"\0" + env.loader.get_source(env, name)[0].encode())
+    salt_hex = salt.hexdigest()
     memo = _read_memo(memo_file) if memo_dict is None else memo_dict
     fresh: dict[str, list[str]] = {}
     pages: dict[str, str] = {}
     unchanged: set[str] = set()
     shared: dict[str, bytes] = {}  # template -> digest of the common values it reads
-    for path, template, context in site_pages(site):
+    row_salts: dict[str, str] = {}  # template -> what a cached table row depends on besides it
+    for path, template, context in site_pages(site, wanted):
         if template not in shared:
             names = free_names(env, template, env.loader.get_source(env, template)[0])
             shared[template] = _digest_input({k: v for k, v in common.items()
                                               if k in names or k == "kb_root"})
+            row_salts[template] = salt_hex + hashlib.sha1(shared[template]).hexdigest()
+        if isinstance(context, Later):
+            hit = memo.get(path)
+            if hit is not None and shared_before is not None \
+                    and shared_before.get(template) == shared[template]:
+                pages[path] = hit[1]
+                unchanged.add(path)
+                fresh[path] = hit
+                continue
+            context = context.make()
         key = salt.copy()
         key.update(f"{path}\0{template}\0".encode() + shared[template]
                    + _digest_input(context))
@@ -265,7 +326,8 @@ def render_site(site: SiteData, env: jinja2.Environment, memo_file: Path | None 
             pages[path] = hit[1]
             unchanged.add(path)
         else:
-            pages[path] = render_page(env, common, path, template, context)
+            pages[path] = render_page(env, common, path, template,
+                                      {**context, "row_salt": row_salts[template]})
         fresh[path] = [digest, pages[path]]
     if memo_dict is not None:
         memo_dict.clear()
@@ -274,7 +336,8 @@ def render_site(site: SiteData, env: jinja2.Environment, memo_file: Path | None 
         _write_memo(memo_file, fresh)
     files = plot_files(site.catalog.root, site.catalog.of("run"))
     assets = {f"{ASSET_PREFIX}/{Path(a).name}": env.loader.get_source(env, a)[0] for a in ASSETS}
-    return RenderedSite(pages, files, assets, len(site.problems), unchanged, list(site.problems))
+    return RenderedSite(pages, files, assets, len(site.problems), unchanged, list(site.problems),
+                        shared)
 
 
 def copyable(root: Path, files: dict[str, Path]) -> dict[str, Path]:
@@ -325,17 +388,36 @@ def free_names(env: jinja2.Environment, name: str, source: str) -> frozenset[str
     the KB's counts or health re-renders the pages that show them and no others.
     """
     assert env.loader is not None
-    tree = env.parse(source, name=name)
-    names = set(jinja2.meta.find_undeclared_variables(tree))
-    for ref in jinja2.meta.find_referenced_templates(tree):
-        if ref and ref != name:
+    names, refs = _own_names(env, name, source)
+    for ref in refs:
+        if ref != name:
             names |= free_names(env, ref, env.loader.get_source(env, ref)[0])
-    return frozenset(names)
+    return names
+
+
+_OWN_NAMES: dict[tuple[str, str], tuple[frozenset[str], tuple[str, ...]]] = {}
+
+
+def _own_names(env: jinja2.Environment, name: str,
+               source: str) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The free variables of one template's source and the templates it names, parsed once
+    per process for each text (a rebuild under ``mkdocs serve`` parses no template again)."""
+    key = (name, source)
+    hit = _OWN_NAMES.get(key)
+    if hit is None:
+        tree = env.parse(source, name=name)
+        hit = (frozenset(jinja2.meta.find_undeclared_variables(tree)),
+               tuple(ref for ref in jinja2.meta.find_referenced_templates(tree) if ref))
+        if len(_OWN_NAMES) > 512:  # edited override templates: keep the memo small
+            _OWN_NAMES.clear()
+        _OWN_NAMES[key] = hit
+    return hit
 
 
 def _encode(value: Any) -> Any:
     if isinstance(value, Card):  # its files' sizes and times stand for its content
-        return [value.kind, value.id, value.path, value.stamp, value.problems, value.plots]
+        return [value.kind, value.id, value.path, value.stamp, value.problems, value.plots,
+                value.broken]
     if dataclasses.is_dataclass(value):
         return [getattr(value, f.name) for f in dataclasses.fields(value)]
     if isinstance(value, set | frozenset):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from kbtools.site.disclosure import SUPPRESSED
 
@@ -83,6 +83,35 @@ def estimate(value: Any, *, prefer: tuple[str, ...] = ("pooled", "mean", "median
 
 #: Keys holding an interval: ``ci``, ``ci95``, ``pooled_ci95``, ``bootstrap_ci``.
 _CI_KEY = re.compile(r"^(?:pooled_|bootstrap_)?ci(?:\d+)?$")
+_VALUE_KEYS = ("pooled", "mean", "median", "value", "estimate")
+
+
+def as_estimate(value: Any) -> Estimate | None:
+    """``value`` as an :class:`Estimate` when it is a mapping shaped like one (a value key and
+    an interval or an SD, nothing else nested), else None."""
+    if not isinstance(value, Mapping) or not any(k in value for k in _VALUE_KEYS):
+        return None
+    spread = any(_CI_KEY.match(str(k)) or k in ("sd", "ci_low", "ci_high") for k in value)
+    flat = all(not isinstance(v, Mapping) for v in value.values())
+    return estimate(value) if spread and flat else None
+
+
+def headline_pairs(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """A run's ``headline`` as (dotted key, value) pairs; a number given with its interval
+    (``{estimate: 0.86, ci95: [0.74, 1.01]}``) stays one :class:`Estimate`."""
+    if not isinstance(value, Mapping):
+        return [(prefix, value)] if prefix else []
+    pairs: list[tuple[str, Any]] = []
+    for key, item in value.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        shaped = as_estimate(item)
+        if shaped is not None:
+            pairs.append((name, shaped))
+        elif isinstance(item, Mapping) and item:
+            pairs += headline_pairs(item, name)
+        else:
+            pairs.append((name, item))
+    return pairs
 
 
 def _estimate_from(row: Mapping[str, Any], key: str, ci_key: str = "ci") -> Estimate | None:
@@ -261,31 +290,44 @@ def cca_permutation(summary: Mapping[str, Any]) -> dict[str, Any]:
 # -- leave-one-gene-out attribution -------------------------------------------------------------
 
 def logo_gene_attribution(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """Genes in the run's own ranking (``rank``: the mean ΔAUC over held-out folds, the
+    quantity the run tests and its figure draws), each with that mean and its interval; the
+    pooled ΔAUC is shown beside it as a description."""
     test = summary.get("test")
     genes = []
     for gene in _list(summary.get("genes")):
         gene = _dict(gene)
-        delta = _first(gene, "delta_auc_pooled", "delta_auc")
         folds = _dict(gene.get("delta_auc_folds"))
+        pooled = _first(gene, "delta_auc_pooled", "delta_auc")
         genes.append({
             "rank": gene.get("rank"), "gene": gene.get("gene"),
-            "delta": Estimate(delta, sd=folds.get("sd")) if delta is not None else
-            estimate(folds or None),
+            "delta": estimate(folds) if folds else None,
+            "pooled": estimate(pooled) if pooled is not None else None,
             "p": _first(gene, f"p_{test}" if isinstance(test, str) else "p", "p",
                         "p_corrected_t"),
             "q": gene.get("q"), "significant": gene.get("significant"),
             "n_columns": gene.get("n_columns"),
         })
+    ranked_by = "rank" if genes and all(isinstance(g["rank"], int) for g in genes) else (
+        "mean" if any(g["delta"] is not None and g["delta"].number is not None
+                      for g in genes) else "pooled")
 
-    def by_delta(row: dict[str, Any]) -> float:
-        delta = row["delta"].number if row["delta"] is not None else None
-        return -delta if delta is not None else float("inf")
+    def order(row: dict[str, Any]) -> tuple[int, float]:
+        if ranked_by == "rank":
+            return (0, row["rank"])
+        value = row["delta" if ranked_by == "mean" else "pooled"]
+        number = value.number if value is not None else None
+        return (0, -number) if number is not None else (1, 0.0)  # suppressed last
 
-    genes.sort(key=by_delta)  # ranked by the AUROC each gene carries (suppressed last)
+    genes.sort(key=order)
     shown = [g for g in genes if g["significant"] is True]
     shown += [g for g in genes if g not in shown][: max(0, TOP_GENES - len(shown))]
     return {
         "genes": [g for g in genes if g in shown], "hidden": len(genes) - len(shown),
+        "ranked_by": "pooled" if ranked_by == "pooled" else "mean",
+        "has_interval": any(g["delta"] is not None and g["delta"].low is not None
+                            for g in genes),
+        "has_pooled": any(g["pooled"] is not None for g in genes),
         "n_genes": summary.get("n_genes", len(genes)), "test": test,
         "alpha": summary.get("alpha"), "fdr": summary.get("fdr"),
         "auroc_full": estimate(_first(summary, "auroc_full_pooled", "auroc_full")),
@@ -297,12 +339,23 @@ def logo_gene_attribution(summary: Mapping[str, Any]) -> dict[str, Any]:
 
 # -- partial correlations ----------------------------------------------------------------------
 
+#: What each statistic of a partial-correlation run is, for headers and labels.
+STATISTICS = {"pearson": "partial r (Pearson)", "spearman": "partial ρ (Spearman)",
+              "odds_ratio_per_sd": "odds ratio per SD"}
+
+
+def statistic_label(name: Any) -> str:
+    """``odds_ratio_per_sd`` -> ``odds ratio per SD``; unknown names with spaces."""
+    return STATISTICS.get(name, str(name).replace("_", " ")) if name else "estimate"
+
+
 def partial_correlations(summary: Mapping[str, Any]) -> dict[str, Any]:
     rows = []
     for row in _list(summary.get("results")):
         row = _dict(row)
         rows.append({"outcome": row.get("outcome"), "axis": row.get("axis"),
-                     "statistic": row.get("statistic"), "estimate": _estimate_from(row, "estimate"),
+                     "statistic": statistic_label(row.get("statistic")),
+                     "estimate": _estimate_from(row, "estimate"),
                      "p": row.get("p"), "q": row.get("q"), "significant": row.get("significant"),
                      "n": row.get("n_subjects")})
     return {"rows": rows, "covariates": _list(summary.get("covariates")),
@@ -418,50 +471,61 @@ def results_template(method: Any) -> str:
     return "results/_generic.md.j2"
 
 
-def key_metrics(method: Any, view: Mapping[str, Any] | None) -> list[tuple[str, Any]]:
-    """The numbers runs of ``method`` are compared by, as (label, value) pairs."""
+class Metric(NamedTuple):
+    """One number a comparison page shows: its label, its value (an :class:`Estimate`, a
+    number, text) and whether it is a p-value (written in the p-value style)."""
+
+    label: str
+    value: Any
+    is_p: bool = False
+
+
+def key_metrics(method: Any, view: Mapping[str, Any] | None) -> list[Metric]:
+    """The numbers runs of ``method`` are compared by."""
     if not view:
         return []
-    out: list[tuple[str, Any]] = []
+    out: list[Metric] = []
     if method == "prediction_baselines":
         verdict = view.get("verdict") or {}
         if verdict:
-            out.append(("Escalate beyond late fusion", verdict.get("escalate")))
-            out.append(("Escalation p", verdict.get("p")))
+            out.append(Metric("Escalate beyond late fusion", verdict.get("escalate")))
+            out.append(Metric("Escalation p", verdict.get("p"), True))
         for comp in view["comparisons"]:
             if comp["primary"] and comp["gain"] is not None:
-                out.append((f"AUROC gain over {comp['single']}", comp["gain"].value))
+                out.append(Metric(f"AUROC gain over {comp['single']}", comp["gain"]))
         for row in view["rows"]:
             if row["auroc"] is not None:
-                out.append((f"AUROC {row['arm']} · {row['model']}", row["auroc"].value))
+                out.append(Metric(f"AUROC {row['arm']} · {row['model']}", row["auroc"]))
     elif method == "cca_permutation":
         for mode in view["modes"]:
             if mode["rho_out"] is not None:
-                out.append((f"ρ out of sample, mode {mode['mode']}", mode["rho_out"].value))
+                out.append(Metric(f"ρ out of sample, mode {mode['mode']}", mode["rho_out"]))
             if mode["p_fwer"] is not None:
-                out.append((f"p FWER, mode {mode['mode']}", mode["p_fwer"].value))
-        out.append(("Modes significant", view.get("n_significant")))
+                out.append(Metric(f"p FWER, mode {mode['mode']}", mode["p_fwer"].value, True))
+        out.append(Metric("Modes significant", view.get("n_significant")))
     elif method == "logo_gene_attribution":
         if view["auroc_full"] is not None:
-            out.append(("AUROC, all genes", view["auroc_full"].value))
-        out.append(("Significant genes", ", ".join(map(str, view["significant"])) or "none"))
+            out.append(Metric("AUROC, all genes", view["auroc_full"]))
+        out.append(Metric("Significant genes",
+                          ", ".join(map(str, view["significant"])) or "none"))
         for gene in view["genes"][:5]:
             if gene["delta"] is not None:
-                out.append((f"ΔAUC {gene['gene']}", gene["delta"].value))
+                out.append(Metric(f"ΔAUC {gene['gene']} (mean over folds)", gene["delta"]))
     elif method == "partial_correlations":
         for row in view["rows"]:
             if row["estimate"] is not None:
-                out.append((f"{row['axis']} ~ {row['outcome']}", row["estimate"].value))
+                out.append(Metric(f"{row['axis']} ~ {row['outcome']} "
+                                  f"({statistic_label(row['statistic'])})", row["estimate"]))
     elif method == "harmonization_ablation":
         for arm in view["arms"]:
             for key, label in view["metrics"]:
                 if arm[key] is not None:
-                    out.append((f"{label}, {arm['arm']}", arm[key].value))
+                    out.append(Metric(f"{label}, {arm['arm']}", arm[key]))
         for delta in view["deltas"]:
-            out.append((delta["label"], delta["value"].value if delta["value"] else None))
+            out.append(Metric(delta["label"], delta["value"]))
     elif method == "pca_dimension_search":
-        out.append(("Chosen dimension", view.get("chosen")))
-        out.append(("Best mean AUROC", view.get("best_auroc")))
+        out.append(Metric("Chosen dimension", view.get("chosen")))
+        out.append(Metric("Best mean AUROC", view.get("best_auroc")))
         if view.get("nested") is not None:
-            out.append(("Nested AUROC", view["nested"].value))
-    return [(label, value) for label, value in out if value is not None]
+            out.append(Metric("Nested AUROC", view["nested"]))
+    return [m for m in out if m.value is not None]

@@ -10,7 +10,7 @@ import functools
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -21,7 +21,15 @@ from kbtools.schemas.extensions import extension_fields, extension_values
 from kbtools.site import disclosure
 from kbtools.site.catalog import PAGE_KINDS, PREFIX, Card, Catalog
 from kbtools.site.links import Links
-from kbtools.site.results import figure_order, key_metrics, results_template, results_view
+from kbtools.site.numbers import is_p_key
+from kbtools.site.results import (
+    Metric,
+    figure_order,
+    headline_pairs,
+    key_metrics,
+    results_template,
+    results_view,
+)
 from kbtools.validation.problems import Problem
 
 #: Most runs shown side by side on a comparison page and in a lineage diagram.
@@ -38,6 +46,8 @@ class Ref(NamedTuple):
     title: str
     page: str | None
     invalid: bool = False
+    #: The card's file does not parse: its page shows why instead of its fields.
+    broken: bool = False
 
 
 def dashboard_page(kind: str) -> str:
@@ -126,7 +136,9 @@ class SiteData:
         if key not in self._refs:
             card = self.catalog.find(kind, card_id)
             self._refs[key] = (Ref(kind, str(card_id), str(card_id), None) if card is None
-                               else Ref(kind, card.id, card.title, card.page, bool(card.errors)))
+                               else Ref(kind, card.id, card.title, card.page,
+                                        bool(card.errors) or card.broken is not None,
+                                        card.broken is not None))
         return self._refs[key]
 
     def refs(self, kind: str, ids: Any) -> list[Ref]:
@@ -175,7 +187,7 @@ class SiteData:
         listed, run_small = self._run_counts(run)
         guarded = disclosure.guard_tree(_dict(run.get("headline")), listed=listed,
                                         minimum=self.minimum, small_parent=run_small)
-        return list(flatten(guarded).items())
+        return headline_pairs(guarded)
 
     def metrics(self, run: Card) -> dict[str, Any]:
         """The run's metrics tables, every cell through the disclosure guard."""
@@ -542,10 +554,11 @@ class SiteData:
         headline: list[dict[str, Any]] = []
         by_label: dict[str, dict[str, Any]] = {}
         for i, run in enumerate(runs):
-            pairs = key_metrics(run.get("method"), self.results(run)) or self.headline(run)
-            for label, value in pairs:
+            pairs = key_metrics(run.get("method"), self.results(run)) or [
+                Metric(key, value, is_p_key(key)) for key, value in self.headline(run)]
+            for label, value, is_p in pairs:
                 if label not in by_label:
-                    by_label[label] = {"key": label, "by_run": [None] * len(runs)}
+                    by_label[label] = {"key": label, "by_run": [None] * len(runs), "p": is_p}
                     headline.append(by_label[label])
                 by_label[label]["by_run"][i] = value
         summaries = [dict(self.metrics(r)["summary"]) for r in runs]
@@ -624,8 +637,45 @@ class SiteData:
             ctx["compare_page"] = compare_page(exp) if has_config else None
         return ctx
 
+    def unreadable_context(self, card: Card) -> dict[str, Any]:
+        """A card whose file does not parse: the problem, the lines around it, its dashboard."""
+        problem = card.broken
+        assert problem is not None
+        return {"card": card, "problem": problem, "kind": card.kind,
+                "problems": [p for p in card.problems if p != problem],
+                "dashboard": dashboard_page(card.kind),
+                "excerpt": source_excerpt(self.catalog.root, card.path, problem.line,
+                                          problem.column)}
+
     def counts(self) -> dict[str, int]:
         return {kind: len(self.catalog.of(kind)) for kind in PAGE_KINDS}
+
+
+#: Lines shown before and after the line a parse error points at.
+EXCERPT_LINES = 3
+
+
+def source_excerpt(root: Path, rel: str, line: int | None, column: int | None) -> str:
+    """The lines of a KB file around ``line``, numbered, with a caret under ``column``."""
+    try:
+        text = resolve_inside(root, rel).read_bytes()[:1024 * 1024].decode("utf-8", "replace")
+    except (OSError, ValueError):
+        return ""
+    lines = text.splitlines() or [""]
+    if not line:
+        line, column = 1, None
+    while len(lines) < line:  # the parser stopped at the end of the file
+        lines.append("")
+    first = max(1, line - EXCERPT_LINES)
+    last = min(len(lines), line + EXCERPT_LINES)
+    width = len(str(last))
+    out = []
+    for number in range(first, last + 1):
+        mark = ">" if number == line else " "
+        out.append(f"{mark}{number:>{width}} | {lines[number - 1]}")
+        if number == line and column:
+            out.append(f" {'':>{width}} | {' ' * (column - 1)}^")
+    return "\n".join(out)
 
 
 def _short(value: Any) -> Any:
@@ -651,12 +701,34 @@ def common_context(site: SiteData) -> dict[str, Any]:
 
 
 def card_page(site: SiteData, card: Card) -> tuple[str, str, dict[str, Any]]:
-    """A card's page: (path in the site, template name, page-specific context)."""
-    return card.page or "", f"{card.kind}.md.j2", site.card_context(card)
+    """A card's page: (path in the site, template name, page-specific context). A card whose
+    file does not parse keeps its page: it shows where the file fails and how to fix it."""
+    if card.broken is not None:
+        return card.page or "", card_template(card), site.unreadable_context(card)
+    return card.page or "", card_template(card), site.card_context(card)
 
 
-def site_pages(site: SiteData) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """Every generated page: (path in the site, template name, page-specific context)."""
+def card_template(card: Card) -> str:
+    """The template of a card's page."""
+    return "unreadable.md.j2" if card.broken is not None else f"{card.kind}.md.j2"
+
+
+class Later:
+    """A page's context not computed yet: the renderer may take the page from its memo."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], dict[str, Any]]):
+        self.make = make
+
+
+def site_pages(site: SiteData, wanted: Callable[[str], bool] | None = None
+               ) -> Iterator[tuple[str, str, dict[str, Any] | Later]]:
+    """Every generated page: (path in the site, template name, page-specific context).
+
+    With ``wanted``, the contexts of card and comparison pages it rejects are left
+    :class:`Later` (a caller that knows those pages cannot have changed skips the work).
+    """
     models, papers = site.model_rows(), site.paper_rows()
     datasets, experiments, runs = site.dataset_rows(), site.experiment_rows(), site.run_rows()
     yield f"{PREFIX}/index.md", "registry_index.md.j2", {
@@ -682,7 +754,16 @@ def site_pages(site: SiteData) -> Iterator[tuple[str, str, dict[str, Any]]]:
     yield f"{PREFIX}/health.md", "health.md.j2", {}
     for kind in PAGE_KINDS:
         for card in site.catalog.of(kind):
-            yield card_page(site, card)
+            if wanted is None or wanted(card.page or ""):
+                yield card_page(site, card)
+            else:
+                yield (card.page or "", card_template(card),
+                       Later(functools.partial(lambda c: card_page(site, c)[2], card)))
     for card in site.catalog.of("experiment"):
-        yield compare_page(card.id), "experiment_compare.md.j2", {
-            "card": card, "compare": site.comparison(card)}
+        path = compare_page(card.id)
+
+        def compare(card: Card = card) -> dict[str, Any]:
+            return {"card": card, "compare": site.comparison(card)}
+
+        yield path, "experiment_compare.md.j2", (
+            compare() if wanted is None or wanted(path) else Later(compare))

@@ -8,6 +8,7 @@ import contextlib
 import datetime as dt
 import os
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,7 +158,58 @@ class _Layout:
 RUN_FILES = ("config_used.yaml", "*.png", "*.csv")
 
 
+#: The last listing of each KB root, with the stamps of the folders it listed: a long-lived
+#: caller (`mkdocs serve` validating after every edit) lists the KB again only when a folder
+#: changed (a file added, removed, renamed or re-linked changes its folder's stamp).
+_LISTINGS: dict[Path, tuple[Any, _Layout]] = {}
+#: Folders changed this recently may change again within their timestamp's resolution: such
+#: a listing is not reused (the "racy" case of git's index).
+RACY_SECONDS = 2.0
+
+
 def _scan(root: Path) -> _Layout:
+    """:func:`_scan_folders`, reused while none of the folders it lists has changed."""
+    stamps, newest = _folder_stamps(root)
+    hit = _LISTINGS.get(root)
+    if hit is not None and hit[0] == stamps:
+        return hit[1]
+    listing = _scan_folders(root)
+    if newest < time.time() - RACY_SECONDS:
+        _LISTINGS[root] = (stamps, listing)
+    else:
+        _LISTINGS.pop(root, None)
+    return listing
+
+
+def _folder_stamps(root: Path) -> tuple[tuple[Any, ...], float]:
+    """Identity and modification time of every folder :func:`_scan_folders` lists (and of the
+    run folders and card subfolders), and the newest of those times (seconds)."""
+    stamps: list[Any] = []
+    newest = 0.0
+    todo = [root, root / "kb", root / "configs", root / "kb" / "runs",
+            *(root / folder for kind in KINDS for folder in layout.folders(kind.name))]
+    seen: set[Path] = set()
+    while todo:
+        folder = todo.pop()
+        if folder in seen:
+            continue
+        seen.add(folder)
+        try:
+            st = os.stat(folder)
+            link = os.path.islink(folder)
+        except OSError:
+            stamps.append((str(folder), None))
+            continue
+        stamps.append((str(folder), st.st_ino, st.st_mtime_ns, link))
+        newest = max(newest, st.st_mtime)
+        if folder == root or folder.name in ("kb", "configs"):
+            continue  # their own entries are stamped above; card folders' subfolders below
+        with contextlib.suppress(OSError), os.scandir(folder) as entries:
+            todo.extend(Path(e.path) for e in entries if e.is_dir())
+    return tuple(sorted(stamps, key=lambda s: s[0])), newest
+
+
+def _scan_folders(root: Path) -> _Layout:
     """Every document of every kind, by listing each card folder once."""
     files: dict[str, dict[str, Path]] = {}
     strays: list[Path] = []

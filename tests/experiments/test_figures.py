@@ -9,6 +9,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from kbtools.cli import main
 from kbtools.experiments import disclosure
@@ -237,29 +238,38 @@ def test_weighted_average_precision_matches_scikit_learn() -> None:
 # LOGO
 
 
-def test_logo_bars_are_sorted_with_corrected_t_intervals() -> None:
+def test_logo_bars_follow_the_runs_ranking_with_corrected_t_intervals() -> None:
+    """One ranking: the bars are in the order of the run's table (``rows``, by mean ΔAUC
+    over all folds), the first on top, even when hidden folds would reorder the means."""
     rng = np.random.default_rng(2)
     genes = ["A", "B", "C", "D"]
     delta = rng.normal(0, 0.004, size=(10, 4)) + np.array([0.001, 0.02, -0.002, 0.01])
-    rows = [{"gene": g, "significant": g == "B", "q": 0.01 if g == "B" else 0.5}
-            for g in ("C", "A", "D", "B")]  # deliberately not in order of effect
+    order = np.argsort(-delta.mean(axis=0))  # the run's rank: mean over all folds
+    rows = [{"gene": genes[i], "significant": genes[i] == "B",
+             "q": 0.01 if genes[i] == "B" else 0.5} for i in order]
     fig = logo_figure(rows, delta, genes, 0.25, 0.05, "corrected_t", _shown(), list(range(10)))
     ax = fig.axes[0]
-    widths = [bar.get_width() for bar in ax.patches]
-    assert widths == sorted(widths)  # barh draws bottom-up: the largest effect on top
-    assert ax.get_yticklabels()[-1].get_text().startswith("B")
+    shown = [t.get_text().split()[0] for t in ax.get_yticklabels()][::-1]  # top first
+    assert shown == [r["gene"] for r in rows]
     lo, hi = corrected_t_interval(delta[:, 1], 0.25)
-    assert lo > 0 and lo < delta[:, 1].mean() < hi
+    # the oracle: mean ± t(0.975, J-1) * sqrt((1/J + ratio) * var)
+    d = delta[:, 1]
+    half = stats.t.ppf(0.975, 9) * np.sqrt((1 / 10 + 0.25) * d.var(ddof=1))
+    assert (lo, hi) == pytest.approx((d.mean() - half, d.mean() + half), rel=1e-12)
     from matplotlib.container import ErrorbarContainer
 
     (bars,) = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
     assert len(bars.lines[2][0].get_segments()) == 4  # one interval per gene
+    assert "95% CI (corrected resampled t)" in ax.get_xlabel()
+    assert "ranked by" in ax.get_title() and "results table" in ax.get_title()
     hidden = logo_figure(rows, delta, genes, 0.25, 0.05, "corrected_t",
                          _shown(hidden_folds={1, 2}), list(range(10)))
     assert "8 distinct folds" in hidden.axes[0].get_xlabel()
+    assert [t.get_text().split()[0] for t in hidden.axes[0].get_yticklabels()][::-1] == \
+        [r["gene"] for r in rows]
     # a repeat that copied the first five folds: bars and intervals over the five only
     copied = np.vstack([delta[:5], delta[:5]])
     once = logo_figure(rows, copied, genes, 0.25, 0.05, "corrected_t", _shown(), [0, 1, 2, 3, 4])
     assert "5 distinct folds" in once.axes[0].get_xlabel()
     want = sorted(copied[:5].mean(axis=0))
-    assert [bar.get_width() for bar in once.axes[0].patches] == pytest.approx(want)
+    assert sorted(bar.get_width() for bar in once.axes[0].patches) == pytest.approx(want)

@@ -3,10 +3,19 @@ and a hostile-card corpus built on it."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
+import socket
 import struct
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -404,3 +413,64 @@ def find_live_markup():
 @pytest.fixture(scope="session")
 def hostile_payloads() -> dict[str, str]:
     return PAYLOADS
+
+
+# -- `mkdocs serve` as a person runs it ------------------------------------------------------------
+
+BIN = Path(sys.executable).parent
+QUIET = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "DISABLE_MKDOCS_2_WARNING": "true"}
+
+
+class ServeProcess:
+    """A running `mkdocs serve` (or `properdocs serve`): its base URL and its log."""
+
+    def __init__(self, base: str, log: Path):
+        self.base, self.log = base, log
+
+    def get(self, page: str) -> tuple[int, str]:
+        """Status and text of ``page`` (a path under the site, or a whole URL)."""
+        url = page if page.startswith("http") else f"{self.base}/{page}"
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response:
+                return response.status, response.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as exc:
+            return exc.code, ""
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return 0, ""
+
+    def wait(self, check: Callable[[], bool], seconds: float, what: str) -> float:
+        """Seconds until ``check()`` holds; fails the test (with the log) after ``seconds``."""
+        started = time.monotonic()
+        while time.monotonic() - started < seconds:
+            if check():
+                return time.monotonic() - started
+            time.sleep(0.05)
+        pytest.fail(f"not within {seconds} s: {what}\n{self.log.read_text()[-3000:]}")
+
+
+@contextlib.contextmanager
+def mkdocs_serve(root: Path, tool: str = "mkdocs") -> Iterator[ServeProcess]:
+    """``tool serve`` on the site at ``root`` on a free port, stopped afterwards."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = root.parent / f"{root.name}-{tool}-serve.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([str(BIN / tool), "serve", "-f", "mkdocs.yml", "-a",
+                                 f"127.0.0.1:{port}"], cwd=root, env=QUIET, stdout=out,
+                                stderr=subprocess.STDOUT)
+    try:
+        yield ServeProcess(f"http://127.0.0.1:{port}", log)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def serve_site():
+    """The :func:`mkdocs_serve` helper."""
+    return mkdocs_serve

@@ -316,10 +316,18 @@ def test_results_table_is_in_the_first_screen(tmp_path: Path) -> None:
         # the table fits the page: no sideways scrolling
         assert tab.evaluate("document.documentElement.scrollWidth") <= 1280
         rho1 = table.locator("tbody tr").first
-        expect(rho1.locator(".kb-delta")).to_have_text(" (+0.01)")
+        # the change, to the decimals the values are shown with
+        expect(rho1.locator(".kb-delta")).to_have_text(" (+0.010)")
         settings = tab.locator("article table").nth(1)
         permutations = settings.locator("tr", has_text="params.n_permutations")
         expect(permutations).to_be_visible()  # 99 vs 100 differ
+        # the default view shows no header-only table: the two latest runs agree on every
+        # run detail, and the page says so instead
+        empty = tab.evaluate("""() => Array.from(document.querySelectorAll("article table"))
+            .filter((t) => t.offsetParent !== null && t.tBodies.length
+                    && !Array.from(t.tBodies[0].rows).some((r) => !r.hidden)).length""")
+        assert empty == 0
+        expect(tab.locator(".kb-compare-same", has_text="agree on method")).to_be_visible()
         pick = tab.locator(".kb-compare input").first
         pick.check()
         expect(headers.nth(1)).to_be_visible()
@@ -373,3 +381,167 @@ def test_no_page_of_a_migrated_kb_scrolls_sideways(tmp_path: Path) -> None:
             if page_width > 1280 or inner > 1:
                 wide[rel] = (page_width, inner)
     assert wide == {}
+
+
+# -- a card broken under `mkdocs serve` ---------------------------------------------------------
+
+def test_a_card_broken_under_mkdocs_serve_keeps_its_page_and_its_row(build_kb, serve_site,
+                                                                     tmp_path: Path) -> None:
+    """An unquoted colon while the page is open: the page reloads to the problem (no 404), the
+    dashboard keeps the card, flagged, and the terminal names file, line, column and fix."""
+    from playwright.sync_api import expect
+
+    _require_browser()
+    root = build_kb(tmp_path / "kb", broken=False)
+    card = root / "kb" / "model_cards" / "genemamba.yaml"
+    good = card.read_text()
+    with serve_site(root) as server, _offline_tab(server.base, 1280, 900) as tab:
+        server.wait(lambda: "GeneMamba" in server.get("registry/models/genemamba/")[1], 180,
+                    "the first build")
+        tab.goto(f"{server.base}/registry/models/genemamba/")
+        expect(tab.locator("article h1")).to_have_text("GeneMamba")
+        tab.wait_for_timeout(1000)  # the live-reload script connects; the watchers settle
+
+        card.write_text(good.replace("name: GeneMamba", "name: GeneMamba: large"))
+        line = next(i for i, text in enumerate(good.splitlines(), 1)
+                    if text.startswith("name: "))
+        article = tab.locator("article")
+        # the open page reloads by itself and shows the problem where the card was
+        expect(article).to_contain_text("cannot be read", timeout=60_000)
+        expect(article).to_contain_text(
+            f"kb/model_cards/genemamba.yaml, line {line}, column 16:")
+        expect(article).to_contain_text("must be quoted")
+        expect(tab.locator("article h1")).to_have_text("GeneMamba: large")
+        assert "404" not in tab.title()
+        tab.screenshot(path=str(tmp_path / "unreadable-card.png"), full_page=True)
+
+        tab.goto(f"{server.base}/registry/models/")
+        row = tab.locator("article table tbody tr", has_text="GeneMamba: large")
+        expect(row).to_have_count(1)
+        expect(row).to_contain_text("YAML error")
+        row.locator("a").first.click()
+        expect(tab).to_have_url(f"{server.base}/registry/models/genemamba/")
+        expect(tab.locator("article")).to_contain_text("cannot be read")
+
+        card.write_text(good)  # fixed: the card's fields are back
+        expect(tab.locator("article")).to_contain_text("131,072 bp", timeout=60_000)
+    log = server.log.read_text()
+    assert (f"kbtools: kb/model_cards/genemamba.yaml:{line}:16: cannot read this card: "
+            in log), log[-3000:]
+    assert "fix: a value that contains `: ` must be quoted" in log
+
+
+# -- every page kind readable at 1280 px ----------------------------------------------------------
+
+_OPEN_SHADOWS = """const attach = Element.prototype.attachShadow;
+Element.prototype.attachShadow = function (init) {
+  return attach.call(this, Object.assign({}, init, {mode: "open"}));
+};"""  # Material draws diagrams in closed shadow roots: open them so the test can measure
+
+_SMALLEST_TEXT = """() => {
+  for (const d of document.querySelectorAll("article details")) d.open = true;
+  const out = {text: null, where: "", svg: [], images: [],
+               scroll: document.documentElement.scrollWidth,
+               wraps: Array.from(document.querySelectorAll("article .md-typeset__scrollwrap"),
+                                 (w) => w.scrollWidth - w.clientWidth)};
+  const visible = (el) => {
+    const box = el.getBoundingClientRect();
+    const style = getComputedStyle(el);
+    return box.width > 0 && box.height > 0 && style.visibility !== "hidden"
+      && !el.closest("[hidden], details:not([open]) > :not(summary), .md-skip");
+  };
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const el = node.parentElement;
+    if (!node.textContent.trim() || !el || !visible(el)) continue;
+    const size = parseFloat(getComputedStyle(el).fontSize);
+    if (out.text === null || size < out.text) {
+      out.text = size; out.where = el.tagName + ": " + node.textContent.trim().slice(0, 40);
+    }
+  }
+  for (const host of document.querySelectorAll("article .mermaid")) {
+    const svg = host.shadowRoot && host.shadowRoot.querySelector("svg");
+    if (!svg) { out.svg.push(null); continue; }
+    const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+    let smallest = null;
+    for (const el of svg.querySelectorAll("text, foreignObject span, foreignObject p")) {
+      if (!el.textContent.trim()) continue;
+      const size = parseFloat(getComputedStyle(el).fontSize) * scale;
+      if (smallest === null || size < smallest) smallest = size;
+    }
+    out.svg.push(smallest);
+  }
+  for (const img of document.querySelectorAll("article img")) {
+    out.images.push([img.getAttribute("src"), img.naturalWidth,
+                     img.getBoundingClientRect().width]);
+  }
+  return out;
+}"""
+
+
+def test_every_page_kind_is_readable_at_1280_px(tmp_path: Path) -> None:
+    """The smallest text a reader sees is at least 10 px on every page kind at a 1280 px
+    window: page text as rendered, figures by the text size each PNG records times its
+    displayed over drawn width, lineage diagrams by their SVG text as drawn; and nothing
+    scrolls sideways."""
+    import posixpath
+
+    from kbtools.experiments.figures import smallest_text_of
+
+    _require_browser()
+    root = tmp_path / "repo"
+    runs = _copy_repo_kb(root)
+    broken = next((root / "kb" / "model_cards").glob("*.yaml"))
+    broken.write_text(broken.read_text() + "notes: a: b\n")  # a card that does not parse
+    plan = root / "configs" / "experiments" / "07_plan.yaml"  # a plan: its own page kind
+    plan.write_text((root / "configs" / "experiments" / "02_prediction_baselines.yaml")
+                    .read_text().replace("id: 02_prediction_baselines", "id: 07_plan")
+                    .replace("status: complete", "status: planning"))
+    (root / "mkdocs.yml").write_text((root / "mkdocs.yml").read_text().replace(
+        "  - kbtools\n", "  - kbtools:\n      fail_on_problems: false\n"))
+    _build(root)
+    site = root / "site"
+    pages = ["registry/", *(f"registry/{d}/" for d in ("models", "papers", "datasets",
+                                                       "registries", "experiments", "runs",
+                                                       "health"))]
+    for kind in ("models", "papers", "datasets", "registries"):
+        first = sorted(p.name for p in (site / "registry" / kind).iterdir() if p.is_dir())[0]
+        pages.append(f"registry/{kind}/{first}/")
+    pages.append(f"registry/models/{broken.stem}/")
+    pages += [f"registry/experiments/{p.stem}/" for p in (root / "configs" / "experiments")
+              .glob("*.yaml")]
+    pages.append("registry/experiments/01_cca_gene_smri-compare/")
+    pages += [f"registry/runs/{run}/" for run in runs]
+    measured: dict[str, dict] = {}
+    with _serve(site) as base, _offline_tab(base, 1280, 900) as tab:
+        tab.add_init_script(_OPEN_SHADOWS)
+        for page in pages:
+            tab.goto(f"{base}/{page}", wait_until="load")
+            if "experiments/" in page and "compare" not in page and page.count("/") > 2:
+                tab.wait_for_function("""() => { const h = document.querySelector(
+                    "article .mermaid"); return !h || h.shadowRoot
+                    && h.shadowRoot.querySelector("svg"); }""", timeout=30_000)
+            tab.wait_for_timeout(200)
+            measured[page] = tab.evaluate(_SMALLEST_TEXT)
+            if page in ("registry/models/", f"registry/runs/{runs[1]}/",
+                        "registry/experiments/02_prediction_baselines/"):
+                tab.screenshot(path=str(tmp_path / f"{page.replace('/', '_')}.png"),
+                               full_page=True)
+    problems = []
+    for page, m in measured.items():
+        if m["text"] < 10:
+            problems.append(f"{page}: text {m['text']} px ({m['where']})")
+        if m["scroll"] > 1280 or (m["wraps"] and max(m["wraps"]) > 1):
+            problems.append(f"{page}: scrolls sideways ({m['scroll']}, {m['wraps']})")
+        for svg in m["svg"]:
+            if svg is None or svg < 10:
+                problems.append(f"{page}: diagram text {svg} px")
+        for src, natural, shown in m["images"]:
+            png = site / posixpath.normpath(posixpath.join(page, src))
+            smallest = smallest_text_of(png)
+            if smallest is None or smallest * shown / natural < 10:
+                problems.append(f"{page}: figure {src}: {smallest} px drawn, "
+                                f"{natural} px wide shown at {shown:.0f}")
+    assert problems == [], "\n".join(problems)
+    assert sum(len(m["images"]) for m in measured.values()) >= 10
+    assert sum(len(m["svg"]) for m in measured.values()) >= 5

@@ -155,6 +155,9 @@ def test_a_broken_edit_a_new_run_with_a_plot_and_a_config_edit(served) -> None:
     card.write_text(good + "arch: [unclosed\n")
     assert served.rebuild().kind == "fast"
     assert "genemamba.yaml" in _html(served.site, "registry/health")
+    # the card keeps its page, which says why, and its row on the dashboard, flagged
+    assert "cannot be read" in _html(served.site, "registry/models/genemamba")
+    assert "YAML error" in _html(served.site, "registry/models")
     served.assert_same_as_whole_build()
     card.write_text(good)
     assert served.rebuild().kind == "fast"

@@ -29,9 +29,9 @@ def test_strict_build_fails_on_kb_errors_and_names_them(build_kb, tmp_path: Path
     with caplog.at_level(logging.INFO), pytest.raises(Abort, match="strict mode"):
         build(root)
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert any(m.startswith("kbtools: kb/model_cards/brokenmodel.yaml:4: ")
+    assert any(m.startswith("kbtools: kb/model_cards/brokenmodel.yaml:4:")
                and "not-a-domain" in m for m in warnings), warnings
-    assert any(m.startswith("kbtools: kb/paper_cards/unparsable.yaml:2: ")
+    assert any(m.startswith("kbtools: kb/paper_cards/unparsable.yaml:2:1: ") and "fix: " in m
                for m in warnings), warnings
     assert any("fail_on_problems: false" in m and "kbtools validate" in m for m in warnings)
     # the pages were still written, so the health page can be read
@@ -60,6 +60,9 @@ def test_problems_are_only_information_when_turned_off_or_serving(
         plugin.on_shutdown()
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert "`mkdocs build --strict` fails until they are fixed" in caplog.text
+    # the card that does not parse is named, with where and how to fix it
+    assert "kbtools: kb/paper_cards/unparsable.yaml:2:1: cannot read this card: " in caplog.text
+    assert "; fix: close the list with" in caplog.text
 
 
 def test_a_valid_kb_builds_strict_with_the_default(build_kb, tmp_path: Path) -> None:

@@ -83,7 +83,8 @@ def test_lineage_diagram_has_only_nodes_and_edges(hostile_site: SimpleNamespace)
     markup = page(hostile_site.site, "registry/experiments/02_evil")
     source = html.unescape(re.search(r'<pre class="mermaid"><code>(.*?)</code></pre>', markup,
                                      flags=re.S)[1])
-    grammar = re.compile(r'(flowchart LR|subgraph \w+\["[\w ]+"\]|end|\w+\["[^"\n%`]*"\]'
+    grammar = re.compile(r'(---|config:|flowchart:|(nodeSpacing|rankSpacing|padding): \d+'
+                         r'|flowchart LR|\w+\["[^"\n%`]*"\]'
                          r'|\w+ --> \w+|classDef missing stroke-dasharray: 4 4'
                          r'|class [\w,]+ missing)')
     for line in source.strip().splitlines():

@@ -19,7 +19,9 @@ PREDECESSOR = Path(__file__).resolve().parents[1] / "migrate" / "predecessor_kb"
 def lineage(page: str) -> tuple[dict[str, str], set[tuple[str, str]]]:
     """Node id -> decoded label, and the edges, of a page's mermaid diagram."""
     source = page.split("```mermaid", 1)[1].split("```", 1)[0]
-    labels = {m[1]: re.sub(r"#(\d+);", lambda c: chr(int(c[1])), m[2])
+    # labels wrap over lines (<br>) at spaces or after _ - and /
+    labels = {m[1]: re.sub(r"#(\d+);", lambda c: chr(int(c[1])),
+                           re.sub(r"(?<=[_/-])<br>", "", m[2]).replace("<br>", " "))
               for m in re.finditer(r"^\s+(\w+)\[\"([^\"]*)\"\]$", source, flags=re.M)}
     edges = set(re.findall(r"^\s+(\w+) --> (\w+)$", source, flags=re.M))
     return labels, edges

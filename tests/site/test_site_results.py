@@ -7,6 +7,7 @@ their metrics.yaml, read independently here.
 from __future__ import annotations
 
 import html
+import math
 import re
 import shutil
 from pathlib import Path
@@ -53,19 +54,53 @@ def columns(section: str, first: str) -> list[str]:
     return [c.strip() for c in line.strip().strip("|").split("|")]
 
 
-def interval(estimate: float, ci: list[float]) -> str:
-    """How a results cell shows a number with its interval: ``0.695 [0.661, 0.729]`` (a value
-    that rounds to zero without a sign)."""
-    def num(x: float) -> str:
-        text = f"{x:.3f}"
-        return text.removeprefix("-") if float(text) == 0 else text
+def decimals(spread: float) -> int:
+    """The rule's decimals: two significant digits of the interval's half-width (or SD)."""
+    return 1 - math.floor(math.log10(float(f"{spread:.1e}")))
 
-    return f"{num(estimate)}\u00a0[{num(ci[0])},\u00a0{num(ci[1])}]"
+
+def with_interval(value: float, low: float, high: float) -> str:
+    d = decimals((high - low) / 2)
+    return f"{value:.{d}f}\u00a0[{low:.{d}f},\u00a0{high:.{d}f}]"
+
+
+def with_sd(value: float, sd: float) -> str:
+    d = decimals(sd)
+    return f"{value:.{d}f}\u00a0±\u00a0{sd:.{d}f}"
+
+
+def cell_of(value: dict) -> tuple[str, int]:
+    """How a results cell shows a metric, and its decimals: pooled value with its 95% interval
+    when the run has one, else with the SD across folds."""
+    if value.get("pooled_ci95"):
+        low, high = value["pooled_ci95"]
+        return with_interval(value["pooled"], low, high), decimals((high - low) / 2)
+    return with_sd(value["pooled"], value["sd"]), decimals(value["sd"])
+
+
+def p_style(p: float) -> str:
+    """p-values: two significant digits, a power of ten below 0.001."""
+    if p < 1e-3:
+        mantissa, exponent = f"{p:.1e}".split("e")
+        digits = str(int(exponent)).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+        return f"{mantissa}\u00a0×\u00a010{digits}"
+    return f"{p:.{1 - math.floor(math.log10(float(f'{p:.1e}')))}f}"
+
+
+def three_significant(x: float) -> str:
+    """A plain number without interval or SD: three significant digits (0.0123, 0.200)."""
+    d = max(0, 2 - math.floor(math.log10(abs(x)))) if x else 0
+    return f"{x:.{d}f}"
+
+
+def interval(estimate: float, ci: list[float]) -> str:
+    """How a results cell shows a number with its interval (the number rule's decimals)."""
+    return with_interval(estimate, ci[0], ci[1])
 
 
 def spread(value: dict) -> str:
     """How a results cell shows the mean ± SD across folds."""
-    return f"{value['mean']:.3f}\u00a0±\u00a0{value['sd']:.3f}"
+    return with_sd(value["mean"], value["sd"])
 
 
 def metrics(folder: Path) -> dict:
@@ -129,10 +164,10 @@ def test_prediction_page_leads_with_the_calibrated_numbers(pages: dict[str, str]
     for arm, model, auroc, auprc, brier, ece in pooled:
         truth = expected[(arm, model)]
         assert auroc == interval(truth["auroc"]["pooled"], truth["auroc"]["pooled_ci95"])
-        assert brier == f"{truth['brier']['pooled']:.3f}"
+        assert brier == three_significant(truth["brier"]["pooled"])
         assert auprc == interval(truth["auprc"]["pooled"], truth["auprc"]["pooled_ci95"])
-        assert ece == (f"{truth['ece']['pooled']:.3f} "
-                       f"(floor {truth['ece']['pooled_if_calibrated']:.3f})")
+        assert ece == (f"{three_significant(truth['ece']['pooled'])} "
+                       f"(floor {three_significant(truth['ece']['pooled_if_calibrated'])})")
     first = by_key[tuple(table(descriptive, "Model")[0][:3])]
     assert table(descriptive, "Model")[0][5] == interval(first["difference_pooled"],
                                                           first["pooled_bootstrap_ci"])
@@ -149,32 +184,44 @@ def test_cca_rows_per_mode(pages: dict[str, str]) -> None:
         for column, key in (("ρ out of sample", "rho_out_of_sample"),
                             ("ρ in sample", "rho_in_sample")):
             value = mode[key]
-            assert row[column] == f"{value['mean']:.3f}\u00a0±\u00a0{value['sd']:.3f}"
+            assert row[column] == with_sd(value["mean"], value["sd"])
         p = mode["p_fwer"]
-        assert row["p<sub>FWER</sub>"].startswith(
-            f"{p['median'] if isinstance(p, dict) else p:.3f}")
+        p = p["median"] if isinstance(p, dict) else p
+        assert row["p<sub>FWER</sub>"].startswith(p_style(p))
         if "rho_all_subjects" in mode:  # the test's own statistic, on every subject
-            assert row["ρ all subjects"] == f"{mode['rho_all_subjects']:.3f}"
+            rho = mode["rho_all_subjects"]  # three significant digits
+            rounded = float(f"{rho:.2e}")
+            assert row["ρ all subjects"] == f"{rho:.{2 - math.floor(math.log10(rounded))}f}"
             assert row["Significant"] == ("yes" if mode["significant"] else "no")
         if "folds_significant" in mode:
             assert row["Folds significant"] == \
                 f"{mode['folds_significant']} of {summary['n_folds']}"
 
 
-def test_logo_genes_ranked_by_delta_auc(pages: dict[str, str]) -> None:
+def test_logo_genes_in_the_runs_one_ranking(pages: dict[str, str]) -> None:
+    """One ranking, named: the run's rank (mean ΔAUC over folds), as its figure draws it."""
     folder = shipped_run("logo_gene_attribution")
     summary = metrics(folder)
     section = results(page_of(pages, folder))
-    rows = table(section, "#")
-    genes = sorted(summary["genes"], key=lambda g: -g["delta_auc_pooled"])
+    rows = table(section, "Rank")
+    genes = summary["genes"]  # in the run's rank order
+    assert [g["rank"] for g in genes] == list(range(1, len(genes) + 1))
+    means = [g["delta_auc_folds"]["mean"] for g in genes]
+    assert means == sorted(means, reverse=True)  # the rank is the mean over folds
     significant = [g["gene"] for g in genes if g["significant"]]
     assert len(rows) == max(TOP_GENES, len(significant))
     assert [r[1] for r in rows] == [g["gene"] for g in genes[: len(rows)]]
-    deltas = [float(r[2].split("\u00a0")[0]) for r in rows]
-    assert deltas == sorted(deltas, reverse=True)
+    assert [int(r[0]) for r in rows] == list(range(1, len(rows) + 1))
+    header = columns(section, "Rank")
+    assert header[2].startswith("ΔAUC, mean over folds")
+    assert "ranked by ΔAUC, the mean over" in section
+    for row, gene in zip(rows, genes, strict=False):
+        folds = gene["delta_auc_folds"]
+        expected = (with_interval(folds["mean"], *folds["ci95"]) if "ci95" in folds
+                    else with_sd(folds["mean"], folds["sd"]))
+        assert row[2] == expected, gene["gene"]
+        assert row[3] == p_style(gene["p_corrected_t"]) and row[4] == p_style(gene["q"])
     assert all(r[5] == "yes" for r in rows if r[1] in significant)
-    q = {g["gene"]: g["q"] for g in genes}
-    assert float(rows[0][4]) == pytest.approx(q[rows[0][1]], rel=0.01)
     assert f"{len(genes) - len(rows)} more genes" in section
 
 
@@ -184,15 +231,14 @@ def test_partial_harmonization_and_pca(pages: dict[str, str]) -> None:
     rows = table(results(page_of(pages, folder)), "Outcome")
     assert len(rows) == len(summary["results"])
     first = summary["results"][0]
-    assert rows[0][3] == (f"{first['estimate']:.3f}\u00a0[{first['ci'][0]:.3f},"
-                          f"\u00a0{first['ci'][1]:.3f}]")
+    assert rows[0][3] == with_interval(first["estimate"], *first["ci"])
 
     folder = shipped_run("harmonization_ablation")
     summary = metrics(folder)
     section = results(page_of(pages, folder))
     arms = table(section, "Arm")
     assert [r[0] for r in arms] == list(summary["arms"])
-    assert f"{summary['delta']['rho1_test_folds']['mean']:.3f}" in section
+    assert spread(summary["delta"]["rho1_test_folds"]) in section
     changes = table(section, "Change with harmonization")
     test = summary["delta"]["auroc_test"]  # the calibrated change first, with its p
     assert changes[0][0].startswith("ΔAUROC combined over folds")
@@ -304,7 +350,9 @@ def test_method_templates_are_overridable(kb_copy: Path) -> None:
     (42, "random_state", "42"), (3, "summary.modes.2.mode", "3"), (512, "chosen_dim", "512"),
     (2000, "n_subjects", "2,000"), (131072, "context_length", "131,072"),
     (12465641, "bytes", "12,465,641"), (1999, "n_permutations", "1,999"),
-    (0.68505, "auroc", "0.6851"), (3.753e-07, "delong_p", "3.753e-07"), (True, "x", "yes"),
+    (0.68505, "auroc", "0.6851"), (3.753e-07, "delong_p", "3.8\u00a0×\u00a010⁻⁷"),
+    (8.0e-04, "rho", "0.0008"), (3.2e-05, "rho", "3.2\u00a0×\u00a010⁻⁵"), (0.0499, "q", "0.050"),
+    (1234.56, "bytes_per_s", "1,235"), (2000.0, "n_subjects", "2,000"), (True, "x", "yes"),
     ([2025, 2026], "year", "2025, 2026"), ("<10", "n_cases", "&lt;10"),
 ])
 def test_number_formats(value: object, key: str | None, shown: str) -> None:

@@ -21,6 +21,7 @@ from sklearn.linear_model import LogisticRegression
 from kbtools.errors import DataError
 from kbtools.experiments.cv import inner as inner_folds
 from kbtools.experiments.cv import outer_folds
+from kbtools.experiments.figures import new_figure  # noqa: F401 - the methods' figures
 from kbtools.experiments.preprocessing import build_pipeline
 from kbtools.experiments.stats.delong import delong_covariance
 from kbtools.experiments.stats.fold_combination import Alternative, hartung_knapp
@@ -425,13 +426,6 @@ def fold_combined(estimates: list[float] | np.ndarray, variances: list[float] | 
             "statistic": r6(res.statistic), "df": res.df, "tau2": r6(res.tau2),
             "alternative": alternative, "p": float(f"{res.p_value:.4g}"),
             "n_folds": res.n_folds}
-
-
-def new_figure(width: float = 6.0, height: float = 4.5) -> Any:
-    """A matplotlib Figure without pyplot (no global state, thread-safe)."""
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), dpi=100, layout="constrained")
 
 
 def fold_seed(seed: int, fold: int) -> int:

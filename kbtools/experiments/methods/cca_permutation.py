@@ -44,6 +44,7 @@ from kbtools.config_rules.design_checks import (
 from kbtools.config_rules.design_checks import RESIDUALIZE_MIN_SPARE
 from kbtools.experiments import cv
 from kbtools.experiments.cca import fit_cca
+from kbtools.experiments.figures import new_figure
 from kbtools.experiments.methods import MethodResult
 from kbtools.experiments.permutation import rows_after_projection, stepwise_permutation_test
 from kbtools.experiments.preprocessing import (
@@ -510,11 +511,9 @@ def _figures(null: np.ndarray, rho: np.ndarray, loads: dict[str, list[pd.DataFra
 
 
 def _null_figure(null: np.ndarray, rho: np.ndarray, alpha: float) -> Any:
-    from matplotlib.figure import Figure
-
     if not len(null):
         return None
-    fig = Figure(figsize=(5.6, 3.6), layout="constrained")
+    fig = new_figure(7.0, 4.4)
     ax = fig.subplots()
     bins, span = hist_bins(null)
     ax.hist(null, bins=bins, range=span, color="0.75", label="permutation null, mode 1")
@@ -524,40 +523,41 @@ def _null_figure(null: np.ndarray, rho: np.ndarray, alpha: float) -> Any:
         ax.axvline(r, color="C3" if m == 0 else "C1", lw=1.6 if m == 0 else 0.8,
                    label="observed mode 1" if m == 0 else ("observed later modes"
                                                            if m == 1 else None))
-    ax.set_xlabel("canonical correlation (all subjects with both modalities)", fontsize=8)
-    ax.set_ylabel("permutations", fontsize=8)
+    ax.set_xlabel("canonical correlation (all subjects with both modalities)", fontsize=10)
+    ax.set_ylabel("permutations", fontsize=10)
     ax.yaxis.get_major_locator().set_params(integer=True)
-    ax.tick_params(labelsize=7)
-    ax.legend(fontsize=7, frameon=False)
-    ax.set_title("Observed canonical correlations against the mode-1 permutation null",
-                 fontsize=9)
+    ax.tick_params(labelsize=9)
+    ax.legend(fontsize=9, frameon=False)
+    ax.set_title(f"Observed canonical correlations against the mode-1 permutation null\n"
+                 f"({len(null):,} permutations; no intervals: the null is the reference)",
+                 fontsize=10)
     return fig
 
 
 def _loadings_figure(role: str, frames: list[pd.DataFrame], sep: str, shown: Any) -> Any:
     """Heatmap of the largest mean loadings: features as rows, modes as columns."""
-    from matplotlib.figure import Figure
-
     mean = _aligned_mean(frames)
     top = mean.abs().max(axis=1).sort_values(ascending=False).index[:25]
     data = mean.loc[top]
     labels = [str(t) for t in top]
-    width = max(5.2, 0.9 * data.shape[1] + 0.075 * max(map(len, labels)) + 2.2)
-    fig = Figure(figsize=(width, 0.26 * len(top) + 1.6), layout="constrained")
+    # feature names, one column per mode and the colour bar, within the widest figure
+    width = 0.8 * data.shape[1] + 0.085 * max(map(len, labels)) + 1.9
+    fig = new_figure(max(5.2, width), 0.3 * len(top) + 1.9)
     ax = fig.subplots()
     im = ax.imshow(data.to_numpy(), cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
-    ax.set_yticks(range(len(top)), labels, fontsize=7)
+    ax.set_yticks(range(len(top)), labels, fontsize=9)
     ax.set_xticks(range(data.shape[1]), [c.replace("mode", "mode ") for c in data.columns],
-                  fontsize=8, rotation=0)
+                  fontsize=9, rotation=0)
     ax.xaxis.set_ticks_position("top")
     ax.xaxis.set_label_position("top")
-    ax.set_xlabel("canonical mode", fontsize=8)
+    ax.set_xlabel("canonical mode", fontsize=9)
     for (r, c), v in np.ndenumerate(data.to_numpy()):
         if np.isfinite(v) and abs(v) >= 0.3:
-            ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=6,
+            ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=8,
                     color="white" if abs(v) > 0.6 else "black")
-    ax.set_title(f"{role}: structure coefficients (correlation of each feature with the "
-                 f"canonical score),\nmean over {len(frames)} folds, 25 largest", fontsize=9)
+    ax.set_title(f"{role}: structure coefficients (correlation of each feature with\n"
+                 f"the canonical score), mean over {len(frames)} folds, 25 largest;\n"
+                 "no intervals (fold-to-fold spread is in the metrics)", fontsize=10)
     fig.colorbar(im, ax=ax, shrink=0.6, label="loading")
     return fig
 

@@ -309,23 +309,38 @@ INFERENCE: dict[str, Any] = {
 
 
 def _figure(rows: list[dict[str, Any]], arms: list[str], shown: Any) -> Any:
-    """Per-fold held-out rho1 and AUROC in each arm (grey lines join one fold's arms)."""
+    """Per-fold held-out rho1 and AUROC in each arm (grey lines join one fold's arms), with
+    the mean over the folds shown and its 95% interval as error bars (corrected resampled t:
+    folds share training subjects, so the naive t interval would be too narrow)."""
+    from kbtools.experiments.stats.resampled_t import corrected_resampled_interval
+
     visible = [r for r in rows if shown.fold(int(r["fold"]))]
     if not visible:
         return None
-    fig = new_figure(8, 3.8)
+    ratio = float(np.mean([r["n_test"] / r["n_train"] for r in visible
+                           if r.get("n_train")] or [0.0]))
+    fig = new_figure(8, 4.6)
     ax1, ax2 = fig.subplots(1, 2)
     for ax, key, label in ((ax1, "rho1_test", "held-out first canonical correlation"),
                            (ax2, "auroc", "held-out AUROC")):
-        values = [[r[f"{key}__{arm}"] for r in visible] for arm in arms]
+        values = [np.array([r[f"{key}__{arm}"] for r in visible], dtype=float)
+                  for arm in arms]
         for fold in range(len(visible)):
-            ax.plot(arms, [v[fold] for v in values], "o-", color="grey", alpha=0.6,
+            ax.plot(arms, [v[fold] for v in values], "o-", color="grey", alpha=0.5, ms=4,
                     label="one outer fold" if fold == 0 else None)
-        ax.plot(arms, [np.mean(v) for v in values], "s-", color="tab:red", lw=2, label="mean")
-        ax.set(title=label, ylabel=label, xlabel="harmonization arm")
-        ax.title.set_fontsize(9)
-    ax1.legend(fontsize=8)
+        means = np.array([np.nanmean(v) for v in values])
+        bounds = np.array([corrected_resampled_interval(v, ratio) for v in values])
+        err = np.nan_to_num(np.abs(bounds.T - means))
+        ax.errorbar(arms, means, yerr=err, fmt="s-", color="tab:red", lw=2, capsize=5,
+                    label="mean over folds, 95% CI")
+        ax.set_title(label, fontsize=10)
+        ax.set_ylabel(label, fontsize=9)
+        ax.set_xlabel("harmonization arm", fontsize=9)
+        ax.tick_params(labelsize=9)
+    ax1.legend(fontsize=9)
     hidden = len(rows) - len(visible)
     fig.suptitle("Harmonization ablation" + (f" ({hidden} fold(s) withheld: too few subjects)"
-                                             if hidden else ""), fontsize=10)
+                                             if hidden else "")
+                 + "\nerror bars: 95% CI of the fold mean (corrected resampled t)",
+                 fontsize=10)
     return fig

@@ -256,7 +256,8 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
     for rank, i in enumerate(order, start=1):
         table.append({"gene": genes[i], "rank": rank, "n_columns": int(groups[genes[i]].size),
                       "delta_auc_pooled": r6(pooled_delta[i]),
-                      "delta_auc_folds": mean_sd(delta[:, i].tolist()),
+                      "delta_auc_folds": {**mean_sd(delta[:, i].tolist()), "ci95": [
+                          r6(v) for v in corrected_t_interval(delta[:, i], ratio)]},
                       "p_corrected_t": float(f"{p_corrected[i]:.4g}"),
                       "p_delong": float(f"{p_delong[i]:.4g}"),
                       "p_wilcoxon": float(f"{p_wilcoxon[i]:.4g}"),
@@ -325,20 +326,16 @@ def corrected_t_interval(d: np.ndarray, ratio: float, confidence: float = 0.95) 
         -> tuple[float, float]:
     """Two-sided interval for the mean fold difference with the resampled-t variance
     correction (the test's own standard error, so a bar clear of 0 matches a small p)."""
-    from scipy.stats import t
+    from kbtools.experiments.stats.resampled_t import corrected_resampled_interval
 
-    d = d[np.isfinite(d)]
-    if d.size < 2:
-        return float("nan"), float("nan")
-    se = float(np.sqrt((1.0 / d.size + ratio) * d.var(ddof=1)))
-    half = float(t.ppf(0.5 + confidence / 2, d.size - 1)) * se
-    return float(d.mean() - half), float(d.mean() + half)
+    return corrected_resampled_interval(d, ratio, confidence)
 
 
 def _figure(rows: list[dict[str, Any]], delta: np.ndarray, genes: list[str], ratio: float,
             alpha: float, test: str, shown: Any, tested: list[int]) -> Any:
-    """Genes sorted by mean fold dAUC (largest on top) with corrected-t 95% intervals over
-    the distinct folds the test used (``tested``)."""
+    """The top genes in the run's ranking (``rows``: by mean ΔAUC over folds, as the results
+    table), the first on top, each with its corrected-t 95% interval over the distinct folds
+    the test used (``tested``)."""
     folds = [k for k in tested if shown.fold(k + 1)]
     if len(folds) < 2:
         return None
@@ -349,18 +346,21 @@ def _figure(rows: list[dict[str, Any]], delta: np.ndarray, genes: list[str], rat
         lo, hi = corrected_t_interval(d, ratio)
         items.append((r["gene"], float(np.nanmean(d)), lo, hi, bool(r["significant"]),
                       r["q"]))
-    items.sort(key=lambda it: it[1])  # barh draws bottom-up: largest ends on top
-    fig = new_figure(7.0, 0.32 * len(items) + 1.6)
+    items.reverse()  # barh draws bottom-up: the first-ranked gene ends on top
+    fig = new_figure(7.5, 0.36 * len(items) + 2.0)
     ax = fig.subplots()
     ypos = np.arange(len(items))
     means = np.array([it[1] for it in items])
     err = np.array([[it[1] - it[2] for it in items], [it[3] - it[1] for it in items]])
     colors = ["tab:red" if it[4] else "0.6" for it in items]
     ax.barh(ypos, means, color=colors, xerr=err, capsize=3, error_kw={"lw": 0.8})
-    ax.set_yticks(ypos, [f"{it[0]}  (q={it[5]:.2g})" for it in items], fontsize=8)
+    ax.set_yticks(ypos, [f"{it[0]}  (q={it[5]:.2g})" for it in items], fontsize=9)
+    ax.tick_params(axis="x", labelsize=9)
     ax.axvline(0, color="black", lw=0.8)
-    ax.set_xlabel("AUROC(full) - AUROC(without gene): mean over "
-                  f"{len(folds)} distinct folds, 95% CI (corrected resampled t)", fontsize=8)
-    ax.set_title(f"Leave-one-gene-out attribution, top {len(items)} genes\n"
-                 f"red: q <= {alpha} (BH over all genes, test: {test})", fontsize=9)
+    ax.set_xlabel("ΔAUC = AUROC(all genes) − AUROC(without the gene): mean over "
+                  f"{len(folds)} distinct folds;\nbars: 95% CI (corrected resampled t)", fontsize=9)
+    ax.set_title(f"Leave-one-gene-out attribution: the top {len(items)} genes ranked by\n"
+                 "mean ΔAUC over folds (the results table's order)\n"
+                 f"red: q ≤ {alpha} (BH over all genes, {test.replace('_', ' ')} test)",
+                 fontsize=10)
     return fig

@@ -21,6 +21,7 @@ statistic; a call is q <= alpha.
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -46,6 +47,11 @@ DEFAULTS: dict[str, Any] = {
     "confidence": 0.95,
     "alpha": 0.05,
 }
+
+
+#: What the headline calls each statistic (run.yaml ``headline`` keys).
+HEADLINE_NAMES = {"pearson": "partial_r_pearson", "spearman": "partial_rho_spearman",
+                  "odds_ratio_per_sd": "odds_ratio_per_sd"}
 
 
 def _raw_loadings(block: pd.DataFrame, ids: pd.Index, scores: np.ndarray) -> np.ndarray:
@@ -269,8 +275,12 @@ def run(cohort: Any, config: dict[str, Any], ctx: Any) -> MethodResult:
                                        if f"cca{j + 1}_rho_test" in r] or [np.nan]))
             for j in range(k)}
     best = min(results, key=lambda r: r["q"]) if results else None
-    headline = {} if best is None else {"strongest": f"{best['axis']} ~ {best['outcome']}",
-                                        "estimate": best["estimate"], "q": best["q"]}
+    headline = {} if best is None else {
+        "strongest": f"{best['axis']} ~ {best['outcome']}",
+        # say what the number is (an odds ratio or a partial correlation) and give its interval
+        HEADLINE_NAMES[best["statistic"]]: {
+            "estimate": best["estimate"], f"ci{round(100 * p['confidence'])}": best["ci"]},
+        "q": best["q"]}
     figures = {}
     if (config.get("outputs") or {}).get("plots", True) and results:
         figures["partial_correlations.png"] = lambda shown: _figure(results, shown,
@@ -303,7 +313,12 @@ INFERENCE: dict[str, Any] = {
 
 def _figure(results: list[dict[str, Any]], shown: Any, confidence: float) -> Any:
     """Forest plots, one panel per kind of estimate, each with its own null line:
-    correlations (Pearson, Spearman; null 0) and odds ratios per SD (log axis; null 1)."""
+    correlations (Pearson, Spearman; null 0) and odds ratios per SD (log axis; null 1).
+
+    The intervals are per test (not adjusted for multiplicity) while "significant" is the
+    Benjamini–Hochberg q of each family (one outcome and statistic), so a point whose interval
+    excludes the null can be not significant: the figure says so under the panels.
+    """
     visible = [(i, r) for i, r in enumerate(results)
                if shown.summary(f"summary.results[{i}]")]
     panels = [("correlation", "partial correlation with the outcome (null: 0)", 0.0, False,
@@ -314,7 +329,7 @@ def _figure(results: list[dict[str, Any]], shown: Any, confidence: float) -> Any
     if not panels:
         return None
     heights = [max(len(pn[4]), 2) for pn in panels]
-    fig = new_figure(7.5, 0.27 * sum(heights) + 1.2 * len(panels) + 0.8)
+    fig = new_figure(8.0, 0.32 * sum(heights) + 1.4 * len(panels) + 1.6)
     axes = fig.subplots(len(panels), 1, squeeze=False,
                         gridspec_kw={"height_ratios": heights})[:, 0]
     for ax, (_, xlabel, null, log, rows) in zip(axes, panels, strict=True):
@@ -324,8 +339,8 @@ def _figure(results: list[dict[str, Any]], shown: Any, confidence: float) -> Any
         hi = np.array([r["ci"][1] for _, r in rows], dtype=float)
         sig = np.array([bool(r.get("significant")) for _, r in rows])
         ypos = np.arange(len(rows))
-        for flag, color, label in ((False, "0.45", "not significant"),
-                                   (True, "tab:red", "significant (BH q <= alpha)")):
+        for flag, color, label in ((False, "0.45", "not significant after BH correction"),
+                                   (True, "tab:red", "significant: BH q ≤ alpha")):
             m = sig == flag
             if m.any():
                 ax.errorbar(est[m], ypos[m], xerr=[est[m] - lo[m], hi[m] - est[m]], fmt="o",
@@ -340,12 +355,18 @@ def _figure(results: list[dict[str, Any]], shown: Any, confidence: float) -> Any
             ax.xaxis.set_minor_formatter(plain)
         ax.set_yticks(ypos, [f"{r['axis']} ~ {r['outcome']}"
                              + (f" ({r['statistic']})" if not log else "")
-                             for _, r in rows], fontsize=7)
-        ax.set_xlabel(f"{xlabel}, {confidence:.0%} CI", fontsize=8)
-        ax.tick_params(axis="x", which="both", labelsize=7)
-        ax.legend(fontsize=7, loc="best")
+                             for _, r in rows], fontsize=9)
+        ax.set_xlabel(f"{xlabel}; bars: {confidence:.0%} CI, unadjusted", fontsize=9)
+        ax.tick_params(axis="x", which="both", labelsize=9)
+        ax.legend(fontsize=9, loc="best")
     withheld = len(results) - len(visible)
     fig.suptitle("Partial associations of held-out axes with outcomes (covariates removed)"
                  + (f"; {withheld} withheld (too few subjects)" if withheld else ""),
-                 fontsize=9)
+                 fontsize=10)
+    families = len({(r["outcome"], r["statistic"]) for _, r in visible})
+    note = (f"Each interval is a single test's {confidence:.0%} CI. Significance is the "
+            f"Benjamini–Hochberg q within each of the {families} families (one outcome and "
+            "statistic), so a point whose interval excludes the null can still be not "
+            "significant once the family's multiple tests are counted.")
+    fig.supxlabel("\n".join(textwrap.wrap(note, 90)), fontsize=9)
     return fig

@@ -224,8 +224,9 @@ def _figure(dims: list[int], outer: np.ndarray, chosen: int, shown: Any,
     ax.set_xscale("log", base=2)
     ax.set_xticks(d, [str(v) for v in d])
     ax.set(xlabel="PCA components", ylabel="held-out AUROC",
-           title=f"PCA dimension search ({len(keep)} outer folds, one-SE rule)")
-    ax.legend(fontsize=8, loc="lower right")
+           title=f"PCA dimension search ({len(keep)} outer folds, one-SE rule)\n"
+                 "bars: ± 1 standard error of the fold mean")
+    ax.legend(fontsize=9, loc="lower right")
     return fig
 
 

@@ -600,6 +600,15 @@ def merged_bins(y: np.ndarray, p: np.ndarray, n_bins: int, min_cell: int) \
     return points
 
 
+def wilson_interval(cases: np.ndarray, n: np.ndarray, confidence: float = 0.95) \
+        -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of the fractions ``cases / n`` (statsmodels)."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    low, high = proportion_confint(cases, n, alpha=1 - confidence, method="wilson")
+    return np.asarray(low, dtype=float), np.asarray(high, dtype=float)
+
+
 def _cells_ok(tp: np.ndarray, fp: np.ndarray, n_pos: int, n_neg: int,
               min_cell: int) -> np.ndarray:
     """Curve points whose confusion matrix (TP, FP, FN, TN) has no cell below ``min_cell``."""
@@ -690,8 +699,10 @@ def _plot(arms: _Arms, y: pd.Series, p: dict[str, Any], summary: dict[str, Any],
                 if len(pts) < 2:
                     undrawn.append(label)
                     continue
-                xs, fr, _ = zip(*pts, strict=True)
-                ax.plot(xs, fr, "o-", label=label)
+                xs, fr, ns = (np.array(v) for v in zip(*pts, strict=True))
+                low, high = wilson_interval(np.rint(fr * ns), ns)
+                ax.errorbar(xs, fr, yerr=[fr - low, high - fr], fmt="o-", capsize=3,
+                            label=label)
         if kind == "roc":
             ax.plot([0, 1], [0, 1], ":", color="grey", label="chance (AUC 0.5)")
             ax.set(xlabel="false positive rate (1 - specificity)",
@@ -710,7 +721,8 @@ def _plot(arms: _Arms, y: pd.Series, p: dict[str, Any], summary: dict[str, Any],
             ax.set(xlabel="mean predicted probability", ylabel="observed fraction of cases",
                    xlim=(0, 1), ylim=(0, 1),
                    title=f"Calibration, {model}: pooled out-of-fold\nbins merged until each "
-                         f"holds >= {shown.min_cell} cases and controls")
+                         f"holds >= {shown.min_cell} cases and controls\nbars: 95% Wilson "
+                         "interval of each bin's observed fraction")
         notes = []
         if kind in ("roc", "pr"):
             notes.append(f"thresholds leaving fewer than {shown.min_cell} subjects in a cell of "
@@ -728,8 +740,8 @@ def _plot(arms: _Arms, y: pd.Series, p: dict[str, Any], summary: dict[str, Any],
                               "pr": (0.01, 0.01, "left", "bottom"),
                               "calibration": (0.99, 0.01, "right", "bottom")}[kind]
             ax.text(tx, ty, "\n".join(notes), transform=ax.transAxes, ha=ha, va=va,
-                    fontsize=6.5, color="0.3")
-        ax.legend(loc="lower right" if kind == "roc" else "best", fontsize=8)
+                    fontsize=8, color="0.3")
+        ax.legend(loc="lower right" if kind == "roc" else "best", fontsize=9)
         return fig
 
     return draw

@@ -50,3 +50,17 @@ def corrected_resampled_t(differences: np.ndarray, test_train_ratio: float,
     else:
         raise ValueError(f"unknown alternative {alternative!r}")
     return t, float(p)
+
+
+def corrected_resampled_interval(differences: np.ndarray, test_train_ratio: float,
+                                 confidence: float = 0.95) -> tuple[float, float]:
+    """Two-sided interval for the mean of ``differences`` (J folds) with the same corrected
+    variance as :func:`corrected_resampled_t`, so an interval clear of 0 matches a small p;
+    (nan, nan) with fewer than two finite values."""
+    d = np.asarray(differences, dtype=float)
+    d = d[np.isfinite(d)]
+    if d.size < 2:
+        return float("nan"), float("nan")
+    se = float(np.sqrt((1.0 / d.size + test_train_ratio) * d.var(ddof=1)))
+    half = float(stats.t.ppf(0.5 + confidence / 2, d.size - 1)) * se
+    return float(d.mean() - half), float(d.mean() + half)

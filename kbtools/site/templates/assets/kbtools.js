@@ -132,10 +132,15 @@ function kbtoolsOnEachPage(selector, setup) {
 (function () {
   "use strict";
 
+  /* The number a cell shows first ("0.765 ± 0.012" -> 0.765) and its decimals; null for
+   * text, yes/no and powers of ten. */
   function number(text) {
     var clean = text.replace(/\u2212/g, "-").replace(/,/g, "").trim();
-    if (!/^-?\d*\.?\d+(e[-+]?\d+)?$/i.test(clean)) return null;
-    return parseFloat(clean);
+    if (clean.indexOf("\u00d7") >= 0) return null;
+    var match = /^(-?\d*\.?\d+)(?:$|\s*[\u00b1\[])/.exec(clean);
+    if (!match) return null;
+    var dot = match[1].indexOf(".");
+    return { value: parseFloat(match[1]), decimals: dot < 0 ? 0 : match[1].length - dot - 1 };
   }
 
   function setup(box) {
@@ -193,15 +198,32 @@ function kbtoolsOnEachPage(selector, setup) {
               if (old) old.remove();
               var value = number(cell.textContent);
               if (k === 0) { base = value; return; }
-              if (value === null || base === null || value === base) return;
+              if (value === null || base === null) return;
+              /* the change to the precision the two shown values have */
+              var decimals = Math.max(value.decimals, base.decimals);
+              var diff = (value.value - base.value).toFixed(decimals);
+              if (Number(diff) === 0) return;
               var d = document.createElement("small");
               d.className = "kb-delta";
-              var diff = value - base;
-              d.textContent = " (" + (diff > 0 ? "+" : "") + Number(diff.toPrecision(3)) + ")";
+              d.textContent = " (" + (Number(diff) > 0 ? "+" : "") + diff + ")";
               cell.appendChild(d);
             });
           }
         });
+        /* a table whose shown runs agree on every row says so instead of showing a header */
+        if (t.marker.dataset.diff) {
+          var body = Array.prototype.slice.call(t.table.tBodies[0] ? t.table.tBodies[0].rows : []);
+          var empty = body.every(function (row) { return row.hidden; });
+          var wrap = t.table.closest(".md-typeset__scrollwrap") || t.table;
+          wrap.hidden = empty;
+          if (!t.note) {
+            t.note = document.createElement("p");
+            t.note.className = "kb-compare-same";
+            t.note.textContent = t.marker.dataset.same || "The runs shown agree on every row.";
+            wrap.parentNode.insertBefore(t.note, wrap.nextSibling);
+          }
+          t.note.hidden = !empty;
+        }
       });
       html.forEach(function (table) {
         Array.prototype.forEach.call(table.rows, function (row) {
