@@ -85,7 +85,7 @@ def _logo() -> Any:
     delta = rng.normal(0.001, 0.004, size=(10, 38))
     rows = [{"gene": g, "significant": i < 2, "q": 0.01 if i < 2 else 0.9}
             for i, g in enumerate(genes[:10])]
-    return logo_figure(rows, delta, genes, 0.25, 0.05, "corrected_t", _shown())
+    return logo_figure(rows, delta, genes, 0.25, 0.05, "corrected_t", _shown(), list(range(10)))
 
 
 def _pca() -> Any:
@@ -106,7 +106,7 @@ FIGURES = {
 }
 #: Words each figure uses to say what its intervals are (or that it has none).
 INTERVALS = {
-    "roc": "95% CI", "pr": "95% bootstrap CI", "calibration": "95% Wilson interval",
+    "roc": "95% CI", "pr": "descriptive, no intervals", "calibration": "95% Wilson interval",
     "null_distributions": "no intervals", "loadings": "no intervals",
     "partial_correlations": "95% CI", "harmonization_ablation": "95% CI",
     "logo_delta_auc": "95% CI", "pca_dimension_curve": "standard error",

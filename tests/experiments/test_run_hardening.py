@@ -129,6 +129,7 @@ def test_inventory_never_reveals_a_withheld_count(outside_run, tmp_path: Path) -
     out = tmp_path / "site"
     assert main(["--kb-root", str(root), "render", "--out", str(out)]) == 0
     page = next(p for p in out.rglob("*.md") if run.name in p.name).read_text()
+    page = page.replace("<wbr>", "")  # metric names may break after _ and .
     cells = dict(re.findall(r"<tr><td>(inventory\.[\w.]+)</td><td>([^<]*)</td></tr>", page))
     assert cells["inventory.roles.brain.missing"] in ("&lt;10", "suppressed")
     assert "suppressed" in (cells["inventory.roles.brain.present"],

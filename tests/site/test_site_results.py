@@ -142,7 +142,7 @@ def test_prediction_page_leads_with_the_calibrated_numbers(pages: dict[str, str]
         assert (truth in primary) is (i < len(primary))  # the verdict's comparisons first
         test = truth["fold_test"]
         assert gain == interval(test["estimate"], test["ci"])
-        assert float(p) == pytest.approx(test["p"], rel=5e-3) and int(folds) == test["n_folds"]
+        assert p == p_style(test["p"]) and int(folds) == test["n_folds"]
     assert columns(calibrated, "Model")[3] == "AUROC gain [90% CI]"
 
     rows = table(calibrated, "Arm")
@@ -397,9 +397,10 @@ def test_views_read_the_newer_metric_shapes() -> None:
         4.83, 1.4e-06, "hartung_knapp", 0.0033)
     assert first["difference"].value == 0.062 and pred["gain_level"] == "90%"
     assert pred["verdict"]["decided_by"] == "gene" and pred["verdict"]["p"] == 0.0033
-    keys = dict(r.key_metrics("prediction_baselines", pred))
-    assert keys["Escalation p"] == 0.0033 and keys["AUROC gain over gene"] == 0.05
-    assert keys["AUROC gene · logistic"] == 0.695  # the fold-combined AUROC, not the pooled
+    keys = {m.label: m for m in r.key_metrics("prediction_baselines", pred)}
+    assert keys["Escalation p"].value == 0.0033 and keys["Escalation p"].is_p
+    assert keys["AUROC gain over gene"].value.value == 0.05
+    assert keys["AUROC gene · logistic"].value.value == 0.695  # fold-combined, not pooled
 
     old = r.prediction_baselines({  # a run written before fold-combined AUROCs
         "arms": {"gene": {"models": {"logistic": {"auroc": {"pooled": 0.683}}}}},

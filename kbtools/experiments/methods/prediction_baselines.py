@@ -714,8 +714,8 @@ def _plot(arms: _Arms, y: pd.Series, p: dict[str, Any], summary: dict[str, Any],
                 ax.axhline(prev, color="grey", ls=":", label=f"prevalence {prev:.3f} "
                                                             "(no-skill AP)")
             ax.set(xlabel="recall (sensitivity)", ylabel="precision (PPV)", xlim=(0, 1),
-                   ylim=(0, 1.01), title=f"Precision-recall, {model}: pooled out-of-fold "
-                                         "curves\nlegend: average precision (descriptive)")
+                   ylim=(0, 1.01), title=f"Precision-recall, {model}: pooled out-of-fold curves\n"
+                                         "legend: average precision (descriptive, no intervals)")
         else:
             ax.plot([0, 1], [0, 1], ":", color="grey", label="perfect calibration")
             ax.set(xlabel="mean predicted probability", ylabel="observed fraction of cases",
