@@ -193,18 +193,48 @@ def map_chunks(fn: Callable[..., R], chunks: Sequence[C], n_jobs: int | None = 1
     from joblib import Parallel, delayed
 
     client = _active_dask_client()
-    with contextlib.ExitStack() as stack:
-        if client is not None and has_shared:
-            # scattered once to every worker; tasks carry a reference to it
-            stack.enter_context(joblib.parallel_config(backend="dask", client=client,
-                                                       scatter=[data]))
-        parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-        done = parallel(delayed(_run_pinned)(i, fn, data, has_shared, c, s)
-                        for i, (c, s) in enumerate(zip(chunks, seeds, strict=True)))
-        for i, result in progress_bar(done, total=len(chunks), desc=desc, unit=unit,
-                                      enabled=progress):
-            out[i] = result
+    finished = [False] * len(chunks)
+
+    def results() -> Iterator[tuple[int, Any]]:
+        for attempt in range(LOST_WORK_RETRIES + 1):
+            todo = [i for i in range(len(chunks)) if not finished[i]]
+            try:
+                with contextlib.ExitStack() as stack:
+                    if client is not None and has_shared:
+                        # scattered once to every worker; tasks carry a reference to it
+                        stack.enter_context(joblib.parallel_config(
+                            backend="dask", client=client, scatter=[data]))
+                    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+                    yield from parallel(delayed(_run_pinned)(i, fn, data, has_shared,
+                                                             chunks[i], seeds[i]) for i in todo)
+                return
+            except Exception as exc:  # noqa: BLE001 - only work lost with a worker is retried
+                if client is None or attempt == LOST_WORK_RETRIES or not _lost_work(exc):
+                    raise
+                logging.getLogger(__name__).warning(
+                    "a Dask worker was lost with %d of %d chunks unfinished (%s); running "
+                    "them again, finished chunks kept", finished.count(False), len(chunks),
+                    type(exc).__name__)
+
+    for i, result in progress_bar(results(), total=len(chunks), desc=desc, unit=unit,
+                                  enabled=progress):
+        out[i], finished[i] = result, True
     return out
+
+
+#: How often the chunks a lost Dask worker took with it are run again.
+LOST_WORK_RETRIES = 2
+
+
+def _lost_work(exc: BaseException) -> bool:
+    """Whether ``exc`` says work was lost with a worker (killed, or the data scattered to it
+    gone), as opposed to an error in the work itself."""
+    import concurrent.futures
+
+    from distributed.client import FutureCancelledError
+    from distributed.scheduler import KilledWorker
+
+    return isinstance(exc, FutureCancelledError | KilledWorker | concurrent.futures.CancelledError)
 
 
 def split_evenly(total: int, chunk_size: int) -> list[int]:

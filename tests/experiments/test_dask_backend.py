@@ -173,3 +173,41 @@ def test_a_killed_workers_chunks_rerun_and_finished_chunks_are_kept(tmp_path) ->
     assert (marks / "killed").exists()
     assert all(runs.count(str(i)) <= 2 for i in range(8))
     assert sum(runs.count(str(i)) == 1 for i in range(8)) >= 5  # finished work was kept
+
+
+def _lose_once(marks: str, i: int, rng: np.random.Generator) -> float:
+    """Chunk 5 reports its work lost the first time (as Dask does when the data or the worker
+    it ran on is gone); every run is logged."""
+    import concurrent.futures
+
+    folder = Path(marks)
+    (folder / f"ran-{i}-{time.monotonic_ns()}").touch()
+    if i == 5 and not (folder / "lost").exists():
+        (folder / "lost").touch()
+        raise concurrent.futures.CancelledError("lost with its worker")
+    return float(i) + rng.standard_normal()
+
+
+def _fail_always(marks: str, i: int, rng: np.random.Generator) -> float:
+    raise ValueError("an error in the work itself")
+
+
+def test_lost_work_is_run_again_and_errors_in_the_work_are_not(tmp_path) -> None:
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    seeds = np.random.SeedSequence(5).spawn(8)
+    expected = [float(i) + np.random.default_rng(s).standard_normal() for i, s in
+                zip(range(8), seeds, strict=True)]
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    with parallel.open_backend(dask="local:2") as backend:
+        got = parallel.map_chunks(_lose_once, list(range(8)), backend.n_jobs, seeds,
+                                  shared=str(marks))
+        with pytest.raises(ValueError, match="the work itself"):
+            parallel.map_chunks(_fail_always, list(range(4)), backend.n_jobs, seeds[:4],
+                                shared=str(marks))
+    assert got == expected
+    runs = [p.name.split("-")[1] for p in marks.glob("ran-*")]
+    assert runs.count("5") == 2  # lost once, run again
+    assert all(runs.count(str(i)) <= 2 for i in range(8))

@@ -156,7 +156,7 @@ def test_roc_and_pr_legends_carry_calibrated_numbers_and_pr_has_prevalence() -> 
     pr = _plot(arms, y, p, summary, "logistic", "pr")(_shown())
     labels = [t.get_text() for t in pr.axes[0].get_legend().get_texts()]
     assert "Brain: AP 0.450" in labels and not any("0.400" in label for label in labels)
-    assert "(descriptive)" in pr.axes[0].get_title()
+    assert "descriptive, no intervals" in pr.axes[0].get_title()
     prevalence = [ln for ln in pr.axes[0].lines if ln.get_linestyle() == ":"]
     assert len(prevalence) == 1
     assert prevalence[0].get_ydata()[0] == pytest.approx(y.mean(), abs=1e-3)
