@@ -155,20 +155,31 @@ def _die_once(marks: str, i: int, rng: np.random.Generator) -> float:
     return float(i) + rng.standard_normal()
 
 
-def test_a_killed_workers_chunks_rerun_and_finished_chunks_are_kept(tmp_path) -> None:
+def _logged_chunks(tmp_path: Path, seed: int) -> tuple[list, list[float], Path]:
+    """Seeds for 8 chunks, the results an undisturbed run gives, and a folder each run of a
+    chunk leaves a mark in (the chunk functions are pickled by value for the workers)."""
     import cloudpickle
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    seeds = np.random.SeedSequence(11).spawn(8)
+    seeds = np.random.SeedSequence(seed).spawn(8)
     expected = [float(i) + np.random.default_rng(s).standard_normal() for i, s in
                 zip(range(8), seeds, strict=True)]
     marks = tmp_path / "marks"
     marks.mkdir()
+    return seeds, expected, marks
+
+
+def _runs_of(marks: Path) -> list[str]:
+    return [p.name.split("-")[1] for p in marks.glob("ran-*")]
+
+
+def test_a_killed_workers_chunks_rerun_and_finished_chunks_are_kept(tmp_path) -> None:
+    seeds, expected, marks = _logged_chunks(tmp_path, 11)
     with parallel.open_backend(dask="local:2") as backend:
         got = parallel.map_chunks(_die_once, list(range(8)), backend.n_jobs, seeds,
                                   shared=str(marks))
     assert got == expected
-    runs = [p.name.split("-")[1] for p in marks.glob("ran-*")]
+    runs = _runs_of(marks)
     assert runs.count("3") == 2  # killed once, then re-run on a live worker
     assert (marks / "killed").exists()
     assert all(runs.count(str(i)) <= 2 for i in range(8))
@@ -193,14 +204,7 @@ def _fail_always(marks: str, i: int, rng: np.random.Generator) -> float:
 
 
 def test_lost_work_is_run_again_and_errors_in_the_work_are_not(tmp_path) -> None:
-    import cloudpickle
-
-    cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    seeds = np.random.SeedSequence(5).spawn(8)
-    expected = [float(i) + np.random.default_rng(s).standard_normal() for i, s in
-                zip(range(8), seeds, strict=True)]
-    marks = tmp_path / "marks"
-    marks.mkdir()
+    seeds, expected, marks = _logged_chunks(tmp_path, 5)
     with parallel.open_backend(dask="local:2") as backend:
         got = parallel.map_chunks(_lose_once, list(range(8)), backend.n_jobs, seeds,
                                   shared=str(marks))
@@ -208,6 +212,6 @@ def test_lost_work_is_run_again_and_errors_in_the_work_are_not(tmp_path) -> None
             parallel.map_chunks(_fail_always, list(range(4)), backend.n_jobs, seeds[:4],
                                 shared=str(marks))
     assert got == expected
-    runs = [p.name.split("-")[1] for p in marks.glob("ran-*")]
+    runs = _runs_of(marks)
     assert runs.count("5") == 2  # lost once, run again
     assert all(runs.count(str(i)) <= 2 for i in range(8))
