@@ -139,8 +139,10 @@ def test_inventory_never_reveals_a_withheld_count(outside_run, tmp_path: Path) -
 def test_data_names_are_recorded_only_when_asked(outside_run) -> None:
     root, _, data = outside_run
     cfg = root / "configs" / "experiments" / "01_cca_gene_smri.yaml"
+    before = set((root / "kb" / "runs").iterdir())
     assert _run(root, cfg, *_data_args(data), "--record-data-names") == 0
-    run = sorted((root / "kb" / "runs").iterdir())[-1]
+    # the new run (names sort by second, so two runs in one second sort by their suffix)
+    (run,) = set((root / "kb" / "runs").iterdir()) - before
     log = load_file(run / "run.yaml")
     assert {i["role"]: i["file"] for i in log["inputs"]} == {
         "subjects": "subjects.csv", "gene": "gene_embeddings.csv", "brain": "smri_rois.csv"}
